@@ -1,0 +1,7 @@
+.PHONY: test lint run
+test:
+	python -m pytest
+lint:
+	ruff check . && ruff format --check . && mypy
+run:
+	aggregator run

@@ -1,0 +1,8 @@
+"""aggregator: feeds and daily lists in, deduplicated Atom feeds and email digests out.
+
+The public surface is the CLI (``aggregator.cli``), :func:`aggregator.pipeline.run`,
+the settings loader :func:`aggregator.config.load_config` and the errors in
+:mod:`aggregator.errors`.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,261 @@
+"""The command line: click commands that load settings, call the pipeline and report.
+
+Holds no business logic. Exit codes (documented in the README):
+0 success; 1 one or more sources failed (everything else was done);
+2 bad usage or configuration; 3 a fatal error (database or output not writable).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .config import Settings, load_config
+from .dedup import Outcome
+from .errors import AggregatorError, ConfigError
+from .pipeline import RunSummary, build_digest, run, system_clock, today_in
+from .store import Store
+
+EXIT_OK = 0
+EXIT_SOURCES_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_FATAL = 3
+
+
+def _fail(err: AggregatorError, code: int) -> None:
+    click.echo(f"error: {err.describe()}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_config(ctx.obj)
+    except ConfigError as err:
+        _fail(err, EXIT_CONFIG)
+        raise  # unreachable; keeps type checkers satisfied
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _run_date(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (TOML). Default: ./aggregator.toml if present, else the built-in "
+    "sample configuration reading seeds/.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log what each stage does.")
+@click.version_option(__version__, prog_name="aggregator")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """Follow research and news without drowning in it.
+
+    Reads the configured feeds and daily lists, stores each paper or article once,
+    and publishes per-category Atom feeds and a daily digest under the output folder.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = config_path
+
+
+def _execute(
+    ctx: click.Context,
+    *,
+    run_date: date | None = None,
+    do_ingest: bool = True,
+    do_publish: bool = True,
+    do_digest: bool = True,
+) -> RunSummary:
+    settings = _settings(ctx)
+    try:
+        return run(
+            settings,
+            clock=system_clock,
+            run_date=run_date,
+            do_ingest=do_ingest,
+            do_publish=do_publish,
+            do_digest=do_digest,
+        )
+    except AggregatorError as err:
+        _fail(err, EXIT_FATAL)
+        raise
+
+
+def _report(summary: RunSummary, settings_out: str) -> None:
+    if summary.sources:
+        failed = summary.failed
+        click.echo(
+            f"Sources: {len(summary.sources)} read, {len(summary.sources) - len(failed)} ok,"
+            f" {len(failed)} failed"
+        )
+        click.echo("Entries: " + ", ".join(f"{summary.count(o)} {o.value}" for o in Outcome))
+    if summary.feeds_total:
+        click.echo(
+            f"Feeds: {summary.feeds_total} published, {summary.feeds_written} changed"
+            f" ({settings_out}/feeds)"
+        )
+    if summary.digest_days:
+        days = ", ".join(d.isoformat() for d in summary.digest_days)
+        click.echo(f"Digests: {days} ({settings_out}/digests)")
+    for report in summary.sources:
+        for warning in report.warnings:
+            click.echo(f"warning: {report.name}: {warning}", err=True)
+    for report in summary.failed:
+        click.echo(f"failed: {report.name} ({report.location}): {report.error}", err=True)
+
+
+def _exit(summary: RunSummary) -> None:
+    sys.exit(EXIT_SOURCES_FAILED if summary.failed else EXIT_OK)
+
+
+@main.command("run")
+@click.option(
+    "--date",
+    "run_date",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="Day to file entries without a date of their own under (default: today "
+    "in [digest].timezone).",
+)
+@click.option(
+    "--no-send",
+    is_flag=True,
+    help="Do not send the digest email. (Email delivery is not configurable yet, so "
+    "run never sends; the flag is accepted for scripts written ahead.)",
+)
+@click.pass_context
+def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool) -> None:
+    """Fetch every source, store new entries, publish feeds and write digests."""
+    summary = _execute(ctx, run_date=_run_date(run_date))
+    _report(summary, str(_settings(ctx).publish.output_dir))
+    _exit(summary)
+
+
+@main.command("fetch")
+@click.option(
+    "--date",
+    "run_date",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="Day to file entries without a date of their own under.",
+)
+@click.pass_context
+def fetch_command(ctx: click.Context, run_date: datetime | None) -> None:
+    """Fetch and store every source; publish nothing."""
+    summary = _execute(ctx, run_date=_run_date(run_date), do_publish=False, do_digest=False)
+    _report(summary, str(_settings(ctx).publish.output_dir))
+    _exit(summary)
+
+
+@main.command("publish")
+@click.pass_context
+def publish_command(ctx: click.Context) -> None:
+    """Write the Atom feeds and the index page from what is stored."""
+    summary = _execute(ctx, do_ingest=False, do_digest=False)
+    _report(summary, str(_settings(ctx).publish.output_dir))
+
+
+@main.command("digest")
+@click.option(
+    "--date",
+    "day",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="Day of the digest (default: today in [digest].timezone).",
+)
+@click.option(
+    "--print",
+    "print_format",
+    type=click.Choice(["text", "html"]),
+    help="Print the digest instead of writing it under the output folder.",
+)
+@click.pass_context
+def digest_command(ctx: click.Context, day: datetime | None, print_format: str | None) -> None:
+    """Write (or print) the digest of one day from what is stored."""
+    settings = _settings(ctx)
+    chosen_day = day.date() if day else today_in(settings, system_clock())
+    if print_format:
+        from .digest import render
+
+        try:
+            with Store(settings.storage.database) as store:
+                chosen = build_digest(settings, store, chosen_day)
+        except AggregatorError as err:
+            _fail(err, EXIT_FATAL)
+        rendered = render(chosen, base_url=settings.publish.base_url)
+        click.echo(rendered.text if print_format == "text" else rendered.html, nl=False)
+        return
+    summary = _execute(ctx, run_date=chosen_day, do_ingest=False, do_publish=False)
+    if not summary.digest_days:
+        click.echo(f"No entries for {chosen_day.isoformat()}: no digest written.")
+    _report(summary, str(settings.publish.output_dir))
+
+
+@main.command("status")
+@click.pass_context
+def status_command(ctx: click.Context) -> None:
+    """Show each source's health, the last runs and the stored entries."""
+    settings = _settings(ctx)
+    console = Console(highlight=False, soft_wrap=True)
+    if not settings.storage.database.exists():
+        click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
+        return
+    try:
+        with Store(settings.storage.database) as store:
+            health = store.source_health()
+            runs = store.last_runs()
+            categories = store.categories()
+            total = store.count_entries()
+    except AggregatorError as err:
+        _fail(err, EXIT_FATAL)
+    table = Table(title="Sources", title_justify="left")
+    for column in ("name", "kind", "last success", "failures", "last error"):
+        table.add_column(column)
+    for row in health:
+        table.add_row(
+            row.name,
+            row.kind,
+            row.last_success or "never",
+            str(row.consecutive_failures),
+            row.last_error or "",
+        )
+    console.print(table)
+    runs_table = Table(title="Last runs", title_justify="left")
+    for column in ("#", "started", "day", "status", "new", "updated", "duplicate", "failed"):
+        runs_table.add_column(column)
+    for item in runs:
+        s = item["summary"]
+        runs_table.add_row(
+            str(item["id"]),
+            item["started_at"],
+            item["run_date"],
+            item["status"],
+            str(s.get("new", "")),
+            str(s.get("updated", "")),
+            str(s.get("duplicate", "")),
+            ", ".join(s.get("failed", {})),
+        )
+    console.print(runs_table)
+    click.echo(
+        f"Entries: {total} in {len(categories)} categories: "
+        + ", ".join(f"{name} ({count})" for name, count in categories)
+    )
+    failing = [row for row in health if row.consecutive_failures]
+    sys.exit(EXIT_SOURCES_FAILED if failing else EXIT_OK)

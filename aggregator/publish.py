@@ -1,0 +1,188 @@
+"""Publishing: Atom 1.0 feeds per category, the index page, and the one file writer.
+
+Builds feeds with lxml from stored entries (it never queries SQL itself: the
+pipeline hands it entries). Every output file of aggregator goes through
+:func:`write_atomic`: written to a temporary file in the same folder, flushed and
+renamed over the old one, and not touched at all when the bytes are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from html import escape
+from pathlib import Path
+
+from lxml import etree
+
+from . import __version__, templating
+from .errors import PublishError
+from .types import StoredEntry
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+_A = f"{{{ATOM_NS}}}"
+ALL = "all"
+
+
+def rfc3339(value: datetime) -> str:
+    """``2026-01-14T00:00:00Z``: UTC, second precision, as Atom readers expect."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def feed_filename(category: str) -> str:
+    """A safe, stable file name for a category feed (``cs.AI`` -> ``cs.AI.atom``)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", category).strip(".-")
+    if not slug or slug != category or slug == ALL:
+        # Non-ASCII or unsafe names, and a category called "all", get a hash suffix
+        # so two categories can never share a file.
+        digest = hashlib.sha256(category.encode()).hexdigest()[:8]
+        slug = f"{slug or 'category'}-{digest}"
+    return f"{slug}.atom"
+
+
+def feed_id(base_url: str, category: str | None) -> str:
+    """A stable feed ``atom:id``, distinct per installation (base URL) and category."""
+    name = f"{base_url}feeds/{category or ALL}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+def entry_html(entry: StoredEntry) -> str | None:
+    """The entry's body as HTML: its content, or its structured sections and PDF link."""
+    parts: list[str] = []
+    if entry.content:
+        parts.append(entry.content)
+    for heading, text in entry.sections:
+        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+        parts.append(f"<h3>{escape(heading)}</h3>{paragraphs}")
+    if entry.pdf_url:
+        parts.append(f'<p><a href="{escape(entry.pdf_url)}">PDF</a></p>')
+    return "\n".join(parts) or None
+
+
+def build_feed(
+    entries: Sequence[StoredEntry],
+    *,
+    category: str | None,
+    title: str,
+    base_url: str,
+    self_href: str,
+    fallback_updated: datetime,
+) -> bytes:
+    """An Atom 1.0 document for ``entries`` (already newest first).
+
+    The feed's ``updated`` is its newest entry's; ``fallback_updated`` is used only
+    for a feed with no entries.
+    """
+    feed = etree.Element(f"{_A}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
+    _text(feed, "id", feed_id(base_url, category))
+    _text(feed, "title", title)
+    newest = max((e.updated for e in entries), default=fallback_updated)
+    _text(feed, "updated", rfc3339(newest))
+    etree.SubElement(feed, f"{_A}link", rel="self", type="application/atom+xml", href=self_href)
+    etree.SubElement(feed, f"{_A}link", rel="alternate", type="text/html", href=base_url)
+    author = etree.SubElement(feed, f"{_A}author")
+    _text(author, "name", "aggregator")
+    generator = _text(feed, "generator", "aggregator")
+    generator.set("version", __version__)
+    for entry in entries:
+        feed.append(_entry(entry))
+    return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _entry(entry: StoredEntry) -> etree._Element:
+    element = etree.Element(f"{_A}entry")
+    _text(element, "id", entry.atom_id)
+    _text(element, "title", entry.title).set("type", "text")
+    _text(element, "updated", rfc3339(entry.updated))
+    if entry.published:
+        _text(element, "published", rfc3339(entry.published))
+    for name in entry.authors:
+        author = etree.SubElement(element, f"{_A}author")
+        _text(author, "name", name)
+    if entry.link:
+        etree.SubElement(element, f"{_A}link", rel="alternate", type="text/html", href=entry.link)
+    if entry.pdf_url and entry.pdf_url != entry.link:
+        etree.SubElement(
+            element, f"{_A}link", rel="related", type="application/pdf", href=entry.pdf_url
+        )
+    for category in entry.categories:
+        etree.SubElement(element, f"{_A}category", term=category)
+    if entry.summary:
+        _text(element, "summary", entry.summary).set("type", "html")
+    body = entry_html(entry)
+    if body:
+        _text(element, "content", body).set("type", "html")
+    elif not entry.link:
+        # RFC 4287 4.1.1.1: an entry without content needs an alternate link.
+        _text(element, "content", entry.title).set("type", "text")
+    return element
+
+
+def _text(parent: etree._Element, name: str, text: str) -> etree._Element:
+    child = etree.SubElement(parent, f"{_A}{name}")
+    child.text = _xml_safe(text)
+    return child
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry (control characters from broken sources)."""
+    return _XML_INVALID.sub("", text)
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` via a temporary file and rename.
+
+    Returns False, writing nothing, when the file already holds exactly ``data``.
+    Raises PublishError naming the path.
+    """
+    try:
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise PublishError(
+            f"cannot write {path}: {err.strerror or err}",
+            hint="check the output folder is writable and the disk is not full",
+        ) from err
+    return True
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A published category feed, as the index page lists it."""
+
+    category: str
+    filename: str
+    count: int
+
+
+def render_index(
+    *, title: str, feeds: Sequence[FeedLink], days: Sequence[date], base_url: str
+) -> bytes:
+    """The index page linking every category feed and every digest, newest day first."""
+    html = (
+        templating.environment()
+        .get_template("index.html")
+        .render(title=title, feeds=feeds, days=sorted(days, reverse=True), base_url=base_url)
+    )
+    return html.encode("utf-8")

@@ -1,0 +1,108 @@
+"""Plain value objects that flow through the pipeline.
+
+Parsers produce :class:`ParsedFeed` objects holding :class:`ParsedEntry` values;
+``normalize`` turns those into :class:`Entry` values with an identity key; the store
+hands back :class:`StoredEntry` values. All are frozen: stages never mutate their input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One item as a parser found it: no identity key yet, text as given.
+
+    Times are timezone-aware (UTC) or ``None``; HTML fields are not yet sanitised.
+    """
+
+    title: str
+    link: str | None = None
+    guid: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: tuple[str, ...] = ()
+    #: Short text or HTML (an abstract, a description).
+    summary: str | None = None
+    #: The full body as HTML, when the source has one.
+    content: str | None = None
+    #: Structured summary sections, e.g. (("Background", "..."), ("Innovation", "...")).
+    sections: tuple[tuple[str, str], ...] = ()
+    #: Categories the entry carries itself (e.g. "cs.AI" in a daily list).
+    categories: tuple[str, ...] = ()
+    pdf_url: str | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    language: str | None = None
+    #: The day a dated list announced this entry (its digest day), if the format says.
+    announced: date | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """What a parser returns for one document."""
+
+    entries: tuple[ParsedEntry, ...]
+    title: str | None = None
+    link: str | None = None
+    #: Problems that did not stop parsing (e.g. ill-formed XML feedparser recovered from).
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A normalised entry: sanitised HTML, canonical links, an identity key.
+
+    ``key`` identifies the entry across sources (``arxiv:2601.06098``, ``doi:...``,
+    ``url:https://...``, ``guid:<source>:<guid>``); ``content_hash`` changes exactly
+    when the entry's user-visible content changes.
+    """
+
+    key: str
+    title: str
+    source: str
+    link: str | None
+    guid: str | None
+    published: datetime | None
+    updated: datetime | None
+    authors: tuple[str, ...]
+    summary: str | None
+    content: str | None
+    sections: tuple[tuple[str, str], ...]
+    categories: tuple[str, ...]
+    pdf_url: str | None
+    arxiv_id: str | None
+    doi: str | None
+    language: str | None
+    announced: date | None
+    content_hash: str
+    #: Position in the source document, for a stable order within a day.
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as the store holds it: one row per key, merged over its sources."""
+
+    key: str
+    atom_id: str
+    title: str
+    link: str | None
+    published: datetime | None
+    updated: datetime
+    first_seen: datetime
+    digest_day: date
+    authors: tuple[str, ...]
+    summary: str | None
+    content: str | None
+    sections: tuple[tuple[str, str], ...]
+    categories: tuple[str, ...]
+    pdf_url: str | None
+    arxiv_id: str | None
+    doi: str | None
+    language: str | None
+    content_hash: str
+    position: int
+    sources: tuple[str, ...] = field(default=())

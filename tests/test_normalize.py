@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.normalize import (
+    arxiv_id,
+    canonical_url,
+    doi,
+    html_to_text,
+    identity_key,
+    normalize,
+    parse_datetime,
+    sanitize_html,
+)
+from aggregator.types import ParsedEntry
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://arxiv.org/abs/2601.06098", ("2601.06098", None)),
+        ("https://arxiv.org/pdf/2601.06098v2", ("2601.06098", 2)),
+        ("http://export.arxiv.org/abs/2601.06098v3", ("2601.06098", 3)),
+        ("https://arxiv.org/html/2601.06098v1", ("2601.06098", 1)),
+        ("https://arxiv.org/pdf/2601.06098v2.pdf", ("2601.06098", 2)),
+        ("oai:arXiv.org:2601.06098v2", ("2601.06098", 2)),
+        ("math/0611800v2", ("math/0611800", 2)),
+        ("https://arxiv.org/abs/hep-th/9901001", ("hep-th/9901001", None)),
+        ("arXiv:0704.0001", ("0704.0001", None)),
+        ("https://example.org/abs/2601.06098", None),
+        ("not an id", None),
+        (None, None),
+    ],
+)
+def test_arxiv_id(text: str | None, expected: tuple[str, int | None] | None) -> None:
+    assert arxiv_id(text) == expected
+
+
+def test_doi_forms() -> None:
+    assert doi("https://doi.org/10.1000/ABC.1") == "10.1000/abc.1"
+    assert doi("doi:10.1000/x") == "10.1000/x"
+    assert doi("10.1000") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "HTTP://Group.NTT:80/jp/topics/a.html?utm_source=feed&utm_medium=atom#main",
+            "https://group.ntt/jp/topics/a.html",
+        ),
+        ("https://example.org:8443/p?id=3&fbclid=x", "https://example.org:8443/p?id=3"),
+        ("https://example.org", "https://example.org/"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_parse_datetime_reads_naive_times_in_the_given_zone() -> None:
+    assert parse_datetime("2025-09-08 15:44:43", "Asia/Shanghai") == datetime(
+        2025, 9, 8, 7, 44, 43, tzinfo=UTC
+    )
+    assert parse_datetime("2026-01-14T00:00:00-05:00") == datetime(2026, 1, 14, 5, tzinfo=UTC)
+    assert parse_datetime("Wed, 14 Jan 2026 10:00:00 GMT") == datetime(2026, 1, 14, 10, tzinfo=UTC)
+    assert parse_datetime("2026-02-30") is None
+    assert parse_datetime("yesterday") is None
+
+
+def test_sanitize_html_removes_scripts_and_handlers() -> None:
+    cleaned = sanitize_html(
+        '<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:x()">x</a>'
+        '<img src="https://e.org/i.png" onerror="x()"></p>'
+    )
+    assert cleaned is not None
+    assert "script" not in cleaned and "onclick" not in cleaned and "onerror" not in cleaned
+    assert "javascript:" not in cleaned
+    assert cleaned.startswith("<p>Hi ")
+
+
+def test_html_to_text_keeps_paragraphs() -> None:
+    assert html_to_text("<p>a &amp; b</p><p>c<br>d</p>") == "a & b\nc\nd"
+
+
+def test_identity_key_prefers_arxiv_then_doi_then_url_then_guid() -> None:
+    common = {"source": "s", "title": "T"}
+    assert (
+        identity_key(arxiv="1", doi_value="10.1/x", link="https://a/", guid="g", **common)
+        == "arxiv:1"
+    )
+    assert (
+        identity_key(arxiv=None, doi_value="10.1/x", link="https://a/", guid="g", **common)
+        == "doi:10.1/x"
+    )
+    assert (
+        identity_key(arxiv=None, doi_value=None, link="http://A/#x", guid="g", **common)
+        == "url:https://a/"
+    )
+    assert identity_key(arxiv=None, doi_value=None, link=None, guid="g", **common) == "guid:s:g"
+    assert identity_key(arxiv=None, doi_value=None, link=None, guid=None, **common).startswith(
+        "guid:s:title-"
+    )
+
+
+def test_normalize_finds_the_arxiv_id_in_the_link_and_hashes_content() -> None:
+    parsed = ParsedEntry(title="  A  <b>paper</b> ", link="https://arxiv.org/abs/2601.00001v2")
+    entry = normalize(parsed, source="s")
+    assert entry.key == "arxiv:2601.00001"
+    assert entry.title == "A paper"
+    changed = normalize(ParsedEntry(title="A paper, revised", link=parsed.link), source="s")
+    assert changed.content_hash != entry.content_hash
+    assert normalize(parsed, source="other").content_hash == entry.content_hash
