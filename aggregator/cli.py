@@ -213,7 +213,8 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
 def status_command(ctx: click.Context) -> None:
     """Show each source's health, the last runs and the stored entries."""
     settings = _settings(ctx)
-    console = Console(highlight=False, soft_wrap=True)
+    # Wide enough off a terminal (cron mail, pipes) that names are never cut.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if not settings.storage.database.exists():
         click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
         return

@@ -286,7 +286,9 @@ def normalize(parsed: ParsedEntry, *, source: str, position: int = 0) -> Entry:
     arxiv = found[0] if found else None
     doi_value = doi(parsed.doi)
     link = parsed.link.strip() if parsed.link else None
-    title = clean_text(parsed.title) or "(untitled)"
+    # Parsers hand over titles as plain text: only white space is tidied here, so a
+    # title such as "x<y and y>z" survives.
+    title = " ".join(parsed.title.split()) or "(untitled)"
     summary = sanitize_html(parsed.summary)
     content = sanitize_html(parsed.content)
     clean = ParsedEntry(

@@ -125,17 +125,16 @@ def _entry(entry: StoredEntry) -> etree._Element:
 
 
 def _text(parent: etree._Element, name: str, text: str) -> etree._Element:
-    child = etree.SubElement(parent, f"{_A}{name}")
-    child.text = _xml_safe(text)
+    child = etree.SubElement(parent, _A + name)
+    try:
+        child.text = text
+    except ValueError:
+        # Control characters XML 1.0 cannot carry, from a broken source: drop them.
+        child.text = _XML_INVALID.sub("", text)
     return child
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 cannot carry (control characters from broken sources)."""
-    return _XML_INVALID.sub("", text)
 
 
 def write_atomic(path: Path, data: bytes) -> bool:

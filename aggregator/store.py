@@ -122,6 +122,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        conn: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -129,12 +130,19 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except (OSError, sqlite3.Error) as err:
+            if conn is not None:
+                conn.close()
             raise StorageError(
                 f"cannot open database {path}: {err}",
-                hint="check the folder exists and is writable, and the file is an SQLite database",
+                hint="check the folder is writable and the file is an SQLite database"
+                " (or point [storage].database at a new file)",
             ) from err
         self.db = sqlite_utils.Database(conn)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         self.db.conn.close()

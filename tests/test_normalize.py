@@ -105,10 +105,10 @@ def test_identity_key_prefers_arxiv_then_doi_then_url_then_guid() -> None:
 
 
 def test_normalize_finds_the_arxiv_id_in_the_link_and_hashes_content() -> None:
-    parsed = ParsedEntry(title="  A  <b>paper</b> ", link="https://arxiv.org/abs/2601.00001v2")
+    parsed = ParsedEntry(title="  A \n paper on x<y ", link="https://arxiv.org/abs/2601.00001v2")
     entry = normalize(parsed, source="s")
     assert entry.key == "arxiv:2601.00001"
-    assert entry.title == "A paper"
+    assert entry.title == "A paper on x<y"
     changed = normalize(ParsedEntry(title="A paper, revised", link=parsed.link), source="s")
     assert changed.content_hash != entry.content_hash
     assert normalize(parsed, source="other").content_hash == entry.content_hash

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.dedup import decide
+from aggregator.errors import StorageError
+from aggregator.normalize import normalize
+from aggregator.store import MIGRATIONS, Store
+from aggregator.types import ParsedEntry
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+
+def store_one(store: Store, title: str = "T", link: str = "https://e.org/1") -> None:
+    item = normalize(ParsedEntry(title=title, link=link, authors=("Ada", "Bo")), source="s")
+    result = decide(
+        item,
+        existing=store.get_entries([item.key]).get(item.key),
+        previous_hash=store.source_hashes("s", [item.key]).get(item.key),
+        seen_in_this_document=False,
+        categories=("cat",),
+        now=NOW,
+        today=date(2026, 11, 23),
+    )
+    with store.transaction():
+        store.apply([result], source="s", now=NOW)
+
+
+def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "a.db"
+    with Store(path) as store:
+        assert store.schema_version() == MIGRATIONS[-1][0]
+        store_one(store)
+    with Store(path) as store:  # reopening migrates nothing and keeps the data
+        rows = store.db.execute("SELECT count(*) FROM schema_migrations").fetchone()
+        assert rows[0] == len(MIGRATIONS)
+        assert store.count_entries() == 1
+
+
+def test_rows_round_trip(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.db") as store:
+        store_one(store)
+        (row,) = store.entries_in_category("cat", 10)
+        assert row.key == "url:https://e.org/1"
+        assert row.authors == ("Ada", "Bo")
+        assert row.categories == ("cat",) and row.sources == ("s",)
+        assert row.first_seen == NOW and row.digest_day == date(2026, 11, 23)
+        assert store.categories() == [("cat", 1)]
+        assert store.entries_for_day(date(2026, 11, 23)) == [row]
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.db") as store:
+        store_one(store, link="https://e.org/kept")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.db.execute("DELETE FROM entries")
+            raise RuntimeError("crash half-way")
+        assert store.count_entries() == 1
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="is not a database"):
+        Store(path)
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'now')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StorageError, match="newer aggregator"):
+        Store(path)
