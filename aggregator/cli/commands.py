@@ -1,78 +1,28 @@
-"""The command line: click commands that load settings, call the pipeline and report.
-
-Holds no business logic. Exit codes (documented in the README):
-0 success; 1 one or more sources failed (everything else was done);
-2 bad usage or configuration; 3 a fatal error (database or output not writable).
-"""
+"""The pipeline commands: run, fetch, publish, digest and status."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date, datetime
-from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .config import Settings, load_config
-from .dedup import Outcome
-from .errors import AggregatorError, ConfigError
-from .pipeline import RunSummary, build_digest, run, system_clock, today_in
-from .store import Store
-
-EXIT_OK = 0
-EXIT_SOURCES_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_FATAL = 3
-
-
-def _fail(err: AggregatorError, code: int) -> None:
-    click.echo(f"error: {err.describe()}", err=True)
-    sys.exit(code)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_config(ctx.obj)
-    except ConfigError as err:
-        _fail(err, EXIT_CONFIG)
-        raise  # unreachable; keeps type checkers satisfied
-
-
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _run_date(value: datetime | None) -> date | None:
-    return value.date() if value else None
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    metavar="FILE",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (TOML). Default: ./aggregator.toml if present, else the built-in "
-    "sample configuration reading seeds/.",
+from ..dedup import Outcome
+from ..errors import AggregatorError
+from ..pipeline import RunSummary, build_digest, run, system_clock, today_in
+from ..store import Store
+from .app import (
+    DATE,
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_SOURCES_FAILED,
+    fail,
+    main,
+    run_date_of,
+    settings_of,
 )
-@click.option("--verbose", "-v", is_flag=True, help="Log what each stage does.")
-@click.version_option(__version__, prog_name="aggregator")
-@click.pass_context
-def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
-    """Follow research and news without drowning in it.
-
-    Reads the configured feeds and daily lists, stores each paper or article once,
-    and publishes per-category Atom feeds and a daily digest under the output folder.
-    """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    ctx.obj = config_path
 
 
 def _execute(
@@ -83,7 +33,7 @@ def _execute(
     do_publish: bool = True,
     do_digest: bool = True,
 ) -> RunSummary:
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         return run(
             settings,
@@ -94,7 +44,7 @@ def _execute(
             do_digest=do_digest,
         )
     except AggregatorError as err:
-        _fail(err, EXIT_FATAL)
+        fail(err, EXIT_FATAL)
         raise
 
 
@@ -129,7 +79,7 @@ def _exit(summary: RunSummary) -> None:
 @click.option(
     "--date",
     "run_date",
-    type=_DATE,
+    type=DATE,
     metavar="YYYY-MM-DD",
     help="Day to file entries without a date of their own under (default: today "
     "in [digest].timezone).",
@@ -143,8 +93,8 @@ def _exit(summary: RunSummary) -> None:
 @click.pass_context
 def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool) -> None:
     """Fetch every source, store new entries, publish feeds and write digests."""
-    summary = _execute(ctx, run_date=_run_date(run_date))
-    _report(summary, str(_settings(ctx).publish.output_dir))
+    summary = _execute(ctx, run_date=run_date_of(run_date))
+    _report(summary, str(settings_of(ctx).publish.output_dir))
     _exit(summary)
 
 
@@ -152,15 +102,15 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool) ->
 @click.option(
     "--date",
     "run_date",
-    type=_DATE,
+    type=DATE,
     metavar="YYYY-MM-DD",
     help="Day to file entries without a date of their own under.",
 )
 @click.pass_context
 def fetch_command(ctx: click.Context, run_date: datetime | None) -> None:
     """Fetch and store every source; publish nothing."""
-    summary = _execute(ctx, run_date=_run_date(run_date), do_publish=False, do_digest=False)
-    _report(summary, str(_settings(ctx).publish.output_dir))
+    summary = _execute(ctx, run_date=run_date_of(run_date), do_publish=False, do_digest=False)
+    _report(summary, str(settings_of(ctx).publish.output_dir))
     _exit(summary)
 
 
@@ -169,14 +119,14 @@ def fetch_command(ctx: click.Context, run_date: datetime | None) -> None:
 def publish_command(ctx: click.Context) -> None:
     """Write the Atom feeds and the index page from what is stored."""
     summary = _execute(ctx, do_ingest=False, do_digest=False)
-    _report(summary, str(_settings(ctx).publish.output_dir))
+    _report(summary, str(settings_of(ctx).publish.output_dir))
 
 
 @main.command("digest")
 @click.option(
     "--date",
     "day",
-    type=_DATE,
+    type=DATE,
     metavar="YYYY-MM-DD",
     help="Day of the digest (default: today in [digest].timezone).",
 )
@@ -189,16 +139,16 @@ def publish_command(ctx: click.Context) -> None:
 @click.pass_context
 def digest_command(ctx: click.Context, day: datetime | None, print_format: str | None) -> None:
     """Write (or print) the digest of one day from what is stored."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     chosen_day = day.date() if day else today_in(settings, system_clock())
     if print_format:
-        from .digest import render
+        from ..digest import render
 
         try:
             with Store(settings.storage.database) as store:
                 chosen = build_digest(settings, store, chosen_day)
         except AggregatorError as err:
-            _fail(err, EXIT_FATAL)
+            fail(err, EXIT_FATAL)
         rendered = render(chosen, base_url=settings.publish.base_url)
         click.echo(rendered.text if print_format == "text" else rendered.html, nl=False)
         return
@@ -212,7 +162,7 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
 @click.pass_context
 def status_command(ctx: click.Context) -> None:
     """Show each source's health, the last runs and the stored entries."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     # Wide enough off a terminal (cron mail, pipes) that names are never cut.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if not settings.storage.database.exists():
@@ -225,7 +175,7 @@ def status_command(ctx: click.Context) -> None:
             categories = store.categories()
             total = store.count_entries()
     except AggregatorError as err:
-        _fail(err, EXIT_FATAL)
+        fail(err, EXIT_FATAL)
     table = Table(title="Sources", title_justify="left")
     for column in ("name", "kind", "last success", "failures", "last error"):
         table.add_column(column)

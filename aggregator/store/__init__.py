@@ -1,0 +1,21 @@
+"""The only package that speaks SQL: schema, migrations, upserts and queries.
+
+Holds no business rules: it stores the rows ``dedup`` decided on and answers
+questions named for what they mean (entries of a category, of a digest day, ...).
+Every write happens inside a transaction, so a crash leaves the database as it
+was before the batch or after it, never in between. Each concern is one mixin
+module (entries, runs and sources, ...); :class:`Store` combines them.
+"""
+
+from __future__ import annotations
+
+from .entries import EntryQueries
+from .runs import RunQueries, SourceHealth
+from .schema import MIGRATIONS
+
+
+class Store(EntryQueries, RunQueries):
+    """A SQLite database holding entries, their categories and sources, and runs."""
+
+
+__all__ = ["MIGRATIONS", "SourceHealth", "Store"]

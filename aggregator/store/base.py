@@ -1,0 +1,112 @@
+"""The connection, transactions and migrations every store query builds on."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+from ..errors import StorageError
+from .schema import MIGRATIONS
+
+
+class StoreBase:
+    """An open SQLite database with the schema migrated to the newest version."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        conn: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except (OSError, sqlite3.Error) as err:
+            if conn is not None:
+                conn.close()
+            raise StorageError(
+                f"cannot open database {path}: {err}",
+                hint="check the folder is writable and the file is an SQLite database"
+                " (or point [storage].database at a new file)",
+            ) from err
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen, or none do."""
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+            conn.execute("COMMIT")
+        except BaseException as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(err, sqlite3.Error):
+                raise StorageError(f"database {self.path}: {err}") from err
+            raise
+
+    # -- migrations -------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        try:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.DatabaseError as err:
+            raise StorageError(
+                f"{self.path} is not a usable SQLite database: {err}",
+                hint="point [storage].database at a new file, or restore a backup",
+            ) from err
+        newest = max(version for version, _, _ in MIGRATIONS)
+        if done and max(done) > newest:
+            raise StorageError(
+                f"{self.path} was written by a newer aggregator (schema {max(done)})",
+                hint="upgrade aggregator",
+            )
+        for version, name, migrate in MIGRATIONS:
+            if version in done:
+                continue
+            with self.transaction():
+                migrate(self.db)
+                self.db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                    [version, name],
+                )
+
+    def schema_version(self) -> int:
+        row = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+
+def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``items`` in slices small enough for SQLite's parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def stamp(value: datetime) -> str:
+    """UTC, second precision: stored times compare correctly as text."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,198 @@
+"""Entry rows: storing what ``dedup`` decided, and the queries feeds and digests need."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from ..dedup import Decision, Outcome
+from ..types import StoredEntry
+from .base import StoreBase, chunks, stamp
+
+
+class EntryQueries(StoreBase):
+    def get_entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
+        """The stored rows for ``keys`` that exist."""
+        found: dict[str, StoredEntry] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT * FROM entries WHERE key IN ({marks})", chunk)
+            found.update(self._rows_to_entries(rows))
+        return found
+
+    def source_hashes(self, source: str, keys: Sequence[str]) -> dict[str, str]:
+        """The content hash ``source`` last delivered for each of ``keys``."""
+        hashes: dict[str, str] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT entry_key, content_hash FROM entry_sources"
+                f" WHERE source = ? AND entry_key IN ({marks})",
+                [source, *chunk],
+            )
+            hashes.update({key: value for key, value in rows})
+        return hashes
+
+    def apply(self, decisions: Iterable[Decision], *, source: str, now: datetime) -> None:
+        """Store the rows, categories and per-source hashes the decisions call for.
+
+        Call inside :meth:`transaction`. Unchanged rows are not rewritten.
+        """
+        stamp = now.isoformat()
+        for decision in decisions:
+            row = decision.row
+            if decision.changed:
+                self._upsert_entry(row, decision.outcome)
+            for category in decision.categories:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO entry_categories VALUES (?, ?, ?, ?, ?)",
+                    [row.key, category, source, "listed", stamp],
+                )
+            self.db.execute(
+                "INSERT INTO entry_sources VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (entry_key, source) DO UPDATE SET"
+                " content_hash = excluded.content_hash, guid = excluded.guid"
+                " WHERE content_hash != excluded.content_hash"
+                " OR guid IS NOT excluded.guid",
+                [row.key, source, decision.source_guid, decision.source_hash, stamp],
+            )
+
+    def _upsert_entry(self, row: StoredEntry, outcome: Outcome) -> None:
+        values = _entry_to_row(row)
+        if outcome is Outcome.NEW:
+            self.db.table("entries").insert(values)
+            return
+        columns = [c for c in values if c not in ("key", "atom_id", "first_seen")]
+        assignments = ", ".join(f"{c} = :{c}" for c in columns)
+        self.db.execute(
+            f"UPDATE entries SET {assignments} WHERE key = :key AND content_hash != :content_hash",
+            values,
+        )
+
+    def entries_in_category(self, category: str | None, limit: int) -> list[StoredEntry]:
+        """Newest first by ``updated``; ``category=None`` means every entry."""
+        if category is None:
+            rows = self.db.execute(
+                "SELECT * FROM entries ORDER BY updated DESC, key LIMIT ?", [limit]
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM entries WHERE key IN"
+                " (SELECT entry_key FROM entry_categories WHERE category = ?)"
+                " ORDER BY updated DESC, key LIMIT ?",
+                [category, limit],
+            )
+        return list(self._rows_to_entries(rows).values())
+
+    def entries_for_day(self, day: date) -> list[StoredEntry]:
+        """Entries whose digest day is ``day``, in arrival order."""
+        rows = self.db.execute(
+            "SELECT * FROM entries WHERE digest_day = ? ORDER BY first_seen, position, key",
+            [day.isoformat()],
+        )
+        return list(self._rows_to_entries(rows).values())
+
+    def entries_updated_between(
+        self, start: datetime, end: datetime, *, before_day: date
+    ) -> list[StoredEntry]:
+        """Entries first shown before ``before_day`` whose ``updated`` is in [start, end)."""
+        rows = self.db.execute(
+            "SELECT * FROM entries WHERE updated >= ? AND updated < ? AND digest_day < ?"
+            " ORDER BY updated, key",
+            [stamp(start), stamp(end), before_day.isoformat()],
+        )
+        return list(self._rows_to_entries(rows).values())
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Every category with its number of entries, by name."""
+        rows = self.db.execute(
+            "SELECT category, count(DISTINCT entry_key) FROM entry_categories"
+            " GROUP BY category ORDER BY category"
+        )
+        return [(name, int(count)) for name, count in rows]
+
+    def digest_days(self) -> list[date]:
+        rows = self.db.execute("SELECT DISTINCT digest_day FROM entries ORDER BY digest_day")
+        return [date.fromisoformat(day) for (day,) in rows]
+
+    def count_entries(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def _rows_to_entries(self, cursor: sqlite3.Cursor) -> dict[str, StoredEntry]:
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+        if not rows:
+            return {}
+        keys = [row["key"] for row in rows]
+        categories: dict[str, list[str]] = {key: [] for key in keys}
+        sources: dict[str, list[str]] = {key: [] for key in keys}
+        for chunk in chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for key, category in self.db.execute(
+                "SELECT entry_key, category FROM entry_categories"
+                f" WHERE entry_key IN ({marks}) ORDER BY rowid",
+                chunk,
+            ):
+                if category not in categories[key]:
+                    categories[key].append(category)
+            for key, name in self.db.execute(
+                f"SELECT entry_key, source FROM entry_sources WHERE entry_key IN ({marks})"
+                " ORDER BY rowid",
+                chunk,
+            ):
+                sources[key].append(name)
+        return {
+            row["key"]: _row_to_entry(row, categories[row["key"]], sources[row["key"]])
+            for row in rows
+        }
+
+
+def _entry_to_row(entry: StoredEntry) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "atom_id": entry.atom_id,
+        "title": entry.title,
+        "link": entry.link,
+        "published": stamp(entry.published) if entry.published else None,
+        "updated": stamp(entry.updated),
+        "first_seen": stamp(entry.first_seen),
+        "digest_day": entry.digest_day.isoformat(),
+        "authors": json.dumps(list(entry.authors), ensure_ascii=False),
+        "summary": entry.summary,
+        "content": entry.content,
+        "sections": json.dumps([list(s) for s in entry.sections], ensure_ascii=False),
+        "pdf_url": entry.pdf_url,
+        "arxiv_id": entry.arxiv_id,
+        "doi": entry.doi,
+        "language": entry.language,
+        "content_hash": entry.content_hash,
+        "position": entry.position,
+    }
+
+
+def _row_to_entry(row: dict[str, Any], categories: list[str], sources: list[str]) -> StoredEntry:
+    return StoredEntry(
+        key=row["key"],
+        atom_id=row["atom_id"],
+        title=row["title"],
+        link=row["link"],
+        published=datetime.fromisoformat(row["published"]) if row["published"] else None,
+        updated=datetime.fromisoformat(row["updated"]),
+        first_seen=datetime.fromisoformat(row["first_seen"]),
+        digest_day=date.fromisoformat(row["digest_day"]),
+        authors=tuple(json.loads(row["authors"])),
+        summary=row["summary"],
+        content=row["content"],
+        sections=tuple((h, t) for h, t in json.loads(row["sections"])),
+        categories=tuple(categories),
+        pdf_url=row["pdf_url"],
+        arxiv_id=row["arxiv_id"],
+        doi=row["doi"],
+        language=row["language"],
+        content_hash=row["content_hash"],
+        position=int(row["position"]),
+        sources=tuple(sources),
+    )

@@ -1,0 +1,92 @@
+"""Sources' health and the record of runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from .base import StoreBase
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    name: str
+    kind: str
+    location: str
+    last_attempt: str | None
+    last_success: str | None
+    last_error: str | None
+    consecutive_failures: int
+    last_new_entries: str | None
+
+
+class RunQueries(StoreBase):
+    def record_source(
+        self,
+        *,
+        name: str,
+        kind: str,
+        location: str,
+        now: datetime,
+        error: str | None,
+        new_entries: int = 0,
+    ) -> None:
+        """Record one attempt at a source: success, or the error in words."""
+        stamp = now.isoformat()
+        self.db.execute(
+            "INSERT INTO sources (name, kind, location) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, location = excluded.location",
+            [name, kind, location],
+        )
+        if error is None:
+            self.db.execute(
+                "UPDATE sources SET last_attempt = ?, last_success = ?, last_error = NULL,"
+                " consecutive_failures = 0,"
+                " last_new_entries = CASE WHEN ? > 0 THEN ? ELSE last_new_entries END"
+                " WHERE name = ?",
+                [stamp, stamp, new_entries, stamp, name],
+            )
+        else:
+            self.db.execute(
+                "UPDATE sources SET last_attempt = ?, last_error = ?,"
+                " consecutive_failures = consecutive_failures + 1 WHERE name = ?",
+                [stamp, error, name],
+            )
+
+    def source_health(self) -> list[SourceHealth]:
+        rows = self.db.execute(
+            "SELECT name, kind, location, last_attempt, last_success, last_error,"
+            " consecutive_failures, last_new_entries FROM sources ORDER BY name"
+        )
+        return [SourceHealth(*row) for row in rows]
+
+    def start_run(self, *, now: datetime, run_date: date) -> int:
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO runs (started_at, run_date, status) VALUES (?, ?, 'running')",
+                [now.isoformat(), run_date.isoformat()],
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self, run_id: int, *, now: datetime, status: str, summary: dict[str, Any]
+    ) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                [now.isoformat(), status, json.dumps(summary, ensure_ascii=False), run_id],
+            )
+
+    def last_runs(self, limit: int = 5) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT id, started_at, finished_at, run_date, status, summary FROM runs"
+            " ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+        columns = [d[0] for d in cursor.description]
+        runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        for run in runs:
+            run["summary"] = json.loads(run["summary"])
+        return runs
