@@ -303,6 +303,8 @@ def send_digest(
         )
     finally:
         mailer.close()
+    order = {s.email: i for i, s in enumerate(settings.subscribers)}
+    report.results.sort(key=lambda r: order.get(r.subscriber, len(order)))
     return report
 
 

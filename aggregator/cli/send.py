@@ -51,7 +51,7 @@ def report_delivery(report: DeliveryReport) -> None:
     for result in report.results:
         line = f"  {labels[result.outcome]}: {result.subscriber}"
         if result.outcome not in (EMPTY,):
-            line += f" ({result.entries} entries)"
+            line += f" ({result.entries} {'entry' if result.entries == 1 else 'entries'})"
         if result.detail and result.outcome in (WRITTEN, SKIPPED, ALREADY_SENT):
             line += f": {result.detail}"
         click.echo(line)
