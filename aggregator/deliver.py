@@ -223,15 +223,14 @@ def send_digest(
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
     ``<output_dir>/outbox/<day>/``) and neither sends nor records anything.
-    Failures of single recipients are results in the report; a DeliveryError is
-    raised only when nothing can be tried (the password variable is unset).
+    Failures are results in the report, never exceptions: per subscriber, or in
+    ``report.error`` when nothing could be sent (no password, no login, no TLS).
     """
     email = settings.email
     if email is None:
         raise DeliveryError("email is not configured", hint="add an [email] table")
     day = digest.day
     report = DeliveryReport(day=day.isoformat(), dry_run=dry_run)
-    password = None if dry_run else _password(email)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
     sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
     if retry_failed:
@@ -288,6 +287,16 @@ def send_digest(
         queue.append(planned)
     if dry_run or not queue:
         return report
+    try:
+        password = _password(email)
+    except DeliveryError as err:
+        # Nothing was tried: the rows stay "pending" for the next send.
+        report.error = err.describe()
+        report.results += [
+            DeliveryResult(p.subscriber.email, FAILED_TEMPORARY, p.entries, "not sent")
+            for p in queue
+        ]
+        return _in_config_order(report, settings)
     mailer = mailer_factory(email, password)
     try:
         _send_rounds(
@@ -303,6 +312,10 @@ def send_digest(
         )
     finally:
         mailer.close()
+    return _in_config_order(report, settings)
+
+
+def _in_config_order(report: DeliveryReport, settings: Settings) -> DeliveryReport:
     order = {s.email: i for i, s in enumerate(settings.subscribers)}
     report.results.sort(key=lambda r: order.get(r.subscriber, len(order)))
     return report

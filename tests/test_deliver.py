@@ -403,3 +403,50 @@ def test_the_delivery_log_is_migration_4(tmp_path: Path) -> None:
         versions = [v for (v,) in store.db.execute("SELECT version FROM schema_migrations")]
         assert 4 in versions
         assert store.deliveries_for_day(date(2026, 1, 1)) == {}
+
+
+@pytest.mark.parametrize(
+    ("security", "message"),
+    [
+        ("starttls", "does not offer STARTTLS"),
+        ("tls", "TLS with 127.0.0.1:"),
+    ],
+)
+def test_tls_that_cannot_be_had_is_named_and_nothing_is_sent_in_clear(
+    tmp_path: Path, smtp: ServerFactory, security: str, message: str
+) -> None:
+    server = smtp()
+    settings = prepare(tmp_path, server.port, email=f'security = "{security}"')
+    report = send(settings, LIST_DAY)
+    assert server.received == []
+    assert report.error is not None and message in report.error
+    assert "[email] security" in report.error
+    assert log_of(settings, LIST_DAY)["ai@example.org"] == (FAILED_TEMPORARY, 1)
+
+
+def test_send_empty_mails_subscribers_with_nothing_new(tmp_path: Path, smtp: ServerFactory) -> None:
+    server = smtp()
+    settings = prepare(tmp_path, server.port, email="send_empty = true")
+    report = send(settings, LIST_DAY)
+    assert report.count(SENT) == 4
+    nobody = only(server, "nobody@example.org")
+    assert nobody["Subject"] == "Daily digest 2026-01-14: nothing new"
+    assert "0 entries" in nobody.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+@AUTH_WITHOUT_TLS
+def test_an_unset_password_variable_only_matters_when_there_is_mail(
+    tmp_path: Path, smtp: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = smtp(login=("digest", "right"))
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "right")
+    settings = prepare(
+        tmp_path, server.port, email='username = "digest"\npassword_env = "TEST_SMTP_PASSWORD"'
+    )
+    assert send(settings, LIST_DAY).ok
+    monkeypatch.delenv("TEST_SMTP_PASSWORD")
+    again = send(settings, LIST_DAY)
+    assert again.ok and again.count("already-sent") == 2
+    unsent = send(settings, RUN_DAY)
+    assert unsent.error is not None and "TEST_SMTP_PASSWORD is not set" in unsent.error
+    assert log_of(settings, RUN_DAY)["zh@example.org"] == ("pending", 0)
