@@ -9,6 +9,7 @@ a login.
 from __future__ import annotations
 
 import socket
+import ssl
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -80,6 +81,8 @@ class SmtpServer:
         *,
         smtputf8: bool = True,
         login: tuple[str, str] | None = None,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.handler = Handler()
         self.port = free_port()
@@ -102,8 +105,13 @@ class SmtpServer:
             kwargs |= {
                 "authenticator": authenticate,
                 "auth_required": True,
-                "auth_require_tls": False,
+                # aiosmtpd only knows STARTTLS as TLS; implicit TLS counts as plain.
+                "auth_require_tls": starttls is not None,
             }
+        if starttls is not None:
+            kwargs |= {"tls_context": starttls, "require_starttls": True}
+        if implicit_tls is not None:
+            kwargs["ssl_context"] = implicit_tls
         self.controller = Controller(
             self.handler,
             hostname="127.0.0.1",

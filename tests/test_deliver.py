@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from datetime import date
 from email.message import EmailMessage
@@ -450,3 +451,40 @@ def test_an_unset_password_variable_only_matters_when_there_is_mail(
     unsent = send(settings, RUN_DAY)
     assert unsent.error is not None and "TEST_SMTP_PASSWORD is not set" in unsent.error
     assert log_of(settings, RUN_DAY)["zh@example.org"] == ("pending", 0)
+
+
+@AUTH_WITHOUT_TLS
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_with_a_verified_certificate_and_a_login(
+    tmp_path: Path, smtp: ServerFactory, monkeypatch: pytest.MonkeyPatch, security: str
+) -> None:
+    import trustme
+
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    kind = "starttls" if security == "starttls" else "implicit_tls"
+    server = smtp(login=("digest", "secret"), **{kind: server_context})
+    # A private CA is trusted the OpenSSL way, as a user would: SSL_CERT_FILE.
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "secret")
+    settings = prepare(
+        tmp_path,
+        server.port,
+        email=f'security = "{security}"\nusername = "digest"\npassword_env = "TEST_SMTP_PASSWORD"',
+    )
+    assert send(settings, LIST_DAY).ok
+    assert len(server.received) == 2
+
+
+def test_an_untrusted_certificate_is_refused(tmp_path: Path, smtp: ServerFactory) -> None:
+    import trustme
+
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(server_context)
+    server = smtp(implicit_tls=server_context)
+    settings = prepare(tmp_path, server.port, email='security = "tls"')
+    report = send(settings, LIST_DAY)
+    assert server.received == []
+    assert report.error is not None and "CERTIFICATE_VERIFY_FAILED" in report.error
