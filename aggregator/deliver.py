@@ -240,6 +240,22 @@ def send_digest(
     queue: list[_Planned] = []
     now = clock()
     for subscriber in settings.subscribers:
+        row = log_rows.get(subscriber.email)
+        if row is not None and row.state == SENT:
+            report.results.append(
+                DeliveryResult(subscriber.email, ALREADY_SENT, row.entries, f"at {row.sent_at}")
+            )
+            continue
+        if row is not None and row.state not in sendable:
+            outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
+            detail = (
+                "a previous send stopped after handing it over; not resent"
+                " (use --resend-unconfirmed)"
+                if row.state == SENDING
+                else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
+            )
+            report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
+            continue
         chosen = select(digest, subscriber)
         if chosen.is_empty and not email.send_empty:
             report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
@@ -260,22 +276,6 @@ def send_digest(
             if content.limit is not None:
                 note += f" (cut to {content.limit} per category to fit)"
             report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
-            continue
-        row = log_rows.get(subscriber.email)
-        if row is not None and row.state == SENT:
-            report.results.append(
-                DeliveryResult(subscriber.email, ALREADY_SENT, row.entries, f"at {row.sent_at}")
-            )
-            continue
-        if row is not None and row.state not in sendable:
-            outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
-            detail = (
-                "a previous send stopped after handing it over; not resent"
-                " (use --resend-unconfirmed)"
-                if row.state == SENDING
-                else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
-            )
-            report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
             continue
         store.plan_delivery(
             day,
@@ -422,5 +422,6 @@ def _attempt(
         return DeliveryResult(address, state, item.entries, err.describe())
     if reply is None:
         return DeliveryResult(address, SKIPPED, item.entries, "being sent by another process")
-    store.finish_delivery(day, address, state=SENT, code=reply.code, reply=reply.text, now=clock())
-    return DeliveryResult(address, SENT, item.entries, f"{reply.code} {reply.text}")
+    answer = f"{reply.code} {reply.text}"
+    store.finish_delivery(day, address, state=SENT, code=reply.code, reply=answer, now=clock())
+    return DeliveryResult(address, SENT, item.entries, answer)
