@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import resources
 from .errors import ConfigError
+from .mailconfig import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .sources import KINDS, Source
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
@@ -54,6 +55,9 @@ class Settings:
     digest: DigestSettings
     fetch: FetchSettings
     sources: tuple[Source, ...]
+    #: None when there is no [email] table: digests are not mailed.
+    email: EmailSettings | None = None
+    subscribers: tuple[Subscriber, ...] = ()
     #: Where the settings came from, for messages ("<embedded default>" or a path).
     origin: str = "<embedded default>"
     #: Unused sections or values worth telling the user about.
@@ -80,6 +84,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "timeout": ((int, float), 30.0, "seconds before an HTTP request is abandoned"),
         "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
     },
+    "email": EMAIL_SCHEMA,
 }
 
 SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
@@ -225,7 +230,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", file=file) from err
-    known = {*SCHEMA, "sources"}
+    known = {*SCHEMA, "sources", "subscribers"}
     for key in raw:
         if key not in known:
             raise ConfigError(
@@ -238,6 +243,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     publish = _section(raw, "publish", file=file)
     digest = _section(raw, "digest", file=file)
     fetch = _section(raw, "fetch", file=file)
+    email, subscribers = parse_email(raw, file=file, check=_check_type)
     base_url = publish["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
@@ -261,6 +267,8 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         ),
         fetch=FetchSettings(timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"]),
         sources=_sources(raw.get("sources"), file=file, base=source_base),
+        email=email,
+        subscribers=subscribers,
         origin=file,
     )
 

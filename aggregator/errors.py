@@ -11,6 +11,7 @@ the user needs to act on it (the source, the config key and file, the path)::
     ├── StorageError     the database cannot be opened, migrated or written
     ├── PublishError     a feed, digest or index page cannot be written
     └── DeliveryError    a digest cannot be sent
+        └── SmtpError    the SMTP server refused, failed or could not be reached
 
 Third-party exceptions are converted at the module boundary with ``raise ... from err``.
 """
@@ -81,3 +82,26 @@ class PublishError(AggregatorError):
 
 class DeliveryError(AggregatorError):
     """A digest could not be delivered."""
+
+
+class SmtpError(DeliveryError):
+    """An SMTP failure, with the server's reply when there is one.
+
+    ``temporary``: worth retrying later (4xx, connection trouble); ``session``: the
+    connection itself is unusable (cannot connect, log in or start TLS), so every
+    recipient not yet served is affected, not just the current one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        temporary: bool,
+        session: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.temporary = temporary
+        self.session = session

@@ -11,15 +11,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from . import deliver, publish
 from . import digest as digests
-from . import publish
 from .config import Settings
 from .dedup import Decision, Outcome, decide
-from .errors import AggregatorError, SourceError
+from .errors import AggregatorError, DeliveryError, SourceError
 from .fetch import fetch, make_client
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
@@ -63,6 +64,8 @@ class RunSummary:
     digests_written: int = 0
     digest_days: list[date] = field(default_factory=list)
     index_written: bool = False
+    #: What sending the day's digest did; None when not asked to or email is off.
+    delivery: deliver.DeliveryReport | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -79,6 +82,7 @@ class RunSummary:
             "failed": {r.name: r.error for r in self.failed},
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
+            **({"delivery": self.delivery.as_dict()} if self.delivery else {}),
         }
 
 
@@ -280,6 +284,17 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
     return written, done
 
 
+def send_day(
+    settings: Settings, store: Store, day: date, *, clock: Clock, **options: Any
+) -> deliver.DeliveryReport:
+    """Mail the digest of ``day`` to every subscriber; ``options`` go to deliver.send_digest."""
+    chosen = build_digest(settings, store, day)
+    try:
+        return deliver.send_digest(settings, store, chosen, clock=clock, **options)
+    except DeliveryError as err:
+        return deliver.DeliveryReport(day=day.isoformat(), error=err.describe())
+
+
 # -- run ----------------------------------------------------------------------------------
 
 
@@ -292,8 +307,12 @@ def run(
     do_ingest: bool = True,
     do_publish: bool = True,
     do_digest: bool = True,
+    do_send: bool = False,
 ) -> RunSummary:
-    """One run: ingest every source, publish feeds and the index, write digests."""
+    """One run: ingest, write digests, publish feeds and the index, then mail the digest.
+
+    ``do_send`` mails ``run_date``'s digest when ``[email]`` is configured.
+    """
     run_date = run_date or today_in(settings, clock())
     summary = RunSummary(run_date=run_date)
     with Store(settings.storage.database) as store:
@@ -314,7 +333,10 @@ def run(
                     settings, store, clock=clock
                 )
                 summary.index_written = True
-            status = "partial" if summary.failed else "ok"
+            if do_send and settings.email is not None:
+                summary.delivery = send_day(settings, store, run_date, clock=clock)
+            delivery_ok = summary.delivery is None or summary.delivery.ok
+            status = "partial" if summary.failed or not delivery_ok else "ok"
         finally:
             store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from aggregator.cli import main
 
-COMMANDS = ["run", "fetch", "publish", "digest", "status"]
+COMMANDS = ["run", "fetch", "publish", "digest", "status", "send"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

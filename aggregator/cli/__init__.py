@@ -5,6 +5,7 @@ module registers its commands on import.
 """
 
 from . import commands
+from . import send as send  # registers `send`
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, main
 
 __all__ = ["EXIT_CONFIG", "EXIT_FATAL", "EXIT_OK", "EXIT_SOURCES_FAILED", "commands", "main"]

@@ -23,6 +23,7 @@ from .app import (
     run_date_of,
     settings_of,
 )
+from .send import report_delivery
 
 
 def _execute(
@@ -32,6 +33,7 @@ def _execute(
     do_ingest: bool = True,
     do_publish: bool = True,
     do_digest: bool = True,
+    do_send: bool = False,
 ) -> RunSummary:
     settings = settings_of(ctx)
     try:
@@ -42,6 +44,7 @@ def _execute(
             do_ingest=do_ingest,
             do_publish=do_publish,
             do_digest=do_digest,
+            do_send=do_send,
         )
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
@@ -72,7 +75,8 @@ def _report(summary: RunSummary, settings_out: str) -> None:
 
 
 def _exit(summary: RunSummary) -> None:
-    sys.exit(EXIT_SOURCES_FAILED if summary.failed else EXIT_OK)
+    undelivered = summary.delivery is not None and not summary.delivery.ok
+    sys.exit(EXIT_SOURCES_FAILED if summary.failed or undelivered else EXIT_OK)
 
 
 @main.command("run")
@@ -87,14 +91,19 @@ def _exit(summary: RunSummary) -> None:
 @click.option(
     "--no-send",
     is_flag=True,
-    help="Do not send the digest email. (Email delivery is not configurable yet, so "
-    "run never sends; the flag is accepted for scripts written ahead.)",
+    help="Do not mail the day's digest to the [[subscribers]] (it is mailed by default "
+    "when [email] is configured).",
 )
 @click.pass_context
 def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool) -> None:
-    """Fetch every source, store new entries, publish feeds and write digests."""
-    summary = _execute(ctx, run_date=run_date_of(run_date))
-    _report(summary, str(settings_of(ctx).publish.output_dir))
+    """Fetch every source, store new entries, publish feeds, write and mail digests."""
+    summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
+    settings = settings_of(ctx)
+    _report(summary, str(settings.publish.output_dir))
+    if summary.delivery is not None:
+        report_delivery(summary.delivery)
+    elif not no_send and settings.email is None:
+        click.echo("Email: not configured (add [email] and [[subscribers]] to mail digests)")
     _exit(summary)
 
 
@@ -161,7 +170,7 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
 @main.command("status")
 @click.pass_context
 def status_command(ctx: click.Context) -> None:
-    """Show each source's health, the last runs and the stored entries."""
+    """Show each source's health, the last runs, entries and the last deliveries."""
     settings = settings_of(ctx)
     # Wide enough off a terminal (cron mail, pipes) that names are never cut.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -174,6 +183,7 @@ def status_command(ctx: click.Context) -> None:
             runs = store.last_runs()
             categories = store.categories()
             total = store.count_entries()
+            deliveries = store.last_deliveries()
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     table = Table(title="Sources", title_justify="left")
@@ -208,5 +218,20 @@ def status_command(ctx: click.Context) -> None:
         f"Entries: {total} in {len(categories)} categories: "
         + ", ".join(f"{name} ({count})" for name, count in categories)
     )
+    if deliveries:
+        mail = Table(title=f"Last deliveries ({deliveries[0].day})", title_justify="left")
+        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
+            mail.add_column(column)
+        for d in deliveries:
+            mail.add_row(
+                d.subscriber,
+                d.state,
+                str(d.entries),
+                str(d.attempts),
+                d.sent_at or d.updated_at,
+                d.smtp_reply or "",
+            )
+        console.print(mail)
     failing = [row for row in health if row.consecutive_failures]
-    sys.exit(EXIT_SOURCES_FAILED if failing else EXIT_OK)
+    undelivered = [d for d in deliveries if d.state not in ("sent", "empty")]
+    sys.exit(EXIT_SOURCES_FAILED if failing or undelivered else EXIT_OK)

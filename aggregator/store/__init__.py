@@ -9,13 +9,14 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 
 from __future__ import annotations
 
+from .deliveries import Delivery, DeliveryQueries
 from .entries import EntryQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries):
+class Store(EntryQueries, RunQueries, DeliveryQueries):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 
-__all__ = ["MIGRATIONS", "SourceHealth", "Store"]
+__all__ = ["MIGRATIONS", "Delivery", "SourceHealth", "Store"]

@@ -88,5 +88,31 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m4_deliveries(db: sqlite_utils.Database) -> None:
+    # One row per (digest day, subscriber): the delivery log that makes sending
+    # exactly-once. See store/deliveries.py for the states.
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            day TEXT NOT NULL,
+            subscriber TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            entries INTEGER NOT NULL DEFAULT 0,
+            message_id TEXT,
+            smtp_code INTEGER,
+            smtp_reply TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT,
+            PRIMARY KEY (day, subscriber)
+        )"""
+    )
+    db.execute("CREATE INDEX deliveries_updated ON deliveries (updated_at)")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
-MIGRATIONS: tuple[tuple[int, str, Migration], ...] = ((1, "initial schema", _m1_initial),)
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (1, "initial schema", _m1_initial),
+    (4, "delivery log", _m4_deliveries),
+)

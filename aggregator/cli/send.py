@@ -1,0 +1,141 @@
+"""The ``send`` command, and how every command reports a delivery."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..deliver import (
+    ALREADY_SENT,
+    SKIPPED,
+    UNCONFIRMED,
+    WRITTEN,
+    DeliveryReport,
+)
+from ..errors import AggregatorError, ConfigError
+from ..pipeline import send_day, system_clock, today_in
+from ..store import Store
+from ..store.deliveries import EMPTY, FAILED_PERMANENT, FAILED_TEMPORARY, SENT
+from .app import (
+    DATE,
+    EXIT_CONFIG,
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_SOURCES_FAILED,
+    fail,
+    main,
+    settings_of,
+)
+
+_LABELS = (
+    (SENT, "sent"),
+    (ALREADY_SENT, "already sent"),
+    (WRITTEN, "written"),
+    (EMPTY, "nothing to send"),
+    (SKIPPED, "skipped"),
+    (UNCONFIRMED, "unconfirmed"),
+    (FAILED_TEMPORARY, "failed (will retry)"),
+    (FAILED_PERMANENT, "failed permanently"),
+)
+
+
+def report_delivery(report: DeliveryReport) -> None:
+    """A summary line, one line per subscriber, and problems on stderr."""
+    counts = [f"{report.count(key)} {label}" for key, label in _LABELS if report.count(key)]
+    what = "Email (dry run)" if report.dry_run else "Email"
+    click.echo(f"{what} {report.day}: " + (", ".join(counts) or "no subscribers"))
+    labels = dict(_LABELS)
+    for result in report.results:
+        line = f"  {labels[result.outcome]}: {result.subscriber}"
+        if result.outcome not in (EMPTY,):
+            line += f" ({result.entries} {'entry' if result.entries == 1 else 'entries'})"
+        if result.detail and result.outcome in (WRITTEN, SKIPPED, ALREADY_SENT):
+            line += f": {result.detail}"
+        click.echo(line)
+    for result in report.problems:
+        click.echo(
+            f"failed: email to {result.subscriber}: {result.detail}",
+            err=True,
+        )
+    if report.error:
+        click.echo(f"error: email: {report.error}", err=True)
+
+
+@main.command("send")
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    metavar="YYYY-MM-DD",
+    help="Day of the digest to mail (default: today in [digest].timezone).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write each message as a .eml file (under <output_dir>/outbox/<day>/) instead of "
+    "sending; records nothing.",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Folder for --dry-run's .eml files (default: <output_dir>/outbox/<day>).",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also retry subscribers whose server refused the message permanently (5xx).",
+)
+@click.option(
+    "--resend-unconfirmed",
+    is_flag=True,
+    help="Also resend messages a crashed send left unconfirmed (they may arrive twice).",
+)
+@click.pass_context
+def send_command(
+    ctx: click.Context,
+    day: datetime | None,
+    dry_run: bool,
+    outbox: Path | None,
+    retry_failed: bool,
+    resend_unconfirmed: bool,
+) -> None:
+    """Mail one day's digest to each subscriber, at most once per day.
+
+    Subscribers already served that day are skipped, so running it again is safe;
+    temporary failures are retried. Exits 1 if any subscriber was not served.
+    """
+    settings = settings_of(ctx)
+    if settings.email is None:
+        fail(
+            ConfigError(
+                "email is not configured",
+                file=settings.origin,
+                key="[email]",
+                hint="add an [email] table and [[subscribers]]; see config/example.toml",
+            ),
+            EXIT_CONFIG,
+        )
+    if not settings.subscribers:
+        click.echo("No [[subscribers]] configured: nothing to send.")
+        return
+    chosen = day.date() if day else today_in(settings, system_clock())
+    try:
+        with Store(settings.storage.database) as store:
+            report = send_day(
+                settings,
+                store,
+                chosen,
+                clock=system_clock,
+                dry_run=dry_run,
+                outbox=outbox,
+                retry_failed=retry_failed,
+                resend_unconfirmed=resend_unconfirmed,
+            )
+    except AggregatorError as err:
+        fail(err, EXIT_FATAL)
+    report_delivery(report)
+    sys.exit(EXIT_OK if report.ok else EXIT_SOURCES_FAILED)

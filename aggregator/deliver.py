@@ -1,0 +1,427 @@
+"""Delivery: one digest message per subscriber per day, sent exactly once.
+
+Owns building the MIME messages (``multipart/alternative``, text then HTML, UTF-8
+headers, Date, Message-ID, List-Id, List-Unsubscribe) and the sending loop over the
+delivery log (``store/deliveries.py``): what to send, retrying temporary failures
+with backoff, recording each outcome. Never renders (``email_digest`` does) and
+never speaks SMTP itself (``mailer`` does).
+
+Exactly once, and the window that remains: a subscriber's row is set to ``sending``
+in its own transaction after the server accepted the recipient and before DATA, and
+to ``sent`` after the server's final 250. A crash between the server's 250 and that
+commit leaves ``sending``: the message was probably delivered, so the next ``send``
+does not resend it but reports it as unconfirmed (``--resend-unconfirmed`` sends it
+again). We choose at-most-once for crashes because a duplicate digest annoys every
+reader while a missing one can be resent by hand; the Message-ID is the same on a
+resend, so clients that deduplicate by it show one message anyway. A connection
+lost before the final reply is different: the server has not taken the message
+(RFC 5321), so that is retried like any temporary failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from . import publish
+from .config import Settings
+from .digest import Digest
+from .email_digest import EmailContent, render_email, select, subject, unsubscribe_for
+from .errors import DeliveryError, SmtpError
+from .mailconfig import EmailSettings, Subscriber, ascii_address
+from .mailer import Mailer, SmtpMailer
+from .store import Store
+from .store.deliveries import (
+    EMPTY,
+    FAILED_PERMANENT,
+    FAILED_TEMPORARY,
+    PENDING,
+    SENDING,
+    SENT,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MailerFactory = Callable[[EmailSettings, str | None], Mailer]
+
+#: Longest wait between two retry rounds, in seconds.
+MAX_BACKOFF = 600.0
+
+# -- messages -----------------------------------------------------------------------------
+
+
+def message_id(day: str, subscriber: str, settings: EmailSettings) -> str:
+    """The same for a (day, subscriber) on every attempt, so a resend is recognisable."""
+    digest = hashlib.sha256(subscriber.casefold().encode("utf-8")).hexdigest()[:16]
+    domain = settings.sender.domain.encode("idna").decode("ascii")
+    return f"<digest.{day}.{digest}@{domain}>"
+
+
+def needs_smtputf8(settings: EmailSettings, subscriber: Subscriber) -> bool:
+    """True when an address has a non-ASCII mailbox name (RFC 6531)."""
+    return not (
+        settings.sender.username.isascii() and subscriber.email.rpartition("@")[0].isascii()
+    )
+
+
+def _header_address(address: str, name: str, *, utf8: bool) -> Address:
+    local, _, domain = (address if utf8 else ascii_address(address)).rpartition("@")
+    # username/domain rather than addr_spec: the latter refuses UTF-8 mailbox names.
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def build_message(
+    digest: Digest,
+    content: EmailContent,
+    *,
+    subscriber: Subscriber,
+    settings: EmailSettings,
+    now: datetime,
+) -> EmailMessage:
+    """The subscriber's message: text/plain, or multipart/alternative with text then HTML."""
+    utf8 = needs_smtputf8(settings, subscriber)
+    # 7bit transfer encodings unless SMTPUTF8 is in use anyway: any server takes them.
+    chosen = policy.SMTPUTF8 if utf8 else policy.SMTP.clone(cte_type="7bit")
+    msg = EmailMessage(policy=chosen)
+    sender = settings.sender
+    msg["Subject"] = subject(digest)
+    msg["From"] = _header_address(sender.addr_spec, sender.display_name, utf8=utf8)
+    msg["To"] = _header_address(subscriber.email, subscriber.name or "", utf8=utf8)
+    if settings.reply_to is not None:
+        reply = settings.reply_to
+        msg["Reply-To"] = _header_address(reply.addr_spec, reply.display_name, utf8=utf8)
+    msg["Date"] = format_datetime(now.astimezone(UTC))
+    msg["Message-ID"] = message_id(digest.day.isoformat(), subscriber.email, settings)
+    msg["List-Id"] = f"{digest.title} <{settings.list_id}>"
+    links = unsubscribe_for(settings, subscriber)
+    targets = [f"<{link}>" for link in (links.url, links.mailto) if link]
+    if targets:
+        msg["List-Unsubscribe"] = ", ".join(targets)
+    if links.url:
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Keep out-of-office replies and other robots away (RFC 3834; Exchange).
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(content.text, subtype="plain", charset="utf-8")
+    if content.html is not None:
+        msg.add_alternative(content.html, subtype="html", charset="utf-8")
+        for part in msg.iter_parts():
+            del part["MIME-Version"]  # belongs to the top level only
+        # Deterministic, so a dry run's .eml is byte for byte what a send transmits.
+        # "=_" never occurs in quoted-printable or base64 bodies.
+        msg.set_boundary("=_" + hashlib.sha256(msg["Message-ID"].encode()).hexdigest()[:32])
+    return msg
+
+
+# -- the delivery report ------------------------------------------------------------------
+
+#: Outcomes in a DeliveryResult besides the log's states.
+ALREADY_SENT = "already-sent"
+UNCONFIRMED = "unconfirmed"
+SKIPPED = "skipped"
+WRITTEN = "written"
+
+
+@dataclass
+class DeliveryResult:
+    subscriber: str
+    #: sent, failed-temporary, failed-permanent, empty, already-sent, unconfirmed,
+    #: skipped (a permanent failure not retried, or taken by another process), written.
+    outcome: str
+    entries: int = 0
+    detail: str = ""
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``send`` did for one day."""
+
+    day: str
+    results: list[DeliveryResult] = field(default_factory=list)
+    #: A problem that stopped sending altogether (cannot log in, TLS failed, ...).
+    error: str | None = None
+    dry_run: bool = False
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for r in self.results if r.outcome in outcomes)
+
+    @property
+    def problems(self) -> list[DeliveryResult]:
+        """Subscribers not served: failed, or unconfirmed after a crash."""
+        bad = (FAILED_TEMPORARY, FAILED_PERMANENT, UNCONFIRMED)
+        return [r for r in self.results if r.outcome in bad]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.problems
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "day": self.day,
+            "sent": self.count(SENT),
+            "failed": {r.subscriber: r.detail for r in self.problems},
+            "error": self.error,
+        }
+
+
+# -- sending ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    subscriber: Subscriber
+    message: bytes
+    entries: int
+    smtputf8: bool
+
+
+def outbox_name(subscriber: str) -> str:
+    """A file name for a subscriber's .eml (the address, with unsafe characters replaced)."""
+    return re.sub(r"[^\w@.+-]", "_", subscriber) + ".eml"
+
+
+def _password(settings: EmailSettings) -> str | None:
+    if settings.password_env is None:
+        return None
+    value = os.environ.get(settings.password_env)
+    if value is None:
+        raise DeliveryError(
+            f"[email] password_env: the environment variable {settings.password_env} is not set;"
+            " no digest was sent",
+            hint=f"set {settings.password_env} in the environment of aggregator (the cron"
+            " job or service), or remove username and password_env",
+        )
+    return value
+
+
+def send_digest(
+    settings: Settings,
+    store: Store,
+    digest: Digest,
+    *,
+    clock: Clock,
+    dry_run: bool = False,
+    outbox: Path | None = None,
+    retry_failed: bool = False,
+    resend_unconfirmed: bool = False,
+    mailer_factory: MailerFactory = SmtpMailer,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Send each subscriber their part of ``digest``, at most once per day.
+
+    ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
+    ``<output_dir>/outbox/<day>/``) and neither sends nor records anything.
+    Failures are results in the report, never exceptions: per subscriber, or in
+    ``report.error`` when nothing could be sent (no password, no login, no TLS).
+    """
+    email = settings.email
+    if email is None:
+        raise DeliveryError("email is not configured", hint="add an [email] table")
+    day = digest.day
+    report = DeliveryReport(day=day.isoformat(), dry_run=dry_run)
+    log_rows = {} if dry_run else store.deliveries_for_day(day)
+    sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
+    if retry_failed:
+        sendable += (FAILED_PERMANENT,)
+    if resend_unconfirmed:
+        sendable += (SENDING,)
+    queue: list[_Planned] = []
+    now = clock()
+    for subscriber in settings.subscribers:
+        row = log_rows.get(subscriber.email)
+        if row is not None and row.state == SENT:
+            report.results.append(
+                DeliveryResult(subscriber.email, ALREADY_SENT, row.entries, f"at {row.sent_at}")
+            )
+            continue
+        if row is not None and row.state not in sendable:
+            outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
+            detail = (
+                "a previous send stopped after handing it over; not resent"
+                " (use --resend-unconfirmed)"
+                if row.state == SENDING
+                else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
+            )
+            report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
+            continue
+        chosen = select(digest, subscriber)
+        if chosen.is_empty and not email.send_empty:
+            report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
+            if not dry_run:
+                store.record_empty(day, subscriber.email, now=now)
+            continue
+        content = render_email(
+            chosen, subscriber=subscriber, settings=email, base_url=settings.publish.base_url
+        )
+        msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
+        planned = _Planned(
+            subscriber, msg.as_bytes(), chosen.entry_count, needs_smtputf8(email, subscriber)
+        )
+        if dry_run:
+            folder = outbox or settings.publish.output_dir / "outbox" / day.isoformat()
+            publish.write_atomic(folder / outbox_name(subscriber.email), planned.message)
+            note = f"{folder / outbox_name(subscriber.email)}"
+            if content.limit is not None:
+                note += f" (cut to {content.limit} per category to fit)"
+            report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
+            continue
+        store.plan_delivery(
+            day,
+            subscriber.email,
+            entries=planned.entries,
+            message_id=message_id(day.isoformat(), subscriber.email, email),
+            now=now,
+        )
+        queue.append(planned)
+    if dry_run or not queue:
+        return report
+    try:
+        password = _password(email)
+    except DeliveryError as err:
+        # Nothing was tried: the rows stay "pending" for the next send.
+        report.error = err.describe()
+        report.results += [
+            DeliveryResult(p.subscriber.email, FAILED_TEMPORARY, p.entries, "not sent")
+            for p in queue
+        ]
+        return _in_config_order(report, settings)
+    mailer = mailer_factory(email, password)
+    try:
+        _send_rounds(
+            queue,
+            report,
+            store,
+            email,
+            day=day,
+            sendable=sendable,
+            clock=clock,
+            mailer=mailer,
+            sleep=sleep,
+        )
+    finally:
+        mailer.close()
+    return _in_config_order(report, settings)
+
+
+def _in_config_order(report: DeliveryReport, settings: Settings) -> DeliveryReport:
+    order = {s.email: i for i, s in enumerate(settings.subscribers)}
+    report.results.sort(key=lambda r: order.get(r.subscriber, len(order)))
+    return report
+
+
+def _send_rounds(
+    queue: list[_Planned],
+    report: DeliveryReport,
+    store: Store,
+    email: EmailSettings,
+    *,
+    day: date,
+    sendable: tuple[str, ...],
+    clock: Clock,
+    mailer: Mailer,
+    sleep: Callable[[float], None],
+) -> None:
+    """Try every queued message; retry temporary failures in later rounds with backoff."""
+    final: dict[str, DeliveryResult] = {}
+    for round_number in range(email.max_retries + 1):
+        if round_number:
+            delay = min(email.backoff * 2 ** (round_number - 1), MAX_BACKOFF)
+            log.info("retrying %d digests in %.1f s", len(queue), delay)
+            sleep(delay)
+        retry: list[_Planned] = []
+        for index, item in enumerate(queue):
+            try:
+                result = _attempt(
+                    item, store, email, day=day, sendable=sendable, clock=clock, mailer=mailer
+                )
+            except SmtpError as err:
+                # No connection (or no login): nobody still waiting can be served now.
+                waiting = queue[index:]
+                for other in waiting:
+                    address = other.subscriber.email
+                    store.finish_delivery(
+                        day,
+                        address,
+                        state=FAILED_TEMPORARY,
+                        code=err.code,
+                        reply=err.message,
+                        now=clock(),
+                        count_attempt=True,
+                    )
+                    final[address] = DeliveryResult(
+                        address, FAILED_TEMPORARY, other.entries, err.describe()
+                    )
+                if err.temporary:
+                    retry.extend(waiting)
+                else:
+                    report.error = err.describe()
+                break
+            final[item.subscriber.email] = result
+            if result.outcome == FAILED_TEMPORARY:
+                retry.append(item)
+        queue = retry
+        if not queue or report.error is not None:
+            break
+    report.results.extend(final.values())
+
+
+def _attempt(
+    item: _Planned,
+    store: Store,
+    email: EmailSettings,
+    *,
+    day: date,
+    sendable: tuple[str, ...],
+    clock: Clock,
+    mailer: Mailer,
+) -> DeliveryResult:
+    """One try at one subscriber, recorded. Raises SmtpError only if the session failed."""
+    address = item.subscriber.email
+    claimed = False
+
+    def claim() -> bool:
+        # Just before DATA: from here on a crash leaves "sending", never a resend.
+        nonlocal claimed
+        claimed = store.claim_delivery(day, address, from_states=sendable, now=clock())
+        return claimed
+
+    sender = email.sender.addr_spec
+    try:
+        reply = mailer.send(
+            sender if item.smtputf8 else ascii_address(sender),
+            address if item.smtputf8 else ascii_address(address),
+            item.message,
+            smtputf8=item.smtputf8,
+            before_data=claim,
+        )
+    except SmtpError as err:
+        if err.session:
+            raise
+        state = FAILED_TEMPORARY if err.temporary else FAILED_PERMANENT
+        store.finish_delivery(
+            day,
+            address,
+            state=state,
+            code=err.code,
+            reply=err.message,
+            now=clock(),
+            count_attempt=not claimed,
+        )
+        return DeliveryResult(address, state, item.entries, err.describe())
+    if reply is None:
+        return DeliveryResult(address, SKIPPED, item.entries, "being sent by another process")
+    answer = f"{reply.code} {reply.text}"
+    store.finish_delivery(day, address, state=SENT, code=reply.code, reply=answer, now=clock())
+    return DeliveryResult(address, SENT, item.entries, answer)

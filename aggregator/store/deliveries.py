@@ -1,0 +1,170 @@
+"""The delivery log: one row per (digest day, subscriber), so each digest is sent once.
+
+States, and what the next ``send`` of the same day does with them::
+
+    pending           planned, not yet tried          → send
+    sending           claimed just before SMTP DATA;   → report, do not resend
+                      left behind only by a crash        (unless asked to)
+    sent              the server accepted the message  → skip
+    failed-temporary  4xx, connection trouble          → send again
+    failed-permanent  5xx for this message             → skip (unless asked to)
+    empty             nothing matched that day         → send if entries appear
+
+Every change is its own transaction, so the log is right whenever the process dies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from .base import StoreBase, stamp
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED_TEMPORARY = "failed-temporary"
+FAILED_PERMANENT = "failed-permanent"
+EMPTY = "empty"
+STATES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT, EMPTY)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    day: date
+    subscriber: str
+    state: str
+    attempts: int
+    entries: int
+    message_id: str | None
+    smtp_code: int | None
+    smtp_reply: str | None
+    updated_at: str
+    sent_at: str | None
+
+
+_COLUMNS = (
+    "day, subscriber, state, attempts, entries, message_id, smtp_code, smtp_reply,"
+    " updated_at, sent_at"
+)
+
+
+def _delivery(row: tuple[object, ...]) -> Delivery:
+    day, subscriber, state, attempts, entries, message_id, code, reply, updated, sent = row
+    return Delivery(
+        day=date.fromisoformat(str(day)),
+        subscriber=str(subscriber),
+        state=str(state),
+        attempts=int(str(attempts)),
+        entries=int(str(entries)),
+        message_id=None if message_id is None else str(message_id),
+        smtp_code=None if code is None else int(str(code)),
+        smtp_reply=None if reply is None else str(reply),
+        updated_at=str(updated),
+        sent_at=None if sent is None else str(sent),
+    )
+
+
+class DeliveryQueries(StoreBase):
+    def deliveries_for_day(self, day: date) -> dict[str, Delivery]:
+        """The log of ``day``, by subscriber."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE day = ? ORDER BY subscriber",
+            [day.isoformat()],
+        )
+        return {d.subscriber: d for d in map(_delivery, rows.fetchall())}
+
+    def plan_delivery(
+        self, day: date, subscriber: str, *, entries: int, message_id: str, now: datetime
+    ) -> None:
+        """Record that ``subscriber`` is due a message for ``day`` (no-op once sent or tried)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO deliveries (day, subscriber, state, entries, message_id,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (day, subscriber) DO UPDATE SET state = excluded.state,"
+                " entries = excluded.entries, message_id = excluded.message_id,"
+                " updated_at = excluded.updated_at WHERE state = ?",
+                [
+                    day.isoformat(),
+                    subscriber,
+                    PENDING,
+                    entries,
+                    message_id,
+                    *[stamp(now)] * 2,
+                    EMPTY,
+                ],
+            )
+
+    def record_empty(self, day: date, subscriber: str, *, now: datetime) -> None:
+        """Note that nothing matched ``subscriber`` on ``day`` (never overwrites a real state)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO deliveries (day, subscriber, state, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, subscriber) DO UPDATE SET"
+                " updated_at = excluded.updated_at WHERE state = excluded.state",
+                [day.isoformat(), subscriber, EMPTY, stamp(now), stamp(now)],
+            )
+
+    def claim_delivery(
+        self, day: date, subscriber: str, *, from_states: tuple[str, ...], now: datetime
+    ) -> bool:
+        """Move the row to ``sending`` if it is in one of ``from_states``; True if this call did.
+
+        A compare-and-set: of two processes sending the same day at once, only one
+        gets each subscriber.
+        """
+        marks = ",".join("?" * len(from_states))
+        with self.transaction():
+            cursor = self.db.execute(
+                f"UPDATE deliveries SET state = ?, attempts = attempts + 1, updated_at = ?"
+                f" WHERE day = ? AND subscriber = ? AND state IN ({marks})",
+                [SENDING, stamp(now), day.isoformat(), subscriber, *from_states],
+            )
+            return cursor.rowcount == 1
+
+    def finish_delivery(
+        self,
+        day: date,
+        subscriber: str,
+        *,
+        state: str,
+        now: datetime,
+        code: int | None = None,
+        reply: str | None = None,
+        count_attempt: bool = False,
+    ) -> None:
+        """Record the outcome of an attempt: ``sent`` or a failure with the server's reply."""
+        if state not in STATES:
+            raise ValueError(f"unknown delivery state {state!r}")
+        with self.transaction():
+            self.db.execute(
+                "UPDATE deliveries SET state = ?, smtp_code = ?, smtp_reply = ?, updated_at = ?,"
+                " attempts = attempts + ?,"
+                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END"
+                " WHERE day = ? AND subscriber = ?",
+                [
+                    state,
+                    code,
+                    reply,
+                    stamp(now),
+                    1 if count_attempt else 0,
+                    state,
+                    stamp(now),
+                    day.isoformat(),
+                    subscriber,
+                ],
+            )
+
+    def last_deliveries(self, limit: int = 50) -> list[Delivery]:
+        """The log of the most recent day anything was planned or sent, by subscriber."""
+        row = self.db.execute(
+            "SELECT day FROM deliveries ORDER BY updated_at DESC, day DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE day = ? ORDER BY subscriber LIMIT ?",
+            [row[0], limit],
+        )
+        return [_delivery(r) for r in rows.fetchall()]
