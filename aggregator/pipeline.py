@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from . import digest as digests
-from . import publish
+from . import housekeeping, publish
 from .config import Settings
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, SourceError
+from .faults import pause_point
 from .fetch import fetch, make_client
+from .lock import database_lock
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
 from .sources import Source
@@ -63,6 +65,11 @@ class RunSummary:
     digests_written: int = 0
     digest_days: list[date] = field(default_factory=list)
     index_written: bool = False
+    #: Entries removed by ``[storage].keep_days``, and the digest days removed with them.
+    pruned: int = 0
+    pruned_digests: list[date] = field(default_factory=list)
+    #: Runs found interrupted (killed) and finished by this one.
+    recovered_runs: list[int] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -79,6 +86,8 @@ class RunSummary:
             "failed": {r.name: r.error for r in self.failed},
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
+            "pruned": self.pruned,
+            "recovered_runs": self.recovered_runs,
         }
 
 
@@ -111,6 +120,7 @@ def ingest(
             reports.append(report)
             try:
                 touched |= _ingest_source(source, settings, store, report, clock(), run_date, http)
+                pause_point("ingest")
             except SourceError as err:
                 report.error = err.describe()
             except AggregatorError:
@@ -158,7 +168,11 @@ def _ingest_source(
         normalize(item, source=source.name, position=index)
         for index, item in enumerate(parsed.entries, start=1)
     ]
-    decisions = decide_all(source, entries, store, now=now, today=run_date)
+    # Entries pruned by retention that the source still lists unchanged stay pruned.
+    pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
+    kept = [entry for entry in entries if pruned.get(entry.key) != entry.content_hash]
+    report.counts[Outcome.UNCHANGED.value] += len(entries) - len(kept)
+    decisions = decide_all(source, kept, store, now=now, today=run_date)
     touched: set[date] = set()
     for item in decisions:
         report.counts[item.outcome.value] += 1
@@ -264,7 +278,8 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
     for day in store.digest_days():
-        if not (out / day.isoformat() / "index.html").is_file():
+        folder = out / day.isoformat()
+        if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
             wanted.add(day)
     written = 0
     done: list[date] = []
@@ -292,11 +307,24 @@ def run(
     do_ingest: bool = True,
     do_publish: bool = True,
     do_digest: bool = True,
+    purpose: str = "run",
 ) -> RunSummary:
-    """One run: ingest every source, publish feeds and the index, write digests."""
+    """One run: ingest every source, prune, write digests, publish feeds and the index.
+
+    Holds the database's run lock throughout (waiting up to ``[storage].lock_timeout``,
+    then LockedError). A run that finds an earlier one interrupted (killed) also
+    removes its temporary files and re-renders every digest, so the outputs end as if
+    the interrupted run had finished. Feeds and the index are rebuilt on every publish.
+    """
     run_date = run_date or today_in(settings, clock())
     summary = RunSummary(run_date=run_date)
-    with Store(settings.storage.database) as store:
+    storage = settings.storage
+    with (
+        database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
+        Store(storage.database, busy_timeout=max(storage.lock_timeout, 1.0)) as store,
+    ):
+        summary.recovered_runs = store.close_interrupted_runs(now=clock())
+        housekeeping.remove_temp_files(settings.publish.output_dir)
         run_id = store.start_run(now=clock(), run_date=run_date)
         status = "failed"
         try:
@@ -305,7 +333,10 @@ def run(
                 summary.sources, touched = ingest(
                     settings, store, clock=clock, run_date=run_date, client=client
                 )
+                prune(settings, store, summary, now=clock())
             if do_digest:
+                if summary.recovered_runs:
+                    touched |= set(store.digest_days())
                 summary.digests_written, summary.digest_days = write_digests(
                     settings, store, touched | {run_date}
                 )
@@ -318,3 +349,15 @@ def run(
         finally:
             store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary
+
+
+def prune(settings: Settings, store: Store, summary: RunSummary, *, now: datetime) -> None:
+    """Apply ``[storage].keep_days``: prune old entries and the digests of their days."""
+    before = housekeeping.cutoff(now, settings.storage.keep_days)
+    if before is None:
+        return
+    summary.pruned = store.prune_entries(before=before, now=now).entries
+    first_kept = housekeeping.cutoff_day(before, settings.digest.timezone)
+    summary.pruned_digests = housekeeping.remove_digests_before(
+        settings.publish.output_dir, first_kept, keep=set(store.digest_days())
+    )

@@ -10,12 +10,13 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 from __future__ import annotations
 
 from .entries import EntryQueries
+from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries):
+class Store(EntryQueries, RunQueries, RetentionQueries):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 
-__all__ = ["MIGRATIONS", "SourceHealth", "Store"]
+__all__ = ["MIGRATIONS", "PruneResult", "SourceHealth", "Store"]

@@ -18,12 +18,17 @@ from .schema import MIGRATIONS
 class StoreBase:
     """An open SQLite database with the schema migrated to the newest version."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+        """Open (creating if needed) and migrate ``path``.
+
+        ``busy_timeout`` is how long a statement waits while another program holds a
+        lock on the database before it fails with StorageError.
+        """
         self.path = path
         conn: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
