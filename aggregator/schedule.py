@@ -12,6 +12,10 @@ them. Holds no business logic: each job calls one pipeline function.
   run time is logged.
 - SIGTERM or SIGINT stops scheduling, lets a running job finish, and exits 0; a second
   signal exits at once (a killed run is safe: the next one finishes its work).
+
+A BackgroundScheduler with the main thread waiting on an Event is used rather than a
+BlockingScheduler: a signal arriving before BlockingScheduler.start() blocks cannot
+shut it down, and the process would hang.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,8 +37,8 @@ from apscheduler.events import (
     JobExecutionEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import pipeline
 from .config import Settings
@@ -97,7 +102,7 @@ def run_job(name: str, settings: Settings) -> bool:
 def build_scheduler(
     settings: Settings,
     *,
-    scheduler_class: Callable[..., BaseScheduler] = BlockingScheduler,
+    scheduler_class: Callable[..., BaseScheduler] = BackgroundScheduler,
     job: Callable[[str, Settings], object] = run_job,
 ) -> BaseScheduler:
     """A scheduler holding one job per non-empty ``[schedule]`` entry, not yet started."""
@@ -143,40 +148,38 @@ def next_runs(scheduler: BaseScheduler, *, now: datetime) -> list[tuple[str, dat
     return [(job.name, job.trigger.get_next_fire_time(None, now)) for job in scheduler.get_jobs()]
 
 
-def log_next_runs(scheduler: BaseScheduler, *, now: datetime) -> None:
-    for name, when in next_runs(scheduler, now=now):
-        log.info("%s: next run at %s", name, _when(when))
-
-
 def serve_forever(settings: Settings) -> None:
-    """Run the scheduler in the foreground until SIGTERM or SIGINT."""
-    scheduler = build_scheduler(settings)
+    """Run the scheduler in the foreground until SIGTERM or SIGINT.
+
+    The jobs run on the scheduler's worker thread; the main thread only waits for a
+    signal, so a signal can never arrive "between" starting and blocking.
+    """
+    scheduler = build_scheduler(settings, scheduler_class=BackgroundScheduler)
     if not scheduler.get_jobs():
         raise AggregatorError(
             "no jobs: every [schedule] entry is empty",
             hint='set e.g. run = "30 6 * * *" in [schedule]',
         )
-    stopping = False
+    stop_requested = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        if stopping:
-            log.warning("second %s: exiting now", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if stop_requested.is_set():
+            log.warning("second %s: exiting now", name)
             os._exit(128 + signum)
-        stopping = True
-        log.info(
-            "%s: stopping after the running job, if any (send it again to stop now)",
-            signal.Signals(signum).name,
-        )
-        scheduler.shutdown(wait=False)
+        log.info("%s: stopping after the running job, if any (send it again to stop now)", name)
+        stop_requested.set()
 
     previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, stop)
     try:
+        scheduler.start()
         log.info("scheduler started (pid %d, time zone %s)", os.getpid(), settings.digest.timezone)
-        log_next_runs(scheduler, now=datetime.now(scheduler.timezone))
-        scheduler.start()  # blocks until stop() shuts it down
+        for job in scheduler.get_jobs():
+            log.info("%s: next run at %s", job.name, _when(job.next_run_time))
+        stop_requested.wait()
+        scheduler.shutdown(wait=True)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
