@@ -13,9 +13,9 @@ them. Holds no business logic: each job calls one pipeline function.
 - SIGTERM or SIGINT stops scheduling, lets a running job finish, and exits 0; a second
   signal exits at once (a killed run is safe: the next one finishes its work).
 
-A BackgroundScheduler with the main thread waiting on an Event is used rather than a
-BlockingScheduler: a signal arriving before BlockingScheduler.start() blocks cannot
-shut it down, and the process would hang.
+A BackgroundScheduler with the main thread waiting for a signal flag is used rather
+than a BlockingScheduler: a signal arriving before BlockingScheduler.start() blocks
+cannot shut it down, and the process would hang.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +46,9 @@ from .cron import cron_trigger
 from .errors import AggregatorError, LockedError
 
 log = logging.getLogger(__name__)
+
+#: How often the main thread looks for a received signal, in seconds.
+SIGNAL_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -160,25 +163,32 @@ def serve_forever(settings: Settings) -> None:
             "no jobs: every [schedule] entry is empty",
             hint='set e.g. run = "30 6 * * *" in [schedule]',
         )
-    stop_requested = threading.Event()
+    received: list[int] = []
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if stop_requested.is_set():
-            log.warning("second %s: exiting now", name)
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        # Only async-signal-safe work here: no logging and no locks (the main thread
+        # may hold them at this very moment); the main loop does the talking.
+        if received:
+            os.write(2, f"second {signal.Signals(signum).name}: exiting now\n".encode())
             os._exit(128 + signum)
-        log.info("%s: stopping after the running job, if any (send it again to stop now)", name)
-        stop_requested.set()
+        received.append(signum)
 
     previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
-        previous[sig] = signal.signal(sig, stop)
+        previous[sig] = signal.signal(sig, on_signal)
     try:
         scheduler.start()
-        log.info("scheduler started (pid %d, time zone %s)", os.getpid(), settings.digest.timezone)
+        log.info(
+            "scheduler started (pid %d, time zone %s)", os.getpid(), settings.digest.timezone
+        )
         for job in scheduler.get_jobs():
             log.info("%s: next run at %s", job.name, _when(job.next_run_time))
-        stop_requested.wait()
+        while not received:
+            time.sleep(SIGNAL_POLL_SECONDS)
+        log.info(
+            "%s: stopping after the running job, if any (send it again to stop now)",
+            signal.Signals(received[0]).name,
+        )
         scheduler.shutdown(wait=True)
     finally:
         for number, handler in previous.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -111,8 +110,10 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
     _log_info("aggregator.serve")
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        # shutdown() waits for serve_forever() to return, so it cannot run on this thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        # SIGTERM ends the server as Ctrl-C (SIGINT) does. (server.shutdown() would wait
+        # for serve_forever() on this very thread, and starting a thread from a signal
+        # handler can deadlock.)
+        raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
     click.echo(f"Serving {root} at {server.url} (Ctrl-C to stop)", err=True)
