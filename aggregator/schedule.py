@@ -178,9 +178,7 @@ def serve_forever(settings: Settings) -> None:
         previous[sig] = signal.signal(sig, on_signal)
     try:
         scheduler.start()
-        log.info(
-            "scheduler started (pid %d, time zone %s)", os.getpid(), settings.digest.timezone
-        )
+        log.info("scheduler started (pid %d, time zone %s)", os.getpid(), settings.digest.timezone)
         for job in scheduler.get_jobs():
             log.info("%s: next run at %s", job.name, _when(job.next_run_time))
         while not received:
