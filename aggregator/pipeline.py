@@ -323,7 +323,10 @@ def run(
         database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
         Store(storage.database, busy_timeout=max(storage.lock_timeout, 1.0)) as store,
     ):
-        summary.recovered_runs = store.close_interrupted_runs(now=clock())
+        if do_digest:
+            # Only a run that writes digests can finish an interrupted one's work; until
+            # then the interrupted run stays on record as unfinished.
+            summary.recovered_runs = store.close_interrupted_runs(now=clock())
         housekeeping.remove_temp_files(settings.publish.output_dir)
         run_id = store.start_run(now=clock(), run_date=run_date)
         status = "failed"

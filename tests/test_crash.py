@@ -182,3 +182,64 @@ def test_a_kill_while_publishing_an_update_keeps_the_old_feed_whole(
     result = run_to_end(folder, "run", "--date", "2026-11-23")
     assert result.returncode == 0, result.stderr
     assert len(feedparser.parse(folder / "public" / "feeds" / "gamma.atom").entries) == 31
+
+
+DAILY_LIST = """# 20260114
+
+## 1. `cs.AI` - {title} one [PDF](https://arxiv.org/pdf/2601.{n}1), [HTML](https://arxiv.org/abs/2601.{n}1)
+### Authors
+A. Author,B. Author
+### Background
+Why it matters.
+### Innovation
+What is new.
+### Conclusion
+What it shows.
+## 2. `cs.AI` - {title} two [PDF](https://arxiv.org/pdf/2601.{n}2), [HTML](https://arxiv.org/abs/2601.{n}2)
+### Authors
+C. Author
+### Background
+Why it matters.
+### Innovation
+What is new.
+### Conclusion
+What it shows.
+"""
+
+
+def test_a_digest_of_an_earlier_day_stored_before_the_kill_is_rewritten(tmp_path: Path) -> None:
+    # Day 2026-01-14's digest exists; a later run stores more papers for that day and
+    # is killed before writing digests. Nothing in the next run is new, yet the digest
+    # must be rewritten: the recovery re-renders every digest.
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "a.md").write_text(DAILY_LIST.format(title="Alpha paper", n="9000"))
+    (folder / "b.md").write_text(DAILY_LIST.format(title="Beta paper", n="9100"))
+    source = 'kind = "markdown-digest"\n'
+    config = folder / "aggregator.toml"
+    config.write_text(f'[[sources]]\nname = "a"\npath = "a.md"\n{source}')
+    assert run_to_end(folder, "run", "--date", "2026-11-23").returncode == 0
+    digest = folder / "public" / "digests" / "2026-01-14" / "digest.txt"
+    assert "Beta paper" not in digest.read_text()
+
+    config.write_text(
+        f'[[sources]]\nname = "b"\npath = "b.md"\n{source}'
+        f'[[sources]]\nname = "a"\npath = "a.md"\n{source}'
+    )
+    kill_at(folder, "ingest")  # b is stored, then the run dies
+    assert "Beta paper" not in digest.read_text()
+    result = run_to_end(folder, "run", "--date", "2026-11-23")
+    assert result.returncode == 0, result.stderr
+    assert "Entries: 0 new" in result.stdout
+    assert "Beta paper one" in digest.read_text()
+
+
+def test_publish_alone_leaves_the_recovery_to_the_next_digest_writer(tmp_path: Path) -> None:
+    folder = make_site(tmp_path / "site")
+    kill_at(folder, "publish:index.html")
+    published = run_to_end(folder, "publish")
+    assert published.returncode == 0, published.stderr
+    assert database_state(folder / "aggregator.db")[1] == ["running", "ok"]
+    result = run_to_end(folder, "run", "--date", "2026-11-23")
+    assert "Recovered: run #1 was interrupted" in result.stdout
+    assert database_state(folder / "aggregator.db")[1] == ["interrupted", "ok", "ok"]
