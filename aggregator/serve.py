@@ -201,6 +201,9 @@ class Handler(BaseHTTPRequestHandler):
     server: FeedServer
     server_version = "aggregator"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm and the client's
+    # delayed ACK a small body waits ~40 ms on a keep-alive connection.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
