@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import resources
+from .cron import cron_trigger
 from .errors import ConfigError
 from .mailconfig import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .sources import KINDS, Source
@@ -24,6 +25,10 @@ DEFAULT_CONFIG_NAME = "aggregator.toml"
 @dataclass(frozen=True)
 class StorageSettings:
     database: Path
+    #: Seconds to wait for another aggregator (or another program) using the database.
+    lock_timeout: float = 60.0
+    #: Prune entries unchanged for this many days (and their digests); 0 keeps everything.
+    keep_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,14 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """Cron expressions (in ``[digest].timezone``) for ``aggregator schedule``; "" = off."""
+
+    jobs: tuple[tuple[str, str], ...] = (("run", "30 6 * * *"),)
+    misfire_grace_time: int = 3600
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs, validated. Passed explicitly; never global."""
 
@@ -58,6 +71,7 @@ class Settings:
     #: None when there is no [email] table: digests are not mailed.
     email: EmailSettings | None = None
     subscribers: tuple[Subscriber, ...] = ()
+    schedule: ScheduleSettings = field(default=ScheduleSettings())
     #: Where the settings came from, for messages ("<embedded default>" or a path).
     origin: str = "<embedded default>"
     #: Unused sections or values worth telling the user about.
@@ -69,6 +83,12 @@ class Settings:
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
     "storage": {
         "database": (str, "aggregator.db", "SQLite database file"),
+        "lock_timeout": (
+            (int, float),
+            60,
+            "seconds to wait while another run holds the database, then give up (exit 4)",
+        ),
+        "keep_days": (int, 0, "prune entries unchanged for this many days; 0 keeps all"),
     },
     "publish": {
         "output_dir": (str, "public", "folder for feeds, digests and the index page"),
@@ -85,6 +105,11 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
     },
     "email": EMAIL_SCHEMA,
+    "schedule": {
+        "run": (str, "30 6 * * *", 'cron expression for the full run; "" = off'),
+        "fetch": (str, "", 'cron expression for fetching only (more often); "" = off'),
+        "misfire_grace_time": (int, 3600, "seconds a late job may still start"),
+    },
 }
 
 SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
@@ -220,6 +245,40 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
     return tuple(sources)
 
 
+def _storage(values: dict[str, Any], *, work_base: Path, file: str) -> StorageSettings:
+    if values["lock_timeout"] < 0:
+        raise ConfigError("must be 0 or more", file=file, key="storage.lock_timeout")
+    if values["keep_days"] < 0:
+        raise ConfigError("must be 0 (keep everything) or more", file=file, key="storage.keep_days")
+    return StorageSettings(
+        database=work_base / values["database"],
+        lock_timeout=float(values["lock_timeout"]),
+        keep_days=values["keep_days"],
+    )
+
+
+def _schedule(values: dict[str, Any], timezone: str, *, file: str) -> ScheduleSettings:
+    jobs: list[tuple[str, str]] = []
+    for name in (key for key in SCHEMA["schedule"] if key != "misfire_grace_time"):
+        expression = values[name].strip()
+        if not expression:
+            continue
+        try:
+            cron_trigger(expression, timezone)
+        except ValueError as err:
+            raise ConfigError(
+                f"not a cron expression: {expression!r} ({err})",
+                file=file,
+                key=f"schedule.{name}",
+                hint="five fields: minute hour day-of-month month day-of-week,"
+                " e.g. '30 6 * * *' for 06:30 every day",
+            ) from None
+        jobs.append((name, expression))
+    if values["misfire_grace_time"] < 1:
+        raise ConfigError("must be at least 1", file=file, key="schedule.misfire_grace_time")
+    return ScheduleSettings(jobs=tuple(jobs), misfire_grace_time=values["misfire_grace_time"])
+
+
 def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) -> Settings:
     """Validate TOML text into Settings.
 
@@ -244,6 +303,9 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     digest = _section(raw, "digest", file=file)
     fetch = _section(raw, "fetch", file=file)
     email, subscribers = parse_email(raw, file=file, check=_check_type)
+    storage_settings = _storage(storage, work_base=work_base, file=file)
+    digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
+    schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
     base_url = publish["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
@@ -254,7 +316,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     if fetch["timeout"] <= 0 or fetch["max_bytes"] <= 0:
         raise ConfigError("must be positive", file=file, key="fetch")
     return Settings(
-        storage=StorageSettings(database=work_base / storage["database"]),
+        storage=storage_settings,
         publish=PublishSettings(
             output_dir=work_base / publish["output_dir"],
             base_url=base_url if base_url.endswith("/") else base_url + "/",
@@ -262,13 +324,14 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             feed_max_entries=publish["feed_max_entries"],
         ),
         digest=DigestSettings(
-            timezone=_timezone(digest["timezone"], file=file, key="digest.timezone"),
+            timezone=digest_timezone,
             title=digest["title"],
         ),
         fetch=FetchSettings(timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"]),
         sources=_sources(raw.get("sources"), file=file, base=source_base),
         email=email,
         subscribers=subscribers,
+        schedule=schedule,
         origin=file,
     )
 

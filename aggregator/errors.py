@@ -9,6 +9,7 @@ the user needs to act on it (the source, the config key and file, the path)::
     │   ├── FetchError   the bytes could not be got (missing file, HTTP failure)
     │   └── ParseError   the bytes are not what the source's kind expects
     ├── StorageError     the database cannot be opened, migrated or written
+    │   └── LockedError  another run holds the database's lock (names its PID)
     ├── PublishError     a feed, digest or index page cannot be written
     └── DeliveryError    a digest cannot be sent
         └── SmtpError    the SMTP server refused, failed or could not be reached
@@ -74,6 +75,15 @@ class ParseError(SourceError):
 
 class StorageError(AggregatorError):
     """The database could not be opened, migrated or written."""
+
+
+class LockedError(StorageError):
+    """Another aggregator process held the database's lock for longer than we wait."""
+
+    def __init__(self, message: str, *, holder: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        #: What the lock file says about its holder ("pid 1234, run, since ..."), if known.
+        self.holder = holder
 
 
 class PublishError(AggregatorError):

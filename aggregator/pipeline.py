@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import deliver, publish
+from . import deliver, housekeeping, publish
 from . import digest as digests
 from .config import Settings
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, DeliveryError, SourceError
+from .faults import pause_point
 from .fetch import fetch, make_client
+from .lock import database_lock
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
 from .sources import Source
@@ -66,6 +68,11 @@ class RunSummary:
     index_written: bool = False
     #: What sending the day's digest did; None when not asked to or email is off.
     delivery: deliver.DeliveryReport | None = None
+    #: Entries removed by ``[storage].keep_days``, and the digest days removed with them.
+    pruned: int = 0
+    pruned_digests: list[date] = field(default_factory=list)
+    #: Runs found interrupted (killed) and finished by this one.
+    recovered_runs: list[int] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -83,6 +90,8 @@ class RunSummary:
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
             **({"delivery": self.delivery.as_dict()} if self.delivery else {}),
+            "pruned": self.pruned,
+            "recovered_runs": self.recovered_runs,
         }
 
 
@@ -115,6 +124,7 @@ def ingest(
             reports.append(report)
             try:
                 touched |= _ingest_source(source, settings, store, report, clock(), run_date, http)
+                pause_point("ingest")
             except SourceError as err:
                 report.error = err.describe()
             except AggregatorError:
@@ -162,7 +172,11 @@ def _ingest_source(
         normalize(item, source=source.name, position=index)
         for index, item in enumerate(parsed.entries, start=1)
     ]
-    decisions = decide_all(source, entries, store, now=now, today=run_date)
+    # Entries pruned by retention that the source still lists unchanged stay pruned.
+    pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
+    kept = [entry for entry in entries if pruned.get(entry.key) != entry.content_hash]
+    report.counts[Outcome.UNCHANGED.value] += len(entries) - len(kept)
+    decisions = decide_all(source, kept, store, now=now, today=run_date)
     touched: set[date] = set()
     for item in decisions:
         report.counts[item.outcome.value] += 1
@@ -268,7 +282,8 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
     for day in store.digest_days():
-        if not (out / day.isoformat() / "index.html").is_file():
+        folder = out / day.isoformat()
+        if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
             wanted.add(day)
     written = 0
     done: list[date] = []
@@ -308,14 +323,28 @@ def run(
     do_publish: bool = True,
     do_digest: bool = True,
     do_send: bool = False,
+    purpose: str = "run",
 ) -> RunSummary:
-    """One run: ingest, write digests, publish feeds and the index, then mail the digest.
+    """One run: ingest every source, prune, write digests, publish feeds and the index,
+    then mail the run day's digest (``do_send``, when ``[email]`` is configured).
 
-    ``do_send`` mails ``run_date``'s digest when ``[email]`` is configured.
+    Holds the database's run lock throughout (waiting up to ``[storage].lock_timeout``,
+    then LockedError). A run that finds an earlier one interrupted (killed) also
+    removes its temporary files and re-renders every digest, so the outputs end as if
+    the interrupted run had finished. Feeds and the index are rebuilt on every publish.
     """
     run_date = run_date or today_in(settings, clock())
     summary = RunSummary(run_date=run_date)
-    with Store(settings.storage.database) as store:
+    storage = settings.storage
+    with (
+        database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
+        Store(storage.database, busy_timeout=max(storage.lock_timeout, 1.0)) as store,
+    ):
+        if do_digest:
+            # Only a run that writes digests can finish an interrupted one's work; until
+            # then the interrupted run stays on record as unfinished.
+            summary.recovered_runs = store.close_interrupted_runs(now=clock())
+        housekeeping.remove_temp_files(settings.publish.output_dir)
         run_id = store.start_run(now=clock(), run_date=run_date)
         status = "failed"
         try:
@@ -324,7 +353,10 @@ def run(
                 summary.sources, touched = ingest(
                     settings, store, clock=clock, run_date=run_date, client=client
                 )
+                prune(settings, store, summary, now=clock())
             if do_digest:
+                if summary.recovered_runs:
+                    touched |= set(store.digest_days())
                 summary.digests_written, summary.digest_days = write_digests(
                     settings, store, touched | {run_date}
                 )
@@ -340,3 +372,15 @@ def run(
         finally:
             store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary
+
+
+def prune(settings: Settings, store: Store, summary: RunSummary, *, now: datetime) -> None:
+    """Apply ``[storage].keep_days``: prune old entries and the digests of their days."""
+    before = housekeeping.cutoff(now, settings.storage.keep_days)
+    if before is None:
+        return
+    summary.pruned = store.prune_entries(before=before, now=now).entries
+    first_kept = housekeeping.cutoff_day(before, settings.digest.timezone)
+    summary.pruned_digests = housekeeping.remove_digests_before(
+        settings.publish.output_dir, first_kept, keep=set(store.digest_days())
+    )

@@ -23,6 +23,7 @@ from lxml import etree
 
 from . import __version__, templating
 from .errors import PublishError
+from .faults import pause_point
 from .types import StoredEntry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -154,6 +155,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
+            pause_point("publish", path.name)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -4,8 +4,17 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import commands
-from . import send as send  # registers `send`
-from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, main
+from . import commands, daemon, send
+from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_SOURCES_FAILED, main
 
-__all__ = ["EXIT_CONFIG", "EXIT_FATAL", "EXIT_OK", "EXIT_SOURCES_FAILED", "commands", "main"]
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FATAL",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "EXIT_SOURCES_FAILED",
+    "commands",
+    "daemon",
+    "main",
+    "send",
+]

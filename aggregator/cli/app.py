@@ -2,7 +2,8 @@
 
 Exit codes (documented in the README): 0 success; 1 one or more sources failed
 (everything else was done); 2 bad usage or configuration; 3 a fatal error
-(database or output not writable).
+(database or output not writable); 4 another run held the database's lock for longer
+than ``[storage].lock_timeout``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_FATAL = 3
+EXIT_LOCKED = 4
 
 
 def fail(err: AggregatorError, code: int) -> NoReturn:
@@ -38,6 +40,14 @@ def settings_of(ctx: click.Context) -> Settings:
     except ConfigError as err:
         fail(err, EXIT_CONFIG)
 
+
+QUIET = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print only problems (failed sources, warnings, errors): for cron, which mails "
+    "whatever a job prints.",
+)
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -10,14 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ..dedup import Outcome
-from ..errors import AggregatorError
+from ..errors import AggregatorError, LockedError
 from ..pipeline import RunSummary, build_digest, run, system_clock, today_in
 from ..store import Store
 from .app import (
     DATE,
     EXIT_FATAL,
+    EXIT_LOCKED,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
+    QUIET,
     fail,
     main,
     run_date_of,
@@ -45,13 +47,29 @@ def _execute(
             do_publish=do_publish,
             do_digest=do_digest,
             do_send=do_send,
+            purpose=ctx.info_name or "run",
         )
+    except LockedError as err:
+        fail(err, EXIT_LOCKED)
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
         raise
 
 
-def _report(summary: RunSummary, settings_out: str) -> None:
+def _report(summary: RunSummary, settings_out: str, *, quiet: bool = False) -> None:
+    if not quiet:
+        _report_done(summary, settings_out)
+    for report in summary.sources:
+        for warning in report.warnings:
+            click.echo(f"warning: {report.name}: {warning}", err=True)
+    for report in summary.failed:
+        click.echo(f"failed: {report.name} ({report.location}): {report.error}", err=True)
+
+
+def _report_done(summary: RunSummary, settings_out: str) -> None:
+    if summary.recovered_runs:
+        runs = ", ".join(f"#{run}" for run in summary.recovered_runs)
+        click.echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
     if summary.sources:
         failed = summary.failed
         click.echo(
@@ -67,11 +85,11 @@ def _report(summary: RunSummary, settings_out: str) -> None:
     if summary.digest_days:
         days = ", ".join(d.isoformat() for d in summary.digest_days)
         click.echo(f"Digests: {days} ({settings_out}/digests)")
-    for report in summary.sources:
-        for warning in report.warnings:
-            click.echo(f"warning: {report.name}: {warning}", err=True)
-    for report in summary.failed:
-        click.echo(f"failed: {report.name} ({report.location}): {report.error}", err=True)
+    if summary.pruned or summary.pruned_digests:
+        click.echo(
+            f"Pruned: {summary.pruned} entries, {len(summary.pruned_digests)} digests"
+            " (older than [storage].keep_days)"
+        )
 
 
 def _exit(summary: RunSummary) -> None:
@@ -94,15 +112,16 @@ def _exit(summary: RunSummary) -> None:
     help="Do not mail the day's digest to the [[subscribers]] (it is mailed by default "
     "when [email] is configured).",
 )
+@QUIET
 @click.pass_context
-def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool) -> None:
+def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, quiet: bool) -> None:
     """Fetch every source, store new entries, publish feeds, write and mail digests."""
     summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
     settings = settings_of(ctx)
-    _report(summary, str(settings.publish.output_dir))
+    _report(summary, str(settings.publish.output_dir), quiet=quiet)
     if summary.delivery is not None:
-        report_delivery(summary.delivery)
-    elif not no_send and settings.email is None:
+        report_delivery(summary.delivery, quiet=quiet)
+    elif not no_send and settings.email is None and not quiet:
         click.echo("Email: not configured (add [email] and [[subscribers]] to mail digests)")
     _exit(summary)
 
@@ -115,20 +134,22 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool) ->
     metavar="YYYY-MM-DD",
     help="Day to file entries without a date of their own under.",
 )
+@QUIET
 @click.pass_context
-def fetch_command(ctx: click.Context, run_date: datetime | None) -> None:
+def fetch_command(ctx: click.Context, run_date: datetime | None, quiet: bool) -> None:
     """Fetch and store every source; publish nothing."""
     summary = _execute(ctx, run_date=run_date_of(run_date), do_publish=False, do_digest=False)
-    _report(summary, str(settings_of(ctx).publish.output_dir))
+    _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
     _exit(summary)
 
 
 @main.command("publish")
+@QUIET
 @click.pass_context
-def publish_command(ctx: click.Context) -> None:
+def publish_command(ctx: click.Context, quiet: bool) -> None:
     """Write the Atom feeds and the index page from what is stored."""
     summary = _execute(ctx, do_ingest=False, do_digest=False)
-    _report(summary, str(settings_of(ctx).publish.output_dir))
+    _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
 
 
 @main.command("digest")

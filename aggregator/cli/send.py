@@ -15,7 +15,8 @@ from ..deliver import (
     WRITTEN,
     DeliveryReport,
 )
-from ..errors import AggregatorError, ConfigError
+from ..errors import AggregatorError, ConfigError, LockedError
+from ..lock import database_lock
 from ..pipeline import send_day, system_clock, today_in
 from ..store import Store
 from ..store.deliveries import EMPTY, FAILED_PERMANENT, FAILED_TEMPORARY, SENT
@@ -23,6 +24,7 @@ from .app import (
     DATE,
     EXIT_CONFIG,
     EXIT_FATAL,
+    EXIT_LOCKED,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
     fail,
@@ -42,8 +44,20 @@ _LABELS = (
 )
 
 
-def report_delivery(report: DeliveryReport) -> None:
-    """A summary line, one line per subscriber, and problems on stderr."""
+def report_delivery(report: DeliveryReport, *, quiet: bool = False) -> None:
+    """A summary line, one line per subscriber, and problems on stderr.
+
+    ``quiet`` prints only the problems (for cron, which mails whatever is printed).
+    """
+    if not quiet:
+        _report_lines(report)
+    for result in report.problems:
+        click.echo(f"failed: email to {result.subscriber}: {result.detail}", err=True)
+    if report.error:
+        click.echo(f"error: email: {report.error}", err=True)
+
+
+def _report_lines(report: DeliveryReport) -> None:
     counts = [f"{report.count(key)} {label}" for key, label in _LABELS if report.count(key)]
     what = "Email (dry run)" if report.dry_run else "Email"
     click.echo(f"{what} {report.day}: " + (", ".join(counts) or "no subscribers"))
@@ -55,13 +69,6 @@ def report_delivery(report: DeliveryReport) -> None:
         if result.detail and result.outcome in (WRITTEN, SKIPPED, ALREADY_SENT):
             line += f": {result.detail}"
         click.echo(line)
-    for result in report.problems:
-        click.echo(
-            f"failed: email to {result.subscriber}: {result.detail}",
-            err=True,
-        )
-    if report.error:
-        click.echo(f"error: email: {report.error}", err=True)
 
 
 @main.command("send")
@@ -123,8 +130,12 @@ def send_command(
         click.echo("No [[subscribers]] configured: nothing to send.")
         return
     chosen = day.date() if day else today_in(settings, system_clock())
+    storage = settings.storage
     try:
-        with Store(settings.storage.database) as store:
+        with (
+            database_lock(storage.database, timeout=storage.lock_timeout, purpose="send"),
+            Store(storage.database) as store,
+        ):
             report = send_day(
                 settings,
                 store,
@@ -135,6 +146,8 @@ def send_command(
                 retry_failed=retry_failed,
                 resend_unconfirmed=resend_unconfirmed,
             )
+    except LockedError as err:
+        fail(err, EXIT_LOCKED)
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     report_delivery(report)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from .deliveries import Delivery, DeliveryQueries
 from .entries import EntryQueries
+from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries, DeliveryQueries):
+class Store(EntryQueries, RunQueries, DeliveryQueries, RetentionQueries):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 
-__all__ = ["MIGRATIONS", "Delivery", "SourceHealth", "Store"]
+__all__ = ["MIGRATIONS", "Delivery", "PruneResult", "SourceHealth", "Store"]

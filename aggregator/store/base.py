@@ -18,21 +18,29 @@ from .schema import MIGRATIONS
 class StoreBase:
     """An open SQLite database with the schema migrated to the newest version."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+        """Open (creating if needed) and migrate ``path``.
+
+        ``busy_timeout`` is how long a statement waits while another program holds a
+        lock on the database before it fails with StorageError.
+        """
         self.path = path
+        self.busy_timeout = busy_timeout
         conn: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except (OSError, sqlite3.Error) as err:
             if conn is not None:
                 conn.close()
+            known = _hint(err, busy_timeout) if isinstance(err, sqlite3.Error) else None
             raise StorageError(
                 f"cannot open database {path}: {err}",
-                hint="check the folder is writable and the file is an SQLite database"
+                hint=known
+                or "check the folder is writable and the file is an SQLite database"
                 " (or point [storage].database at a new file)",
             ) from err
         self.db = sqlite_utils.Database(conn)
@@ -63,7 +71,9 @@ class StoreBase:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(err, sqlite3.Error):
-                raise StorageError(f"database {self.path}: {err}") from err
+                raise StorageError(
+                    f"database {self.path}: {err}", hint=_hint(err, self.busy_timeout)
+                ) from err
             raise
 
     # -- migrations -------------------------------------------------------------------
@@ -76,6 +86,9 @@ class StoreBase:
             )
             done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
         except sqlite3.DatabaseError as err:
+            hint = _hint(err, self.busy_timeout)
+            if hint:
+                raise StorageError(f"database {self.path}: {err}", hint=hint) from err
             raise StorageError(
                 f"{self.path} is not a usable SQLite database: {err}",
                 hint="point [storage].database at a new file, or restore a backup",
@@ -99,6 +112,22 @@ class StoreBase:
     def schema_version(self) -> int:
         row = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
+
+
+def _hint(err: sqlite3.Error, waited: float) -> str | None:
+    text = str(err).lower()
+    if "locked" in text or "busy" in text:
+        return (
+            f"another program kept the database locked for more than {waited:g} s"
+            " (an sqlite3 shell or a backup in a transaction?); close it, or raise"
+            " [storage].lock_timeout"
+        )
+    if "readonly" in text or "read-only" in text:
+        return (
+            "the database file or its folder is read-only for this user; fix the"
+            " permissions, or point [storage].database at a writable place"
+        )
+    return None
 
 
 def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -111,8 +111,25 @@ def _m4_deliveries(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX deliveries_updated ON deliveries (updated_at)")
 
 
+def _m5_retention(db: sqlite_utils.Database) -> None:
+    # Tombstones of pruned entries: what each source last delivered, so that an old
+    # item still listed by a source is not stored again as new (see store/retention.py).
+    db.execute(
+        """
+        CREATE TABLE pruned_entries (
+            entry_key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            pruned_at TEXT NOT NULL,
+            PRIMARY KEY (entry_key, source)
+        )"""
+    )
+    db.execute("CREATE INDEX pruned_entries_pruned_at ON pruned_entries (pruned_at)")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
     (4, "delivery log", _m4_deliveries),
+    (5, "tombstones of pruned entries", _m5_retention),
 )

@@ -1,0 +1,357 @@
+"""``aggregator serve`` over real HTTP: feedparser polling with 304s, gzip, refusals."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import formatdate
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+from atomcheck import validate_atom
+from click.testing import CliRunner
+from conftest import ROOT
+
+from aggregator.cli import main
+from aggregator.config import load_config
+from aggregator.pipeline import run
+from aggregator.serve import FeedServer, accepts_gzip, etag_matches, is_loopback
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+
+class Clock:
+    """The server's clock, settable by the test (seconds since the epoch)."""
+
+    def __init__(self) -> None:
+        # A little after the files were written (their mtimes are real).
+        self.now = time.time() + 10
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample sources, published once for this module."""
+    folder = tmp_path_factory.mktemp("built")
+    settings = load_config(None, cwd=folder)
+    run(settings, clock=lambda: NOW)
+    return settings.publish.output_dir
+
+
+@pytest.fixture
+def site(built: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the published folder, with a secret file beside it."""
+    shutil.copytree(built, tmp_path / "public")
+    (tmp_path / "secret.txt").write_text("outside the output folder")
+    return tmp_path / "public"
+
+
+@pytest.fixture
+def server_clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def server(site: Path, server_clock: Clock) -> Iterator[FeedServer]:
+    server = FeedServer(site, ("127.0.0.1", 0), clock=server_clock)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def raw_get(
+    server: FeedServer, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """A request with the path sent exactly as given (no client-side normalising)."""
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(str(host), int(port), timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_feedparser_gets_the_feed_then_a_304_with_its_etag(server: FeedServer) -> None:
+    url = server.url + "feeds/all.atom"
+    first = feedparser.parse(url)
+    assert first.status == 200
+    assert not first.bozo, first.get("bozo_exception")
+    assert len(first.entries) == 42
+    assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert first.etag
+    second = feedparser.parse(url, etag=first.etag)
+    assert second.status == 304
+    assert second.entries == []
+    third = feedparser.parse(url, modified=first.modified)
+    assert third.status == 304
+
+
+def test_the_served_feed_is_the_published_file_and_valid_atom(
+    server: FeedServer, site: Path
+) -> None:
+    response = httpx.get(server.url + "feeds/cs.AI.atom", headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200
+    assert response.content == (site / "feeds" / "cs.AI.atom").read_bytes()
+    validate_atom(response.content)
+
+
+def test_republishing_within_the_same_second_changes_the_etag(
+    server: FeedServer, site: Path, server_clock: Clock
+) -> None:
+    feed = site / "feeds" / "all.atom"
+    stamp = os.stat(feed).st_mtime
+    first = httpx.get(server.url + "feeds/all.atom")
+    # A new version of the same size, with the very same mtime.
+    data = feed.read_bytes()
+    feed.write_bytes(data.replace(b"<title>", b"<title>X", 1)[: len(data)])
+    os.utime(feed, (stamp, stamp))
+    second = httpx.get(
+        server.url + "feeds/all.atom", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert second.status_code == 200
+    assert second.headers["etag"] != first.headers["etag"]
+    assert second.content.startswith(feed.read_bytes()[:100])
+
+
+def test_last_modified_is_withheld_until_its_second_is_over(
+    server: FeedServer, site: Path, server_clock: Clock
+) -> None:
+    page = site / "index.html"
+    server_clock.now = float(int(server_clock.now)) + 0.5
+    os.utime(page, (server_clock.now - 0.2, server_clock.now - 0.2))
+    fresh = httpx.get(server.url)
+    assert fresh.status_code == 200
+    assert "last-modified" not in fresh.headers
+    # An If-Modified-Since for that second cannot produce a 304 either.
+    since = formatdate(int(server_clock.now), usegmt=True)
+    assert httpx.get(server.url, headers={"If-Modified-Since": since}).status_code == 200
+    server_clock.now += 1
+    later = httpx.get(server.url)
+    assert later.headers["last-modified"] == since
+    not_modified = httpx.get(server.url, headers={"If-Modified-Since": since})
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified.headers["etag"] == later.headers["etag"]
+
+
+def test_if_modified_since_before_the_change_gets_the_file(server: FeedServer) -> None:
+    since = formatdate(NOW.timestamp() - 86400 * 400, usegmt=True)
+    response = httpx.get(server.url + "feeds/all.atom", headers={"If-Modified-Since": since})
+    assert response.status_code == 200
+
+
+def test_gzip_when_accepted_with_its_own_etag(server: FeedServer, site: Path) -> None:
+    plain_status, plain, body = raw_get(server, "/feeds/all.atom")
+    status, headers, zipped = raw_get(server, "/feeds/all.atom", {"Accept-Encoding": "gzip"})
+    assert plain_status == status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["Vary"] == plain["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in plain
+    assert gzip.decompress(zipped) == body == (site / "feeds" / "all.atom").read_bytes()
+    assert len(zipped) < len(body) / 2
+    assert headers["ETag"] != plain["ETag"]
+    # Each variant revalidates against its own tag.
+    assert (
+        raw_get(
+            server, "/feeds/all.atom", {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]}
+        )[0]
+        == 304
+    )
+    assert raw_get(server, "/feeds/all.atom", {"If-None-Match": headers["ETag"]})[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/", "text/html; charset=utf-8"),
+        ("/index.html", "text/html; charset=utf-8"),
+        ("/digests/2026-01-14/", "text/html; charset=utf-8"),
+        ("/digests/2026-01-14/digest.txt", "text/plain; charset=utf-8"),
+        ("/feeds/cs.LG.atom", "application/atom+xml; charset=utf-8"),
+    ],
+)
+def test_content_types_carry_a_charset(server: FeedServer, path: str, content_type: str) -> None:
+    status, headers, body = raw_get(server, path)
+    assert status == 200
+    assert headers["Content-Type"] == content_type
+    assert int(headers["Content-Length"]) == len(body) > 0
+
+
+def test_a_folder_without_slash_is_redirected(server: FeedServer) -> None:
+    status, headers, _ = raw_get(server, "/digests/2026-01-14")
+    assert status == 301
+    assert headers["Location"] == "/digests/2026-01-14/"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/../secret.txt", 403),
+        ("/feeds/../../secret.txt", 403),
+        ("/%2e%2e/secret.txt", 403),
+        ("/%2E%2E%2Fsecret.txt", 403),
+        ("/feeds/%2e%2e/%2e%2e/secret.txt", 403),
+        ("/..%5csecret.txt", 403),
+        ("/feeds/%00.atom", 403),
+        ("/escape/secret.txt", 403),
+        ("/escape-file", 403),
+        ("/nope.atom", 404),
+        ("/feeds/", 404),
+        ("/.hidden.tmp", 404),
+    ],
+)
+def test_paths_outside_the_folder_are_refused(
+    server: FeedServer, site: Path, path: str, status: int
+) -> None:
+    (site / "escape").symlink_to(site.parent)
+    (site / "escape-file").symlink_to(site.parent / "secret.txt")
+    (site / ".hidden.tmp").write_text("half a file")
+    got, _, body = raw_get(server, path)
+    assert got == status
+    assert b"outside the output folder" not in body
+
+
+def test_a_symlink_inside_the_folder_is_served(server: FeedServer, site: Path) -> None:
+    (site / "latest.atom").symlink_to(site / "feeds" / "all.atom")
+    status, headers, _ = raw_get(server, "/latest.atom")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/atom+xml")
+
+
+def test_head_and_other_methods(server: FeedServer) -> None:
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(str(host), int(port), timeout=10)
+    try:
+        connection.request("HEAD", "/feeds/all.atom")
+        head = connection.getresponse()
+        assert head.status == 200 and head.read() == b""
+        assert int(head.getheader("Content-Length") or 0) > 1000
+        connection.request("POST", "/feeds/all.atom", body=b"x")
+        post = connection.getresponse()
+        post.read()
+        assert post.status == 405 and post.getheader("Allow") == "GET, HEAD"
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("gzip;q=0", False),
+        ("*", True),
+        ("identity", False),
+        ("", False),
+    ],
+)
+def test_accept_encoding(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
+
+
+def test_etag_matching_is_weak_and_takes_lists() -> None:
+    assert etag_matches('"a", W/"b"', '"b"')
+    assert etag_matches("*", '"x"')
+    assert not etag_matches('"a"', '"b"')
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.2", False),
+    ],
+)
+def test_loopback_detection(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_command_serves_and_stops_on_sigterm(site: Path) -> None:
+    port = free_port()
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from aggregator.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=site.parent,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert f"at http://127.0.0.1:{port}/" in first
+        parsed = feedparser.parse(f"http://127.0.0.1:{port}/feeds/all.atom")
+        assert parsed.status == 200 and len(parsed.entries) == 42
+        assert (
+            feedparser.parse(f"http://127.0.0.1:{port}/feeds/all.atom", etag=parsed.etag).status
+            == 304
+        )
+        process.send_signal(signal.SIGTERM)
+        rest = process.stderr.read()
+        assert process.wait(timeout=30) == 0
+    assert '"GET /feeds/all.atom HTTP/1.1" 304' in rest
+    assert "Stopped." in rest
+
+
+def test_serving_to_the_network_warns(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(site.parent)
+    monkeypatch.setattr(FeedServer, "serve_forever", lambda self, poll_interval=0.5: None)
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert "warning: listening on 0.0.0.0, not loopback" in result.output
+
+
+def test_serve_without_output_folder_says_to_run_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 3
+    assert "nothing to serve yet" in result.output and "aggregator run" in result.output
+
+
+def test_serve_on_a_busy_port_says_so(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(site.parent)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 3
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
