@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import resources
+from .arxiv_calendar import DEFAULT_HOLIDAYS
 from .errors import ConfigError
 from .sources import KINDS, Source
 
@@ -46,6 +48,15 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class ArxivSettings:
+    """Where arXiv's feeds are and its announcement calendar."""
+
+    base_url: str = "https://rss.arxiv.org/"
+    feed_format: str = "rss"
+    holidays: tuple[date, ...] = DEFAULT_HOLIDAYS
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs, validated. Passed explicitly; never global."""
 
@@ -58,6 +69,7 @@ class Settings:
     origin: str = "<embedded default>"
     #: Unused sections or values worth telling the user about.
     notes: tuple[str, ...] = field(default=())
+    arxiv: ArxivSettings = field(default_factory=ArxivSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -80,12 +92,21 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "timeout": ((int, float), 30.0, "seconds before an HTTP request is abandoned"),
         "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
     },
+    "arxiv": {
+        "base_url": (str, "https://rss.arxiv.org/", "where arXiv's RSS and Atom feeds are"),
+        "feed_format": (str, "rss", "rss | atom: which of arXiv's feeds an arxiv source reads"),
+        "holidays": (
+            list,
+            [d.isoformat() for d in DEFAULT_HOLIDAYS],
+            "listing days without an arXiv announcement (YYYY-MM-DD)",
+        ),
+    },
 }
 
 SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     "name": (str, None, "unique name of the source (required)"),
     "kind": (str, "feed", "feed | arxiv | markdown-digest | markdown | page"),
-    "url": (str, None, "http(s) URL to fetch (give url or path)"),
+    "url": (str, None, "http(s) URL to fetch (give url or path; arxiv: or categories)"),
     "path": (str, None, "local file, relative to the config file (give url or path)"),
     "categories": (list, None, "categories to file every entry under"),
     "entry_categories": (bool, None, "also use the categories entries carry themselves"),
@@ -142,7 +163,9 @@ def _timezone(name: str, *, file: str, key: str) -> str:
     return name
 
 
-def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
+def _sources(
+    raw: Any, *, file: str, base: Path, arxiv: ArxivSettings | None = None
+) -> tuple[Source, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -182,6 +205,18 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
                 hint=f"one of: {', '.join(KINDS)}",
             )
         url, path = values["url"], values["path"]
+        categories = values["categories"]
+        if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
+            raise ConfigError(
+                "categories must be non-empty strings", file=file, key=f"{where}.categories"
+            )
+        follow: tuple[str, ...] = ()
+        if values["kind"] == "arxiv":
+            follow = tuple(c.strip() for c in categories or ())
+            categories = None  # an arXiv paper is filed under the followed ones it is listed in
+            if url is None and path is None and follow:
+                settings = arxiv or ArxivSettings()
+                url = f"{settings.base_url}{settings.feed_format}/{'+'.join(follow)}"
         if (url is None) == (path is None):
             raise ConfigError("give exactly one of url or path", file=file, key=where)
         if url is not None and not url.lower().startswith(("http://", "https://")):
@@ -190,11 +225,6 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
                 file=file,
                 key=f"{where}.url",
                 hint="use path = ... for a local file",
-            )
-        categories = values["categories"]
-        if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
-            raise ConfigError(
-                "categories must be non-empty strings", file=file, key=f"{where}.categories"
             )
         sources.append(
             Source(
@@ -210,6 +240,7 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
                 ),
                 timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
                 enabled=values["enabled"],
+                follow=follow,
             )
         )
     return tuple(sources)
@@ -238,6 +269,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     publish = _section(raw, "publish", file=file)
     digest = _section(raw, "digest", file=file)
     fetch = _section(raw, "fetch", file=file)
+    arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
     base_url = publish["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
@@ -260,8 +292,38 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             title=digest["title"],
         ),
         fetch=FetchSettings(timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"]),
-        sources=_sources(raw.get("sources"), file=file, base=source_base),
+        sources=_sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv),
         origin=file,
+        arxiv=arxiv,
+    )
+
+
+def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
+    base_url = values["base_url"]
+    if not base_url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {base_url!r}", file=file, key="arxiv.base_url"
+        )
+    if values["feed_format"] not in ("rss", "atom"):
+        raise ConfigError(
+            f"expected 'rss' or 'atom', got {values['feed_format']!r}",
+            file=file,
+            key="arxiv.feed_format",
+        )
+    holidays = []
+    for index, text in enumerate(values["holidays"]):
+        try:
+            holidays.append(date.fromisoformat(text))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"expected a day as 'YYYY-MM-DD', got {text!r}",
+                file=file,
+                key=f"arxiv.holidays[{index}]",
+            ) from None
+    return ArxivSettings(
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        feed_format=values["feed_format"],
+        holidays=tuple(holidays),
     )
 
 

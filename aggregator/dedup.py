@@ -76,7 +76,7 @@ def row_hash(row: StoredEntry) -> str:
         row.updated.isoformat(),
     ]
     if row.version is not None or row.journal_ref or row.subjects:
-        payload += [row.version, row.journal_ref, list(row.subjects), row.primary_category]
+        payload += [str(row.version), row.journal_ref, list(row.subjects), row.primary_category]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -150,6 +150,12 @@ def decide(
             row = _replacement(existing, entry, now)
             row = replace(row, categories=merged_categories, sources=sources)
             return decision(Outcome.UPDATED, replace(row, content_hash=row_hash(row)))
+        same_text = entry.title == existing.title and entry.summary in (None, existing.summary)
+        if entry.version == existing.version and same_text and previous_hash != entry.content_hash:
+            # This source's copy caught up with a version another source brought first.
+            row = _fill_missing(existing, entry)
+            row = replace(row, categories=merged_categories, sources=sources)
+            return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
         if entry.version < existing.version:  # an older copy never overwrites a newer one
             row = _fill_missing(existing, entry)
             row = replace(row, categories=merged_categories, sources=sources)

@@ -58,7 +58,7 @@ def to_unicode(text: str) -> str:
     return " ".join(converted.split())
 
 
-def _script(match: re.Match[str], allowed: set[str], table: dict[int, str], mark: str) -> str:
+def _script(match: re.Match[str], allowed: set[str], table: dict[int, int], mark: str) -> str:
     body = match.group(2) if match.group(2) is not None else match.group(3)
     if body and all(char in allowed for char in body):
         return body.translate(table)

@@ -280,7 +280,7 @@ def content_hash(entry: ParsedEntry) -> str:
     ]
     if entry.version is not None or entry.journal_ref:
         # Only arXiv entries carry these; other entries keep the hashes they always had.
-        payload += [entry.version, entry.journal_ref]
+        payload += [str(entry.version), entry.journal_ref]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
 

@@ -17,6 +17,7 @@ import httpx
 
 from . import digest as digests
 from . import publish
+from .arxiv_calendar import Calendar, batch_state
 from .config import Settings
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, SourceError
@@ -46,6 +47,9 @@ class SourceReport:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
+    #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
+    #: yet", "no announcement today (Saturday)"); not an error.
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,6 +81,7 @@ class RunSummary:
             "sources": len(self.sources),
             **{o.value: self.count(o) for o in Outcome},
             "failed": {r.name: r.error for r in self.failed},
+            "notes": {r.name: r.note for r in self.sources if r.note},
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
         }
@@ -151,9 +156,21 @@ def _ingest_source(
             timezone=source.timezone,
             location=source.location,
             content_type=fetched.content_type,
+            categories=source.follow,
         ),
     )
     report.warnings.extend(parsed.warnings)
+    if source.kind == "arxiv":
+        state = batch_state(
+            batch_day=parsed.announced,
+            items=len(parsed.entries),
+            last_day=store.last_batch(source.name),
+            now=now,
+            calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
+        )
+        report.note = state.note
+        if state.warning:
+            report.warnings.append(state.warning)
     entries = [
         normalize(item, source=source.name, position=index)
         for index, item in enumerate(parsed.entries, start=1)
@@ -166,8 +183,13 @@ def _ingest_source(
             touched.add(item.row.digest_day)
         elif item.outcome is Outcome.UPDATED:
             touched.add(run_date)
+        if item.announced is not None:  # arXiv: the day's listing, whatever the outcome
+            touched.add(item.announced)
     with store.transaction():
         store.apply(decisions, source=source.name, now=now)
+        store.record_announcements(decisions, source=source.name)
+        if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
+            store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
         store.record_source(
             name=source.name,
             kind=source.kind,
@@ -251,11 +273,18 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
     """Choose the digest of ``day`` from the store."""
     start, end = day_bounds(day, settings.digest.timezone)
+    announced = store.announcements_on(day)
+    new = [e for e in store.entries_for_day(day) if e.key not in announced]
+    updated = store.entries_updated_between(start, end, before_day=day)
+    # A paper arXiv announced belongs to its announcement days' digests only.
+    listed = store.announced_keys([e.key for e in updated])
+    rows = store.get_entries(list(announced))
     return digests.choose(
         day,
         title=settings.digest.title,
-        new=store.entries_for_day(day),
-        updated=store.entries_updated_between(start, end, before_day=day),
+        new=new,
+        updated=[e for e in updated if e.key not in listed],
+        listings=[(rows[key], how) for key, how in announced.items() if key in rows],
     )
 
 

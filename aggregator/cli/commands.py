@@ -65,6 +65,9 @@ def _report(summary: RunSummary, settings_out: str) -> None:
         days = ", ".join(d.isoformat() for d in summary.digest_days)
         click.echo(f"Digests: {days} ({settings_out}/digests)")
     for report in summary.sources:
+        if report.note:
+            click.echo(f"{report.name}: {report.note}")
+    for report in summary.sources:
         for warning in report.warnings:
             click.echo(f"warning: {report.name}: {warning}", err=True)
     for report in summary.failed:

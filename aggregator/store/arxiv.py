@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from ..dedup import Decision
-from .base import StoreBase, stamp
+from .base import StoreBase, chunks, stamp
 
 
 class ArxivQueries(StoreBase):
@@ -36,11 +36,22 @@ class ArxivQueries(StoreBase):
         """``{entry key: {category: announce type}}`` of the papers announced on ``day``."""
         found: dict[str, dict[str, str]] = {}
         for key, category, how in self.db.execute(
-            "SELECT entry_key, category, how FROM arxiv_announcements WHERE day = ?"
-            " ORDER BY rowid",
+            "SELECT entry_key, category, how FROM arxiv_announcements WHERE day = ? ORDER BY rowid",
             [day.isoformat()],
         ):
             found.setdefault(key, {})[category] = how
+        return found
+
+    def announced_keys(self, keys: list[str]) -> set[str]:
+        """Those of ``keys`` that arXiv announced on some day."""
+        found: set[str] = set()
+        for chunk in chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT DISTINCT entry_key FROM arxiv_announcements WHERE entry_key IN ({marks})",
+                chunk,
+            )
+            found.update(key for (key,) in rows)
         return found
 
     def announcement_days(self) -> list[date]:
