@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 #: arXiv's time zone and announcement time.
 TIMEZONE = "America/New_York"
 ANNOUNCE_AT = time(20, 0)
+#: Submissions received by 14:00 US Eastern on a weekday are announced that evening.
+SUBMIT_BY = time(14, 0)
 
 #: Listing days of 2026 without an announcement, as best known when this was written
 #: (US federal holidays arXiv observes and its winter break). Check arXiv's schedule at
@@ -87,6 +89,34 @@ class Calendar:
                 return day
             day += timedelta(days=1)
         return None
+
+    def deadline(self, day: date) -> datetime:
+        """The submission deadline of the listing dated ``day``: 14:00 arXiv time on the
+        last weekday before it (Friday for a Monday listing)."""
+        last = day - timedelta(days=1)
+        while last.weekday() >= 5:
+            last -= timedelta(days=1)
+        return datetime.combine(last, SUBMIT_BY, ZoneInfo(self.timezone))
+
+    def previous(self, day: date) -> date:
+        """The listing day before ``day``."""
+        day -= timedelta(days=1)
+        while not self.has_listing(day):
+            day -= timedelta(days=1)
+        return day
+
+    def listing_for(self, submitted: datetime) -> date:
+        """The listing that announces a version submitted at ``submitted``, by the schedule.
+
+        Approximate by nature: arXiv holds some papers for moderation, which then appear
+        in a later listing.
+        """
+        day = submitted.astimezone(ZoneInfo(self.timezone)).date()
+        for _ in range(_HORIZON):
+            if self.has_listing(day) and self.deadline(day) > submitted:
+                return day
+            day += timedelta(days=1)
+        return day
 
     def listing_days(self, after: date, until: date) -> list[date]:
         """Listing days in (``after``, ``until``), both ends excluded."""

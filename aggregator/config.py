@@ -54,6 +54,8 @@ class ArxivSettings:
     base_url: str = "https://rss.arxiv.org/"
     feed_format: str = "rss"
     holidays: tuple[date, ...] = DEFAULT_HOLIDAYS
+    api_url: str = "https://export.arxiv.org/api/query"
+    api_delay: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
             [d.isoformat() for d in DEFAULT_HOLIDAYS],
             "listing days without an arXiv announcement (YYYY-MM-DD)",
         ),
+        "api_url": (str, "https://export.arxiv.org/api/query", "arXiv's export API, for backfill"),
+        "api_delay": ((int, float), 3.0, "seconds between API requests (arXiv asks for 3)"),
     },
 }
 
@@ -320,10 +324,18 @@ def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
                 file=file,
                 key=f"arxiv.holidays[{index}]",
             ) from None
+    if not values["api_url"].lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {values['api_url']!r}", file=file, key="arxiv.api_url"
+        )
+    if values["api_delay"] < 0:
+        raise ConfigError("must not be negative", file=file, key="arxiv.api_delay")
     return ArxivSettings(
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         feed_format=values["feed_format"],
         holidays=tuple(holidays),
+        api_url=values["api_url"],
+        api_delay=float(values["api_delay"]),
     )
 
 

@@ -292,7 +292,7 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
     """Render and write the digests of ``days`` plus any stored day missing its files."""
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
-    for day in store.digest_days():
+    for day in sorted({*store.digest_days(), *store.announcement_days()}):
         if not (out / day.isoformat() / "index.html").is_file():
             wanted.add(day)
     written = 0

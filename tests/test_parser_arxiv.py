@@ -221,3 +221,12 @@ def test_batch_states() -> None:
     assert "missed 2026-01-16, 2026-01-20" in missed
     empty = batch_state(batch_day=jan(20), items=0, last_day=jan(16), now=et(20, 9), calendar=CAL)
     assert empty.warning is not None and "empty feed on an announcement day" in empty.warning
+
+
+def test_submission_deadlines_decide_the_listing() -> None:
+    assert CAL.listing_for(et(12, 13)) == date(2026, 1, 13)  # Monday before 14:00
+    assert CAL.listing_for(et(12, 15)) == date(2026, 1, 14)  # Monday after 14:00
+    assert CAL.listing_for(et(15, 15)) == date(2026, 1, 20)  # Thursday late: Monday is a holiday
+    assert CAL.listing_for(et(16, 15)) == date(2026, 1, 20)  # Friday late: Tuesday
+    assert CAL.listing_for(et(17, 10)) == date(2026, 1, 20)  # the weekend: Tuesday
+    assert CAL.deadline(date(2026, 1, 12)) == et(9, 14)  # Monday's listing: Friday 14:00

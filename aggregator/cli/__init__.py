@@ -4,6 +4,7 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
+from . import arxiv as _arxiv  # noqa: F401  (registers `aggregator arxiv ...`)
 from . import commands
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, main
 
