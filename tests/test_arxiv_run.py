@@ -337,3 +337,37 @@ def test_bad_input_is_reported_by_source_and_nothing_else_is_affected(
     assert "arxiv-ai: " in result.output
     assert "failed: arxiv-xx (http://" in result.stderr
     assert "Feed error for query: cs.XX" in result.stderr
+
+
+def test_the_listing_page_is_a_second_way_in(
+    make_arxiv: Callable[[str], Arxiv], httpserver: HTTPServer
+) -> None:
+    listing = httpserver.url_for("/list/cs.AI/new")
+    arxiv = make_arxiv(
+        f'\n[[sources]]\nname = "arxiv-ai-page"\nkind = "arxiv"\nurl = "{listing}"\n'
+    )
+    arxiv.serve(cs_AI="rss-cs.AI-2026-01-14.xml", cs_LG="rss-cs.LG-2026-01-14.xml")
+    httpserver.expect_request("/list/cs.AI/new").respond_with_data(
+        b"<!DOCTYPE html><html><body>Showing new listings for Wednesday, 14 January 2026"
+        b"<p>Total of 0 entries</p></body></html>",
+        content_type="text/html",
+    )
+    arxiv.run(et(14, 7))
+    # Thursday: the RSS feed lags behind, the listing page already has Thursday's papers.
+    arxiv.serve(cs_AI="rss-cs.AI-2026-01-14.xml", cs_LG="rss-cs.LG-2026-01-15.xml")
+    httpserver.expect_request("/list/cs.AI/new").respond_with_data(
+        (ARXIV / "list-cs.AI-new-2026-01-15.html").read_bytes(), content_type="text/html"
+    )
+    summary = arxiv.run(et(15, 7))
+    by_name = {r.name: r for r in summary.sources}
+    assert summary.failed == []
+    assert str(by_name["arxiv-ai"].note).startswith("not refreshed yet")
+    assert by_name["arxiv-ai-page"].counts["new"] == 1
+    # 2601.10004 v2 came through cs.LG's feed first: here it is a duplicate.
+    assert by_name["arxiv-ai-page"].counts["updated"] == 1
+    assert by_name["arxiv-ai-page"].counts["duplicate"] == 1
+    assert str(by_name["arxiv-ai-page"].note).startswith("announcement of 2026-01-15 (Thu)")
+    text = arxiv.digest("2026-01-15")
+    assert "== cs.AI (1 new, 2 replacements) ==" in text
+    with Store(arxiv.settings.storage.database) as store:
+        assert store.count_entries() == 6

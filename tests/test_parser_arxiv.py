@@ -155,7 +155,7 @@ def test_not_xml_and_not_arxiv_are_errors() -> None:
     with pytest.raises(ParseError, match="not well-formed"):
         parse(b"<rss><channel>", source="s", options=ParseOptions())
     with pytest.raises(ParseError, match="not an arXiv"):
-        parse(b"<html><body>hi</body></html>", source="s", options=ParseOptions())
+        parse(b"<opml><body/></opml>", source="s", options=ParseOptions())
 
 
 def test_kind_arxiv_uses_this_parser() -> None:
@@ -230,3 +230,34 @@ def test_submission_deadlines_decide_the_listing() -> None:
     assert CAL.listing_for(et(16, 15)) == date(2026, 1, 20)  # Friday late: Tuesday
     assert CAL.listing_for(et(17, 10)) == date(2026, 1, 20)  # the weekend: Tuesday
     assert CAL.deadline(date(2026, 1, 12)) == et(9, 14)  # Monday's listing: Friday 14:00
+
+
+def test_the_listing_page_reads_like_the_feed() -> None:
+    page = read("list-cs.AI-new-2026-01-15.html", url="https://arxiv.org/list/cs.AI/new")
+    feed = read("rss-cs.AI-2026-01-15.xml", follow=("cs.AI",))
+    assert page.announced == feed.announced == date(2026, 1, 15)
+    fields = (
+        "arxiv_id",
+        "version",
+        "title",
+        "link",
+        "authors",
+        "summary",
+        "announce",
+        "subjects",
+        "primary_category",
+        "journal_ref",
+        "published",
+        "updated",
+    )
+    for p, f in zip(page.entries, feed.entries, strict=True):
+        assert {k: getattr(p, k) for k in fields} == {k: getattr(f, k) for k in fields}
+
+
+def test_an_html_page_that_is_no_listing_is_an_error() -> None:
+    with pytest.raises(ParseError, match="Showing new listings"):
+        parse(
+            b"<!DOCTYPE html><html><body>Maintenance</body></html>",
+            source="s",
+            options=ParseOptions(),
+        )

@@ -14,6 +14,9 @@ Each listed category gets its own announce type, as arXiv's listing pages show i
 ``new`` paper is ``new`` in its primary category and ``cross`` in the others, a
 ``replace`` is ``replace`` there and ``replace-cross`` elsewhere.
 
+An HTML answer is read as arXiv's listing page (``arxiv.org/list/cs.AI/new``, see
+:mod:`.arxiv_listing`), the second way in to the same listing.
+
 Bad input: arXiv's "Feed error for query" answer (a category that does not exist), a
 document that is not an arXiv feed, or a feed with items but no date raise
 :class:`ParseError`; an item without a readable arXiv ID is skipped with a warning naming
@@ -61,6 +64,11 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     """Parse an arXiv RSS or Atom feed. Raises ParseError (see the module docstring)."""
     if not data.strip():
         raise ParseError("empty document", source=source, hint="arXiv sent nothing; try again")
+    if is_listing(data):
+        from .arxiv_listing import parse_listing
+
+        followed = options.categories or _followed(options.location, "")
+        return parse_listing(data, source=source, followed=followed)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
@@ -171,8 +179,11 @@ def _atom_date(text: str) -> date | None:
 def _followed(location: str | None, title: str) -> tuple[str, ...]:
     """The categories a feed follows, from its URL (``/rss/cs.AI+cs.LG``) or its title."""
     if location:
-        path = urlsplit(location).path if "://" in location else ""
-        last = unquote(path.rstrip("/").rsplit("/", 1)[-1]) if path else ""
+        parts = [unquote(p) for p in urlsplit(location).path.split("/") if p]
+        # /rss/cs.AI+cs.LG, /atom/cs.AI, or the listing page /list/cs.AI/new
+        last = (
+            parts[parts.index("list") + 1] if "list" in parts[:-1] else parts[-1] if parts else ""
+        )
         found = tuple(c for c in re.split(r"[+ ]", last) if _CATEGORY_RE.match(c))
         if found:
             return found
@@ -180,6 +191,12 @@ def _followed(location: str | None, title: str) -> tuple[str, ...]:
     if match:
         return tuple(c for c in match.group("cats").split("+") if _CATEGORY_RE.match(c))
     return ()
+
+
+def is_listing(data: bytes) -> bool:
+    """Whether ``data`` is an HTML page (arXiv's listing page) rather than a feed."""
+    head = data[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def listed_in(subject: str, followed: tuple[str, ...]) -> bool:
