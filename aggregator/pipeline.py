@@ -256,7 +256,10 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
         total += 1
         written += publish.write_atomic(out / "feeds" / filename, data)
     index = publish.render_index(
-        title=settings.publish.title, feeds=links, days=store.digest_days(), base_url=base
+        title=settings.publish.title,
+        feeds=links,
+        days=sorted({*store.digest_days(), *store.announcement_days()}),
+        base_url=base,
     )
     publish.write_atomic(out / "index.html", index)
     return written, total
