@@ -7,6 +7,7 @@ An unknown key or a wrong type is a :class:`ConfigError` naming the key and the 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,7 @@ from .errors import ConfigError
 from .sources import KINDS, Source
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
+_ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,18 @@ def _sources(
         follow: tuple[str, ...] = ()
         if values["kind"] == "arxiv":
             follow = tuple(c.strip() for c in categories or ())
+            for category in follow:
+                if not _ARXIV_CATEGORY_RE.match(category):
+                    raise ConfigError(
+                        f"{category!r} is not an arXiv category",
+                        file=file,
+                        key=f"{where}.categories",
+                        hint="write categories as arXiv does: cs.AI, math.CO, hep-th, physics",
+                    )
+            if url is None and path is None and not follow:
+                raise ConfigError(
+                    "an arxiv source needs categories (or a url or path)", file=file, key=where
+                )
             categories = None  # an arXiv paper is filed under the followed ones it is listed in
             if url is None and path is None and follow:
                 settings = arxiv or ArxivSettings()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
@@ -102,8 +102,12 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
             source=source,
             hint="point the source at https://rss.arxiv.org/rss/<category>",
         )
-    if head.title.lower().startswith("feed error"):
-        raise ParseError(f"arXiv answered {head.title!r}", source=source, hint=_HINT_CATEGORY)
+    titles = [head.title] + [
+        _text(i.find("a:title" if head.atom else "title", _NS)) for i in head.items[:1]
+    ]
+    for title in titles:
+        if title.lower().startswith("feed error"):
+            raise ParseError(f"arXiv answered {title!r}", source=source, hint=_HINT_CATEGORY)
 
     followed = options.categories or _followed(options.location, head.title)
     warnings: list[str] = []
@@ -140,12 +144,14 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     )
 
 
+@dataclass(frozen=True)
 class _Head:
-    def __init__(self, *, title: str, date: date | None, items: list[etree._Element], atom: bool):
-        self.title = title
-        self.date = date
-        self.items = items
-        self.atom = atom
+    """What the parser needs from the channel (RSS) or feed (Atom) element."""
+
+    title: str
+    date: date | None
+    items: list[etree._Element]
+    atom: bool
 
 
 def _raw_text(element: etree._Element | None) -> str:
