@@ -188,7 +188,7 @@ def batch_state(
             )
         return BatchState("same", f"no new announcement since {day_name(batch_day)}{next_text}")
     missed = tuple(calendar.listing_days(last_day, batch_day)) if last_day else ()
-    note = f"announcement of {day_name(batch_day)}: {items} papers"
+    note = f"announcement of {day_name(batch_day)}: {items} paper{'s' if items != 1 else ''}"
     if missed:
         days = ", ".join(d.isoformat() for d in missed)
         note += (

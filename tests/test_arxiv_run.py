@@ -266,7 +266,7 @@ def test_weekend_holiday_empty_weekday_and_a_missed_day(arxiv: Arxiv) -> None:
     late = arxiv.run(et(21, 22))
     assert late.run_date == date(2026, 1, 22)
     note = str(notes(late)["arxiv-ai"])
-    assert note.startswith("announcement of 2026-01-21 (Wed): 1 papers; missed 2026-01-16,")
+    assert note.startswith("announcement of 2026-01-21 (Wed): 1 paper; missed 2026-01-16,")
     assert "2026-01-20" in note and "2026-01-19" not in note
     assert date(2026, 1, 21) in late.digest_days
     assert "Counterfactual Curricula" in arxiv.digest("2026-01-21")
