@@ -190,9 +190,10 @@ def batch_state(
     missed = tuple(calendar.listing_days(last_day, batch_day)) if last_day else ()
     note = f"announcement of {day_name(batch_day)}: {items} paper{'s' if items != 1 else ''}"
     if missed:
-        days = ", ".join(d.isoformat() for d in missed)
-        note += (
-            f"; missed {days} (no longer in the feed: run"
-            f" `aggregator arxiv backfill --from {missed[0]} --to {missed[-1]}`)"
-        )
+        note += f"; missed {', '.join(d.isoformat() for d in missed)}"
     return BatchState("new", note, missed=missed)
+
+
+def backfill_hint(missed: tuple[date, ...]) -> str:
+    """What to run to fetch ``missed`` listing days."""
+    return f"run `aggregator arxiv backfill --from {missed[0]} --to {missed[-1]}`"

@@ -58,6 +58,7 @@ class ArxivSettings:
     holidays: tuple[date, ...] = DEFAULT_HOLIDAYS
     api_url: str = "https://export.arxiv.org/api/query"
     api_delay: float = 3.0
+    catch_up_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         ),
         "api_url": (str, "https://export.arxiv.org/api/query", "arXiv's export API, for backfill"),
         "api_delay": ((int, float), 3.0, "seconds between API requests (arXiv asks for 3)"),
+        "catch_up_days": (int, 5, "missed listing days a run fetches from the API (0: none)"),
     },
 }
 
@@ -342,14 +344,16 @@ def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
         raise ConfigError(
             f"expected an http(s) URL, got {values['api_url']!r}", file=file, key="arxiv.api_url"
         )
-    if values["api_delay"] < 0:
-        raise ConfigError("must not be negative", file=file, key="arxiv.api_delay")
+    for key in ("api_delay", "catch_up_days"):
+        if values[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"arxiv.{key}")
     return ArxivSettings(
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         feed_format=values["feed_format"],
         holidays=tuple(holidays),
         api_url=values["api_url"],
         api_delay=float(values["api_delay"]),
+        catch_up_days=values["catch_up_days"],
     )
 
 

@@ -17,6 +17,7 @@ import httpx
 
 from . import digest as digests
 from . import publish
+from .arxiv_api import catch_up
 from .arxiv_calendar import Calendar, batch_state
 from .config import Settings
 from .dedup import Decision, Outcome, decide
@@ -160,6 +161,7 @@ def _ingest_source(
         ),
     )
     report.warnings.extend(parsed.warnings)
+    items = list(parsed.entries)
     if source.kind == "arxiv":
         state = batch_state(
             batch_day=parsed.announced,
@@ -168,12 +170,15 @@ def _ingest_source(
             now=now,
             calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
         )
-        report.note = state.note
         if state.warning:
             report.warnings.append(state.warning)
+        # Missed listings first: a version they hold is older than the feed's.
+        missed, suffix = catch_up(source, settings, state, client=client, warnings=report.warnings)
+        items = missed + items
+        report.note = state.note + suffix
     entries = [
         normalize(item, source=source.name, position=index)
-        for index, item in enumerate(parsed.entries, start=1)
+        for index, item in enumerate(items, start=1)
     ]
     decisions = decide_all(source, entries, store, now=now, today=run_date)
     touched: set[date] = set()

@@ -13,7 +13,8 @@ from conftest import DATA
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from aggregator.arxiv_backfill import backfill, query_url
+from aggregator.arxiv_api import query_url
+from aggregator.arxiv_backfill import backfill
 from aggregator.arxiv_calendar import Calendar
 from aggregator.cli import main
 from aggregator.config import Settings, load_config

@@ -8,7 +8,7 @@ feed on a weekday, and a missed day; plus bad input (a category that does not ex
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,6 +76,8 @@ output_dir = "public"
 
 [arxiv]
 base_url = "{base}"
+api_url = "{base}api/query"
+api_delay = 0
 holidays = ["2026-01-19"]
 
 [[sources]]
@@ -261,16 +263,43 @@ def test_weekend_holiday_empty_weekday_and_a_missed_day(arxiv: Arxiv) -> None:
     assert notes(tuesday)["arxiv-lg"] is not None
     assert "not refreshed yet" in str(notes(tuesday)["arxiv-lg"])
     # Wednesday's feed read late on Wednesday evening (already Thursday in UTC): the
-    # paper's digest day is its announcement day, and the missed days are named.
+    # paper's digest day is its announcement day, and the missed days (Friday and
+    # Tuesday; Monday was a holiday) are caught up from the export API.
     arxiv.serve(cs_AI="rss-cs.AI-2026-01-21.xml", cs_LG="rss-cs.LG-2026-01-15.xml")
+    arxiv.server.expect_request("/api/query").respond_with_data(
+        (ARXIV / "api-catch-up.xml").read_bytes(), content_type="application/atom+xml"
+    )
     late = arxiv.run(et(21, 22))
     assert late.run_date == date(2026, 1, 22)
-    note = str(notes(late)["arxiv-ai"])
-    assert note.startswith("announcement of 2026-01-21 (Wed): 1 paper; missed 2026-01-16,")
-    assert "2026-01-20" in note and "2026-01-19" not in note
-    assert date(2026, 1, 21) in late.digest_days
+    assert notes(late)["arxiv-ai"] == (
+        "announcement of 2026-01-21 (Wed): 1 paper; missed 2026-01-16, 2026-01-20,"
+        " caught up from the export API (2 papers)"
+    )
+    api_calls = [r for r, _ in arxiv.server.log if r.path == "/api/query"]
+    assert len(api_calls) == 1  # cs.LG has not refreshed: nothing of it was missed
+    assert "cat:cs.AI" in api_calls[0].args["search_query"]
+    assert {date(2026, 1, 16), date(2026, 1, 20), date(2026, 1, 21)} <= set(late.digest_days)
     assert "Counterfactual Curricula" in arxiv.digest("2026-01-21")
+    assert "A Friday Paper Nobody Fetched" in arxiv.digest("2026-01-16")
+    assert "[replaced v3] Agents That Ask Before They Act" in arxiv.digest("2026-01-20")
     assert not (arxiv.settings.publish.output_dir / "digests" / "2026-01-22").exists()
+
+
+def test_a_gap_too_long_or_a_failing_api_names_the_backfill_command(
+    make_arxiv: Callable[[str], Arxiv],
+) -> None:
+    arxiv = make_arxiv("")
+    day_one(arxiv)
+    arxiv.serve(cs_AI="rss-cs.AI-2026-01-21.xml", cs_LG="rss-cs.LG-2026-01-14.xml")
+    arxiv.server.expect_request("/api/query").respond_with_data("down", status=503)
+    summary = arxiv.run(et(21, 7))
+    ai = {r.name: r for r in summary.sources}["arxiv-ai"]
+    assert ai.ok and ai.counts["new"] == 1  # the feed's own batch is stored
+    assert ai.note == (
+        "announcement of 2026-01-21 (Wed): 1 paper; missed 2026-01-15, 2026-01-16, 2026-01-20"
+        " (not caught up; run `aggregator arxiv backfill --from 2026-01-15 --to 2026-01-20`)"
+    )
+    assert any("HTTP 503" in w for w in ai.warnings)
 
 
 def test_a_paper_in_an_arxiv_feed_and_a_daily_list_is_one_entry(
@@ -371,3 +400,15 @@ def test_the_listing_page_is_a_second_way_in(
     assert "== cs.AI (1 new, 2 replacements) ==" in text
     with Store(arxiv.settings.storage.database) as store:
         assert store.count_entries() == 6
+
+
+def test_catch_up_can_be_switched_off(make_arxiv: Callable[[str], Arxiv]) -> None:
+    arxiv = make_arxiv("")
+    arxiv.settings = replace(arxiv.settings, arxiv=replace(arxiv.settings.arxiv, catch_up_days=0))
+    day_one(arxiv)
+    arxiv.serve(cs_AI="rss-cs.AI-2026-01-21.xml", cs_LG="rss-cs.LG-2026-01-14.xml")
+    summary = arxiv.run(et(21, 7))
+    assert str(notes(summary)["arxiv-ai"]).endswith(
+        "(no longer in the feed; run `aggregator arxiv backfill --from 2026-01-15 --to 2026-01-20`)"
+    )
+    assert not [r for r, _ in arxiv.server.log if r.path == "/api/query"]
