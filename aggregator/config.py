@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import resources
 from .arxiv_calendar import DEFAULT_HOLIDAYS
 from .errors import ConfigError
+from .parsers.arxiv import categories_in_url
 from .sources import KINDS, Source
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
@@ -229,6 +230,8 @@ def _sources(
                         key=f"{where}.categories",
                         hint="write categories as arXiv does: cs.AI, math.CO, hep-th, physics",
                     )
+            if not follow and url is not None:
+                follow = categories_in_url(url)  # https://rss.arxiv.org/rss/cs.AI+cs.LG
             if url is None and path is None and not follow:
                 raise ConfigError(
                     "an arxiv source needs categories (or a url or path)", file=file, key=where

@@ -25,7 +25,7 @@ def test_an_arxiv_source_follows_categories_through_the_configured_base(
     a, b = settings.sources
     assert a.url == "http://mirror.example/arxiv/atom/cs.AI+math"
     assert a.follow == ("cs.AI", "math") and a.categories == () and a.entry_categories
-    assert b.url == "https://rss.arxiv.org/rss/hep-th" and b.follow == ()
+    assert b.url == "https://rss.arxiv.org/rss/hep-th" and b.follow == ("hep-th",)
     assert settings.arxiv.holidays == DEFAULT_HOLIDAYS
     assert settings.arxiv.api_delay == 3.0
 

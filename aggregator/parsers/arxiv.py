@@ -182,17 +182,23 @@ def _atom_date(text: str) -> date | None:
     return _eastern(value) if value else None
 
 
-def _followed(location: str | None, title: str) -> tuple[str, ...]:
-    """The categories a feed follows, from its URL (``/rss/cs.AI+cs.LG``) or its title."""
-    if location:
+def categories_in_url(location: str | None) -> tuple[str, ...]:
+    """The categories an arXiv URL asks for: ``/rss/cs.AI+cs.LG``, ``/list/cs.AI/new``."""
+    if location and "://" in location:
         parts = [unquote(p) for p in urlsplit(location).path.split("/") if p]
         # /rss/cs.AI+cs.LG, /atom/cs.AI, or the listing page /list/cs.AI/new
         last = (
             parts[parts.index("list") + 1] if "list" in parts[:-1] else parts[-1] if parts else ""
         )
-        found = tuple(c for c in re.split(r"[+ ]", last) if _CATEGORY_RE.match(c))
-        if found:
-            return found
+        return tuple(c for c in re.split(r"[+ ]", last) if _CATEGORY_RE.match(c))
+    return ()
+
+
+def _followed(location: str | None, title: str) -> tuple[str, ...]:
+    """The categories a feed follows, from its URL or else its title."""
+    found = categories_in_url(location)
+    if found:
+        return found
     match = _TITLE_CATEGORIES_RE.match(title)
     if match:
         return tuple(c for c in match.group("cats").split("+") if _CATEGORY_RE.match(c))
