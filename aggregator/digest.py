@@ -8,7 +8,7 @@ pipeline hands the rendered text to the publish stage's writer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import css_inline
@@ -41,6 +41,9 @@ class DigestItem:
     excerpt: str
     #: Whether arXiv listed it that day (so the section follows arXiv's listing order).
     listed: bool = False
+    #: The section that shows this entry in full, when it is another one: a paper in
+    #: several categories is listed in each, and shown in full only once per digest.
+    see: str | None = None
 
     @property
     def rank(self) -> int:
@@ -137,9 +140,10 @@ def choose(
 
     ``new`` are entries whose digest day is ``day``, in arrival order; ``updated``
     are older entries that changed that day. An entry in several categories is
-    shown in each, once. ``listings`` are the papers arXiv announced that day with
-    their announce type per category: their sections follow arXiv's listing (New
-    submissions, Cross-lists, Replacements, each with its count).
+    listed in each, and shown in full once (see :attr:`DigestItem.see`). ``listings``
+    are the papers arXiv announced that day with their announce type per category:
+    their sections follow arXiv's listing (New submissions, Cross-lists, Replacements,
+    each with its count).
     """
     by_category: dict[str, list[DigestItem]] = {}
     seen: set[str] = set()
@@ -164,8 +168,31 @@ def choose(
             item = DigestItem(entry=entry, status=status, excerpt=excerpt(entry))
             for category in entry.categories or ("uncategorised",):
                 by_category.setdefault(category, []).append(item)
+    _show_once(by_category)
     sections = tuple(_section(name, items) for name, items in sorted(by_category.items()))
     return Digest(day=day, title=title, sections=sections)
+
+
+def _show_once(by_category: dict[str, list[DigestItem]]) -> None:
+    """Point every item but one of each entry at its home section (in place).
+
+    The home is the entry's primary category when it has a section, else the first
+    section it is in (by name): there it is shown in full, elsewhere as a reference.
+    """
+    homes: dict[str, str] = {}
+    for name in sorted(by_category):
+        for item in by_category[name]:
+            primary = item.entry.primary_category
+            if primary in by_category and any(
+                i.entry.key == item.entry.key for i in by_category[primary]
+            ):
+                homes.setdefault(item.entry.key, primary)
+            homes.setdefault(item.entry.key, name)
+    for name, items in by_category.items():
+        by_category[name] = [
+            item if homes[item.entry.key] == name else replace(item, see=homes[item.entry.key])
+            for item in items
+        ]
 
 
 def _section(category: str, items: list[DigestItem]) -> DigestSection:

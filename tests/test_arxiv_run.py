@@ -172,7 +172,12 @@ def test_first_day_one_row_per_paper_with_cross_lists(arxiv: Arxiv) -> None:
     assert ai_part.index("-- New submissions (2) --") < ai_part.index("-- Cross-lists (1) --")
     assert ai_part.count("Gradient Noise as a Regulariser") == 1
     assert "[cross-list from cs.LG] Gradient Noise" in ai_part
-    assert "Categories: cs.LG, cs.AI, stat.ML" in ai_part
+    # Listed in both sections, shown in full once: under its primary category.
+    assert "(in full under cs.LG)" in ai_part and "Noise in stochastic" not in ai_part
+    lg_part = text[text.index("== cs.LG") :]
+    assert lg_part.count("Gradient Noise as a Regulariser") == 1
+    assert "Categories: cs.LG, cs.AI, stat.ML" in lg_part
+    assert text.count("Noise in stochastic gradients regularises") == 1
     assert "4 entries" in text
     html = arxiv.html("2026-01-14")
     assert "New submissions (2)" in html and "Cross-lists (1)" in html
@@ -330,7 +335,9 @@ def test_a_paper_in_an_arxiv_feed_and_a_daily_list_is_one_entry(
     assert row.version == 1 and set(row.sources) == {"arxiv-ai", "arxiv-lg", "daily-list"}
     assert old_how == {"cs.LG": "replace"}
     text = arxiv.digest("2026-01-14")
-    assert text.count("Background: 规划很难。") == 2  # once in cs.AI, once in cs.LG
+    # Listed in cs.AI (new) and cs.LG (cross), shown in full once, under cs.AI.
+    assert text.count("Background: 规划很难。") == 1
+    assert "(in full under cs.AI)" in text
     assert "== cs.LG (2 new, 1 cross-list, 1 replacement) ==" in text
 
 
