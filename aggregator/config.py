@@ -7,19 +7,24 @@ An unknown key or a wrong type is a :class:`ConfigError` naming the key and the 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import resources
+from .arxiv_calendar import DEFAULT_HOLIDAYS
 from .cron import cron_trigger
 from .errors import ConfigError
 from .mailconfig import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .parsers.arxiv import categories_in_url
 from .sources import KINDS, Source
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
+_ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,18 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class ArxivSettings:
+    """Where arXiv's feeds are and its announcement calendar."""
+
+    base_url: str = "https://rss.arxiv.org/"
+    feed_format: str = "rss"
+    holidays: tuple[date, ...] = DEFAULT_HOLIDAYS
+    api_url: str = "https://export.arxiv.org/api/query"
+    api_delay: float = 3.0
+    catch_up_days: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs, validated. Passed explicitly; never global."""
 
@@ -76,6 +93,7 @@ class Settings:
     origin: str = "<embedded default>"
     #: Unused sections or values worth telling the user about.
     notes: tuple[str, ...] = field(default=())
+    arxiv: ArxivSettings = field(default_factory=ArxivSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -110,12 +128,24 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "fetch": (str, "", 'cron expression for fetching only (more often); "" = off'),
         "misfire_grace_time": (int, 3600, "seconds a late job may still start"),
     },
+    "arxiv": {
+        "base_url": (str, "https://rss.arxiv.org/", "where arXiv's RSS and Atom feeds are"),
+        "feed_format": (str, "rss", "rss | atom: which of arXiv's feeds an arxiv source reads"),
+        "holidays": (
+            list,
+            [d.isoformat() for d in DEFAULT_HOLIDAYS],
+            "listing days without an arXiv announcement (YYYY-MM-DD)",
+        ),
+        "api_url": (str, "https://export.arxiv.org/api/query", "arXiv's export API, for backfill"),
+        "api_delay": ((int, float), 3.0, "seconds between API requests (arXiv asks for 3)"),
+        "catch_up_days": (int, 5, "missed listing days a run fetches from the API (0: none)"),
+    },
 }
 
 SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     "name": (str, None, "unique name of the source (required)"),
     "kind": (str, "feed", "feed | arxiv | markdown-digest | markdown | page"),
-    "url": (str, None, "http(s) URL to fetch (give url or path)"),
+    "url": (str, None, "http(s) URL to fetch (give url or path; arxiv: or categories)"),
     "path": (str, None, "local file, relative to the config file (give url or path)"),
     "categories": (list, None, "categories to file every entry under"),
     "entry_categories": (bool, None, "also use the categories entries carry themselves"),
@@ -172,7 +202,9 @@ def _timezone(name: str, *, file: str, key: str) -> str:
     return name
 
 
-def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
+def _sources(
+    raw: Any, *, file: str, base: Path, arxiv: ArxivSettings | None = None
+) -> tuple[Source, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -212,6 +244,32 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
                 hint=f"one of: {', '.join(KINDS)}",
             )
         url, path = values["url"], values["path"]
+        categories = values["categories"]
+        if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
+            raise ConfigError(
+                "categories must be non-empty strings", file=file, key=f"{where}.categories"
+            )
+        follow: tuple[str, ...] = ()
+        if values["kind"] == "arxiv":
+            follow = tuple(c.strip() for c in categories or ())
+            for category in follow:
+                if not _ARXIV_CATEGORY_RE.match(category):
+                    raise ConfigError(
+                        f"{category!r} is not an arXiv category",
+                        file=file,
+                        key=f"{where}.categories",
+                        hint="write categories as arXiv does: cs.AI, math.CO, hep-th, physics",
+                    )
+            if not follow and url is not None:
+                follow = categories_in_url(url)  # https://rss.arxiv.org/rss/cs.AI+cs.LG
+            if url is None and path is None and not follow:
+                raise ConfigError(
+                    "an arxiv source needs categories (or a url or path)", file=file, key=where
+                )
+            categories = None  # an arXiv paper is filed under the followed ones it is listed in
+            if url is None and path is None and follow:
+                settings = arxiv or ArxivSettings()
+                url = f"{settings.base_url}{settings.feed_format}/{'+'.join(follow)}"
         if (url is None) == (path is None):
             raise ConfigError("give exactly one of url or path", file=file, key=where)
         if url is not None and not url.lower().startswith(("http://", "https://")):
@@ -220,11 +278,6 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
                 file=file,
                 key=f"{where}.url",
                 hint="use path = ... for a local file",
-            )
-        categories = values["categories"]
-        if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
-            raise ConfigError(
-                "categories must be non-empty strings", file=file, key=f"{where}.categories"
             )
         sources.append(
             Source(
@@ -240,6 +293,7 @@ def _sources(raw: Any, *, file: str, base: Path) -> tuple[Source, ...]:
                 ),
                 timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
                 enabled=values["enabled"],
+                follow=follow,
             )
         )
     return tuple(sources)
@@ -306,6 +360,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     storage_settings = _storage(storage, work_base=work_base, file=file)
     digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
     schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
+    arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
     base_url = publish["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
@@ -328,11 +383,51 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             title=digest["title"],
         ),
         fetch=FetchSettings(timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"]),
-        sources=_sources(raw.get("sources"), file=file, base=source_base),
+        sources=_sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv),
         email=email,
         subscribers=subscribers,
         schedule=schedule,
         origin=file,
+        arxiv=arxiv,
+    )
+
+
+def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
+    base_url = values["base_url"]
+    if not base_url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {base_url!r}", file=file, key="arxiv.base_url"
+        )
+    if values["feed_format"] not in ("rss", "atom"):
+        raise ConfigError(
+            f"expected 'rss' or 'atom', got {values['feed_format']!r}",
+            file=file,
+            key="arxiv.feed_format",
+        )
+    holidays = []
+    for index, text in enumerate(values["holidays"]):
+        try:
+            holidays.append(date.fromisoformat(text))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"expected a day as 'YYYY-MM-DD', got {text!r}",
+                file=file,
+                key=f"arxiv.holidays[{index}]",
+            ) from None
+    if not values["api_url"].lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {values['api_url']!r}", file=file, key="arxiv.api_url"
+        )
+    for key in ("api_delay", "catch_up_days"):
+        if values[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"arxiv.{key}")
+    return ArxivSettings(
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        feed_format=values["feed_format"],
+        holidays=tuple(holidays),
+        api_url=values["api_url"],
+        api_delay=float(values["api_delay"]),
+        catch_up_days=values["catch_up_days"],
     )
 
 

@@ -7,8 +7,8 @@ pipeline hands the rendered text to the publish stage's writer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 import css_inline
@@ -20,21 +20,50 @@ from .types import StoredEntry
 #: Longest excerpt of an article's body shown in a digest, in characters.
 EXCERPT_CHARS = 400
 
+#: arXiv's listing order: announce type (or digest status) -> (rank, group title).
+GROUPS: dict[str, tuple[int, str]] = {
+    "new": (0, "New submissions"),
+    "cross": (1, "Cross-lists"),
+    "replace": (2, "Replacements"),
+    "replace-cross": (2, "Replacements"),
+    "updated": (3, "Updated"),
+}
+
 
 @dataclass(frozen=True)
 class DigestItem:
     """One entry as a digest shows it."""
 
     entry: StoredEntry
-    #: "new" (first seen that day) or "updated" (changed that day).
+    #: "new" (first seen that day) or "updated" (changed that day); for papers arXiv
+    #: announced, the announce type in this category: new, cross, replace, replace-cross.
     status: str
     excerpt: str
+    #: Whether arXiv listed it that day (so the section follows arXiv's listing order).
+    listed: bool = False
+    #: The section that shows this entry in full, when it is another one: a paper in
+    #: several categories is listed in each, and shown in full only once per digest.
+    see: str | None = None
+
+    @property
+    def rank(self) -> int:
+        return GROUPS.get(self.status, (3, ""))[0]
+
+
+@dataclass(frozen=True)
+class DigestGroup:
+    """One part of an arXiv category's section: New submissions, Cross-lists, Replacements."""
+
+    title: str
+    items: tuple[DigestItem, ...]
 
 
 @dataclass(frozen=True)
 class DigestSection:
     category: str
     items: tuple[DigestItem, ...]
+    #: For a category arXiv listed papers in that day: its items in arXiv's groups.
+    groups: tuple[DigestGroup, ...] = ()
 
     @property
     def new_count(self) -> int:
@@ -43,6 +72,35 @@ class DigestSection:
     @property
     def updated_count(self) -> int:
         return sum(1 for item in self.items if item.status == "updated")
+
+    @property
+    def cross_count(self) -> int:
+        return sum(1 for item in self.items if item.status == "cross")
+
+    @property
+    def replaced_count(self) -> int:
+        return sum(1 for item in self.items if item.status in ("replace", "replace-cross"))
+
+    @property
+    def counts(self) -> str:
+        """The section's counts in words: "7 new, 2 cross-lists, 3 replacements"."""
+        if not self.groups:
+            updated = f", {self.updated_count} updated" if self.updated_count else ""
+            return f"{self.new_count} new{updated}"
+        parts = [
+            (self.new_count, "new", "new"),
+            (self.cross_count, "cross-list", "cross-lists"),
+            (self.replaced_count, "replacement", "replacements"),
+            (self.updated_count, "updated", "updated"),
+        ]
+        return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
+
+    @property
+    def parts(self) -> tuple[tuple[str | None, tuple[DigestItem, ...]], ...]:
+        """(group title, items) to render: arXiv's groups, or one untitled list."""
+        if self.groups:
+            return tuple((group.title, group.items) for group in self.groups)
+        return ((None, self.items),)
 
 
 @dataclass(frozen=True)
@@ -71,16 +129,37 @@ def excerpt(entry: StoredEntry, limit: int = EXCERPT_CHARS) -> str:
 
 
 def choose(
-    day: date, *, title: str, new: Iterable[StoredEntry], updated: Iterable[StoredEntry] = ()
+    day: date,
+    *,
+    title: str,
+    new: Iterable[StoredEntry],
+    updated: Iterable[StoredEntry] = (),
+    listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
     ``new`` are entries whose digest day is ``day``, in arrival order; ``updated``
     are older entries that changed that day. An entry in several categories is
-    shown in each.
+    listed in each, and shown in full once (see :attr:`DigestItem.see`). ``listings``
+    are the papers arXiv announced that day with their announce type per category:
+    their sections follow arXiv's listing (New submissions, Cross-lists, Replacements,
+    each with its count).
     """
     by_category: dict[str, list[DigestItem]] = {}
     seen: set[str] = set()
+    for entry, how in listings:
+        if entry.key in seen:
+            continue
+        seen.add(entry.key)
+        text = excerpt(entry)
+        for category, status in how.items():
+            item = DigestItem(entry=entry, status=status, excerpt=text, listed=True)
+            by_category.setdefault(category, []).append(item)
+        if entry.digest_day == day:  # categories other sources filed it under
+            for category in entry.categories:
+                if category not in how:
+                    item = DigestItem(entry=entry, status="new", excerpt=text)
+                    by_category.setdefault(category, []).append(item)
     for status, entries in (("new", new), ("updated", updated)):
         for entry in entries:
             if entry.key in seen:
@@ -89,14 +168,46 @@ def choose(
             item = DigestItem(entry=entry, status=status, excerpt=excerpt(entry))
             for category in entry.categories or ("uncategorised",):
                 by_category.setdefault(category, []).append(item)
-    sections = tuple(
-        DigestSection(
-            category=name,
-            items=tuple(sorted(items, key=lambda i: i.status != "new")),
-        )
-        for name, items in sorted(by_category.items())
-    )
+    _show_once(by_category)
+    sections = tuple(_section(name, items) for name, items in sorted(by_category.items()))
     return Digest(day=day, title=title, sections=sections)
+
+
+def _show_once(by_category: dict[str, list[DigestItem]]) -> None:
+    """Point every item but one of each entry at its home section (in place).
+
+    The home is the entry's primary category when it has a section, else the first
+    section it is in (by name): there it is shown in full, elsewhere as a reference.
+    """
+    homes: dict[str, str] = {}
+    for name in sorted(by_category):
+        for item in by_category[name]:
+            primary = item.entry.primary_category
+            if primary in by_category and any(
+                i.entry.key == item.entry.key for i in by_category[primary]
+            ):
+                homes.setdefault(item.entry.key, primary)
+            homes.setdefault(item.entry.key, name)
+    for name, items in by_category.items():
+        by_category[name] = [
+            item if homes[item.entry.key] == name else replace(item, see=homes[item.entry.key])
+            for item in items
+        ]
+
+
+def _section(category: str, items: list[DigestItem]) -> DigestSection:
+    if not any(item.listed for item in items):
+        ordered = tuple(sorted(items, key=lambda i: i.status != "new"))
+        return DigestSection(category=category, items=ordered)
+    ordered = tuple(sorted(items, key=lambda i: i.rank))
+    groups: dict[str, list[DigestItem]] = {}
+    for item in ordered:
+        groups.setdefault(GROUPS.get(item.status, (3, "Updated"))[1], []).append(item)
+    return DigestSection(
+        category=category,
+        items=ordered,
+        groups=tuple(DigestGroup(name, tuple(members)) for name, members in groups.items()),
+    )
 
 
 @dataclass(frozen=True)

@@ -59,16 +59,52 @@ def matches(item: DigestItem, keywords: tuple[str, ...]) -> bool:
 
 
 def select(digest: Digest, subscriber: Subscriber) -> Digest:
-    """The part of ``digest`` ``subscriber`` asked for; sections left empty are dropped."""
+    """The part of ``digest`` ``subscriber`` asked for; sections left empty are dropped.
+
+    An entry shown elsewhere "in full under" a category this subscriber does not get
+    is shown in full in the first of their sections that lists it.
+    """
     wanted = {c.casefold() for c in subscriber.categories}
+
+    def keep(items: tuple[DigestItem, ...]) -> tuple[DigestItem, ...]:
+        return tuple(i for i in items if matches(i, subscriber.keywords))
+
     sections: list[DigestSection] = []
     for section in digest.sections:
         if wanted and section.category.casefold() not in wanted:
             continue
-        items = tuple(i for i in section.items if matches(i, subscriber.keywords))
+        items = keep(section.items)
         if items:
-            sections.append(DigestSection(category=section.category, items=items))
-    return replace(digest, sections=tuple(sections))
+            groups = tuple(replace(g, items=keep(g.items)) for g in section.groups)
+            sections.append(
+                replace(section, items=items, groups=tuple(g for g in groups if g.items))
+            )
+    present = {section.category for section in sections}
+    # Where each orphaned entry is shown in full now: its first remaining section.
+    homes: dict[str, str] = {}
+    for section in sections:
+        for item in section.items:
+            if item.see is not None and item.see not in present:
+                homes.setdefault(item.entry.key, section.category)
+    rehomed: list[DigestSection] = []
+    for section in sections:
+
+        def fix(item: DigestItem, category: str = section.category) -> DigestItem:
+            if item.see is None or item.see in present:
+                return item
+            home = homes[item.entry.key]
+            return replace(item, see=None if home == category else home)
+
+        rehomed.append(
+            replace(
+                section,
+                items=tuple(fix(i) for i in section.items),
+                groups=tuple(
+                    replace(g, items=tuple(fix(i) for i in g.items)) for g in section.groups
+                ),
+            )
+        )
+    return replace(digest, sections=tuple(rehomed))
 
 
 def subject(digest: Digest) -> str:

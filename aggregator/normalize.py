@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from . import latex
 from .types import Entry, ParsedEntry
 
 # New-style IDs (0704.0001 to 2601.06098v2) and old-style IDs (math/0611800v2, hep-th/9901001).
@@ -277,6 +278,9 @@ def content_hash(entry: ParsedEntry) -> str:
         entry.pdf_url,
         entry.updated.isoformat() if entry.updated else None,
     ]
+    if entry.version is not None or entry.journal_ref:
+        # Only arXiv entries carry these; other entries keep the hashes they always had.
+        payload += [str(entry.version), entry.journal_ref]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -290,6 +294,10 @@ def normalize(parsed: ParsedEntry, *, source: str, position: int = 0) -> Entry:
     # title such as "x<y and y>z" survives.
     title = " ".join(parsed.title.split()) or "(untitled)"
     summary = sanitize_html(parsed.summary)
+    raw_title = raw_summary = None
+    if arxiv:  # arXiv writes titles and abstracts in LaTeX: show Unicode, keep the raw text
+        title, raw_title = _readable(title)
+        summary, raw_summary = _readable_html(summary)
     content = sanitize_html(parsed.content)
     clean = ParsedEntry(
         title=title,
@@ -307,6 +315,8 @@ def normalize(parsed: ParsedEntry, *, source: str, position: int = 0) -> Entry:
         doi=doi_value,
         language=parsed.language,
         announced=parsed.announced,
+        version=parsed.version or (found[1] if found else None),
+        journal_ref=" ".join(parsed.journal_ref.split()) if parsed.journal_ref else None,
     )
     key = identity_key(
         source=source, arxiv=arxiv, doi_value=doi_value, link=link, guid=parsed.guid, title=title
@@ -331,4 +341,29 @@ def normalize(parsed: ParsedEntry, *, source: str, position: int = 0) -> Entry:
         announced=clean.announced,
         content_hash=content_hash(clean),
         position=position,
+        version=clean.version,
+        announce=tuple((c.strip(), h) for c, h in parsed.announce if c.strip()),
+        primary_category=parsed.primary_category,
+        subjects=tuple(dict.fromkeys(c.strip() for c in parsed.subjects if c.strip())),
+        journal_ref=clean.journal_ref,
+        raw_title=raw_title,
+        raw_summary=raw_summary,
     )
+
+
+def _readable(text: str) -> tuple[str, str | None]:
+    """Plain text with its LaTeX as Unicode, and the raw text when that changed it."""
+    converted = latex.to_unicode(text)
+    return (converted, text) if converted != text else (text, None)
+
+
+def _readable_html(value: str | None) -> tuple[str | None, str | None]:
+    """The same for a summary that is escaped plain text (arXiv's abstracts); HTML with
+    tags is left alone, since LaTeX and markup do not mix safely."""
+    if not value or _TAG_RE.search(value):
+        return value, None
+    text = html.unescape(value)
+    converted = latex.to_unicode(text)
+    if converted == text:
+        return value, None
+    return html.escape(converted, quote=False), value

@@ -18,6 +18,8 @@ import httpx
 
 from . import deliver, housekeeping, publish
 from . import digest as digests
+from .arxiv_api import catch_up
+from .arxiv_calendar import Calendar, batch_state
 from .config import Settings
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, DeliveryError, SourceError
@@ -49,6 +51,9 @@ class SourceReport:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
+    #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
+    #: yet", "no announcement today (Saturday)"); not an error.
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +92,7 @@ class RunSummary:
             "sources": len(self.sources),
             **{o.value: self.count(o) for o in Outcome},
             "failed": {r.name: r.error for r in self.failed},
+            "notes": {r.name: r.note for r in self.sources if r.note},
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
             **({"delivery": self.delivery.as_dict()} if self.delivery else {}),
@@ -165,12 +171,28 @@ def _ingest_source(
             timezone=source.timezone,
             location=source.location,
             content_type=fetched.content_type,
+            categories=source.follow,
         ),
     )
     report.warnings.extend(parsed.warnings)
+    items = list(parsed.entries)
+    if source.kind == "arxiv":
+        state = batch_state(
+            batch_day=parsed.announced,
+            items=len(parsed.entries),
+            last_day=store.last_batch(source.name),
+            now=now,
+            calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
+        )
+        if state.warning:
+            report.warnings.append(state.warning)
+        # Missed listings first: a version they hold is older than the feed's.
+        missed, suffix = catch_up(source, settings, state, client=client, warnings=report.warnings)
+        items = missed + items
+        report.note = state.note + suffix
     entries = [
         normalize(item, source=source.name, position=index)
-        for index, item in enumerate(parsed.entries, start=1)
+        for index, item in enumerate(items, start=1)
     ]
     # Entries pruned by retention that the source still lists unchanged stay pruned.
     pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
@@ -184,8 +206,13 @@ def _ingest_source(
             touched.add(item.row.digest_day)
         elif item.outcome is Outcome.UPDATED:
             touched.add(run_date)
+        if item.announced is not None:  # arXiv: the day's listing, whatever the outcome
+            touched.add(item.announced)
     with store.transaction():
         store.apply(decisions, source=source.name, now=now)
+        store.record_announcements(decisions, source=source.name)
+        if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
+            store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
         store.record_source(
             name=source.name,
             kind=source.kind,
@@ -252,7 +279,10 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
         total += 1
         written += publish.write_atomic(out / "feeds" / filename, data)
     index = publish.render_index(
-        title=settings.publish.title, feeds=links, days=store.digest_days(), base_url=base
+        title=settings.publish.title,
+        feeds=links,
+        days=sorted({*store.digest_days(), *store.announcement_days()}),
+        base_url=base,
     )
     publish.write_atomic(out / "index.html", index)
     return written, total
@@ -269,11 +299,18 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
     """Choose the digest of ``day`` from the store."""
     start, end = day_bounds(day, settings.digest.timezone)
+    announced = store.announcements_on(day)
+    new = [e for e in store.entries_for_day(day) if e.key not in announced]
+    updated = store.entries_updated_between(start, end, before_day=day)
+    # A paper arXiv announced belongs to its announcement days' digests only.
+    listed = store.announced_keys([e.key for e in updated])
+    rows = store.get_entries(list(announced))
     return digests.choose(
         day,
         title=settings.digest.title,
-        new=store.entries_for_day(day),
-        updated=store.entries_updated_between(start, end, before_day=day),
+        new=new,
+        updated=[e for e in updated if e.key not in listed],
+        listings=[(rows[key], how) for key, how in announced.items() if key in rows],
     )
 
 
@@ -281,7 +318,7 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
     """Render and write the digests of ``days`` plus any stored day missing its files."""
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
-    for day in store.digest_days():
+    for day in sorted({*store.digest_days(), *store.announcement_days()}):
         folder = out / day.isoformat()
         if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
             wanted.add(day)
@@ -356,7 +393,7 @@ def run(
                 prune(settings, store, summary, now=clock())
             if do_digest:
                 if summary.recovered_runs:
-                    touched |= set(store.digest_days())
+                    touched |= {*store.digest_days(), *store.announcement_days()}
                 summary.digests_written, summary.digest_days = write_digests(
                     settings, store, touched | {run_date}
                 )

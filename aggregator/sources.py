@@ -24,7 +24,7 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind("feed", "RSS 0.9x/1.0/2.0 or Atom 0.3/1.0 feed", False),
-        Kind("arxiv", "arXiv RSS/Atom feed (categories from the feed)", True),
+        Kind("arxiv", "arXiv RSS/Atom feed of one or more categories", True),
         Kind("markdown-digest", "daily list of papers in Markdown", True),
         Kind("markdown", "one article in Markdown (front matter or heading)", False),
         Kind("page", "one web page saved as HTML or text", False),
@@ -44,6 +44,9 @@ class Source:
     entry_categories: bool = False
     timezone: str = "UTC"
     enabled: bool = True
+    #: arXiv: the categories the feed follows (its query); entries are filed under those
+    #: of them they are listed in, each with its announce type.
+    follow: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:

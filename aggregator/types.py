@@ -38,6 +38,15 @@ class ParsedEntry:
     language: str | None = None
     #: The day a dated list announced this entry (its digest day), if the format says.
     announced: date | None = None
+    #: arXiv: the version this delivery carries (``2`` for ``2601.06098v2``).
+    version: int | None = None
+    #: arXiv: how it was announced (new, cross, replace, replace-cross) per category it is
+    #: listed under in this document, e.g. (("cs.AI", "new"), ("cs.LG", "cross")).
+    announce: tuple[tuple[str, str], ...] = ()
+    #: arXiv: the paper's primary category and all its categories (primary first).
+    primary_category: str | None = None
+    subjects: tuple[str, ...] = ()
+    journal_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ class ParsedFeed:
     link: str | None = None
     #: Problems that did not stop parsing (e.g. ill-formed XML feedparser recovered from).
     warnings: tuple[str, ...] = ()
+    #: The day the document's batch was announced, for dated lists (arXiv's feed date).
+    announced: date | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,15 @@ class Entry:
     content_hash: str
     #: Position in the source document, for a stable order within a day.
     position: int = 0
+    version: int | None = None
+    announce: tuple[tuple[str, str], ...] = ()
+    primary_category: str | None = None
+    subjects: tuple[str, ...] = ()
+    journal_ref: str | None = None
+    #: Title and summary as the source gave them, when ``title``/``summary`` had their
+    #: LaTeX turned into Unicode.
+    raw_title: str | None = None
+    raw_summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,3 +126,11 @@ class StoredEntry:
     content_hash: str
     position: int
     sources: tuple[str, ...] = field(default=())
+    #: arXiv: newest version seen, primary category, all categories, journal reference.
+    version: int | None = None
+    primary_category: str | None = None
+    subjects: tuple[str, ...] = ()
+    journal_ref: str | None = None
+    #: Title and summary as the source gave them (LaTeX), when they differ.
+    raw_title: str | None = None
+    raw_summary: str | None = None

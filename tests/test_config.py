@@ -85,4 +85,6 @@ def test_every_key_is_documented_in_example_toml() -> None:
 def test_example_toml_is_valid(tmp_path: Path) -> None:
     settings = load_config(ROOT / "config" / "example.toml")
     assert [s.name for s in settings.sources] == ["arxiv-cs-ai", "lab-reading-list"]
-    assert settings.sources[0].url == "https://rss.arxiv.org/rss/cs.AI"
+    # An arxiv source that names categories and no url reads [arxiv].base_url's feed.
+    assert settings.sources[0].url == "https://rss.arxiv.org/rss/cs.AI+cs.LG"
+    assert settings.sources[0].follow == ("cs.AI", "cs.LG")

@@ -115,7 +115,7 @@ def test_each_subscriber_gets_their_categories_as_text_and_html(
 
     cl = only(server, "cl@example.org")
     assert cl.get_content_type() == "text/plain"
-    assert "== cs.CL (10 new) ==" in cl.get_content()
+    assert "== cs.CL (10 replacements) ==" in cl.get_content()
     assert ai["Message-ID"] != cl["Message-ID"]
 
 

@@ -116,8 +116,12 @@ def email_html(tmp_path_factory: pytest.TempPathFactory) -> str:
     unbreakable = entry("long", "https://example.org/" + "a" * 300, ("cs.AI",), "b" * 500)
     extra = choose(digest.day, title=digest.title, new=[unbreakable])
     digest = replace(digest, sections=digest.sections + articles.sections + extra.sections)
+    # The whole digest, uncut: this test is about layout, test_email_digest about the cut.
     content = render_email(
-        digest, subscriber=subscriber(), settings=email_settings(), base_url="https://e.org/"
+        digest,
+        subscriber=subscriber(),
+        settings=email_settings(max_html_bytes=1_000_000),
+        base_url="https://e.org/",
     )
     assert content.html is not None and content.limit is None
     assert SEEDS.is_dir()

@@ -4,7 +4,7 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import commands, daemon, send
+from . import arxiv, commands, daemon, send
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_SOURCES_FAILED, main
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "EXIT_LOCKED",
     "EXIT_OK",
     "EXIT_SOURCES_FAILED",
+    "arxiv",
     "commands",
     "daemon",
     "main",

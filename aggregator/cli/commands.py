@@ -90,6 +90,9 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
             f"Pruned: {summary.pruned} entries, {len(summary.pruned_digests)} digests"
             " (older than [storage].keep_days)"
         )
+    for report in summary.sources:
+        if report.note:
+            click.echo(f"{report.name}: {report.note}")
 
 
 def _exit(summary: RunSummary) -> None:

@@ -26,6 +26,8 @@ class ParseOptions:
     location: str | None = None
     #: The HTTP Content-Type header, if the bytes came over HTTP.
     content_type: str | None = None
+    #: The categories the source follows (arXiv: the feed's query), if it says.
+    categories: tuple[str, ...] = ()
 
 
 Parser = Callable[..., ParsedFeed]
@@ -62,11 +64,11 @@ def decode_text(data: bytes, *, source: str, declared: str | None = None) -> str
 
 def get_parser(kind: str) -> Parser:
     """The parse function for a source kind (see ``aggregator.sources.KINDS``)."""
-    from . import feed, markdown, markdown_digest, page
+    from . import arxiv, feed, markdown, markdown_digest, page
 
     parsers: dict[str, Parser] = {
         "feed": feed.parse,
-        "arxiv": feed.parse,
+        "arxiv": arxiv.parse,
         "markdown-digest": markdown_digest.parse,
         "markdown": markdown.parse,
         "page": page.parse,

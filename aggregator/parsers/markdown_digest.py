@@ -12,6 +12,9 @@ Owns reading one list of the form::
 into one :class:`ParsedEntry` per paper, in document order: the paper's category, title, arXiv
 ID (without version), abs and PDF links, authors and its ``###`` sections. Every paper is dated
 by the ``# YYYYMMDD`` heading above it (``announced``; ``published`` is midnight UTC of that day).
+A paper whose arXiv ID is older than the list's month (``2407.18676`` in a January 2026 list)
+is a replacement of an old paper, not a new one: it is announced as ``replace`` in its
+category, the others as ``new``.
 
 A paper heading that cannot be read is skipped with a warning naming its line; the other papers
 are still returned. Does no I/O and never renders or sanitises HTML: sections stay plain text.
@@ -208,7 +211,21 @@ def _entry(paper: _Paper, warnings: list[str]) -> ParsedEntry:
         pdf_url=pdf_url,
         arxiv_id=found_id,
         announced=paper.announced,
+        announce=((paper.category, announce_type(found_id, paper.announced)),) if found_id else (),
     )
+
+
+def announce_type(paper_id: str, day: date) -> str:
+    """``new`` for an ID of the list's month (or later), ``replace`` for an older paper.
+
+    New-style IDs start with the year and month they were submitted (``2601.06098`` is
+    January 2026); old-style IDs (``math/0611800``) all predate any list in this format.
+    """
+    match = re.match(r"^(\d{2})(\d{2})\.", paper_id)
+    if match is None:
+        return "replace"
+    month = 2000 + int(match.group(1)), int(match.group(2))
+    return "replace" if month < (day.year, day.month) else "new"
 
 
 def _section_text(lines: list[str]) -> str:

@@ -9,6 +9,7 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 
 from __future__ import annotations
 
+from .arxiv import ArxivQueries
 from .deliveries import Delivery, DeliveryQueries
 from .entries import EntryQueries
 from .retention import PruneResult, RetentionQueries
@@ -16,7 +17,7 @@ from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries, DeliveryQueries, RetentionQueries):
+class Store(EntryQueries, RunQueries, ArxivQueries, DeliveryQueries, RetentionQueries):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 

@@ -46,10 +46,11 @@ class EntryQueries(StoreBase):
             row = decision.row
             if decision.changed:
                 self._upsert_entry(row, decision.outcome)
+            how = dict(decision.announce)
             for category in decision.categories:
                 self.db.execute(
                     "INSERT OR IGNORE INTO entry_categories VALUES (?, ?, ?, ?, ?)",
-                    [row.key, category, source, "listed", stamp],
+                    [row.key, category, source, how.get(category, "listed"), stamp],
                 )
             self.db.execute(
                 "INSERT INTO entry_sources VALUES (?, ?, ?, ?, ?)"
@@ -170,6 +171,12 @@ def _entry_to_row(entry: StoredEntry) -> dict[str, Any]:
         "language": entry.language,
         "content_hash": entry.content_hash,
         "position": entry.position,
+        "version": entry.version,
+        "primary_category": entry.primary_category,
+        "subjects": json.dumps(list(entry.subjects)),
+        "journal_ref": entry.journal_ref,
+        "raw_title": entry.raw_title,
+        "raw_summary": entry.raw_summary,
     }
 
 
@@ -195,4 +202,10 @@ def _row_to_entry(row: dict[str, Any], categories: list[str], sources: list[str]
         content_hash=row["content_hash"],
         position=int(row["position"]),
         sources=tuple(sources),
+        version=row["version"],
+        primary_category=row["primary_category"],
+        subjects=tuple(json.loads(row["subjects"])),
+        journal_ref=row["journal_ref"],
+        raw_title=row["raw_title"],
+        raw_summary=row["raw_summary"],
     )

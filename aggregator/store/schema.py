@@ -88,6 +88,46 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m3_arxiv(db: sqlite_utils.Database) -> None:
+    """arXiv: versions, categories and raw LaTeX per entry; announcements per day; batches."""
+    for column in (
+        "version INTEGER",
+        "primary_category TEXT",
+        "subjects TEXT NOT NULL DEFAULT '[]'",
+        "journal_ref TEXT",
+        "raw_title TEXT",
+        "raw_summary TEXT",
+    ):
+        db.execute(f"ALTER TABLE entries ADD COLUMN {column}")
+    # How a paper was announced in a category on a day (new, cross, replace, replace-cross):
+    # the digest of that day lists it under New submissions, Cross-lists or Replacements.
+    db.execute(
+        """
+        CREATE TABLE arxiv_announcements (
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            day TEXT NOT NULL,
+            how TEXT NOT NULL,
+            version INTEGER,
+            source TEXT NOT NULL,
+            PRIMARY KEY (entry_key, category, day)
+        )"""
+    )
+    db.execute("CREATE INDEX arxiv_announcements_day ON arxiv_announcements (day)")
+    # Which announcement day's batch each arXiv source has read, to tell a feed that has
+    # not refreshed yet from a new batch.
+    db.execute(
+        """
+        CREATE TABLE arxiv_batches (
+            source TEXT NOT NULL,
+            day TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            PRIMARY KEY (source, day)
+        )"""
+    )
+
+
 def _m4_deliveries(db: sqlite_utils.Database) -> None:
     # One row per (digest day, subscriber): the delivery log that makes sending
     # exactly-once. See store/deliveries.py for the states.
@@ -130,6 +170,7 @@ def _m5_retention(db: sqlite_utils.Database) -> None:
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
+    (3, "arxiv versions, announcements and batches", _m3_arxiv),
     (4, "delivery log", _m4_deliveries),
     (5, "tombstones of pruned entries", _m5_retention),
 )
