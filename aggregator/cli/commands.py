@@ -1,4 +1,4 @@
-"""The pipeline commands: run, fetch, publish, digest and status."""
+"""The pipeline commands: run, fetch, publish and digest (status: see ``status``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import sys
 from datetime import date, datetime
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ..dedup import Outcome
 from ..errors import AggregatorError
@@ -156,57 +154,3 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     if not summary.digest_days:
         click.echo(f"No entries for {chosen_day.isoformat()}: no digest written.")
     _report(summary, str(settings.publish.output_dir))
-
-
-@main.command("status")
-@click.pass_context
-def status_command(ctx: click.Context) -> None:
-    """Show each source's health, the last runs and the stored entries."""
-    settings = settings_of(ctx)
-    # Wide enough off a terminal (cron mail, pipes) that names are never cut.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    if not settings.storage.database.exists():
-        click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
-        return
-    try:
-        with Store(settings.storage.database) as store:
-            health = store.source_health()
-            runs = store.last_runs()
-            categories = store.categories()
-            total = store.count_entries()
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
-    table = Table(title="Sources", title_justify="left")
-    for column in ("name", "kind", "last success", "failures", "last error"):
-        table.add_column(column)
-    for row in health:
-        table.add_row(
-            row.name,
-            row.kind,
-            row.last_success or "never",
-            str(row.consecutive_failures),
-            row.last_error or "",
-        )
-    console.print(table)
-    runs_table = Table(title="Last runs", title_justify="left")
-    for column in ("#", "started", "day", "status", "new", "updated", "duplicate", "failed"):
-        runs_table.add_column(column)
-    for item in runs:
-        s = item["summary"]
-        runs_table.add_row(
-            str(item["id"]),
-            item["started_at"],
-            item["run_date"],
-            item["status"],
-            str(s.get("new", "")),
-            str(s.get("updated", "")),
-            str(s.get("duplicate", "")),
-            ", ".join(s.get("failed", {})),
-        )
-    console.print(runs_table)
-    click.echo(
-        f"Entries: {total} in {len(categories)} categories: "
-        + ", ".join(f"{name} ({count})" for name, count in categories)
-    )
-    failing = [row for row in health if row.consecutive_failures]
-    sys.exit(EXIT_SOURCES_FAILED if failing else EXIT_OK)

@@ -10,11 +10,12 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 from __future__ import annotations
 
 from .entries import EntryQueries
+from .health import HealthQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries):
+class Store(EntryQueries, RunQueries, HealthQueries):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 
