@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from .errors import ParseError
 
 #: Charsets that decode any bytes, so a declaration of one proves nothing.
-_WEAK = frozenset({"latin_1", "iso8859_1", "cp1252", "ascii", "iso8859_15"})
+_WEAK = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
 #: Tried, in this order of preference on a tie, when the declaration is weak or wrong.
 _CJK = ("gb18030", "big5", "shift_jis", "euc_jp")
 _THRESHOLD = 0.2
@@ -185,7 +185,7 @@ _MAX_ENTITIES = 256
 _MAX_ENTITY_BYTES = 10_000
 _HINT_ENTITIES = (
     "a feed never needs this; the document may be an attack or a broken export, so it was"
-    " not read (tell the publisher)"
+    " not read; tell its publisher"
 )
 
 

@@ -273,8 +273,8 @@ class Fetcher:
             raise FetchError(
                 f"{_host_of(url)} sent nothing for {settings.read_timeout:g} s",
                 source=name,
-                hint="the server hangs; it will be retried later"
-                " (raise [fetch].read_timeout if it is just slow)",
+                hint="the server hangs; it will be retried later;"
+                " raise [fetch].read_timeout if it is just slow",
             ) from err
         except httpx.DecodingError as err:
             raise FetchError(
@@ -358,8 +358,8 @@ def _too_slow(name: str, url: str, settings: FetchSettings, received: int | None
     return FetchError(
         f"{_host_of(url)} took longer than {settings.timeout:g} s in total{got}",
         source=name,
-        hint="the server sends too slowly; it will be retried later"
-        " (raise [fetch].timeout if the feed is just big)",
+        hint="the server sends too slowly; it will be retried later;"
+        " raise [fetch].timeout if the feed is just big",
     )
 
 

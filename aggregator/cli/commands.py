@@ -21,6 +21,7 @@ from .app import (
     run_date_of,
     settings_of,
 )
+from .progress import progress_for
 
 
 def _execute(
@@ -33,14 +34,16 @@ def _execute(
 ) -> RunSummary:
     settings = settings_of(ctx)
     try:
-        return run(
-            settings,
-            clock=system_clock,
-            run_date=run_date,
-            do_ingest=do_ingest,
-            do_publish=do_publish,
-            do_digest=do_digest,
-        )
+        with progress_for(settings, enabled=do_ingest) as progress:
+            return run(
+                settings,
+                clock=system_clock,
+                run_date=run_date,
+                do_ingest=do_ingest,
+                do_publish=do_publish,
+                do_digest=do_digest,
+                progress=progress,
+            )
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
         raise
@@ -49,10 +52,15 @@ def _execute(
 def _report(summary: RunSummary, settings_out: str) -> None:
     if summary.sources:
         failed = summary.failed
-        click.echo(
-            f"Sources: {len(summary.sources)} read, {len(summary.sources) - len(failed)} ok,"
-            f" {len(failed)} failed"
+        skipped = [r for r in summary.sources if r.skipped and r.ok]
+        not_modified = sum(1 for r in summary.sources if r.not_modified)
+        line = (
+            f"Sources: {len(summary.sources)} read,"
+            f" {len(summary.sources) - len(failed) - len(skipped)} ok, {len(failed)} failed"
         )
+        line += f", {not_modified} not modified" if not_modified else ""
+        line += f", {len(skipped)} skipped" if skipped else ""
+        click.echo(line)
         click.echo("Entries: " + ", ".join(f"{summary.count(o)} {o.value}" for o in Outcome))
     if summary.feeds_total:
         click.echo(
@@ -65,6 +73,9 @@ def _report(summary: RunSummary, settings_out: str) -> None:
     for report in summary.sources:
         for warning in report.warnings:
             click.echo(f"warning: {report.name}: {warning}", err=True)
+    for report in summary.sources:
+        if report.skipped and report.ok:
+            click.echo(f"skipped: {report.name}: {report.skipped}", err=True)
     for report in summary.failed:
         click.echo(f"failed: {report.name} ({report.location}): {report.error}", err=True)
 

@@ -165,7 +165,8 @@ def import_command(
         found = opml.read(file.read_bytes(), origin=str(file))
         document = configfile.load(path)
     except ParseError as err:
-        fail(err, EXIT_CONFIG)
+        click.echo(f"error: {file}: {err.describe()}", err=True)
+        sys.exit(EXIT_CONFIG)
     except ConfigError as err:
         fail(err, EXIT_CONFIG)
     names = set(configfile.source_names(document))
