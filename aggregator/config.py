@@ -46,7 +46,7 @@ class FetchSettings:
     max_bytes: int
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    workers: int = 8
+    workers: int = 16
     per_host: int = 2
     #: Host name to the least seconds between the starts of two requests to it.
     min_interval: tuple[tuple[str, float], ...] = ()
@@ -94,7 +94,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "connect_timeout": ((int, float), 10.0, "seconds to wait for a connection"),
         "read_timeout": ((int, float), 30.0, "seconds to wait for the next bytes"),
         "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
-        "workers": (int, 8, "sources fetched at the same time"),
+        "workers": (int, 16, "sources fetched at the same time"),
         "per_host": (int, 2, "requests to one host at the same time"),
         "min_interval": (
             dict,
