@@ -16,6 +16,7 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64  # the default 5 drops concurrent connections (1 s retries)
 
 
 @contextmanager
@@ -24,6 +25,7 @@ def serve(handle: Handler) -> Iterator[str]:
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             with suppress(BrokenPipeError, ConnectionResetError):
