@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__
+from . import __version__, deadline
 from .config import FetchSettings
 from .errors import FetchError, GoneError
 from .health import FetchState, skip_reason, state_for
@@ -89,15 +89,16 @@ def make_client(settings: FetchSettings) -> httpx.Client:
 
     httpx asks for brotli (``br``) itself when the ``brotli`` package is installed.
     """
+    limits = httpx.Limits(
+        max_connections=max(settings.workers, settings.per_host) + 2,
+        max_keepalive_connections=settings.workers,
+    )
     return httpx.Client(
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
         timeout=_timeout(settings, settings.timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        limits=httpx.Limits(
-            max_connections=max(settings.workers, settings.per_host) + 2,
-            max_keepalive_connections=settings.workers,
-        ),
+        transport=deadline.transport(limits),
     )
 
 
@@ -205,10 +206,16 @@ class Fetcher:
             return self._get(name, url, validators, now or datetime.now(UTC))
 
     def _get(self, name: str, url: str, validators: Validators | None, now: datetime) -> Fetched:
+        with deadline.budget(self.settings.timeout) as ends:
+            return self._get_within(name, url, validators, now, ends)
+
+    def _get_within(
+        self, name: str, url: str, validators: Validators | None, now: datetime, ends: float
+    ) -> Fetched:
         settings = self.settings
         budget = settings.timeout
-        deadline = time.monotonic() + budget
         headers: dict[str, str] = {}
+        total = 0  # bytes of the body received so far
         if validators is not None:
             if validators.etag:
                 headers["If-None-Match"] = validators.etag
@@ -238,12 +245,11 @@ class Fetcher:
                 if declared.isdigit() and int(declared) > settings.max_bytes and not compressed:
                     raise _too_big(name, url, settings, f"says it is {int(declared)} bytes")
                 chunks: list[bytes] = []
-                total = 0
                 for chunk in response.iter_bytes():
                     total += len(chunk)
                     if total > settings.max_bytes:
                         raise _too_big(name, url, settings, "goes on")
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > ends:
                         raise _too_slow(name, url, settings, total)
                     chunks.append(chunk)
                 return Fetched(
@@ -268,8 +274,8 @@ class Fetcher:
                 hint="the server is down or unreachable; it will be retried later",
             ) from err
         except httpx.TimeoutException as err:
-            if time.monotonic() >= deadline - 0.01:
-                raise _too_slow(name, url, settings, None) from err
+            if time.monotonic() >= ends - 0.01:
+                raise _too_slow(name, url, settings, total) from err
             raise FetchError(
                 f"{_host_of(url)} sent nothing for {settings.read_timeout:g} s",
                 source=name,
@@ -353,8 +359,8 @@ def _too_big(name: str, url: str, settings: FetchSettings, how: str) -> FetchErr
     )
 
 
-def _too_slow(name: str, url: str, settings: FetchSettings, received: int | None) -> FetchError:
-    got = f" ({received} bytes received)" if received is not None else ""
+def _too_slow(name: str, url: str, settings: FetchSettings, received: int) -> FetchError:
+    got = f" ({received} bytes of the body received)" if received else ""
     return FetchError(
         f"{_host_of(url)} took longer than {settings.timeout:g} s in total{got}",
         source=name,

@@ -331,7 +331,23 @@ def test_a_trickling_server_is_cut_off_at_the_total_budget(tmp_path: Path, good:
     with serve(lambda request: trickle(request, body, every=0.1)) as url:
         summary = run_at(config(tmp_path, {"slow": url + "/feed", "good": good}))
     assert "took longer than 1.5 s in total" in errors(summary)["slow"]
-    assert "bytes received" in errors(summary)["slow"]
+    assert "bytes of the body received" in errors(summary)["slow"]
+    assert summary.sources[1].counts["new"] == 2
+
+
+def _trickle_headers(request: BaseHTTPRequestHandler) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + b"X-Pad: " + b"x" * 200
+    for byte in head:
+        request.wfile.write(bytes([byte]))
+        request.wfile.flush()
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(20)
+def test_a_server_trickling_its_headers_is_cut_off_too(tmp_path: Path, good: str) -> None:
+    with serve(_trickle_headers) as url:
+        summary = run_at(config(tmp_path, {"slow": url + "/feed", "good": good}))
+    assert "took longer than 1.5 s in total" in errors(summary)["slow"]
     assert summary.sources[1].counts["new"] == 2
 
 
