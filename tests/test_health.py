@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from aggregator import health
-from aggregator.config import FetchSettings
-from aggregator.errors import FetchError, GoneError
+from aggregator.config import FetchSettings, load_config
+from aggregator.errors import ConfigError, FetchError, GoneError
 from aggregator.health import FetchState, judge
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
@@ -115,3 +116,30 @@ def test_failing_gone_and_rate_limited_are_told_apart() -> None:
     assert _judge(_days(0), consecutive_failures=1, state=limited) == health.RATE_LIMITED
     assert _judge([], last_attempt=None) == health.NEW
     assert _judge(_days(0), enabled=False) == health.DISABLED
+
+
+@pytest.mark.parametrize(
+    ("fetch", "message"),
+    [
+        ("per_host = 0", r"fetch\.per_host: must be positive"),
+        ("min_interval = 3", r"fetch\.min_interval: expected dict"),
+        ('min_interval = { "a.org" = "3" }', r"fetch\.min_interval\.a\.org: expected int"),
+        ('min_interval = { "a.org" = -1 }', r"fetch\.min_interval\.a\.org: must not be negative"),
+        ("backoff_max = -5", r"fetch\.backoff_max: must not be negative"),
+        ("read_timeout = 0", r"fetch\.read_timeout: must be positive"),
+    ],
+)
+def test_bad_fetch_settings_name_the_key(tmp_path: Path, fetch: str, message: str) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text(f"[fetch]\n{fetch}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_fetch_settings_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('[fetch]\nper_host = 4\nmin_interval = { "Export.arXiv.org" = 3 }\n')
+    settings = load_config(path).fetch
+    assert settings.per_host == 4 and settings.interval_for("export.arxiv.org") == 3.0
+    assert settings.interval_for("example.org") == 0.0
+    assert load_config(None, cwd=tmp_path).fetch.interval_for("export.arxiv.org") == 3.0

@@ -574,3 +574,58 @@ def test_status_without_problems_exits_0(tmp_path: Path, good: str) -> None:
 def test_the_run_date_is_the_digest_day(tmp_path: Path, good: str) -> None:
     summary = run_at(config(tmp_path, {"good": good}))
     assert summary.run_date == date(2026, 11, 23)
+
+
+def test_an_ill_formed_feed_with_entries_is_kept_with_a_warning(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    body = GOOD.replace(b"<title>Beta</title>", b"<title>Beta & Gamma <b>bold</title>")
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    path = config(tmp_path, {"feed": httpserver.url_for("/feed")})
+    result = CliRunner().invoke(main, ["--config", str(path), "fetch"])
+    assert result.exit_code == 0, result.output
+    assert "Entries: 2 new" in result.output
+    assert "warning: feed: not well-formed XML" in result.output
+
+
+def test_a_page_whose_meta_charset_is_wrong_ends_as_correct_text(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    title = "大型语言模型的推理能力研究"
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="iso-8859-1">'
+        f"<title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"<p>{'这是一个关于模型推理能力的研究报告。' * 20}</p></article></body></html>"
+    ).encode("gbk")
+    httpserver.expect_request("/page").respond_with_data(page, content_type="text/html")
+    path = tmp_path / "aggregator.toml"
+    path.write_text(
+        FAST
+        + f'[[sources]]\nname = "page"\nkind = "page"\nurl = "{httpserver.url_for("/page")}"\n',
+        encoding="utf-8",
+    )
+    summary = run_at(path)
+    assert not summary.failed, summary.failed
+    parsed = feedparser.parse((tmp_path / "public" / "feeds" / "page.atom").read_bytes())
+    assert [entry.title for entry in parsed.entries] == [title]
+
+
+def test_status_flags_a_source_silent_beyond_its_rhythm_as_stale(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    # status judges against the real clock, so the history is set relative to it.
+    today = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+    days = [today - timedelta(days=offset) for offset in (20, 19, 18, 17)]
+    bodies = iter([rss(f"Item {n}") for n in range(len(days))] + [rss("Item 3")])
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type="application/rss+xml")
+    )
+    path = config(tmp_path, {"feed": httpserver.url_for("/feed")})
+    for day in days:
+        assert run_at(path, day).sources[0].counts["new"] == 1
+    run_at(path, today)  # fetched fine today, nothing new for 17 days
+    result = CliRunner().invoke(main, ["--config", str(path), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = json.loads(result.output)
+    assert line["flag"] == "stale" and line["usual_gap_days"] == 1
+    assert "usual 1-day gap" in line["note"]
