@@ -79,6 +79,8 @@ def add_source(
         table.add("categories", list(categories))
     if not enabled:
         table.add("enabled", False)
+    if document.body:
+        table.trivia.indent = "\n"  # a blank line between tables, as people write them
     _sources(document).append(table)
 
 

@@ -120,11 +120,11 @@ def ingest(
     reports: list[SourceReport] = []
     touched: set[date] = set()
     enabled = [source for source in settings.sources if source.enabled]
-    health = {row.name: row for row in store.source_health()}
-    failures = {name: row.consecutive_failures for name, row in health.items()}
-    pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
-    try:
-        with Fetcher(settings.fetch, client=client) as fetcher:
+    known = {row.name: row for row in store.source_health()}
+    failures = {name: row.consecutive_failures for name, row in known.items()}
+    with Fetcher(settings.fetch, client=client) as fetcher:
+        pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
+        try:
             attempts = start_all(
                 enabled,
                 states=store.fetch_states(),
@@ -138,14 +138,15 @@ def ingest(
                 report = SourceReport(source.name, source.kind, source.location)
                 reports.append(report)
                 if attempt.skipped is not None:
-                    _skip(report, attempt, health.get(source.name))
+                    _skip(report, attempt, known.get(source.name))
                 else:
                     touched |= _attempt(attempt, settings, store, report, clock, run_date)
                 _log(report)
                 if progress is not None:
                     progress(report)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            # Before the client closes: no fetch may still be running on it.
+            pool.shutdown(wait=True, cancel_futures=True)
     return reports, touched
 
 
