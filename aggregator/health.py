@@ -80,7 +80,7 @@ def skip_reason(state: FetchState, now: datetime, *, failures: int) -> str | Non
         plural = "s" if failures != 1 else ""
         return (
             f"skipped until {_when(until)} after {failures} failure{plural} in a row"
-            " (`aggregator sources reset NAME` retries it at the next run)"
+            f" (`aggregator sources reset {state.name}` retries it at the next run)"
         )
     return None
 

@@ -258,6 +258,7 @@ def test_failing_sources_back_off_exponentially(
         "not fetched: skipped until 2026-11-23 08:30 UTC after 1 failure" in errors(second)["bad"]
     )
     assert f"last error: HTTP {status}" in errors(second)["bad"]
+    assert "`aggregator sources reset bad` retries it" in errors(second)["bad"]
     run_at(path, T0 + timedelta(hours=1))  # second failure: rests 2 hours
     with Store(tmp_path / "agg.db") as store:
         state = store.fetch_states()["bad"]
