@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -404,7 +405,7 @@ class Attempt:
         return self.future.result()
 
 
-def start_all(
+def fetch_in_order(
     sources: list[Source],
     *,
     states: dict[str, FetchState],
@@ -412,25 +413,48 @@ def start_all(
     fetcher: Fetcher,
     pool: Executor,
     now: datetime,
-) -> list[Attempt]:
-    """Submit every source that may be fetched now to ``pool``; in ``sources`` order.
+    ahead: int,
+) -> Iterator[Attempt]:
+    """One Attempt per source, in ``sources`` order, fetched ahead of the consumer.
 
     A source resting (Retry-After, backoff) or gone (410) is not asked at all; its
-    Attempt says why. A source fetched before is asked conditionally.
+    Attempt says why. A source fetched before is asked conditionally. At most
+    ``ahead`` fetches are started beyond the one being consumed, so a slow consumer
+    (parsing) bounds the memory held by downloaded documents.
     """
-    attempts: list[Attempt] = []
-    for source in sources:
-        if source.url is None:
-            attempts.append(
-                Attempt(source, None, future=pool.submit(read_file, source, fetcher.settings))
-            )
-            continue
-        state = state_for(source.url, source.name, states.get(source.name))
-        skipped = skip_reason(state, now, failures=failures.get(source.name, 0))
-        if skipped is not None:
-            attempts.append(Attempt(source, state, skipped=skipped))
-            continue
-        validators = Validators(state.etag, state.last_modified)
-        future = pool.submit(fetcher.get, source.name, state.fetch_url, validators, now=now)
-        attempts.append(Attempt(source, state, future=future))
-    return attempts
+    attempts = [_plan(source, states, failures, now) for source in sources]
+    queue = [attempt for attempt in attempts if attempt.skipped is None]
+    started = 0
+
+    def start_until(limit: int) -> None:
+        nonlocal started
+        while started < min(limit, len(queue)):
+            queue[started].future = _submit(queue[started], fetcher, pool, now)
+            started += 1
+
+    start_until(ahead)
+    consumed = 0
+    for attempt in attempts:
+        if attempt.skipped is None:
+            consumed += 1
+            start_until(consumed + ahead)
+        yield attempt
+
+
+def _plan(
+    source: Source, states: dict[str, FetchState], failures: dict[str, int], now: datetime
+) -> Attempt:
+    if source.url is None:
+        return Attempt(source, None)
+    state = state_for(source.url, source.name, states.get(source.name))
+    skipped = skip_reason(state, now, failures=failures.get(source.name, 0))
+    return Attempt(source, state, skipped=skipped)
+
+
+def _submit(attempt: Attempt, fetcher: Fetcher, pool: Executor, now: datetime) -> Future[Fetched]:
+    if attempt.state is None:
+        return pool.submit(read_file, attempt.source, fetcher.settings)
+    validators = Validators(attempt.state.etag, attempt.state.last_modified)
+    return pool.submit(
+        fetcher.get, attempt.source.name, attempt.state.fetch_url, validators, now=now
+    )

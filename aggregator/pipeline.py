@@ -23,7 +23,7 @@ from .config import Settings
 from .decoding import prepare
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, FetchError, SourceError
-from .fetch import Attempt, Fetched, Fetcher, start_all
+from .fetch import Attempt, Fetched, Fetcher, fetch_in_order
 from .health import FetchState
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
@@ -125,13 +125,14 @@ def ingest(
     with Fetcher(settings.fetch, client=client) as fetcher:
         pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
         try:
-            attempts = start_all(
+            attempts = fetch_in_order(
                 enabled,
                 states=store.fetch_states(),
                 failures=failures,
                 fetcher=fetcher,
                 pool=pool,
                 now=clock(),
+                ahead=4 * settings.fetch.workers,
             )
             for attempt in attempts:
                 source = attempt.source
