@@ -10,7 +10,11 @@ to a host at once and at least ``min_interval`` seconds between their starts.
 
 Never parses, never touches the database: it hands bytes plus the Content-Type to
 the parse stage, and every failure becomes a :class:`FetchError` naming the source
-and saying what to do. :class:`Fetcher` is safe to use from several threads.
+and saying what to do. :class:`Fetcher` is safe to use from several threads;
+:func:`fetch_in_order` runs many sources' fetches in a thread pool, a bounded
+window ahead of the caller, and hands them back in config order. Whether a source
+may be asked at all (rests, 410) is decided by :mod:`aggregator.health`; the total
+budget down to each socket operation is :mod:`aggregator.deadline`'s.
 """
 
 from __future__ import annotations
