@@ -32,6 +32,7 @@ _WEAK = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
 #: Tried, in this order of preference on a tie, when the declaration is weak or wrong.
 _CJK = ("gb18030", "big5", "shift_jis", "euc_jp")
 _THRESHOLD = 0.2
+_MIN_EVIDENCE = 10
 _DECLARED_BONUS = 0.1
 
 # The most frequent characters of written Chinese (simplified and traditional) and
@@ -122,14 +123,18 @@ def detect(data: bytes, declared: list[str | None]) -> str | None:
 
 
 def cjk_score(text: str) -> float:
-    """The share of non-ASCII characters that are kana or frequent CJK characters."""
+    """The share of non-ASCII characters that are kana or frequent CJK characters.
+
+    Counted over at least ``_MIN_EVIDENCE`` characters, so that a Western text with
+    two accented letters that happen to pair into one common ideograph scores low.
+    """
     wide = [char for char in text if ord(char) > 0x7F]
     if not wide:
         return 0.0
     hits = sum(1 for c in wide if c in _COMMON or _KANA[0] <= ord(c) <= _KANA[1])
     # Half-width katakana are what Chinese text read as Shift_JIS turns into.
     odd = sum(1 for c in wide if 0xFF61 <= ord(c) <= 0xFF9F or 0xE000 <= ord(c) <= 0xF8FF)
-    return (hits - odd) / len(wide)
+    return (hits - odd) / max(len(wide), _MIN_EVIDENCE)
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
@@ -153,6 +158,8 @@ def _transcode(data: bytes, content_type: str | None, *, xml: bool) -> Prepared:
     if encoding is None:
         return Prepared(data, content_type)
     declared = codec_name(http_label) or codec_name(doc_label) or "utf-8"
+    if encoding == declared and (doc is None or codec_name(doc_label) == encoding):
+        return Prepared(data, content_type)  # everything already says what it is
     text = data.decode(encoding)
     if doc is not None:
         start, end = doc.span(1)

@@ -35,6 +35,18 @@ def test_latin1_that_is_latin1_and_ascii_are_left_alone() -> None:
     assert detect(b"\xef\xbb\xbfwith a BOM \xc3\xa9", ["iso-8859-1"]) is None
 
 
+def test_western_text_is_not_mistaken_for_cjk() -> None:
+    text = "“Crème brûlée” – déjà vu, naïve café; Ærøskøbing’s señor ½ £5 ©"
+    assert detect(text.encode("cp1252"), ["windows-1252"]) is None
+    assert detect("Crème".encode("cp1252"), [None]) is None
+
+
+def test_a_document_that_says_what_it_is_is_handed_on_untouched() -> None:
+    data = f'<?xml version="1.0" encoding="utf-8"?><rss><t>{CHINESE}</t></rss>'.encode()
+    prepared = prepare(data, "application/rss+xml; charset=utf-8", kind="feed", source="s")
+    assert prepared.data is data and prepared.corrected_from is None
+
+
 def test_a_right_multibyte_declaration_is_believed() -> None:
     assert detect(TRADITIONAL.encode("big5"), ["big5"]) == "big5"
 
