@@ -2,9 +2,9 @@
 
 httpx's timeouts bound each connect, read and write, not a whole request: a server
 that sends a byte just before each read timeout (in its headers as much as in its
-body) would hold a request for hours. :func:`transport` gives an httpx transport whose
-sockets cap every operation at what is left of the budget the calling thread set
-with :func:`budget`; when it runs out the operation raises httpx's timeout error.
+body) would hold a request for hours. :func:`install` makes an httpx client's sockets
+cap every operation at what is left of the budget the calling thread set with
+:func:`budget`; when it runs out the operation raises httpx's timeout error.
 
 Owns nothing else; :mod:`aggregator.fetch` uses it.
 """
@@ -95,15 +95,18 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    """An httpx transport whose sockets honour :func:`budget`.
+def install(client: httpx.Client) -> httpx.Client:
+    """Make ``client``'s sockets honour :func:`budget`; returns the client.
 
     httpx has no public hook for httpcore's network backend, so this sets the
-    connection pool's; should a future httpx rename it, requests still get the
-    per-operation timeouts and the body loop's deadline check in ``fetch``.
+    connection pools' of the client's transports (the direct one and those for
+    HTTP(S)_PROXY from the environment). Should a future httpx rename them, requests
+    still get the per-operation timeouts and the body loop's deadline check in ``fetch``.
     """
-    result = httpx.HTTPTransport(limits=limits, retries=0)
-    pool = getattr(result, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):
-        pool._network_backend = _Backend()
-    return result
+    transports = [getattr(client, "_transport", None)]
+    transports += list(getattr(client, "_mounts", {}).values())
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        if pool is not None and hasattr(pool, "_network_backend"):
+            pool._network_backend = _Backend()
+    return client

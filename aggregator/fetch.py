@@ -98,13 +98,14 @@ def make_client(settings: FetchSettings) -> httpx.Client:
         max_connections=max(settings.workers, settings.per_host) + 2,
         max_keepalive_connections=settings.workers,
     )
-    return httpx.Client(
+    client = httpx.Client(
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
         timeout=_timeout(settings, settings.timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        transport=deadline.transport(limits),
+        limits=limits,
     )
+    return deadline.install(client)
 
 
 def _timeout(settings: FetchSettings, remaining: float) -> httpx.Timeout:
