@@ -52,8 +52,21 @@ class DigestSettings:
 
 @dataclass(frozen=True)
 class FetchSettings:
+    #: Total seconds one request may take, however the server drips its bytes.
     timeout: float
     max_bytes: int
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    workers: int = 16
+    per_host: int = 2
+    #: Host name to the least seconds between the starts of two requests to it.
+    min_interval: tuple[tuple[str, float], ...] = ()
+    backoff_base: float = 1800.0
+    backoff_max: float = 86400.0
+
+    def interval_for(self, host: str) -> float:
+        """The configured minimum interval between requests to ``host`` (0 when none)."""
+        return dict(self.min_interval).get(host.lower(), 0.0)
 
 
 @dataclass(frozen=True)
@@ -119,8 +132,19 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "title": (str, "Daily digest", "title shown at the top of each digest"),
     },
     "fetch": {
-        "timeout": ((int, float), 30.0, "seconds before an HTTP request is abandoned"),
+        "timeout": ((int, float), 60.0, "total seconds one HTTP request may take"),
+        "connect_timeout": ((int, float), 10.0, "seconds to wait for a connection"),
+        "read_timeout": ((int, float), 30.0, "seconds to wait for the next bytes"),
         "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
+        "workers": (int, 16, "sources fetched at the same time"),
+        "per_host": (int, 2, "requests to one host at the same time"),
+        "min_interval": (
+            dict,
+            {"export.arxiv.org": 3.0},
+            "least seconds between two requests to a host, per host name",
+        ),
+        "backoff_base": ((int, float), 1800.0, "seconds a source rests after its first failure"),
+        "backoff_max": ((int, float), 86400.0, "longest rest of a failing source, in seconds"),
     },
     "email": EMAIL_SCHEMA,
     "schedule": {
@@ -368,8 +392,18 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         )
     if publish["feed_max_entries"] < 1:
         raise ConfigError("must be at least 1", file=file, key="publish.feed_max_entries")
-    if fetch["timeout"] <= 0 or fetch["max_bytes"] <= 0:
-        raise ConfigError("must be positive", file=file, key="fetch")
+    for key in ("timeout", "connect_timeout", "read_timeout", "max_bytes", "workers", "per_host"):
+        if fetch[key] <= 0:
+            raise ConfigError("must be positive", file=file, key=f"fetch.{key}")
+    for key in ("backoff_base", "backoff_max"):
+        if fetch[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"fetch.{key}")
+    intervals: list[tuple[str, float]] = []
+    for host, seconds in fetch["min_interval"].items():
+        _check_type(seconds, (int, float), file=file, key=f"fetch.min_interval.{host}")
+        if seconds < 0:
+            raise ConfigError("must not be negative", file=file, key=f"fetch.min_interval.{host}")
+        intervals.append((host.lower(), float(seconds)))
     return Settings(
         storage=storage_settings,
         publish=PublishSettings(
@@ -382,7 +416,17 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             timezone=digest_timezone,
             title=digest["title"],
         ),
-        fetch=FetchSettings(timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"]),
+        fetch=FetchSettings(
+            timeout=float(fetch["timeout"]),
+            max_bytes=fetch["max_bytes"],
+            connect_timeout=float(fetch["connect_timeout"]),
+            read_timeout=float(fetch["read_timeout"]),
+            workers=fetch["workers"],
+            per_host=fetch["per_host"],
+            min_interval=tuple(sorted(intervals)),
+            backoff_base=float(fetch["backoff_base"]),
+            backoff_max=float(fetch["backoff_max"]),
+        ),
         sources=_sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv),
         email=email,
         subscribers=subscribers,

@@ -7,6 +7,7 @@ the user needs to act on it (the source, the config key and file, the path)::
     ├── ConfigError      a config file or key is wrong (names the key and the file)
     ├── SourceError      one source could not be read (names the source)
     │   ├── FetchError   the bytes could not be got (missing file, HTTP failure)
+    │   │   └── GoneError    HTTP 410: the publisher removed the source for good
     │   └── ParseError   the bytes are not what the source's kind expects
     ├── StorageError     the database cannot be opened, migrated or written
     │   └── LockedError  another run holds the database's lock (names its PID)
@@ -18,6 +19,8 @@ Third-party exceptions are converted at the module boundary with ``raise ... fro
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class AggregatorError(Exception):
@@ -66,7 +69,28 @@ class SourceError(AggregatorError):
 
 
 class FetchError(SourceError):
-    """The source's bytes could not be got."""
+    """The source's bytes could not be got.
+
+    ``status`` is the HTTP status when there was one; ``retry_after`` the time the
+    server asked not to be called before (429 or 503 with Retry-After).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        hint: str | None = None,
+        status: int | None = None,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(message, source=source, hint=hint)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class GoneError(FetchError):
+    """HTTP 410 Gone: the source is disabled until its configured URL changes."""
 
 
 class ParseError(SourceError):

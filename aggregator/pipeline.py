@@ -7,8 +7,10 @@ the run goes on; only storage and publishing failures stop a run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -16,20 +18,22 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import deliver, housekeeping, publish
+from . import deliver, health, housekeeping, publish
 from . import digest as digests
 from .arxiv_api import catch_up
 from .arxiv_calendar import Calendar, batch_state
 from .config import Settings
+from .decoding import prepare
 from .dedup import Decision, Outcome, decide
-from .errors import AggregatorError, DeliveryError, SourceError
+from .errors import AggregatorError, DeliveryError, FetchError, SourceError
 from .faults import pause_point
-from .fetch import fetch, make_client
+from .fetch import Attempt, Fetched, Fetcher, fetch_in_order
+from .health import FetchState
 from .lock import database_lock
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
 from .sources import Source
-from .store import Store
+from .store import SourceHealth, Store
 from .types import Entry, StoredEntry
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,12 @@ class SourceReport:
     location: str
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: HTTP status of the response, when there was one.
+    status: int | None = None
+    #: A 304: nothing was downloaded or parsed.
+    not_modified: bool = False
+    #: Why the source was not asked this run (resting, rate-limited or gone).
+    skipped: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
     #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
     #: yet", "no announcement today (Saturday)"); not an error.
@@ -93,6 +103,8 @@ class RunSummary:
             **{o.value: self.count(o) for o in Outcome},
             "failed": {r.name: r.error for r in self.failed},
             "notes": {r.name: r.note for r in self.sources if r.note},
+            "not_modified": sum(1 for r in self.sources if r.not_modified),
+            "skipped": {r.name: r.skipped for r in self.sources if r.skipped},
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
             **({"delivery": self.delivery.as_dict()} if self.delivery else {}),
@@ -116,41 +128,162 @@ def ingest(
     clock: Clock,
     run_date: date,
     client: httpx.Client | None = None,
+    progress: Callable[[SourceReport], None] | None = None,
 ) -> tuple[list[SourceReport], set[date]]:
-    """Fetch, parse and store every enabled source; return reports and digest days touched."""
+    """Fetch, parse and store every enabled source; return reports and digest days touched.
+
+    Sources are fetched concurrently (see :mod:`aggregator.fetch`); parsing and storing
+    happen here, in config order, so the outcome does not depend on which server
+    answers first. ``progress`` is called with each source's report when it is done.
+    """
     reports: list[SourceReport] = []
     touched: set[date] = set()
-    own_client = client is None and any(s.url for s in settings.sources if s.enabled)
-    http = make_client(settings.fetch) if own_client else client
-    try:
-        for source in settings.sources:
-            if not source.enabled:
-                continue
-            report = SourceReport(source.name, source.kind, source.location)
-            reports.append(report)
-            try:
-                touched |= _ingest_source(source, settings, store, report, clock(), run_date, http)
-                pause_point("ingest")
-            except SourceError as err:
-                report.error = err.describe()
-            except AggregatorError:
-                raise
-            except Exception as err:  # a bug in one parser must not stop the others
-                log.exception("unexpected error reading source %s", source.name)
-                report.error = f"unexpected {type(err).__name__}: {err} (please report this bug)"
-            if report.error is not None:
-                with store.transaction():
-                    store.record_source(
-                        name=source.name,
-                        kind=source.kind,
-                        location=source.location,
-                        now=clock(),
-                        error=report.error,
+    enabled = [source for source in settings.sources if source.enabled]
+    known = {row.name: row for row in store.source_health()}
+    failures = {name: row.consecutive_failures for name, row in known.items()}
+    with Fetcher(settings.fetch, client=client) as fetcher:
+        pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
+        try:
+            attempts = fetch_in_order(
+                enabled,
+                states=store.fetch_states(),
+                failures=failures,
+                fetcher=fetcher,
+                pool=pool,
+                now=clock(),
+                ahead=4 * settings.fetch.workers,
+            )
+            for attempt in attempts:
+                source = attempt.source
+                report = SourceReport(source.name, source.kind, source.location)
+                reports.append(report)
+                if attempt.skipped is not None:
+                    _skip(report, attempt, known.get(source.name))
+                else:
+                    touched |= _attempt(
+                        attempt, settings, store, report, clock, run_date, fetcher.client
                     )
-    finally:
-        if own_client and http is not None:
-            http.close()
+                    pause_point("ingest")
+                _log(report)
+                if progress is not None:
+                    progress(report)
+        finally:
+            # Before the client closes: no fetch may still be running on it.
+            pool.shutdown(wait=True, cancel_futures=True)
     return reports, touched
+
+
+def _skip(report: SourceReport, attempt: Attempt, last: SourceHealth | None) -> None:
+    """A source not asked this run: resting or gone. Only a gone or failing one is an error."""
+    report.skipped = attempt.skipped
+    state = attempt.state
+    if state is not None and (state.disabled_reason or state.next_reason == health.BACKOFF):
+        previous = ""
+        if last and last.last_error and not state.disabled_reason:
+            previous = f"; last error: {last.last_error}"
+        report.error = f"not fetched: {attempt.skipped}{previous}"
+
+
+def _attempt(
+    attempt: Attempt,
+    settings: Settings,
+    store: Store,
+    report: SourceReport,
+    clock: Clock,
+    run_date: date,
+    client: httpx.Client,
+) -> set[date]:
+    source = attempt.source
+    failure: FetchError | None = None
+    try:
+        fetched = attempt.result()
+        report.status = fetched.status
+        state = attempt.state
+        if state is not None:
+            state = health.after_success(
+                state,
+                status=fetched.status,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                moved_to=fetched.moved_to,
+            )
+            if fetched.moved_to:
+                report.warnings.append(
+                    f"moved permanently to {fetched.moved_to}; later runs fetch it there"
+                    " (update its url in the config to make it so for good)"
+                )
+        if fetched.not_modified:
+            report.not_modified = True
+            with store.transaction():
+                if state is not None:
+                    store.save_fetch_state(state)
+                store.record_source(
+                    name=source.name,
+                    kind=source.kind,
+                    location=source.location,
+                    now=clock(),
+                    error=None,
+                )
+            return set()
+        return _ingest_source(
+            source, settings, store, report, clock(), run_date, fetched, state, client
+        )
+    except SourceError as err:
+        report.error = err.describe()
+        if isinstance(err, FetchError):
+            report.status = err.status
+            failure = err
+    except AggregatorError:
+        raise
+    except Exception as err:  # a bug in one parser must not stop the others
+        log.exception("unexpected error reading source %s", source.name)
+        report.error = f"unexpected {type(err).__name__}: {err} (please report this bug)"
+    now = clock()
+    with store.transaction():
+        store.record_source(
+            name=source.name,
+            kind=source.kind,
+            location=source.location,
+            now=now,
+            error=report.error,
+        )
+        if attempt.state is not None:
+            failed = attempt.state
+            if report.status is not None:
+                failed = dataclasses.replace(failed, last_status=report.status)
+            if failure is not None:
+                failed = health.after_failure(
+                    failed,
+                    failure,
+                    failures=_failures(store, source.name),
+                    now=now,
+                    settings=settings.fetch,
+                )
+            else:  # the server answered, the bytes are bad: rest as after any failure
+                failed = dataclasses.replace(
+                    failed,
+                    next_attempt=now
+                    + health.backoff(_failures(store, source.name), settings.fetch),
+                    next_reason=health.BACKOFF,
+                )
+            store.save_fetch_state(failed)
+    return set()
+
+
+def _failures(store: Store, name: str) -> int:
+    return store.consecutive_failures().get(name, 1)
+
+
+def _log(report: SourceReport) -> None:
+    if report.error:
+        log.info("%s: failed: %s", report.name, report.error)
+    elif report.skipped:
+        log.info("%s: skipped: %s", report.name, report.skipped)
+    elif report.not_modified:
+        log.info("%s: not modified", report.name)
+    else:
+        counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
+        log.info("%s: %s", report.name, counts)
 
 
 def _ingest_source(
@@ -160,17 +293,23 @@ def _ingest_source(
     report: SourceReport,
     now: datetime,
     run_date: date,
-    client: httpx.Client | None,
+    fetched: Fetched,
+    fetch_state: FetchState | None = None,
+    client: httpx.Client | None = None,
 ) -> set[date]:
-    fetched = fetch(source, settings.fetch, client)
+    prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
+    if prepared.corrected_from:
+        log.info(
+            "%s: declared %s but is %s", source.name, prepared.corrected_from, prepared.encoding
+        )
     parser = get_parser(source.kind)
     parsed = parser(
-        fetched.data,
+        prepared.data,
         source=source.name,
         options=ParseOptions(
             timezone=source.timezone,
-            location=source.location,
-            content_type=fetched.content_type,
+            location=fetched.url or source.location,
+            content_type=prepared.content_type,
             categories=source.follow,
         ),
     )
@@ -221,6 +360,10 @@ def _ingest_source(
             error=None,
             new_entries=report.counts[Outcome.NEW.value],
         )
+        if fetch_state is not None:
+            # Saved with the entries: a parse failure keeps the old validators, so the
+            # next run downloads the document again instead of getting a 304.
+            store.save_fetch_state(fetch_state)
     return touched
 
 
@@ -361,6 +504,7 @@ def run(
     do_digest: bool = True,
     do_send: bool = False,
     purpose: str = "run",
+    progress: Callable[[SourceReport], None] | None = None,
 ) -> RunSummary:
     """One run: ingest every source, prune, write digests, publish feeds and the index,
     then mail the run day's digest (``do_send``, when ``[email]`` is configured).
@@ -388,7 +532,12 @@ def run(
             touched: set[date] = set()
             if do_ingest:
                 summary.sources, touched = ingest(
-                    settings, store, clock=clock, run_date=run_date, client=client
+                    settings,
+                    store,
+                    clock=clock,
+                    run_date=run_date,
+                    client=client,
+                    progress=progress,
                 )
                 prune(settings, store, summary, now=clock())
             if do_digest:

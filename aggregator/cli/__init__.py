@@ -4,7 +4,7 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, commands, daemon, send
+from . import arxiv, commands, daemon, send, sources, status
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_SOURCES_FAILED, main
 
 __all__ = [
@@ -18,4 +18,6 @@ __all__ = [
     "daemon",
     "main",
     "send",
+    "sources",
+    "status",
 ]

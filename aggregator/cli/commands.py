@@ -1,4 +1,4 @@
-"""The pipeline commands: run, fetch, publish, digest and status."""
+"""The pipeline commands: run, fetch, publish and digest (status: see ``status``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import sys
 from datetime import date, datetime
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ..dedup import Outcome
 from ..errors import AggregatorError, LockedError
@@ -25,6 +23,7 @@ from .app import (
     run_date_of,
     settings_of,
 )
+from .progress import progress_for
 from .send import report_delivery
 
 
@@ -39,16 +38,18 @@ def _execute(
 ) -> RunSummary:
     settings = settings_of(ctx)
     try:
-        return run(
-            settings,
-            clock=system_clock,
-            run_date=run_date,
-            do_ingest=do_ingest,
-            do_publish=do_publish,
-            do_digest=do_digest,
-            do_send=do_send,
-            purpose=ctx.info_name or "run",
-        )
+        with progress_for(settings, enabled=do_ingest) as progress:
+            return run(
+                settings,
+                clock=system_clock,
+                run_date=run_date,
+                do_ingest=do_ingest,
+                do_publish=do_publish,
+                do_digest=do_digest,
+                do_send=do_send,
+                purpose=ctx.info_name or "run",
+                progress=progress,
+            )
     except LockedError as err:
         fail(err, EXIT_LOCKED)
     except AggregatorError as err:
@@ -72,10 +73,15 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         click.echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
     if summary.sources:
         failed = summary.failed
-        click.echo(
-            f"Sources: {len(summary.sources)} read, {len(summary.sources) - len(failed)} ok,"
-            f" {len(failed)} failed"
+        skipped = [r for r in summary.sources if r.skipped and r.ok]
+        not_modified = sum(1 for r in summary.sources if r.not_modified)
+        line = (
+            f"Sources: {len(summary.sources)} read,"
+            f" {len(summary.sources) - len(failed) - len(skipped)} ok, {len(failed)} failed"
         )
+        line += f", {not_modified} not modified" if not_modified else ""
+        line += f", {len(skipped)} skipped" if skipped else ""
+        click.echo(line)
         click.echo("Entries: " + ", ".join(f"{summary.count(o)} {o.value}" for o in Outcome))
     if summary.feeds_total:
         click.echo(
@@ -93,6 +99,9 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
     for report in summary.sources:
         if report.note:
             click.echo(f"{report.name}: {report.note}")
+    for report in summary.sources:
+        if report.skipped and report.ok:
+            click.echo(f"skipped: {report.name}: {report.skipped}")
 
 
 def _exit(summary: RunSummary) -> None:
@@ -189,73 +198,3 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     if not summary.digest_days:
         click.echo(f"No entries for {chosen_day.isoformat()}: no digest written.")
     _report(summary, str(settings.publish.output_dir))
-
-
-@main.command("status")
-@click.pass_context
-def status_command(ctx: click.Context) -> None:
-    """Show each source's health, the last runs, entries and the last deliveries."""
-    settings = settings_of(ctx)
-    # Wide enough off a terminal (cron mail, pipes) that names are never cut.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    if not settings.storage.database.exists():
-        click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
-        return
-    try:
-        with Store(settings.storage.database) as store:
-            health = store.source_health()
-            runs = store.last_runs()
-            categories = store.categories()
-            total = store.count_entries()
-            deliveries = store.last_deliveries()
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
-    table = Table(title="Sources", title_justify="left")
-    for column in ("name", "kind", "last success", "failures", "last error"):
-        table.add_column(column)
-    for row in health:
-        table.add_row(
-            row.name,
-            row.kind,
-            row.last_success or "never",
-            str(row.consecutive_failures),
-            row.last_error or "",
-        )
-    console.print(table)
-    runs_table = Table(title="Last runs", title_justify="left")
-    for column in ("#", "started", "day", "status", "new", "updated", "duplicate", "failed"):
-        runs_table.add_column(column)
-    for item in runs:
-        s = item["summary"]
-        runs_table.add_row(
-            str(item["id"]),
-            item["started_at"],
-            item["run_date"],
-            item["status"],
-            str(s.get("new", "")),
-            str(s.get("updated", "")),
-            str(s.get("duplicate", "")),
-            ", ".join(s.get("failed", {})),
-        )
-    console.print(runs_table)
-    click.echo(
-        f"Entries: {total} in {len(categories)} categories: "
-        + ", ".join(f"{name} ({count})" for name, count in categories)
-    )
-    if deliveries:
-        mail = Table(title=f"Last deliveries ({deliveries[0].day})", title_justify="left")
-        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
-            mail.add_column(column)
-        for d in deliveries:
-            mail.add_row(
-                d.subscriber,
-                d.state,
-                str(d.entries),
-                str(d.attempts),
-                d.sent_at or d.updated_at,
-                d.smtp_reply or "",
-            )
-        console.print(mail)
-    failing = [row for row in health if row.consecutive_failures]
-    undelivered = [d for d in deliveries if d.state not in ("sent", "empty")]
-    sys.exit(EXIT_SOURCES_FAILED if failing or undelivered else EXIT_OK)

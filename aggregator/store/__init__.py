@@ -12,12 +12,15 @@ from __future__ import annotations
 from .arxiv import ArxivQueries
 from .deliveries import Delivery, DeliveryQueries
 from .entries import EntryQueries
+from .health import HealthQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries, ArxivQueries, DeliveryQueries, RetentionQueries):
+class Store(
+    EntryQueries, RunQueries, HealthQueries, ArxivQueries, DeliveryQueries, RetentionQueries
+):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 

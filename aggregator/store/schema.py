@@ -88,6 +88,27 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m2_fetch_state(db: sqlite_utils.Database) -> None:
+    # HTTP state per source, kept apart from ``sources`` (which every kind of source
+    # has). ``url`` is the configured URL the state belongs to: when the config names
+    # another URL, the state is stale and is ignored (which also re-enables a 410).
+    db.execute(
+        """
+        CREATE TABLE source_fetch (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            effective_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_status INTEGER,
+            next_attempt TEXT,
+            next_reason TEXT,
+            disabled_reason TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX entry_sources_source ON entry_sources (source, first_seen)")
+
+
 def _m3_arxiv(db: sqlite_utils.Database) -> None:
     """arXiv: versions, categories and raw LaTeX per entry; announcements per day; batches."""
     for column in (
@@ -170,6 +191,7 @@ def _m5_retention(db: sqlite_utils.Database) -> None:
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
+    (2, "HTTP fetch state per source", _m2_fetch_state),
     (3, "arxiv versions, announcements and batches", _m3_arxiv),
     (4, "delivery log", _m4_deliveries),
     (5, "tombstones of pruned entries", _m5_retention),
