@@ -10,7 +10,8 @@ the user needs to act on it (the source, the config key and file, the path)::
     │   └── ParseError   the bytes are not what the source's kind expects
     ├── StorageError     the database cannot be opened, migrated or written
     ├── PublishError     a feed, digest or index page cannot be written
-    └── DeliveryError    a digest cannot be sent
+    ├── DeliveryError    a digest cannot be sent
+    └── LinkNotFoundError  `dupes explain/split` named no duplicate link
 
 Third-party exceptions are converted at the module boundary with ``raise ... from err``.
 """
@@ -81,3 +82,7 @@ class PublishError(AggregatorError):
 
 class DeliveryError(AggregatorError):
     """A digest could not be delivered."""
+
+
+class LinkNotFoundError(AggregatorError):
+    """``dupes explain`` or ``dupes split`` was given something that is not a link."""

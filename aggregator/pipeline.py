@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from . import digest as digests
-from . import publish
+from . import duplicates, publish
 from .config import Settings
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, SourceError
@@ -103,6 +103,7 @@ def ingest(
     touched: set[date] = set()
     own_client = client is None and any(s.url for s in settings.sources if s.enabled)
     http = make_client(settings.fetch) if own_client else client
+    duplicates.index_missing(store, settings.dedup, now=clock())
     try:
         for source in settings.sources:
             if not source.enabled:
@@ -168,6 +169,12 @@ def _ingest_source(
             touched.add(run_date)
     with store.transaction():
         store.apply(decisions, source=source.name, now=now)
+        linked = duplicates.link_new_entries(
+            store, decisions, source=source.name, settings=settings.dedup, now=now
+        )
+        merged = sum(1 for link in linked if not link.newcomer_kept)
+        report.counts[Outcome.NEW.value] -= merged
+        report.counts[Outcome.DUPLICATE.value] += merged
         store.record_source(
             name=source.name,
             kind=source.kind,
