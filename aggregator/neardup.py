@@ -364,6 +364,17 @@ class _Scored:
     similarity: float | None = field(default=None)
 
 
+#: Work-key kinds, strongest first, and the reason each records (undated texts
+#: from the same source, ``sameu``, only match within the window).
+_EXACT_KINDS = (
+    ("arxiv", "arxiv"),
+    ("doi", "doi"),
+    ("title", "title"),
+    ("same", "same"),
+    ("sameu", "same"),
+)
+
+
 def _prefix(key: str) -> str:
     return key.split(":", 1)[0]
 
@@ -403,13 +414,13 @@ def choose_match(
             continue  # different papers, however alike their abstracts
         sim = similarity(probe.signature, candidate.signature)
         apart = abs(probe.when - candidate.when)
-        for rank, kind in enumerate(("arxiv", "doi", "title", "same", "sameu")):
+        for rank, (kind, reason) in enumerate(_EXACT_KINDS):
             if own.get(kind, set()) & theirs.get(kind, set()):
                 if kind == "title" and apart > rules.title_window:
                     continue
                 if kind == "sameu" and apart > rules.window:
                     continue
-                scored.append(_Scored(rank, -(sim or 0.0), candidate, kind[:4], sim))
+                scored.append(_Scored(rank, -(sim or 0.0), candidate, reason, sim))
                 break
         else:
             if sim is not None and sim >= rules.threshold and apart <= rules.window:

@@ -4,7 +4,15 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import commands
+from . import commands, dupes
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, main
 
-__all__ = ["EXIT_CONFIG", "EXIT_FATAL", "EXIT_OK", "EXIT_SOURCES_FAILED", "commands", "main"]
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FATAL",
+    "EXIT_OK",
+    "EXIT_SOURCES_FAILED",
+    "commands",
+    "dupes",
+    "main",
+]
