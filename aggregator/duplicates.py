@@ -101,8 +101,7 @@ def link_new_entries(
         )
         match = None
         if decision.outcome is Outcome.NEW and settings.enabled:
-            keys = store.candidate_keys(found)
-            candidates = store.candidates(keys, scheme=scheme) if keys else []
+            candidates = store.candidates(found, scheme=scheme)
             if candidates:
                 match = choose_match(
                     found, candidates, rules=rules, split_from=store.split_partners(row.key)

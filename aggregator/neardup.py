@@ -7,11 +7,12 @@ Owns what makes two entries "the same story" beyond their identity keys:
 - **shingles**: overlapping runs of three tokens, where a token is a word in scripts
   that separate words by spaces and a single character in Chinese, Japanese and Korean,
   so that ``大模型的力量`` gives character 3-grams and English gives word 3-grams;
-- **MinHash** signatures of the shingle sets (``num_perm`` universal hash functions
-  over the 32-bit CRC of each shingle, ``(a*x + b) mod (2**61 - 1)``) and their
-  **LSH band keys**: the signature cut into ``bands`` bands, each hashed to one
-  64-bit integer. Two entries become candidates when any band key is equal; the
-  share of equal signature values estimates their Jaccard similarity;
+- **MinHash** signatures of the shingle sets (``num_perm`` multiply-shift hash
+  functions ``(a*x + b mod 2**64) >> 32`` over the 32-bit CRC of each shingle, a
+  2-universal family that needs no modulo) and their **LSH band keys**: the
+  signature cut into ``bands`` bands, each hashed to one 64-bit integer. Two
+  entries become candidates when any band key is equal; the share of equal
+  signature values estimates their Jaccard similarity;
 - **work keys**: exact keys for the same work under different metadata (arXiv ID from
   any of the entry's own links, DOI, normalised title plus first author's surname)
   and the same source re-issuing identical text under a new guid;
@@ -19,7 +20,7 @@ Owns what makes two entries "the same story" beyond their identity keys:
   of the two is kept (:func:`choose_match`, :func:`newcomer_is_kept`).
 
 Never touches the database or the network; ``store.dupes`` keeps the keys and
-``dupes`` (the stage) wires the two.
+``duplicates`` (the stage) wires the two.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ MIN_SHINGLES = 12
 #: Fewest title tokens for a title + first author key (shorter titles recur too often).
 MIN_TITLE_TOKENS = 4
 
-_MERSENNE = np.uint64((1 << 61) - 1)
-_MAX32 = np.uint64(0xFFFFFFFF)
+_SHIFT = np.uint64(32)
+#: Boilerplate and navigation are short lines; a paragraph is never dropped.
+_MAX_CLUTTER_LINE = 160
 
 Signature = npt.NDArray[np.uint32]
 
@@ -107,11 +109,13 @@ def normalize_text(text: str) -> str:
     """NFKC, lower case, no URLs or addresses, no boilerplate lines."""
     text = unicodedata.normalize("NFKC", text).lower()
     lines = [_URL_RE.sub(" ", line) for line in text.splitlines()]
-    return "\n".join(
-        line
-        for line in lines
-        if not _BOILERPLATE_RE.match(line.strip()) and not _NAV_RE.match(line.strip())
-    )
+    return "\n".join(line for line in lines if not _is_clutter(line.strip()))
+
+
+def _is_clutter(line: str) -> bool:
+    if len(line) > _MAX_CLUTTER_LINE:
+        return False
+    return bool(_BOILERPLATE_RE.match(line) or _NAV_RE.match(line))
 
 
 def tokens(text: str) -> list[str]:
@@ -156,7 +160,7 @@ class Scheme:
     @property
     def name(self) -> str:
         """Stored beside each signature, e.g. ``minhash1:k3:128x32:s1``."""
-        return f"minhash1:k{SHINGLE_SIZE}:{self.num_perm}x{self.bands}:s{self.seed}"
+        return f"minhash2:k{SHINGLE_SIZE}:{self.num_perm}x{self.bands}:s{self.seed}"
 
 
 class MinHasher:
@@ -165,9 +169,15 @@ class MinHasher:
     def __init__(self, scheme: Scheme) -> None:
         self.scheme = scheme
         rng = np.random.default_rng(scheme.seed)
-        # a < 2**31 and x < 2**32 keep a*x + b inside 64 bits: no silent overflow.
-        self._a = rng.integers(1, 1 << 31, scheme.num_perm, dtype=np.uint64)[:, None]
-        self._b = rng.integers(0, 1 << 31, scheme.num_perm, dtype=np.uint64)[:, None]
+        top = np.iinfo(np.uint64).max
+        # Multiply-shift hashing wraps modulo 2**64 on purpose; ``a`` must be odd.
+        self._a = (
+            rng.integers(0, top, scheme.num_perm, dtype=np.uint64, endpoint=True) | np.uint64(1)
+        )[:, None]
+        self._b = rng.integers(0, top, scheme.num_perm, dtype=np.uint64, endpoint=True)[:, None]
+        # Band keys: a random odd multiplier per row of a band, a random offset per band.
+        self._row_mult = rng.integers(0, top, scheme.rows, dtype=np.uint64, endpoint=True) | 1
+        self._band_offset = rng.integers(0, top, scheme.bands, dtype=np.uint64, endpoint=True)
 
     def signature(self, items: Iterable[str]) -> Signature | None:
         """The MinHash of a shingle set; ``None`` for fewer than :data:`MIN_SHINGLES`."""
@@ -175,21 +185,19 @@ class MinHasher:
         if len(values) < MIN_SHINGLES:
             return None
         hashed = np.array(values, dtype=np.uint64)[None, :]
-        permuted = ((self._a * hashed + self._b) % _MERSENNE) & _MAX32
+        permuted = (self._a * hashed + self._b) >> _SHIFT
         result: Signature = permuted.min(axis=1).astype(np.uint32)
         return result
 
     def bands(self, signature: Signature) -> tuple[int, ...]:
-        """One signed 64-bit key per band (the band's number is part of the key)."""
-        rows = self.scheme.rows
-        keys = []
-        for band in range(self.scheme.bands):
-            chunk = signature[band * rows : (band + 1) * rows].tobytes()
-            digest = hashlib.blake2b(
-                band.to_bytes(2, "little") + chunk, digest_size=8, person=b"aggr-lsh"
-            ).digest()
-            keys.append(int.from_bytes(digest, "little", signed=True))
-        return tuple(keys)
+        """One signed 64-bit key per band (the band's number is part of the key).
+
+        Equal bands give equal keys; unequal bands collide with probability about
+        2**-32, which only adds a candidate that the signature comparison rejects.
+        """
+        rows = signature.astype(np.uint64).reshape(self.scheme.bands, self.scheme.rows)
+        keys = (rows * self._row_mult[None, :]).sum(axis=1, dtype=np.uint64) + self._band_offset
+        return tuple(int(key) for key in keys.view(np.int64))
 
     @staticmethod
     def to_bytes(signature: Signature) -> bytes:

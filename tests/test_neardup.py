@@ -82,7 +82,7 @@ def test_similarity_estimates_jaccard() -> None:
 def test_scheme_needs_num_perm_a_multiple_of_bands() -> None:
     with pytest.raises(ValueError, match="multiple"):
         Scheme(num_perm=100, bands=32)
-    assert Scheme().name == "minhash1:k3:128x32:s1"
+    assert Scheme().name == "minhash2:k3:128x32:s1"
 
 
 @pytest.mark.parametrize(

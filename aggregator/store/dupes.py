@@ -61,52 +61,62 @@ class DuplicateQueries(StoreBase):
             [(work, features.key) for work in features.work_keys],
         )
 
-    def candidate_keys(self, features: Features) -> list[str]:
-        """Keys of stored entries sharing a band key or a work key with ``features``."""
-        keys: dict[str, None] = {}
-        if features.bands:
-            marks = ",".join("?" * len(features.bands))
-            for (key,) in self.db.execute(
-                "SELECT DISTINCT s.entry_key FROM lsh_bands b"
-                " JOIN entry_signatures s ON s.id = b.sig_id"
-                f" WHERE b.band IN ({marks})",
-                list(features.bands),
-            ):
-                keys[key] = None
-        if features.work_keys:
-            marks = ",".join("?" * len(features.work_keys))
-            for (key,) in self.db.execute(
-                f"SELECT DISTINCT entry_key FROM entry_work_keys WHERE work_key IN ({marks})",
-                list(features.work_keys),
-            ):
-                keys[key] = None
-        keys.pop(features.key, None)
-        return list(keys)
+    def candidates(self, features: Features, *, scheme: str) -> list[Candidate]:
+        """Stored entries sharing a band key or a work key with ``features``.
 
-    def candidates(self, keys: Sequence[str], *, scheme: str) -> list[Candidate]:
-        """The stored features of ``keys``; signatures of another scheme count as none."""
-        found = self.stored_features(keys)
-        kept = self.kept_keys(keys)
-        result = []
-        for key in keys:
-            item = found.get(key)
-            if item is None:
-                continue
-            same_scheme = item.scheme == scheme and item.signature is not None
-            result.append(
-                Candidate(
-                    key=key,
-                    when=datetime.fromisoformat(item.seen),
-                    signature=(
-                        MinHasher.from_bytes(item.signature)
-                        if same_scheme and item.signature is not None
-                        else None
-                    ),
-                    work_keys=item.work_keys,
-                    kept_key=kept.get(key),
-                )
+        Two indexed queries, whatever the size of the store: one seek per band key and
+        per work key, then the work keys of the few entries found. A signature of
+        another scheme counts as none (its band keys cannot match anyway).
+        """
+        parts: list[str] = []
+        params: list[object] = []
+        if features.bands:
+            parts.append(
+                "SELECT sig_id FROM lsh_bands"
+                f" WHERE band IN ({','.join('?' * len(features.bands))})"
             )
-        return result
+            params.extend(features.bands)
+        if features.work_keys:
+            parts.append(
+                "SELECT s.id FROM entry_work_keys w"
+                " JOIN entry_signatures s ON s.entry_key = w.entry_key"
+                f" WHERE w.work_key IN ({','.join('?' * len(features.work_keys))})"
+            )
+            params.extend(features.work_keys)
+        if not parts:
+            return []
+        conn = self.db.conn
+        rows = conn.execute(
+            "SELECT s.entry_key, s.scheme, s.signature, s.seen, d.kept_key"
+            " FROM entry_signatures s LEFT JOIN duplicates d ON d.entry_key = s.entry_key"
+            f" WHERE s.id IN ({' UNION '.join(parts)}) AND s.entry_key != ?",
+            [*params, features.key],
+        ).fetchall()
+        if not rows:
+            return []
+        work: dict[str, list[str]] = {}
+        keys = [row[0] for row in rows]
+        for chunk in chunks(keys):
+            for key, value in conn.execute(
+                "SELECT entry_key, work_key FROM entry_work_keys"
+                f" WHERE entry_key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                work.setdefault(key, []).append(value)
+        return [
+            Candidate(
+                key=key,
+                when=datetime.fromisoformat(seen),
+                signature=(
+                    MinHasher.from_bytes(signature)
+                    if signature is not None and row_scheme == scheme
+                    else None
+                ),
+                work_keys=tuple(work.get(key, ())),
+                kept_key=kept_key,
+            )
+            for key, row_scheme, signature, seen, kept_key in rows
+        ]
 
     def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]:
         found: dict[str, StoredFeatures] = {}
@@ -127,19 +137,6 @@ class DuplicateQueries(StoreBase):
                     scheme, signature, int(shingles), seen, tuple(work.get(key, ()))
                 )
         return found
-
-    def kept_keys(self, keys: Sequence[str]) -> dict[str, str]:
-        """For each of ``keys`` that is a linked duplicate, the key kept in its place."""
-        kept: dict[str, str] = {}
-        for chunk in chunks(list(keys)):
-            marks = ",".join("?" * len(chunk))
-            kept.update(
-                self.db.execute(
-                    f"SELECT entry_key, kept_key FROM duplicates WHERE entry_key IN ({marks})",
-                    chunk,
-                ).fetchall()
-            )
-        return kept
 
     def split_partners(self, key: str) -> frozenset[str]:
         """Keys a user split from ``key``: they are never merged with it again."""
