@@ -13,7 +13,7 @@ Holds no SQL and formats nothing for people.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -77,7 +77,7 @@ def features_of(
 
 def link_new_entries(
     store: Store,
-    decisions: Iterable[Decision],
+    decisions: Sequence[Decision],
     *,
     source: str,
     settings: DedupSettings,
@@ -127,6 +127,11 @@ def link_new_entries(
                 now=now,
             )
             linked.append(Linked(row.key, match.key, match.reason, match.similarity))
+    # A source delivering an already linked duplicate again may file it under new
+    # categories: the kept entry follows.
+    delivered = [d.row.key for d in decisions if d.categories and d.outcome is not Outcome.NEW]
+    for kept_key in set(store.kept_keys(delivered).values()):
+        store.refresh_merged_categories(kept_key)
     return linked
 
 

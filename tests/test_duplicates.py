@@ -569,3 +569,27 @@ def test_entries_stored_before_detection_are_indexed(
     )
     do_run(settings, clock)  # the run indexes entries of the window before comparing
     assert len(published(settings)) == 1
+
+
+def test_a_duplicate_delivered_again_under_a_new_category_files_the_kept_entry_there(
+    tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    original = [
+        Item(
+            "Grid operator approves battery project",
+            STORY,
+            "o-1",
+            link="https://news.example.org/battery",
+        )
+    ]
+    farm = Item(
+        "Battery project approved - TrendWire", CLUTTERED, "f-1", link="https://farm.example.net/1"
+    )
+    settings = setup(tmp_path, {"original": original, "farm": [farm], "energy": []})
+    do_run(settings, clock)
+    rewrite(tmp_path, "energy", [farm])  # another source delivers the farm copy itself
+    do_run(settings, clock)
+    assert [e.title for e in published(settings, "energy")] == [
+        "Grid operator approves battery project"
+    ]
+    assert len(published(settings)) == 1

@@ -138,6 +138,19 @@ class DuplicateQueries(StoreBase):
                 )
         return found
 
+    def kept_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """For each of ``keys`` that is a linked duplicate, the key kept in its place."""
+        kept: dict[str, str] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            kept.update(
+                self.db.conn.execute(
+                    f"SELECT entry_key, kept_key FROM duplicates WHERE entry_key IN ({marks})",
+                    chunk,
+                ).fetchall()
+            )
+        return kept
+
     def split_partners(self, key: str) -> frozenset[str]:
         """Keys a user split from ``key``: they are never merged with it again."""
         rows = self.db.execute(
@@ -168,7 +181,7 @@ class DuplicateQueries(StoreBase):
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (entry_key) DO UPDATE SET"
             " kept_key = excluded.kept_key, reason = excluded.reason,"
             " similarity = excluded.similarity, linked_at = excluded.linked_at",
-            [key, kept_key, reason, similarity, now.isoformat()],
+            [key, kept_key, reason, similarity, stamp(now)],
         )
         self.refresh_merged_categories(key)
         self.refresh_merged_categories(kept_key)
@@ -201,7 +214,7 @@ class DuplicateQueries(StoreBase):
         self.db.execute("DELETE FROM duplicates WHERE entry_key = ?", [key])
         self.db.execute(
             "INSERT OR REPLACE INTO duplicate_splits VALUES (?, ?, ?)",
-            [key, kept_key, now.isoformat()],
+            [key, kept_key, stamp(now)],
         )
         self.refresh_merged_categories(kept_key)
         return kept_key
