@@ -43,8 +43,10 @@ from .normalize import arxiv_id, doi, html_to_text
 SHINGLE_SIZE = 3
 #: Below this many shingles a text is too short to judge by content alone.
 MIN_SHINGLES = 12
-#: Fewest title tokens for a title + first author key (shorter titles recur too often).
+#: Fewest title tokens and characters for a title + first author key (shorter titles,
+#: such as "Annual report" or "年度报告", recur too often).
 MIN_TITLE_TOKENS = 4
+MIN_TITLE_CHARS = 12
 
 _SHIFT = np.uint64(32)
 #: Boilerplate and navigation are short lines; a paragraph is never dropped.
@@ -262,7 +264,7 @@ def title_author_key(entry: TextEntry) -> str | None:
         return None
     title = normalize_title(entry.title)
     author = surname(entry.authors[0])
-    if len(tokens(title)) < MIN_TITLE_TOKENS or not author:
+    if len(tokens(title)) < MIN_TITLE_TOKENS or len(title) < MIN_TITLE_CHARS or not author:
         return None
     digest = hashlib.sha256(f"{title}\x00{author}".encode()).hexdigest()[:24]
     return f"title:{digest}"

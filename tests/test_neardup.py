@@ -113,6 +113,8 @@ def test_title_author_key_ignores_case_punctuation_and_name_order() -> None:
     two = entry(title="WAVELET positional encoding, for transformers!", authors=("Sato, Yuki",))
     assert title_author_key(one) == title_author_key(two) is not None
     assert title_author_key(entry(title="Introduction", authors=("Yuki Sato",))) is None
+    assert title_author_key(entry(title="年度研究报告", authors=("王小明",))) is None
+    assert title_author_key(entry(title="大型语言模型偏好学习的理论统一", authors=("王小明",)))
     assert title_author_key(entry(title="Wavelet Positional Encoding for Transformers")) is None
     assert surname("Waïss Azizian") == "azizian"
 
