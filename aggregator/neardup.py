@@ -49,6 +49,8 @@ MIN_TITLE_TOKENS = 4
 MIN_TITLE_CHARS = 12
 
 _SHIFT = np.uint64(32)
+#: Shingles hashed at once (128 x 4096 x 8 bytes = 4 MB at most).
+_SLICE = 4096
 #: Boilerplate and navigation are short lines; a paragraph is never dropped.
 _MAX_CLUTTER_LINE = 160
 
@@ -186,9 +188,13 @@ class MinHasher:
         values = [zlib.crc32(item.encode("utf-8")) for item in items]
         if len(values) < MIN_SHINGLES:
             return None
-        hashed = np.array(values, dtype=np.uint64)[None, :]
-        permuted = (self._a * hashed + self._b) >> _SHIFT
-        result: Signature = permuted.min(axis=1).astype(np.uint32)
+        hashed = np.array(values, dtype=np.uint64)
+        minimum = np.full(self.scheme.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+        # In slices, so that a very long page never needs a huge num_perm x n matrix.
+        for start in range(0, hashed.shape[0], _SLICE):
+            part = hashed[None, start : start + _SLICE]
+            minimum = np.minimum(minimum, ((self._a * part + self._b) >> _SHIFT).min(axis=1))
+        result: Signature = minimum.astype(np.uint32)
         return result
 
     def bands(self, signature: Signature) -> tuple[int, ...]:

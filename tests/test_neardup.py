@@ -163,3 +163,13 @@ def test_kept_copy_rule() -> None:
     assert newcomer_is_kept("b", ["a"], ("b",))
     assert not newcomer_is_kept("b", ["a", "b"], ("b",))
     assert not newcomer_is_kept("c", ["a"], ("a", "c"))
+
+
+def test_a_very_long_text_is_hashed_in_slices_with_the_same_result() -> None:
+    items = [f"w{i}" for i in range(20_000)]
+    whole = HASHER.signature(items)
+    assert whole is not None
+    # The minimum over slices equals the minimum over everything, order aside.
+    assert (HASHER.signature(list(reversed(items))) == whole).all()
+    first = HASHER.signature(items[:4096])
+    assert first is not None and (whole <= first).all()
