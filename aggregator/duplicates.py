@@ -23,13 +23,17 @@ from .errors import LinkNotFoundError
 from .neardup import (
     REASONS,
     Features,
+    Match,
     MinHasher,
     Rules,
     Scheme,
     TextEntry,
     choose_match,
+    entry_text,
     features,
+    grey_keys,
     newcomer_is_kept,
+    refine,
     similarity,
 )
 from .store import Store
@@ -75,6 +79,19 @@ def features_of(
     )
 
 
+def find_match(store: Store, found: Features, *, rules: Rules, scheme: str) -> Match | None:
+    """The stored entry ``found`` duplicates, if any: candidates by indexed lookups,
+    exact similarity for those near the threshold, then the rules."""
+    candidates = store.candidates(found, scheme=scheme)
+    if not candidates:
+        return None
+    grey = grey_keys(found, candidates, rules.threshold)
+    if grey:
+        texts = {key: entry_text(row) for key, row in store.get_entries(grey).items()}
+        candidates = refine(found, candidates, texts)
+    return choose_match(found, candidates, rules=rules, split_from=store.split_partners(found.key))
+
+
 def link_new_entries(
     store: Store,
     decisions: Sequence[Decision],
@@ -101,11 +118,7 @@ def link_new_entries(
         )
         match = None
         if decision.outcome is Outcome.NEW and settings.enabled:
-            candidates = store.candidates(found, scheme=scheme)
-            if candidates:
-                match = choose_match(
-                    found, candidates, rules=rules, split_from=store.split_partners(row.key)
-                )
+            match = find_match(store, found, rules=rules, scheme=scheme)
         store.save_features(found, scheme=scheme)
         if match is None:
             continue

@@ -30,7 +30,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -314,6 +314,9 @@ class Features:
     work_keys: tuple[str, ...]
     #: The shingle count, shown by ``dupes explain``.
     shingle_count: int = 0
+    #: The shingles themselves, to compute an exact similarity near the threshold
+    #: (not stored).
+    shingle_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
 
 def features(
@@ -335,6 +338,7 @@ def features(
         bands=hasher.bands(signature) if signature is not None else (),
         work_keys=tuple(work),
         shingle_count=len(found),
+        shingle_set=frozenset(found),
     )
 
 
@@ -348,6 +352,8 @@ class Candidate:
     work_keys: tuple[str, ...]
     #: The entry it is already linked to as a duplicate, if it is one.
     kept_key: str | None = None
+    #: The exact Jaccard similarity with the probe, when :func:`refine` computed it.
+    exact: float | None = None
 
 
 @dataclass(frozen=True)
@@ -428,7 +434,11 @@ def choose_match(
             for kind in ("arxiv", "doi")
         ):
             continue  # different papers, however alike their abstracts
-        sim = similarity(probe.signature, candidate.signature)
+        sim = (
+            candidate.exact
+            if candidate.exact is not None
+            else similarity(probe.signature, candidate.signature)
+        )
         apart = abs(probe.when - candidate.when)
         for rank, (kind, reason) in enumerate(_EXACT_KINDS):
             if own.get(kind, set()) & theirs.get(kind, set()):
@@ -448,6 +458,45 @@ def choose_match(
     if candidate.kept_key is not None:
         return Match(candidate.kept_key, best.reason, best.similarity, via=candidate.key)
     return Match(candidate.key, best.reason, best.similarity)
+
+
+#: Estimates this close to the threshold are checked against the exact similarity:
+#: with 128 functions the estimate's standard deviation is up to 0.044.
+GREY_ZONE = 0.12
+
+
+def jaccard(one: frozenset[str] | set[str], other: frozenset[str] | set[str]) -> float:
+    """The exact Jaccard similarity of two shingle sets."""
+    union = len(one | other)
+    return len(one & other) / union if union else 0.0
+
+
+def grey_keys(probe: Features, candidates: Sequence[Candidate], threshold: float) -> list[str]:
+    """Candidates whose estimated similarity is too close to the threshold to trust."""
+    found = []
+    for candidate in candidates:
+        estimate = similarity(probe.signature, candidate.signature)
+        if estimate is not None and abs(estimate - threshold) < GREY_ZONE:
+            found.append(candidate.key)
+    return found
+
+
+def refine(
+    probe: Features, candidates: Sequence[Candidate], texts: dict[str, str]
+) -> list[Candidate]:
+    """Candidates with the exact similarity set for those whose text is in ``texts``.
+
+    ``texts`` maps keys from :func:`grey_keys` to :func:`entry_text` of the stored
+    entry. The exact value replaces the estimate in :func:`choose_match`, so that
+    sampling noise decides no borderline case.
+    """
+    refined = []
+    for candidate in candidates:
+        text = texts.get(candidate.key)
+        if text is not None and probe.shingle_set:
+            candidate = replace(candidate, exact=jaccard(probe.shingle_set, shingles(text)))
+        refined.append(candidate)
+    return refined
 
 
 def source_rank(source: str, priority: Sequence[str]) -> int:

@@ -16,7 +16,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aggregator.neardup import Candidate, Features, MinHasher, Rules, choose_match, features
+from aggregator.neardup import (
+    Candidate,
+    Features,
+    MinHasher,
+    Rules,
+    choose_match,
+    entry_text,
+    features,
+    grey_keys,
+    refine,
+)
 from aggregator.normalize import normalize
 from aggregator.types import Entry, ParsedEntry
 
@@ -61,7 +71,10 @@ def is_duplicate(pair: dict[str, Any], hasher: MinHasher, rules: Rules) -> bool:
     fa, fb = features_of(a, hasher), features_of(b, hasher)
     if not (set(fa.bands) & set(fb.bands) or set(fa.work_keys) & set(fb.work_keys)):
         return False
-    return choose_match(fb, [candidate_of(fa)], rules=rules) is not None
+    candidates = [candidate_of(fa)]
+    if grey_keys(fb, candidates, rules.threshold):
+        candidates = refine(fb, candidates, {fa.key: entry_text(a)})
+    return choose_match(fb, candidates, rules=rules) is not None
 
 
 @dataclass

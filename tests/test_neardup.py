@@ -18,8 +18,11 @@ from aggregator.neardup import (
     choose_match,
     dois,
     features,
+    grey_keys,
+    jaccard,
     newcomer_is_kept,
     normalize_text,
+    refine,
     shingles,
     similarity,
     surname,
@@ -173,3 +176,20 @@ def test_a_very_long_text_is_hashed_in_slices_with_the_same_result() -> None:
     assert (HASHER.signature(list(reversed(items))) == whole).all()
     first = HASHER.signature(items[:4096])
     assert first is not None and (whole <= first).all()
+
+
+def test_borderline_estimates_are_replaced_by_the_exact_similarity() -> None:
+    words = [f"w{i}" for i in range(300)]
+    probe_text = " ".join(words)
+    other_text = " ".join(words[:150] + [f"x{i}" for i in range(150)])  # Jaccard ~ 1/3
+    probe = feats(entry(content=probe_text, link="https://p.org/"))
+    stored = feats(entry(content=other_text, link="https://s.org/"), source="other")
+    candidate = cand(stored)
+    assert grey_keys(probe, [candidate], threshold=0.35) == [stored.key]
+    assert grey_keys(probe, [candidate], threshold=0.9) == []
+    [refined] = refine(probe, [candidate], {stored.key: "A title\n" + other_text})
+    assert refined.exact == jaccard(probe.shingle_set, shingles("A title\n" + other_text))
+    assert refined.exact is not None and 0.3 < refined.exact < 0.36
+    # The exact value decides: just above it matches, just below it does not.
+    assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact)) is not None
+    assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact + 0.001)) is None
