@@ -4,15 +4,8 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import commands, dupes
+from . import commands
+from . import dupes as dupes  # registers `aggregator dupes`
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, main
 
-__all__ = [
-    "EXIT_CONFIG",
-    "EXIT_FATAL",
-    "EXIT_OK",
-    "EXIT_SOURCES_FAILED",
-    "commands",
-    "dupes",
-    "main",
-]
+__all__ = ["EXIT_CONFIG", "EXIT_FATAL", "EXIT_OK", "EXIT_SOURCES_FAILED", "commands", "main"]
