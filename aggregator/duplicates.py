@@ -20,13 +20,12 @@ from datetime import datetime, timedelta
 from .config import DedupSettings
 from .dedup import Decision, Outcome
 from .errors import LinkNotFoundError
+from .minhash import MinHasher, Scheme, similarity
 from .neardup import (
     REASONS,
     Features,
     Match,
-    MinHasher,
     Rules,
-    Scheme,
     TextEntry,
     choose_match,
     entry_text,
@@ -34,7 +33,6 @@ from .neardup import (
     grey_keys,
     newcomer_is_kept,
     refine,
-    similarity,
 )
 from .store import Store
 from .store.dupes import DuplicateLink

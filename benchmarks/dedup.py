@@ -31,7 +31,8 @@ from dedupeval import PAIRS, Score, load_pairs, to_entry  # noqa: E402
 
 from aggregator.config import DedupSettings  # noqa: E402
 from aggregator.duplicates import find_match, hasher_for, rules_of  # noqa: E402
-from aggregator.neardup import entry_text, features, tokens  # noqa: E402
+from aggregator.minhash import tokens  # noqa: E402
+from aggregator.neardup import entry_text, features  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from aggregator.types import Entry  # noqa: E402
 

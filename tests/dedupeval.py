@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aggregator.minhash import MinHasher
 from aggregator.neardup import (
     Candidate,
     Features,
-    MinHasher,
     Rules,
     choose_match,
     entry_text,

@@ -10,7 +10,8 @@ from datetime import timedelta
 from dedupeval import evaluate, load_pairs
 
 from aggregator.config import DedupSettings
-from aggregator.neardup import MinHasher, Rules, Scheme
+from aggregator.minhash import MinHasher, Scheme
+from aggregator.neardup import Rules
 
 
 def test_the_evaluation_set_is_large_and_varied() -> None:

@@ -7,24 +7,26 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.neardup import (
+from aggregator.minhash import (
     MIN_SHINGLES,
+    MinHasher,
+    Scheme,
+    jaccard,
+    normalize_text,
+    shingles,
+    similarity,
+)
+from aggregator.neardup import (
     Candidate,
     Features,
-    MinHasher,
     Rules,
-    Scheme,
     arxiv_ids,
     choose_match,
     dois,
     features,
     grey_keys,
-    jaccard,
     newcomer_is_kept,
-    normalize_text,
     refine,
-    shingles,
-    similarity,
     surname,
     title_author_key,
 )

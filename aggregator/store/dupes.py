@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..neardup import Candidate, Features, MinHasher
+from ..minhash import MinHasher
+from ..neardup import Candidate, Features
 from .base import StoreBase, chunks, stamp
 
 
