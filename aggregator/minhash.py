@@ -52,12 +52,14 @@ _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
 _BOILERPLATE_RE = re.compile(
     r"^\W*(?:"
     r"share(?: this)?(?: on \w+)?|tweet|print|email|comments?|related(?: articles| posts)?"
-    r"|read more|continue reading|click here.*|subscribe.*|advertisement|sponsored"
+    r"|read more\b.*|continue reading|click here\b.*|subscribe\b.*|advertisement|sponsored"
     r"|(?:photo|image|source|via|editor|author|originally published)\s*[:|].*"
-    r"|copyright.*|©.*|all rights reserved.*"
-    r"|(?:来源|原标题|责任编辑|编辑|作者|本文来源|转载|声明|版权所有|免责声明|点击|分享|收藏|"
-    r"设为首页|加入收藏|当前位置|相关阅读|相关文章|延伸阅读|推荐阅读|上一篇|下一篇|"
-    r"出典|関連記事|編集部|共有|ホーム)\s*[:：|丨>]?.*"
+    r"|copyright\s*(?:©|\(c\)|\d{4}).*|©.*|all rights reserved.*"
+    # Labels followed by a separator ("来源：...", "作者 | ...", "当前位置:首页 > ...").
+    r"|(?:来源|原标题|责任编辑|编辑|作者|本文来源|转载|声明|免责声明|出典|相关阅读|相关文章"
+    r"|延伸阅读|推荐阅读|上一篇|下一篇|当前位置|分享到|共有)\s*[:：|丨>].*"
+    # Site furniture that stands alone on its line.
+    r"|(?:设为首页|加入收藏|版权所有|関連記事|編集部|ホーム).*"
     r")\W*$",
     re.IGNORECASE,
 )

@@ -61,7 +61,7 @@ class TextEntry(Protocol):
     def doi(self) -> str | None: ...
 
 
-# -- text
+# -- text --------------------------------------------------------------------------------
 
 
 def entry_text(entry: TextEntry) -> str:

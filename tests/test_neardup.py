@@ -195,3 +195,22 @@ def test_borderline_estimates_are_replaced_by_the_exact_similarity() -> None:
     # The exact value decides: just above it matches, just below it does not.
     assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact)) is not None
     assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact + 0.001)) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "dropped"),
+    [
+        ("作者 | 赖文昕", True),
+        ("来源：观察爆料社", True),
+        ("当前位置:首页 >专报 >在 ICLR 2024", True),
+        ("版权所有 © 2026 观察爆料社", True),
+        ("Subscribe to our newsletter", True),
+        ("Copyright © 2026 TrendWire", True),
+        ("作者认为这个方法很好", False),
+        ("Subscribers grew by 10%", False),
+        ("Copyright law changes in the EU", False),
+        ("Share " + "a long paragraph of real text " * 8, False),
+    ],
+)
+def test_only_boilerplate_lines_are_dropped(line: str, dropped: bool) -> None:
+    assert (normalize_text(line) == "") is dropped
