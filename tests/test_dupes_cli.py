@@ -73,6 +73,10 @@ def test_every_dupes_command_has_help(command: str) -> None:
 def test_list_explain_split(workdir: Path) -> None:
     runner = CliRunner()
     assert "No database yet" in runner.invoke(main, ["dupes", "list"]).output
+    for command in (["explain", "1"], ["split", "1"], ["reindex"]):
+        result = runner.invoke(main, ["dupes", *command])
+        assert result.exit_code == 2 and "no database yet" in result.output
+    assert not (workdir / "aggregator.db").exists()
     result = runner.invoke(main, ["run", "--date", "2026-11-23"])
     assert result.exit_code == 0, result.output
     assert "1 new" in result.output and "1 duplicate" in result.output

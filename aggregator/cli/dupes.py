@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import duplicates
-from ..errors import AggregatorError, LinkNotFoundError
+from ..config import Settings
+from ..errors import AggregatorError, LinkNotFoundError, StorageError
 from ..pipeline import run, system_clock
 from ..store import Store
 from .app import EXIT_CONFIG, EXIT_FATAL, fail, main, settings_of
@@ -18,6 +19,17 @@ from .app import EXIT_CONFIG, EXIT_FATAL, fail, main, settings_of
 def _console() -> Console:
     # Wide enough off a terminal (cron mail, pipes) that keys are never cut.
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _require_database(settings: Settings) -> None:
+    if not settings.storage.database.exists():
+        fail(
+            StorageError(
+                f"no database yet at {settings.storage.database}",
+                hint="run `aggregator run` first",
+            ),
+            EXIT_CONFIG,
+        )
 
 
 def _similarity(value: float | None) -> str:
@@ -78,6 +90,7 @@ def explain_command(ctx: click.Context, ident: str) -> None:
     or link.
     """
     settings = settings_of(ctx)
+    _require_database(settings)
     try:
         with Store(settings.storage.database) as store:
             found = duplicates.explain(store, ident, settings.dedup)
@@ -123,6 +136,7 @@ def split_command(ctx: click.Context, ident: str, no_publish: bool) -> None:
     number from `dupes list`, or the duplicate's identity key, Atom id or link.
     """
     settings = settings_of(ctx)
+    _require_database(settings)
     try:
         with Store(settings.storage.database) as store:
             link = duplicates.split(store, ident, now=system_clock())
@@ -153,6 +167,7 @@ def reindex_command(ctx: click.Context, everything: bool) -> None:
     entries arriving later are compared with them.
     """
     settings = settings_of(ctx)
+    _require_database(settings)
     try:
         with Store(settings.storage.database) as store:
             count = duplicates.index_missing(
