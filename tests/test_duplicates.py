@@ -4,19 +4,21 @@ published feeds read back with feedparser and checked with atomcheck."""
 from __future__ import annotations
 
 import html
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import feedparser
+import sqlite_utils
 from atomcheck import validate_atom
 
 from aggregator import duplicates
 from aggregator.config import Settings, load_config
 from aggregator.dedup import Outcome
 from aggregator.pipeline import RunSummary, run
-from aggregator.store import Store
+from aggregator.store import MIGRATIONS, Store
 
 RUN_DATE = date(2026, 11, 23)
 
@@ -593,3 +595,56 @@ def test_a_duplicate_delivered_again_under_a_new_category_files_the_kept_entry_t
         "Grid operator approves battery project"
     ]
     assert len(published(settings)) == 1
+
+
+def test_a_database_from_before_migration_6_is_upgraded_and_indexed(
+    tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    settings = setup(
+        tmp_path,
+        {
+            "farm": [
+                Item(
+                    "Battery project approved - TrendWire",
+                    CLUTTERED,
+                    "f-1",
+                    link="https://farm.example.net/1",
+                )
+            ]
+        },
+    )
+    # A database written by a version that only had the first migration, holding the
+    # original story.
+    conn = sqlite3.connect(settings.storage.database)
+    db = sqlite_utils.Database(conn)
+    version, name, migrate = MIGRATIONS[0]
+    migrate(db)
+    db.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO schema_migrations VALUES (?, ?, 'then')", [version, name])
+    seen = clock().isoformat(timespec="seconds")
+    db.execute(
+        "INSERT INTO entries (key, atom_id, title, link, published, updated, first_seen,"
+        " digest_day, content, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'h')",
+        [
+            "url:https://news.example.org/battery",
+            "urn:uuid:1",
+            "Grid operator approves battery project",
+            "https://news.example.org/battery",
+            "2026-11-20T08:00:00+00:00",
+            seen,
+            seen,
+            "2026-11-23",
+            f"<p>{STORY}</p>",
+        ],
+    )
+    conn.commit()
+    conn.close()
+    do_run(settings, clock)  # migrates, indexes the old entry, links the farm copy
+    with Store(settings.storage.database) as store:
+        assert store.schema_version() == MIGRATIONS[-1][0]
+        [link] = store.duplicate_links()
+        assert link.kept_key == "url:https://news.example.org/battery"
+    assert [e.title for e in published(settings)] == ["Grid operator approves battery project"]
