@@ -90,6 +90,19 @@ class ArxivSettings:
 
 
 @dataclass(frozen=True)
+class DedupSettings:
+    """Duplicates beyond identity keys (see aggregator/neardup.py and the README)."""
+
+    enabled: bool = True
+    threshold: float = 0.5
+    window_days: int = 14
+    title_window_days: int = 180
+    num_perm: int = 128
+    bands: int = 32
+    source_priority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs, validated. Passed explicitly; never global."""
 
@@ -107,6 +120,7 @@ class Settings:
     #: Unused sections or values worth telling the user about.
     notes: tuple[str, ...] = field(default=())
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -163,6 +177,15 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "api_url": (str, "https://export.arxiv.org/api/query", "arXiv's export API, for backfill"),
         "api_delay": ((int, float), 3.0, "seconds between API requests (arXiv asks for 3)"),
         "catch_up_days": (int, 5, "missed listing days a run fetches from the API (0: none)"),
+    },
+    "dedup": {
+        "enabled": (bool, True, "link near-duplicates and the same work under other IDs"),
+        "threshold": ((int, float), 0.5, "estimated Jaccard similarity that makes a duplicate"),
+        "window_days": (int, 14, "near-duplicates only count within this many days"),
+        "title_window_days": (int, 180, "days within which title + first author match"),
+        "num_perm": (int, 128, "MinHash functions per signature"),
+        "bands": (int, 32, "LSH bands; num_perm must be a multiple of it"),
+        "source_priority": (list, [], "source names, most authoritative first"),
     },
 }
 
@@ -357,6 +380,46 @@ def _schedule(values: dict[str, Any], timezone: str, *, file: str) -> ScheduleSe
     return ScheduleSettings(jobs=tuple(jobs), misfire_grace_time=values["misfire_grace_time"])
 
 
+def _dedup(values: dict[str, Any], sources: tuple[Source, ...], *, file: str) -> DedupSettings:
+    if not 0 < values["threshold"] <= 1:
+        raise ConfigError(
+            f"must be above 0 and at most 1, got {values['threshold']!r}",
+            file=file,
+            key="dedup.threshold",
+            hint="0.5 is the tested default; higher merges less",
+        )
+    for key in ("window_days", "title_window_days"):
+        if values[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"dedup.{key}")
+    num_perm, bands = values["num_perm"], values["bands"]
+    if not 16 <= num_perm <= 1024 or bands < 1 or num_perm % bands:
+        raise ConfigError(
+            f"num_perm ({num_perm}) must be 16 to 1024 and a multiple of bands ({bands})",
+            file=file,
+            key="dedup.num_perm",
+            hint="the defaults are num_perm = 128, bands = 32",
+        )
+    names = {source.name for source in sources}
+    priority = values["source_priority"]
+    for index, name in enumerate(priority):
+        if not isinstance(name, str) or name not in names:
+            raise ConfigError(
+                f"{name!r} is not the name of a configured source",
+                file=file,
+                key=f"dedup.source_priority[{index}]",
+                hint=f"configured sources: {', '.join(sorted(names)) or 'none'}",
+            )
+    return DedupSettings(
+        enabled=values["enabled"],
+        threshold=float(values["threshold"]),
+        window_days=values["window_days"],
+        title_window_days=values["title_window_days"],
+        num_perm=num_perm,
+        bands=bands,
+        source_priority=tuple(dict.fromkeys(priority)),
+    )
+
+
 def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) -> Settings:
     """Validate TOML text into Settings.
 
@@ -385,6 +448,8 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
     schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
     arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
+    sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
+    dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
     base_url = publish["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
@@ -427,12 +492,13 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             backoff_base=float(fetch["backoff_base"]),
             backoff_max=float(fetch["backoff_max"]),
         ),
-        sources=_sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv),
+        sources=sources,
         email=email,
         subscribers=subscribers,
         schedule=schedule,
         origin=file,
         arxiv=arxiv,
+        dedup=dedup,
     )
 
 

@@ -12,8 +12,9 @@ the user needs to act on it (the source, the config key and file, the path)::
     ├── StorageError     the database cannot be opened, migrated or written
     │   └── LockedError  another run holds the database's lock (names its PID)
     ├── PublishError     a feed, digest or index page cannot be written
-    └── DeliveryError    a digest cannot be sent
-        └── SmtpError    the SMTP server refused, failed or could not be reached
+    ├── DeliveryError    a digest cannot be sent
+    │   └── SmtpError    the SMTP server refused, failed or could not be reached
+    └── LinkNotFoundError  `dupes explain/split` named no duplicate link
 
 Third-party exceptions are converted at the module boundary with ``raise ... from err``.
 """
@@ -139,3 +140,7 @@ class SmtpError(DeliveryError):
         self.code = code
         self.temporary = temporary
         self.session = session
+
+
+class LinkNotFoundError(AggregatorError):
+    """``dupes explain`` or ``dupes split`` was given something that is not a link."""

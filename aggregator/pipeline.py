@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import deliver, health, housekeeping, publish
+from . import deliver, duplicates, health, housekeeping, publish
 from . import digest as digests
 from .arxiv_api import catch_up
 from .arxiv_calendar import Calendar, batch_state
@@ -139,6 +139,7 @@ def ingest(
     reports: list[SourceReport] = []
     touched: set[date] = set()
     enabled = [source for source in settings.sources if source.enabled]
+    duplicates.index_missing(store, settings.dedup, now=clock())
     known = {row.name: row for row in store.source_health()}
     failures = {name: row.consecutive_failures for name, row in known.items()}
     with Fetcher(settings.fetch, client=client) as fetcher:
@@ -352,6 +353,12 @@ def _ingest_source(
         store.record_announcements(decisions, source=source.name)
         if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
             store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
+        linked = duplicates.link_new_entries(
+            store, decisions, source=source.name, settings=settings.dedup, now=now
+        )
+        merged = sum(1 for link in linked if not link.newcomer_kept)
+        report.counts[Outcome.NEW.value] -= merged
+        report.counts[Outcome.DUPLICATE.value] += merged
         store.record_source(
             name=source.name,
             kind=source.kind,

@@ -4,7 +4,7 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, commands, daemon, send, sources, status
+from . import arxiv, commands, daemon, dupes, send, sources, status
 from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_SOURCES_FAILED, main
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "arxiv",
     "commands",
     "daemon",
+    "dupes",
     "main",
     "send",
     "sources",

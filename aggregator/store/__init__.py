@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .arxiv import ArxivQueries
 from .deliveries import Delivery, DeliveryQueries
+from .dupes import DuplicateQueries
 from .entries import EntryQueries
 from .health import HealthQueries
 from .retention import PruneResult, RetentionQueries
@@ -19,7 +20,13 @@ from .schema import MIGRATIONS
 
 
 class Store(
-    EntryQueries, RunQueries, HealthQueries, ArxivQueries, DeliveryQueries, RetentionQueries
+    EntryQueries,
+    RunQueries,
+    HealthQueries,
+    ArxivQueries,
+    DeliveryQueries,
+    RetentionQueries,
+    DuplicateQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 

@@ -12,6 +12,9 @@ from ..dedup import Decision, Outcome
 from ..types import StoredEntry
 from .base import StoreBase, chunks, stamp
 
+#: Linked duplicates (see store/dupes.py) are stored but never published or sent.
+_VISIBLE = "key NOT IN (SELECT entry_key FROM duplicates)"
+
 
 class EntryQueries(StoreBase):
     def get_entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
@@ -77,12 +80,13 @@ class EntryQueries(StoreBase):
         """Newest first by ``updated``; ``category=None`` means every entry."""
         if category is None:
             rows = self.db.execute(
-                "SELECT * FROM entries ORDER BY updated DESC, key LIMIT ?", [limit]
+                f"SELECT * FROM entries WHERE {_VISIBLE} ORDER BY updated DESC, key LIMIT ?",
+                [limit],
             )
         else:
             rows = self.db.execute(
                 "SELECT * FROM entries WHERE key IN"
-                " (SELECT entry_key FROM entry_categories WHERE category = ?)"
+                f" (SELECT entry_key FROM entry_categories WHERE category = ?) AND {_VISIBLE}"
                 " ORDER BY updated DESC, key LIMIT ?",
                 [category, limit],
             )
@@ -91,7 +95,8 @@ class EntryQueries(StoreBase):
     def entries_for_day(self, day: date) -> list[StoredEntry]:
         """Entries whose digest day is ``day``, in arrival order."""
         rows = self.db.execute(
-            "SELECT * FROM entries WHERE digest_day = ? ORDER BY first_seen, position, key",
+            f"SELECT * FROM entries WHERE digest_day = ? AND {_VISIBLE}"
+            " ORDER BY first_seen, position, key",
             [day.isoformat()],
         )
         return list(self._rows_to_entries(rows).values())
@@ -102,7 +107,7 @@ class EntryQueries(StoreBase):
         """Entries first shown before ``before_day`` whose ``updated`` is in [start, end)."""
         rows = self.db.execute(
             "SELECT * FROM entries WHERE updated >= ? AND updated < ? AND digest_day < ?"
-            " ORDER BY updated, key",
+            f" AND {_VISIBLE} ORDER BY updated, key",
             [stamp(start), stamp(end), before_day.isoformat()],
         )
         return list(self._rows_to_entries(rows).values())
@@ -111,16 +116,19 @@ class EntryQueries(StoreBase):
         """Every category with its number of entries, by name."""
         rows = self.db.execute(
             "SELECT category, count(DISTINCT entry_key) FROM entry_categories"
+            " WHERE entry_key NOT IN (SELECT entry_key FROM duplicates)"
             " GROUP BY category ORDER BY category"
         )
         return [(name, int(count)) for name, count in rows]
 
     def digest_days(self) -> list[date]:
-        rows = self.db.execute("SELECT DISTINCT digest_day FROM entries ORDER BY digest_day")
+        rows = self.db.execute(
+            f"SELECT DISTINCT digest_day FROM entries WHERE {_VISIBLE} ORDER BY digest_day"
+        )
         return [date.fromisoformat(day) for (day,) in rows]
 
     def count_entries(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE {_VISIBLE}").fetchone()[0])
 
     def _rows_to_entries(self, cursor: sqlite3.Cursor) -> dict[str, StoredEntry]:
         columns = [d[0] for d in cursor.description]
@@ -145,6 +153,15 @@ class EntryQueries(StoreBase):
                 chunk,
             ):
                 sources[key].append(name)
+            # A kept entry also lists the sources of the duplicates merged into it.
+            for key, name in self.db.execute(
+                "SELECT d.kept_key, s.source FROM duplicates d"
+                " JOIN entry_sources s ON s.entry_key = d.entry_key"
+                f" WHERE d.kept_key IN ({marks}) ORDER BY d.id, s.rowid",
+                chunk,
+            ):
+                if name not in sources[key]:
+                    sources[key].append(name)
         return {
             row["key"]: _row_to_entry(row, categories[row["key"]], sources[row["key"]])
             for row in rows

@@ -188,6 +188,65 @@ def _m5_retention(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX pruned_entries_pruned_at ON pruned_entries (pruned_at)")
 
 
+def _m6_duplicates(db: sqlite_utils.Database) -> None:
+    """Near-duplicate detection: signatures, LSH band keys, work keys, links, splits."""
+    db.execute(
+        """
+        CREATE TABLE entry_signatures (
+            id INTEGER PRIMARY KEY,
+            entry_key TEXT NOT NULL UNIQUE REFERENCES entries (key) ON DELETE CASCADE,
+            scheme TEXT NOT NULL,
+            signature BLOB,
+            shingles INTEGER NOT NULL DEFAULT 0,
+            seen TEXT NOT NULL
+        )"""
+    )
+    # One row per (band key, entry): finding candidates is one index seek per band.
+    db.execute(
+        """
+        CREATE TABLE lsh_bands (
+            band INTEGER NOT NULL,
+            sig_id INTEGER NOT NULL,
+            PRIMARY KEY (band, sig_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX lsh_bands_sig ON lsh_bands (sig_id)")
+    db.execute(
+        "CREATE TRIGGER entry_signatures_delete AFTER DELETE ON entry_signatures"
+        " BEGIN DELETE FROM lsh_bands WHERE sig_id = OLD.id; END"
+    )
+    db.execute(
+        """
+        CREATE TABLE entry_work_keys (
+            work_key TEXT NOT NULL,
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            PRIMARY KEY (work_key, entry_key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX entry_work_keys_entry ON entry_work_keys (entry_key)")
+    db.execute(
+        """
+        CREATE TABLE duplicates (
+            id INTEGER PRIMARY KEY,
+            entry_key TEXT NOT NULL UNIQUE REFERENCES entries (key) ON DELETE CASCADE,
+            kept_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            similarity REAL,
+            linked_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX duplicates_kept ON duplicates (kept_key)")
+    db.execute(
+        """
+        CREATE TABLE duplicate_splits (
+            entry_key TEXT NOT NULL,
+            other_key TEXT NOT NULL,
+            split_at TEXT NOT NULL,
+            PRIMARY KEY (entry_key, other_key)
+        ) WITHOUT ROWID"""
+    )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -195,4 +254,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (3, "arxiv versions, announcements and batches", _m3_arxiv),
     (4, "delivery log", _m4_deliveries),
     (5, "tombstones of pruned entries", _m5_retention),
+    (6, "duplicates beyond identity keys", _m6_duplicates),
 )

@@ -1,0 +1,216 @@
+"""The pure near-duplicate core: text, shingles, MinHash, work keys and the decision."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.minhash import (
+    MIN_SHINGLES,
+    MinHasher,
+    Scheme,
+    jaccard,
+    normalize_text,
+    shingles,
+    similarity,
+)
+from aggregator.neardup import (
+    Candidate,
+    Features,
+    Rules,
+    arxiv_ids,
+    choose_match,
+    dois,
+    features,
+    grey_keys,
+    newcomer_is_kept,
+    refine,
+    surname,
+    title_author_key,
+)
+from aggregator.normalize import normalize
+from aggregator.types import Entry, ParsedEntry
+
+T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
+HASHER = MinHasher(Scheme())
+TEXT = (
+    "The regional grid operator approved a battery storage project on the site of a retired"
+    " coal plant. The project will store surplus solar power in the afternoon and release it"
+    " during the evening peak, when prices are highest."
+)
+
+
+def entry(**fields: object) -> Entry:
+    values: dict[str, object] = {"title": "A title", "published": T0, "content": TEXT}
+    values.update(fields)
+    return normalize(ParsedEntry(**values), source=str(values.get("source", "s")))  # type: ignore[arg-type]
+
+
+def feats(item: Entry, source: str = "s") -> Features:
+    return features(item, key=item.key, source=source, first_seen=T0, hasher=HASHER)
+
+
+def cand(found: Features, kept_key: str | None = None) -> Candidate:
+    return Candidate(found.key, found.when, found.signature, found.work_keys, kept_key)
+
+
+def test_normalize_text_folds_width_and_case_and_drops_boilerplate() -> None:
+    text = "ＩＣＬＲ　２０２４ Results\nShare on Facebook\nHome | News | Tech | Sports\nsee https://x.org/a"
+    assert normalize_text(text) == "iclr 2024 results\nsee  "
+    assert normalize_text("来源：观察爆料社\n正文内容") == "正文内容"
+
+
+def test_shingles_are_word_trigrams_and_cjk_character_trigrams() -> None:
+    assert shingles("One two three four") == {"one two three", "two three four"}
+    assert shingles("大模型的力量") == {"大 模 型", "模 型 的", "型 的 力", "的 力 量"}
+    assert "iclr 2024 的" in shingles("ICLR 2024 的力量")
+
+
+def test_short_texts_get_no_signature() -> None:
+    assert HASHER.signature({f"s{i}" for i in range(MIN_SHINGLES - 1)}) is None
+    assert HASHER.signature({f"s{i}" for i in range(MIN_SHINGLES)}) is not None
+
+
+def test_similarity_estimates_jaccard() -> None:
+    base = {f"w{i}" for i in range(400)}
+    half = {f"w{i}" for i in range(200, 600)}  # Jaccard 200 / 600
+    one, other = HASHER.signature(base), HASHER.signature(half)
+    assert similarity(one, one) == 1.0
+    estimate = similarity(one, other)
+    assert estimate is not None and abs(estimate - 1 / 3) < 0.12
+    assert similarity(one, None) is None
+    assert HASHER.bands(one) == HASHER.bands(HASHER.from_bytes(HASHER.to_bytes(one)))  # type: ignore[arg-type]
+
+
+def test_scheme_needs_num_perm_a_multiple_of_bands() -> None:
+    with pytest.raises(ValueError, match="multiple"):
+        Scheme(num_perm=100, bands=32)
+    assert Scheme().name == "minhash2:k3:128x32:s1"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://arxiv.org/abs/2601.06098",
+        "https://arxiv.org/abs/2601.06098v3",
+        "https://arxiv.org/pdf/2601.06098v2",
+        "https://arxiv.org/pdf/2601.06098.pdf",
+        "https://arxiv.org/html/2601.06098v1",
+        "http://export.arxiv.org/abs/2601.06098",
+        "https://www.arxiv.org/pdf/2601.06098",
+    ],
+)
+def test_arxiv_ids_from_any_link_form(link: str) -> None:
+    assert arxiv_ids(entry(link=link)) == {"2601.06098"}
+    assert arxiv_ids(entry(link="https://conf.example.org/1", pdf_url=link)) == {"2601.06098"}
+
+
+def test_dois_from_the_field_or_a_doi_link() -> None:
+    assert dois(entry(doi="doi:10.1145/ABC.1")) == {"10.1145/abc.1"}
+    assert dois(entry(link="https://doi.org/10.1145/ABC.1")) == {"10.1145/abc.1"}
+    assert dois(entry(link="https://example.org/10.1145/abc")) == set()
+
+
+def test_title_author_key_ignores_case_punctuation_and_name_order() -> None:
+    one = entry(title="Wavelet Positional Encoding for Transformers", authors=("Yuki Sato",))
+    two = entry(title="WAVELET positional encoding, for transformers!", authors=("Sato, Yuki",))
+    assert title_author_key(one) == title_author_key(two) is not None
+    assert title_author_key(entry(title="Introduction", authors=("Yuki Sato",))) is None
+    assert title_author_key(entry(title="年度研究报告", authors=("王小明",))) is None
+    assert title_author_key(entry(title="大型语言模型偏好学习的理论统一", authors=("王小明",)))
+    assert title_author_key(entry(title="Wavelet Positional Encoding for Transformers")) is None
+    assert surname("Waïss Azizian") == "azizian"
+
+
+def test_choose_match_prefers_exact_keys_then_the_most_similar() -> None:
+    probe = feats(entry(link="https://b.org/1", pdf_url="https://arxiv.org/pdf/2601.06098"))
+    paper = feats(entry(link="https://arxiv.org/abs/2601.06098", content="Other words " * 20))
+    copy = feats(entry(link="https://c.org/1"), source="other")
+    rules = Rules()
+    match = choose_match(probe, [cand(copy), cand(paper)], rules=rules)
+    assert match is not None and (match.key, match.reason) == (paper.key, "arxiv")
+    near = choose_match(feats(entry(link="https://b.org/2")), [cand(copy)], rules=rules)
+    assert near is not None and near.reason == "near" and near.similarity == 1.0
+
+
+def test_different_arxiv_ids_are_different_works_however_alike() -> None:
+    one = feats(entry(link="https://arxiv.org/abs/2601.00001"))
+    two = feats(entry(link="https://arxiv.org/abs/2601.00002"))
+    assert choose_match(two, [cand(one)], rules=Rules()) is None
+
+
+def test_window_split_and_kept_key() -> None:
+    old = feats(entry(link="https://a.org/1", published=T0 - timedelta(days=30)))
+    new = feats(entry(link="https://b.org/1"))
+    assert choose_match(new, [cand(old)], rules=Rules()) is None
+    assert choose_match(new, [cand(old)], rules=Rules(window=timedelta(days=31))) is not None
+    recent = replace(old, when=T0)
+    assert choose_match(new, [cand(recent)], rules=Rules(), split_from=frozenset({old.key})) is None
+    match = choose_match(new, [cand(recent, kept_key="url:https://k.org/")], rules=Rules())
+    assert match is not None and (match.key, match.via) == ("url:https://k.org/", old.key)
+
+
+def test_same_text_from_the_same_source_is_a_reissue() -> None:
+    one = feats(entry(guid="g-1", link=None), source="feed")
+    two = feats(entry(guid="g-2", link=None), source="feed")
+    other_source = feats(entry(guid="g-3", link=None), source="elsewhere")
+    assert set(one.work_keys) & set(two.work_keys)
+    assert not {k for k in one.work_keys if k.startswith("same")} & set(other_source.work_keys)
+    match = choose_match(two, [cand(one)], rules=Rules())
+    assert match is not None and match.reason == "same"
+
+
+def test_kept_copy_rule() -> None:
+    assert not newcomer_is_kept("b", ["a"], ())
+    assert newcomer_is_kept("b", ["a"], ("b", "a"))
+    assert newcomer_is_kept("b", ["a"], ("b",))
+    assert not newcomer_is_kept("b", ["a", "b"], ("b",))
+    assert not newcomer_is_kept("c", ["a"], ("a", "c"))
+
+
+def test_a_very_long_text_is_hashed_in_slices_with_the_same_result() -> None:
+    items = [f"w{i}" for i in range(20_000)]
+    whole = HASHER.signature(items)
+    assert whole is not None
+    # The minimum over slices equals the minimum over everything, order aside.
+    assert (HASHER.signature(list(reversed(items))) == whole).all()
+    first = HASHER.signature(items[:4096])
+    assert first is not None and (whole <= first).all()
+
+
+def test_borderline_estimates_are_replaced_by_the_exact_similarity() -> None:
+    words = [f"w{i}" for i in range(300)]
+    probe_text = " ".join(words)
+    other_text = " ".join(words[:150] + [f"x{i}" for i in range(150)])  # Jaccard ~ 1/3
+    probe = feats(entry(content=probe_text, link="https://p.org/"))
+    stored = feats(entry(content=other_text, link="https://s.org/"), source="other")
+    candidate = cand(stored)
+    assert grey_keys(probe, [candidate], threshold=0.35) == [stored.key]
+    assert grey_keys(probe, [candidate], threshold=0.9) == []
+    [refined] = refine(probe, [candidate], {stored.key: "A title\n" + other_text})
+    assert refined.exact == jaccard(probe.shingle_set, shingles("A title\n" + other_text))
+    assert refined.exact is not None and 0.3 < refined.exact < 0.36
+    # The exact value decides: just above it matches, just below it does not.
+    assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact)) is not None
+    assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact + 0.001)) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "dropped"),
+    [
+        ("作者 | 赖文昕", True),
+        ("来源：观察爆料社", True),
+        ("当前位置:首页 >专报 >在 ICLR 2024", True),
+        ("版权所有 © 2026 观察爆料社", True),
+        ("Subscribe to our newsletter", True),
+        ("Copyright © 2026 TrendWire", True),
+        ("作者认为这个方法很好", False),
+        ("Subscribers grew by 10%", False),
+        ("Copyright law changes in the EU", False),
+        ("Share " + "a long paragraph of real text " * 8, False),
+    ],
+)
+def test_only_boilerplate_lines_are_dropped(line: str, dropped: bool) -> None:
+    assert (normalize_text(line) == "") is dropped
