@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import resources
 from .errors import ConfigError
+from .parsers import FEED_ENGINES
 from .sources import KINDS, Source
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
@@ -43,6 +44,8 @@ class DigestSettings:
 class FetchSettings:
     timeout: float
     max_bytes: int
+    #: "auto" (fast lxml path, feedparser fallback) or "feedparser".
+    parser: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
     "fetch": {
         "timeout": ((int, float), 30.0, "seconds before an HTTP request is abandoned"),
         "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
+        "parser": (str, "auto", "RSS/Atom reader: auto (fast, feedparser fallback) | feedparser"),
     },
 }
 
@@ -247,6 +251,12 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         raise ConfigError("must be at least 1", file=file, key="publish.feed_max_entries")
     if fetch["timeout"] <= 0 or fetch["max_bytes"] <= 0:
         raise ConfigError("must be positive", file=file, key="fetch")
+    if fetch["parser"] not in FEED_ENGINES:
+        raise ConfigError(
+            f"expected one of {', '.join(FEED_ENGINES)}, got {fetch['parser']!r}",
+            file=file,
+            key="fetch.parser",
+        )
     return Settings(
         storage=StorageSettings(database=work_base / storage["database"]),
         publish=PublishSettings(
@@ -259,7 +269,9 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             timezone=_timezone(digest["timezone"], file=file, key="digest.timezone"),
             title=digest["title"],
         ),
-        fetch=FetchSettings(timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"]),
+        fetch=FetchSettings(
+            timeout=float(fetch["timeout"]), max_bytes=fetch["max_bytes"], parser=fetch["parser"]
+        ),
         sources=_sources(raw.get("sources"), file=file, base=source_base),
         origin=file,
     )

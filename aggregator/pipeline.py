@@ -143,7 +143,7 @@ def _ingest_source(
     client: httpx.Client | None,
 ) -> set[date]:
     fetched = fetch(source, settings.fetch, client)
-    parser = get_parser(source.kind)
+    parser = get_parser(source.kind, settings.fetch.parser)
     parsed = parser(
         fetched.data,
         source=source.name,
