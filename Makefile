@@ -1,7 +1,11 @@
-.PHONY: test lint run
+.PHONY: test lint run bench bench-quick
 test:
 	python -m pytest
 lint:
 	ruff check . && ruff format --check . && mypy
 run:
 	aggregator run
+bench:
+	python -m benchmarks
+bench-quick:
+	python -m benchmarks --feeds 20 --big-entries 2000 --skip-feedparser

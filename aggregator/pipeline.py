@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from . import digest as digests
-from . import publish
+from . import publish, unchanged
 from .config import Settings
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, SourceError
@@ -143,6 +143,17 @@ def _ingest_source(
     client: httpx.Client | None,
 ) -> set[date]:
     fetched = fetch(source, settings.fetch, client)
+    document = unchanged.fingerprint(
+        source, fetched.data, content_type=fetched.content_type, parser=settings.fetch.parser
+    )
+    last = store.last_document(source.name)
+    if last is not None and last[0] == document:  # the same bytes, read the same way
+        report.counts[Outcome.UNCHANGED.value] = last[1]
+        with store.transaction():
+            store.record_source(
+                name=source.name, kind=source.kind, location=source.location, now=now, error=None
+            )
+        return set()
     parser = get_parser(source.kind, settings.fetch.parser)
     parsed = parser(
         fetched.data,
@@ -175,6 +186,10 @@ def _ingest_source(
             now=now,
             error=None,
             new_entries=report.counts[Outcome.NEW.value],
+        )
+        # A document with warnings is read again next time, so they are reported again.
+        store.remember_document(
+            source.name, None if parsed.warnings else document, entries=len(entries), now=now
         )
     return touched
 
@@ -307,7 +322,7 @@ def run(
                 )
             if do_digest:
                 summary.digests_written, summary.digest_days = write_digests(
-                    settings, store, touched | {run_date}
+                    settings, store, touched
                 )
             if do_publish:
                 summary.feeds_written, summary.feeds_total = publish_feeds(

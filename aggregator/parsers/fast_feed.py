@@ -89,6 +89,14 @@ _URI_ATTRIBUTES = frozenset(RelativeURIResolver.relative_uris)
 _ATTRIBUTE = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?"""
 _START_TAG_RE = re.compile(rf"<([a-zA-Z][a-zA-Z0-9:-]*)((?:\s+{_ATTRIBUTE})+)\s*(/?)>")
 _ATTRIBUTE_RE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+_EVENT_TAGS = (
+    "rss",
+    f"{{{_RDF}}}RDF",
+    "{http://www.w3.org/2005/Atom}feed",
+    "item",
+    f"{{{_RSS10}}}item",
+    "{http://www.w3.org/2005/Atom}entry",
+)
 _PROLOG_RE = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
@@ -211,9 +219,12 @@ class _Reader:
     # -- the walk ------------------------------------------------------------------------
 
     def read(self, data: bytes) -> None:
+        # Events only for the root and the entries (lxml filters the rest in C); an
+        # entry's children are read from the finished subtree.
         events = etree.iterparse(
             io.BytesIO(data),
             events=("start", "end", "start-ns"),
+            tag=_EVENT_TAGS,
             resolve_entities=False,
             no_network=True,
             huge_tree=False,
@@ -221,56 +232,69 @@ class _Reader:
             remove_pis=False,
             strip_cdata=True,
         )
-        depth = 0
         root: etree._Element | None = None
-        feed_depth = entries_at = -1  # depths of feed-level elements and of entries
-        entry_depth = -1
         for event, item in events:
             if event == "start-ns":
                 prefix, uri = item
                 self.namespaces.setdefault(prefix or "", uri)
-                continue
-            elem: etree._Element = item
-            if event == "start":
-                depth += 1
+            elif event == "start":
                 if root is None:
-                    root = elem
-                    self._root(elem)
-                    feed_depth = 2 if self.version == "atom10" else 3
-                    entries_at = 3 if self.version == "rss20" else 2
-                    continue
+                    root = item
+                    self._root(item)
+                elif not self._is_entry(item):
+                    raise Unsupported(f"<{item.tag}> where no entry can be")
+            elif item is not root:
+                self._entry(item)
+                parent = item.getparent()
+                item.clear()
+                if parent is not None:
+                    parent.remove(item)  # the tree never holds more than one entry
+        if root is None:
+            raise Unsupported("not an RSS 2.0, RSS 1.0 or Atom 1.0 document")
+        self._feed_level(root)
+
+    def _feed_level(self, root: etree._Element) -> None:
+        """What is left once the entries are gone: the feed's own elements."""
+        for elem in root.iter():
+            if elem is not root:
                 if elem.attrib:
                     self._check_attributes(elem)
-                if entry_depth < 0 and depth == entries_at and self._is_entry(elem):
-                    entry_depth = depth
-                    self.raw_entries.append(self._start_entry(elem))
-                elif entry_depth > 0 and depth > entry_depth + 1:
-                    self._check_nested(elem, depth - entry_depth)
-                continue
-            # "end"
-            if entry_depth > 0:
-                if depth == entry_depth + 1:
-                    self._entry_child(elem, self.raw_entries[-1])
-                elif depth == entry_depth:
-                    self._end_entry(self.raw_entries[-1])
-                    entry_depth = -1
-                    _drop(elem)
-            elif depth == feed_depth and self._in_channel(elem):
-                self._feed_child(elem)
-                _drop(elem)
-            elif depth == 2 and self.version != "atom10":
-                if self.version == "rss20" and _qname(elem) != ("", "channel"):
-                    raise Unsupported("element beside <channel>")
-                _drop(elem)
-            depth -= 1
-        if root is None:
-            raise Unsupported("no root element")
-
-    def _in_channel(self, elem: etree._Element) -> bool:
+                if _qname(elem)[1] in ("item", "entry"):
+                    raise Unsupported(f"an entry feedparser would read: <{elem.tag}>")
         if self.version == "atom10":
-            return True
+            feed = root
+        else:
+            channels = [c for c in root if _qname(c) in (("", "channel"), (_RSS10, "channel"))]
+            if len(channels) != 1:
+                raise Unsupported("not exactly one <channel>")
+            feed = channels[0]
+            if self.version == "rss20" and len(root) != 1:
+                raise Unsupported("element beside <channel>")
+        for child in feed:
+            if not isinstance(child.tag, str):  # a comment or processing instruction
+                continue
+            self._feed_child(child)
+
+    def _entry(self, elem: etree._Element) -> None:
         parent = elem.getparent()
-        return parent is not None and _qname(parent)[1] == "channel"
+        expected = ("", "channel") if self.version == "rss20" else None
+        if parent is None or (expected is not None and _qname(parent) != expected):
+            raise Unsupported("an entry outside the channel")
+        if expected is not None and parent.getparent() is None:
+            raise Unsupported("a channel as the root")
+        if expected is None and parent.getparent() is not None:
+            raise Unsupported("an entry below the root")
+        if elem.attrib:
+            self._check_attributes(elem)
+        raw = self._start_entry(elem)
+        for child in elem:
+            if child.attrib:
+                self._check_attributes(child)
+            if len(child):
+                self._check_nested(child)
+            self._entry_child(child, raw)
+        self._end_entry(raw)
+        self.raw_entries.append(raw)
 
     def _root(self, elem: etree._Element) -> None:
         ns, name = _qname(elem)
@@ -308,17 +332,22 @@ class _Reader:
             return ns == _RSS10 and name == "item"
         return ns in _CORE and name == "item"
 
-    def _check_nested(self, elem: etree._Element, level: int) -> None:
-        """Elements below an entry's children: only an Atom author's parts, or foreign."""
-        parent = elem.getparent()
-        assert parent is not None
-        if level == 2 and _qname(parent)[1] in ("author", "contributor"):
+    def _check_nested(self, child: etree._Element) -> None:
+        """Below an entry's children: only an Atom author's parts, or foreign markup."""
+        author = _qname(child)[1] in ("author", "contributor") and _qname(child)[0] in _CORE
+        for elem in child.iterdescendants():
+            if elem.attrib:
+                self._check_attributes(elem)
             ns, name = _qname(elem)
-            if ns in _CORE and name in ("name", "email", "uri", "url", "homepage"):
-                return
-        ns = _qname(elem)[0]
-        if ns in _CORE or ns.lower() in _KNOWN:
-            raise Unsupported(f"nested element {elem.tag}")
+            if (
+                author
+                and elem.getparent() is child
+                and ns in _CORE
+                and name in ("name", "email", "uri", "url", "homepage")
+            ):
+                continue
+            if ns in _CORE or ns.lower() in _KNOWN:
+                raise Unsupported(f"nested element {elem.tag}")
 
     # -- the text pipeline ---------------------------------------------------------------
 
@@ -630,14 +659,6 @@ def _qname(elem: etree._Element) -> tuple[str, str]:
             return (lowered, local.lower())
         return (ns, local.lower())
     return ("", tag.lower())
-
-
-def _drop(elem: etree._Element) -> None:
-    """Free a read element and everything before it: the tree stays one entry deep."""
-    elem.clear()
-    parent = elem.getparent()
-    if parent is not None:
-        del parent[: parent.index(elem)]
 
 
 def _doc_prefix(elem: etree._Element) -> str:

@@ -9,12 +9,13 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 
 from __future__ import annotations
 
+from .documents import DocumentQueries
 from .entries import EntryQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 
 
-class Store(EntryQueries, RunQueries):
+class Store(EntryQueries, RunQueries, DocumentQueries):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 

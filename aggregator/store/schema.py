@@ -88,5 +88,22 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m7_source_documents(db: sqlite_utils.Database) -> None:
+    # One row per source: the fingerprint of the last document whose entries were
+    # stored, so that an identical document is not parsed again (aggregator.unchanged).
+    db.execute(
+        """
+        CREATE TABLE source_documents (
+            source TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            stored_at TEXT NOT NULL
+        )"""
+    )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
-MIGRATIONS: tuple[tuple[int, str, Migration], ...] = ((1, "initial schema", _m1_initial),)
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (1, "initial schema", _m1_initial),
+    (7, "fingerprints of sources' last documents", _m7_source_documents),
+)
