@@ -34,6 +34,8 @@ OPTIONS = [
         location="https://example.org/feeds/feed.xml",
         content_type="application/rss+xml; charset=utf-8",
     ),
+    # RFC 3023: US-ASCII, whatever the document says; the fast path reads ASCII ones.
+    ParseOptions(location="http://example.org/feed", content_type="text/xml"),
 ]
 
 #: Fields the two paths may give differently, with the reason; they are compared after
@@ -55,6 +57,8 @@ MUST_BE_FAST = {
     "atom10-edge.xml",
     "rss10-edge.rdf",
     "html-edge.xml",
+    "bom-utf8.xml",
+    "ascii-charrefs.xml",
 }
 #: Files that need feedparser, with the reason the fast path declines them.
 MUST_FALL_BACK = {
@@ -101,7 +105,7 @@ def assert_same(name: str, fast: ParsedFeed | str, slow: ParsedFeed | str) -> No
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: str(p.relative_to(ROOT)))
-@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "http-berlin"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "http-berlin", "text-xml"])
 def test_every_sample_reads_the_same(path: Path, options: ParseOptions) -> None:
     data = path.read_bytes()
     fast, slow = both(data, options)
@@ -111,7 +115,7 @@ def test_every_sample_reads_the_same(path: Path, options: ParseOptions) -> None:
         took_fast_path = True
     except fast_feed.Unsupported:
         took_fast_path = False
-    if path.name in MUST_BE_FAST:
+    if path.name in MUST_BE_FAST and (data.isascii() or options.content_type != "text/xml"):
         assert took_fast_path, path.name
     if path.name in MUST_FALL_BACK:
         assert not took_fast_path, path.name

@@ -133,7 +133,11 @@ def parse_fast(data: bytes, options: ParseOptions) -> ParsedFeed:
 
 
 def _check_encoding(data: bytes, content_type: str | None) -> None:
-    """Only UTF-8 that feedparser would read as UTF-8 without complaint."""
+    """Decline documents feedparser might decode differently from lxml.
+
+    UTF-8 (declared or not, BOM or not) and, for ``text/xml`` without a charset, which
+    RFC 3023 makes US-ASCII, a document that is ASCII.
+    """
     head = data[:512]
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:]
@@ -146,7 +150,11 @@ def _check_encoding(data: bytes, content_type: str | None) -> None:
         media, _, params = content_type.partition(";")
         media = media.strip().lower()
         charset = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.IGNORECASE)
-        if media not in _XML_MEDIA_TYPES and not (media == "text/xml" and charset):
+        if media == "text/xml" and not charset:
+            if not data.isascii():
+                raise Unsupported("text/xml without a charset is US-ASCII")
+            return
+        if media not in _XML_MEDIA_TYPES and media != "text/xml":
             raise Unsupported("content type")
         if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
             raise Unsupported("charset")
@@ -373,7 +381,9 @@ class _Reader:
             elif "<" in output:
                 output = _resolve_uris(output, self.base)
         if not output.isascii():
-            with contextlib.suppress(UnicodeError):  # feedparser's repair of UTF-8 read as Latin-1
+            # feedparser's repair of UTF-8 read as Latin-1 (its parser always runs on
+            # text it re-encoded as UTF-8, so the repair applies whatever the encoding)
+            with contextlib.suppress(UnicodeError):
                 output = output.encode("iso-8859-1").decode("utf-8")
             if _C1_RE.search(output):
                 output = output.translate(_cp1252)
