@@ -42,6 +42,14 @@ class Figure:
     note: str = ""
 
 
+class Figures(list[Figure]):
+    """The table's rows; each is also shown on stderr as soon as it is measured."""
+
+    def append(self, figure: Figure) -> None:
+        print(f"  {figure.what}: {figure.value}  {figure.note}", file=sys.stderr)
+        super().append(figure)
+
+
 def _clock() -> datetime:
     return NOW
 
@@ -81,16 +89,29 @@ def _peak_mb() -> float:
 
 
 def _scenario_run(config: str) -> dict[str, Any]:
+    """The stages of ``aggregator run`` (``pipeline.run``), timed one by one."""
     from aggregator.config import load_config
     from aggregator.dedup import Outcome
-    from aggregator.pipeline import run
+    from aggregator.pipeline import RunSummary, ingest, publish_feeds, write_digests
+    from aggregator.store import Store
 
     settings = load_config(Path(config))
+    summary = RunSummary(run_date=RUN_DATE)
+    cpu = time.process_time()
     start = time.perf_counter()
-    summary = run(settings, clock=_clock, run_date=RUN_DATE)
-    seconds = time.perf_counter() - start
+    with Store(settings.storage.database) as store:
+        summary.sources, touched = ingest(settings, store, clock=_clock, run_date=RUN_DATE)
+        ingested = time.perf_counter()
+        summary.digests_written, summary.digest_days = write_digests(settings, store, touched)
+        digested = time.perf_counter()
+        summary.feeds_written, summary.feeds_total = publish_feeds(settings, store, clock=_clock)
+    end = time.perf_counter()
     return {
-        "seconds": seconds,
+        "seconds": end - start,
+        "cpu": time.process_time() - cpu,
+        "ingest": ingested - start,
+        "digest": digested - ingested,
+        "publish": end - digested,
         "peak_mb": _peak_mb(),
         "failed": [r.error for r in summary.failed],
         "entries": sum(summary.count(o) for o in Outcome),
@@ -98,6 +119,42 @@ def _scenario_run(config: str) -> dict[str, Any]:
         "duplicate": summary.count(Outcome.DUPLICATE),
         "unchanged": summary.count(Outcome.UNCHANGED),
         "feeds_written": summary.feeds_written,
+    }
+
+
+def _scenario_parse(config: str) -> dict[str, Any]:
+    """Parsing alone, both paths, on ten generated feeds (CPU seconds)."""
+    from aggregator.parsers import ParseOptions, fast_feed, feed
+
+    feeds, entries = (int(part) for part in config.split("x"))
+    documents = [generator.feed_bytes(i, entries) for i in range(feeds)]
+    options = ParseOptions(location="http://127.0.0.1:8000/feeds/0.xml")
+    result: dict[str, Any] = {"entries": feeds * entries}
+    fast_feed.parse_fast(documents[0], options)  # warm up: imports, compiled patterns
+    feed.parse(documents[0], source="bench", options=options)
+    for name, parse in (("fast", fast_feed.parse_fast), ("feedparser", None)):
+        start = time.process_time()
+        for data in documents:
+            if parse is None:
+                feed.parse(data, source="bench", options=options)
+            else:
+                parse(data, options)
+        result[name] = time.process_time() - start
+    return result
+
+
+def _scenario_parse_big(config: str) -> dict[str, Any]:
+    """Peak memory of parsing one big feed with the fast path, beyond holding its bytes."""
+    from aggregator.parsers import ParseOptions, fast_feed
+
+    data = Path(config).read_bytes()
+    before = _peak_mb()
+    parsed = fast_feed.parse_fast(data, ParseOptions())
+    return {
+        "mb": len(data) / 1e6,
+        "entries": len(parsed.entries),
+        "before_mb": before,
+        "peak_mb": _peak_mb(),
     }
 
 
@@ -136,6 +193,7 @@ def _scenario_digest(config: str) -> dict[str, Any]:
 
 
 def _in_fresh_process(function: Callable[[str], dict[str, Any]], config: Path) -> dict[str, Any]:
+    """Run ``function(str(config))`` in a new process: its peak memory is its own."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(function, str(config)).result()
 
@@ -161,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="aggregator-bench-"))
-    figures: list[Figure] = []
+    figures = Figures()
     try:
         print(
             f"Generating and serving {args.feeds} feeds x {args.entries} entries"
@@ -182,9 +240,21 @@ def main(argv: list[str] | None = None) -> int:
                     f"first run, {args.feeds} feeds x {args.entries} entries",
                     f"{first['seconds']:.1f} s",
                     f"{_rate(total, first['seconds'])}; {first['new']:,} new,"
-                    f" {first['duplicate']:,} duplicate; {mb:,.0f} MB served in all",
+                    f" {first['duplicate']:,} duplicate; {mb:,.0f} MB served in all;"
+                    f" CPU {first['cpu']:.1f} s",
                 )
             )
+            figures.append(
+                Figure(
+                    "  of which fetch, parse, dedup, store",
+                    f"{first['ingest']:.1f} s",
+                    _rate(total, first["ingest"]),
+                )
+            )
+            figures.append(
+                Figure("  of which digests", f"{first['digest']:.1f} s", "one day, every entry")
+            )
+            figures.append(Figure("  of which publishing", f"{first['publish']:.1f} s"))
             figures.append(Figure("peak memory of the first run", f"{first['peak_mb']:.0f} MB"))
 
             print("rerun ...", file=sys.stderr)
@@ -228,6 +298,30 @@ def main(argv: list[str] | None = None) -> int:
                         f"one feed of {args.big_entries:,} entries: peak memory",
                         f"{one['peak_mb']:.0f} MB",
                         f"first run {one['seconds']:.1f} s",
+                    )
+                )
+
+            print("parsing alone ...", file=sys.stderr)
+            sample = f"{min(args.feeds, 10)}x{args.entries}"
+            parsing = _in_fresh_process(_scenario_parse, Path(sample))
+            figures.append(
+                Figure(
+                    f"parse only, {parsing['entries']:,} entries, fast path",
+                    _rate(parsing["entries"], parsing["fast"]),
+                    f"CPU time; feedparser {_rate(parsing['entries'], parsing['feedparser'])},"
+                    f" {parsing['feedparser'] / parsing['fast']:.1f}x slower",
+                )
+            )
+            if args.big_entries:
+                big_file = work / "big.xml"
+                big_file.write_bytes(generator.feed_bytes(0, args.big_entries))
+                big_parse = _in_fresh_process(_scenario_parse_big, big_file)
+                figures.append(
+                    Figure(
+                        f"parse only, one feed of {big_parse['entries']:,} entries"
+                        f" ({big_parse['mb']:.0f} MB): peak memory",
+                        f"{big_parse['peak_mb']:.0f} MB",
+                        f"{big_parse['before_mb']:.0f} MB before parsing (Python, the bytes)",
                     )
                 )
 

@@ -78,10 +78,12 @@ class EntryQueries(StoreBase):
                 "SELECT * FROM entries ORDER BY updated DESC, key LIMIT ?", [limit]
             )
         else:
+            # Choose the keys first, then read only those rows in full: sorting the
+            # category's whole rows (abstracts and all) costs twice as much.
             rows = self.db.execute(
-                "SELECT * FROM entries WHERE key IN"
+                "SELECT * FROM entries WHERE key IN (SELECT key FROM entries WHERE key IN"
                 " (SELECT entry_key FROM entry_categories WHERE category = ?)"
-                " ORDER BY updated DESC, key LIMIT ?",
+                " ORDER BY updated DESC, key LIMIT ?) ORDER BY updated DESC, key",
                 [category, limit],
             )
         return list(self._rows_to_entries(rows).values())
