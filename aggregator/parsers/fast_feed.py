@@ -16,42 +16,31 @@ risk), HTML sanitising (``normalize`` does it), I/O.
 
 Why the feedparser-shaped dictionary: the equivalence of the two paths is the contract
 (a user switching parsers must not see every entry "updated"), and feedparser applies
-several transformations a reader would not guess, which this module repeats one by one
-(see :func:`_text`): stripping, resolving relative URIs against the document's
-location, guessing that an RSS title "looks like HTML", re-serialising HTML through
-its sgmllib processor, undoing UTF-8 read as Latin-1, and mapping C1 controls to
-Windows-1252. ``tests/test_parser_equivalence.py`` runs both paths over every sample.
+transformations a reader would not guess, which :mod:`.feedparser_compat` repeats one
+by one: stripping, resolving relative URIs against the document's location, guessing
+that an RSS title "looks like HTML", resolving URIs in HTML, undoing UTF-8 read as
+Latin-1, mapping C1 controls to Windows-1252. ``tests/test_parser_equivalence.py`` runs
+both paths over every sample.
 
-Memory: each ``<item>``/``<entry>`` is cleared once read and its earlier siblings are
-deleted, so the tree never holds more than one entry; only the small result values
-grow with the feed.
+Memory: lxml reports only the root and the entries; each entry is read from its
+finished subtree, then cleared and removed, so the tree never holds more than one
+entry; only the result values grow with the feed.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import html
 import io
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-from feedparser.datetimes import _parse_date
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import (
-    RelativeURIResolver,
-    _urljoin,
-    make_safe_absolute_uri,
-    resolve_relative_uris,
-)
 from lxml import etree
 
 from ..types import ParsedEntry, ParsedFeed
 from . import ParseOptions
 from . import feed as fp
+from . import feedparser_compat as compat
+from .feedparser_compat import Unsupported
 
 _ATOM = "http://www.w3.org/2005/atom"
 _RSS10 = "http://purl.org/rss/1.0/"
@@ -59,18 +48,8 @@ _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XML = "http://www.w3.org/XML/1998/namespace"
 #: Namespaces feedparser reads like RSS/Atom's own elements (its prefix '').
 _CORE = frozenset({"", _ATOM, _RSS10})
-_CONTENT = "http://purl.org/rss/1.0/modules/content/"
-_DC = "http://purl.org/dc/elements/1.1/"
-_DCTERMS = "http://purl.org/dc/terms/"
 _PRISM_NS = "http://prismstandard.org/namespaces/"
 _ARXIV_NS = "http://arxiv.org/schemas/atom"
-#: feedparser's own prefixes for the namespaces it knows (lower-cased URIs).
-_KNOWN = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_XML_MEDIA_TYPES = frozenset(
-    {"application/xml", "application/rss+xml", "application/atom+xml", "application/rdf+xml"}
-)
-_CAN_CONTAIN_RELATIVE_URIS = _FeedParserMixin.can_contain_relative_uris
 #: Entry elements of a known namespace that change none of the fields we read.
 _IGNORED = frozenset(
     {
@@ -84,11 +63,6 @@ _IGNORED = frozenset(
         ("wfw", "commentrss"),
     }
 )
-_C1_RE = re.compile("[\x80-\x9f]")
-_URI_ATTRIBUTES = frozenset(RelativeURIResolver.relative_uris)
-_ATTRIBUTE = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?"""
-_START_TAG_RE = re.compile(rf"<([a-zA-Z][a-zA-Z0-9:-]*)((?:\s+{_ATTRIBUTE})+)\s*(/?)>")
-_ATTRIBUTE_RE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _EVENT_TAGS = (
     "rss",
     f"{{{_RDF}}}RDF",
@@ -97,12 +71,7 @@ _EVENT_TAGS = (
     f"{{{_RSS10}}}item",
     "{http://www.w3.org/2005/Atom}entry",
 )
-_PROLOG_RE = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-
-
-class Unsupported(Exception):
-    """The document needs feedparser: the fast path could not promise the same result."""
 
 
 def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
@@ -118,7 +87,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
 
 def parse_fast(data: bytes, options: ParseOptions) -> ParsedFeed:
     """The fast path alone. Raises Unsupported for anything it cannot read exactly."""
-    _check_encoding(data, options.content_type)
+    compat.check_encoding(data, options.content_type)
     if _DOCTYPE_RE.search(data, 0, 4096):
         raise Unsupported("DOCTYPE")
     base = ""
@@ -130,87 +99,6 @@ def parse_fast(data: bytes, options: ParseOptions) -> ParsedFeed:
     except etree.LxmlError as err:  # XMLSyntaxError and kin: feedparser's repairs apply
         raise Unsupported(f"not well-formed: {err}") from err
     return reader.result(options.timezone)
-
-
-def _check_encoding(data: bytes, content_type: str | None) -> None:
-    """Decline documents feedparser might decode differently from lxml.
-
-    UTF-8 (declared or not, BOM or not) and, for ``text/xml`` without a charset, which
-    RFC 3023 makes US-ASCII, a document that is ASCII.
-    """
-    head = data[:512]
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[3:]
-    elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in head[:4]:
-        raise Unsupported("UTF-16/32")
-    match = _PROLOG_RE.match(head)
-    if match and match.group(1).lower() not in (b"utf-8", b"utf8"):
-        raise Unsupported("encoding")
-    if content_type:
-        media, _, params = content_type.partition(";")
-        media = media.strip().lower()
-        charset = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.IGNORECASE)
-        if media == "text/xml" and not charset:
-            if not data.isascii():
-                raise Unsupported("text/xml without a charset is US-ASCII")
-            return
-        if media not in _XML_MEDIA_TYPES and media != "text/xml":
-            raise Unsupported("content type")
-        if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
-            raise Unsupported("charset")
-
-
-@lru_cache(maxsize=4096)
-def _date(text: str) -> Any:
-    return _parse_date(text)
-
-
-def _lower(value: str | None) -> str:
-    return value.lower() if value else ""
-
-
-def _attributes(elem: etree._Element) -> dict[str, str]:
-    """feedparser's view of the attributes: names lower-cased, rel and type values too."""
-    found: dict[str, str] = {}
-    for name, value in elem.attrib.items():
-        key = str(name)
-        if key.startswith("{"):
-            raise Unsupported(f"namespaced attribute {key}")
-        key = key.lower()
-        found[key] = str(value).lower() if key in ("rel", "type") else str(value)
-    return found
-
-
-def _map_type(value: str) -> str:
-    value = value.lower()
-    return {"text": "text/plain", "plain": "text/plain", "html": "text/html"}.get(value, value)
-
-
-_EMAIL_RE = re.compile(
-    r"""(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"""
-    r"""([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"""
-)
-
-
-def _author_from_text(author: str) -> dict[str, str]:
-    """feedparser's ``_sync_author_detail`` for an author given as one string."""
-    detail: dict[str, str] = {}
-    email = None
-    match = _EMAIL_RE.search(author)
-    if match:
-        email = match.group(0)
-        author = author.replace(email, "").replace("()", "").replace("<>", "")
-        author = author.replace("&lt;&gt;", "").strip()
-        if author and author[0] == "(":
-            author = author[1:]
-        if author and author[-1] == ")":
-            author = author[:-1]
-        author = author.strip()
-    if author:
-        detail["name"] = author
-    if email:
-        detail["email"] = email
-    return detail
 
 
 class _Reader:
@@ -354,7 +242,7 @@ class _Reader:
                 and name in ("name", "email", "uri", "url", "homepage")
             ):
                 continue
-            if ns in _CORE or ns.lower() in _KNOWN:
+            if ns in _CORE or ns.lower() in compat.KNOWN_NAMESPACES:
                 raise Unsupported(f"nested element {elem.tag}")
 
     # -- the text pipeline ---------------------------------------------------------------
@@ -365,34 +253,18 @@ class _Reader:
         """feedparser's ``pop`` for a text-only element: the value and its final type."""
         if len(elem):
             raise Unsupported(f"markup inside <{elem.tag}>")
-        output = (elem.text or "").strip()
-        if element in ("link", "id") and output:
-            output = _urljoin(self.base, output)
-        if (
-            not self.version.startswith("atom")
-            and content_type == "text/plain"
-            and _FeedParserMixin.looks_like_html(output)
-        ):
-            content_type = "text/html"
-        if content_type in _HTML_TYPES and element in _CAN_CONTAIN_RELATIVE_URIS:
-            if element == "title":
-                if "<" in output or "&" in output:  # short: feedparser's own way, exactly
-                    output = resolve_relative_uris(output, self.base, "utf-8", content_type)
-            elif "<" in output:
-                output = _resolve_uris(output, self.base)
-        if not output.isascii():
-            # feedparser's repair of UTF-8 read as Latin-1 (its parser always runs on
-            # text it re-encoded as UTF-8, so the repair applies whatever the encoding)
-            with contextlib.suppress(UnicodeError):
-                output = output.encode("iso-8859-1").decode("utf-8")
-            if _C1_RE.search(output):
-                output = output.translate(_cp1252)
-        return output, content_type
+        return compat.finish_text(
+            elem.text or "",
+            element,
+            content_type,
+            base=self.base,
+            guess_html=not self.version.startswith("atom"),
+        )
 
     def _content_type(self, attrs: dict[str, str], default: str) -> str:
         if "mode" in attrs:
             raise Unsupported("mode attribute")
-        content_type = _map_type(attrs.get("type", default))
+        content_type = compat.map_type(attrs.get("type", default))
         if content_type not in ("text/plain", "text/html"):
             raise Unsupported(f"content type {content_type}")
         return content_type
@@ -420,7 +292,7 @@ class _Reader:
             if ("", name) in _IGNORED:
                 return
             raise Unsupported(f"entry element <{name}>")
-        prefix = _KNOWN.get(ns.lower())
+        prefix = compat.KNOWN_NAMESPACES.get(ns.lower())
         if prefix == "content" and name == "encoded":
             self._content(elem, raw, "text/html")
         elif prefix == "dc" and name == "creator":
@@ -444,7 +316,7 @@ class _Reader:
 
     def _store_title(self, elem: etree._Element, context: dict[str, Any]) -> None:
         # feedparser keeps the first non-empty title of an entry (its ``title_depth``).
-        attrs = _attributes(elem)
+        attrs = compat.attributes(elem)
         value, content_type = self._text(elem, "title", self._content_type(attrs, "text/plain"))
         if context.get("_title_done"):
             return
@@ -456,7 +328,7 @@ class _Reader:
     def _summary(self, elem: etree._Element, raw: dict[str, Any], default: str) -> None:
         if "summary" in raw and not raw["_has_content"]:
             raise Unsupported("a second summary (feedparser would file it as content)")
-        attrs = _attributes(elem)
+        attrs = compat.attributes(elem)
         name = "description" if _qname(elem)[1] == "description" else "summary"
         value, content_type = self._text(elem, name, self._content_type(attrs, default))
         raw["summary"] = value
@@ -469,7 +341,7 @@ class _Reader:
         self._summary(elem, raw, "text/plain")
 
     def _content(self, elem: etree._Element, raw: dict[str, Any], default: str) -> None:
-        attrs = _attributes(elem)
+        attrs = compat.attributes(elem)
         if "src" in attrs:
             raise Unsupported("out-of-line content")
         raw["_has_content"] = True
@@ -484,14 +356,14 @@ class _Reader:
         self._content(elem, raw, "text/plain")
 
     def _link(self, elem: etree._Element, raw: dict[str, Any]) -> None:
-        attrs = _link_attributes(elem)
+        attrs = compat.link_attributes(elem)
         links = raw.setdefault("links", [])
         if "href" in attrs:
             if len(elem):
                 raise Unsupported("markup inside <link>")
-            attrs["href"] = _urljoin(self.base, attrs["href"])
+            attrs["href"] = compat.join_uri(self.base, attrs["href"])
             links.append(attrs)
-            if attrs["rel"] == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
+            if attrs["rel"] == "alternate" and compat.is_html(attrs["type"]):
                 raw["link"] = attrs["href"]
             return
         links.append(attrs)
@@ -502,12 +374,12 @@ class _Reader:
             links[-1]["href"] = value
 
     def _enclosure(self, elem: etree._Element, raw: dict[str, Any]) -> None:
-        attrs = _enforce_href(_attributes(elem))
+        attrs = compat.enforce_href(compat.attributes(elem))
         attrs["rel"] = "enclosure"
         raw.setdefault("links", []).append(attrs)
 
     def _guid(self, elem: etree._Element, raw: dict[str, Any]) -> None:
-        attrs = _attributes(elem)
+        attrs = compat.attributes(elem)
         guidislink = attrs.get("ispermalink", "true") == "true"
         value = self._text(elem, "id")[0] if guidislink else self._text_no_uri(elem)
         raw["id"] = value
@@ -526,7 +398,7 @@ class _Reader:
     def _date(self, elem: etree._Element, raw: dict[str, Any], key: str) -> None:
         value = self._text(elem, key)[0]
         raw[key] = value
-        raw[f"{key}_parsed"] = _date(value)
+        raw[f"{key}_parsed"] = compat.parse_date(value)
 
     def _published(self, elem: etree._Element, raw: dict[str, Any]) -> None:
         self._date(elem, raw, "published")
@@ -535,17 +407,17 @@ class _Reader:
         self._date(elem, raw, "updated")
 
     def _category(self, elem: etree._Element, raw: dict[str, Any]) -> None:
-        attrs = _attributes(elem)
+        attrs = compat.attributes(elem)
         tags: list[dict[str, str | None]] = raw.setdefault("tags", [])
         scheme = attrs.get("scheme", attrs.get("domain"))
-        _add_tag(tags, attrs.get("term"), scheme, attrs.get("label"))
+        compat.add_tag(tags, attrs.get("term"), scheme, attrs.get("label"))
         value = self._text(elem, "category")[0]
         if not value:
             return
         if tags and not tags[-1]["term"]:
             tags[-1]["term"] = value
         else:
-            _add_tag(tags, value, None, None)
+            compat.add_tag(tags, value, None, None)
 
     def _author(self, elem: etree._Element, raw: dict[str, Any]) -> None:
         if not len(elem):
@@ -573,7 +445,7 @@ class _Reader:
     def _text_author(self, elem: etree._Element, raw: dict[str, Any]) -> None:
         value = self._text(elem, "author")[0]
         raw["author"] = value
-        raw.setdefault("authors", []).append(_author_from_text(value) if value else {})
+        raw.setdefault("authors", []).append(compat.author_from_text(value) if value else {})
 
     def _end_entry(self, raw: dict[str, Any]) -> None:
         raw.pop("_has_content", None)
@@ -583,14 +455,17 @@ class _Reader:
 
     def _feed_child(self, elem: etree._Element) -> None:
         ns, name = _qname(elem)
-        prefix = "" if ns in _CORE else _KNOWN.get(ns.lower())
+        prefix = "" if ns in _CORE else compat.KNOWN_NAMESPACES.get(ns.lower())
         if prefix == "" and name == "title":
             self._store_title(elem, self.feed)
         elif prefix == "" and name == "link":
-            attrs = _link_attributes(elem)
+            attrs = compat.link_attributes(elem)
             if "href" in attrs:
-                href = _urljoin(self.base, attrs["href"])
-                if attrs["rel"] == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
+                href = compat.join_uri(self.base, attrs["href"])
+                if (
+                    attrs["rel"] == "alternate"
+                    and compat.map_type(attrs["type"]) in compat.HTML_TYPES
+                ):
                     self.feed["link"] = href
             else:
                 value = self._text(elem, "link")[0]
@@ -626,37 +501,6 @@ class _Reader:
         )
 
 
-def _resolve_uris(markup: str, base: str) -> str:
-    """What feedparser's ``resolve_relative_uris`` does to the attributes of HTML.
-
-    feedparser re-serialises the whole fragment through its sgmllib processor, which
-    costs more than parsing the XML. What survives ``normalize.sanitize_html`` of that is
-    the attributes: their names lower-cased, duplicates collapsed (the last value wins),
-    ``rel`` and ``type`` values lower-cased, sorted, and URIs made absolute against the
-    document's location (an unsafe one is left for the sanitiser to drop). This does
-    only that; the rest of feedparser's rewriting (``<br />``, lower-case tag names,
-    escaping) is undone by the sanitiser, as the equivalence test checks.
-    """
-
-    def start_tag(match: re.Match[str]) -> str:
-        tag = match.group(1).lower()
-        found: dict[str, str] = {}
-        for attribute in _ATTRIBUTE_RE.finditer(match.group(2)):
-            name = attribute.group(1).lower()
-            value = next((v for v in attribute.group(2, 3, 4) if v is not None), None)
-            value = name if value is None else html.unescape(value)
-            found[name] = value.lower() if name in ("rel", "type") else value
-        parts = []
-        for name, value in sorted(found.items()):
-            if (tag, name) in _URI_ATTRIBUTES:
-                # feedparser's ``resolved and ... or value``: an unsafe URI stays as it was
-                value = make_safe_absolute_uri(base, value.strip()) or value
-            parts.append(f' {name}="{html.escape(value, quote=True)}"')
-        return f"<{match.group(1)}{''.join(parts)}{match.group(3)}>"
-
-    return _START_TAG_RE.sub(start_tag, markup)
-
-
 def _qname(elem: etree._Element) -> tuple[str, str]:
     """(namespace URI as feedparser matches it, local name lower-cased)."""
     tag = elem.tag
@@ -673,33 +517,6 @@ def _qname(elem: etree._Element) -> tuple[str, str]:
 
 def _doc_prefix(elem: etree._Element) -> str:
     return str(elem.prefix or "").lower()
-
-
-def _link_attributes(elem: etree._Element) -> dict[str, str]:
-    """feedparser's ``_start_link`` defaults: rel alternate, an HTML or Atom type."""
-    attrs = _attributes(elem)
-    attrs.setdefault("rel", "alternate")
-    attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
-    return _enforce_href(attrs)
-
-
-def _enforce_href(attrs: dict[str, str]) -> dict[str, str]:
-    href = attrs.get("url", attrs.get("uri", attrs.get("href")))
-    if href:
-        attrs.pop("url", None)
-        attrs.pop("uri", None)
-        attrs["href"] = href
-    return attrs
-
-
-def _add_tag(
-    tags: list[dict[str, str | None]], term: str | None, scheme: str | None, label: str | None
-) -> None:
-    if not term and not scheme and not label:
-        return
-    value = {"term": term, "scheme": scheme, "label": label}
-    if value not in tags:
-        tags.append(value)
 
 
 _Handler = Callable[[_Reader, etree._Element, dict[str, Any]], None]
