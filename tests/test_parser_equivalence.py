@@ -173,6 +173,17 @@ def test_the_fast_path_declines_what_it_cannot_read_exactly(data: bytes, reason:
         fast_feed.parse_fast(data, ParseOptions())
 
 
+def test_a_doctype_after_a_long_preamble_is_still_declined() -> None:
+    data = (
+        b'<?xml version="1.0"?><!--' + b"x" * 10_000 + b'--><!DOCTYPE rss [<!ENTITY e "E">]>'
+        b'<rss version="2.0"><channel><item><title>&e;</title></item></channel></rss>'
+    )
+    with pytest.raises(fast_feed.Unsupported, match="DOCTYPE"):
+        fast_feed.parse_fast(data, ParseOptions())
+    fast, slow = both(data, ParseOptions())
+    assert_same("late-doctype", fast, slow)
+
+
 def test_entities_are_never_expanded() -> None:
     # A "billion laughs" document: declined before lxml sees it, and feedparser (which
     # drops the DOCTYPE) reads it without expanding anything.

@@ -193,6 +193,8 @@ class _Reader:
         self.raw_entries.append(raw)
 
     def _root(self, elem: etree._Element) -> None:
+        if elem.getroottree().docinfo.doctype:  # however far into the file it was
+            raise Unsupported("DOCTYPE")
         ns, name = _qname(elem)
         if ns == "" and name == "rss":
             if not str(elem.get("version") or "").startswith("2."):
