@@ -193,7 +193,8 @@ class _Reader:
         self.raw_entries.append(raw)
 
     def _root(self, elem: etree._Element) -> None:
-        if elem.getroottree().docinfo.doctype:  # however far into the file it was
+        docinfo = elem.getroottree().docinfo
+        if getattr(docinfo, "doctype", ""):  # however far into the file (not in the stubs)
             raise Unsupported("DOCTYPE")
         ns, name = _qname(elem)
         if ns == "" and name == "rss":
