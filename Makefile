@@ -1,4 +1,4 @@
-.PHONY: test lint run bench
+.PHONY: test lint run bench bench-quick
 test:
 	python -m pytest
 lint:
@@ -6,4 +6,6 @@ lint:
 run:
 	aggregator run
 bench:
-	python -m benchmarks.publish && python -m benchmarks.fetch
+	python -m benchmarks && python -m benchmarks.publish && python -m benchmarks.fetch
+bench-quick:
+	python -m benchmarks --feeds 20 --big-entries 2000 --skip-feedparser

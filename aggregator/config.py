@@ -20,6 +20,7 @@ from .arxiv_calendar import DEFAULT_HOLIDAYS
 from .cron import cron_trigger
 from .errors import ConfigError
 from .mailconfig import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .parsers import FEED_ENGINES
 from .parsers.arxiv import categories_in_url
 from .sources import KINDS, Source
 
@@ -63,6 +64,8 @@ class FetchSettings:
     min_interval: tuple[tuple[str, float], ...] = ()
     backoff_base: float = 1800.0
     backoff_max: float = 86400.0
+    #: "auto" (fast lxml path, feedparser fallback) or "feedparser".
+    parser: str = "auto"
 
     def interval_for(self, host: str) -> float:
         """The configured minimum interval between requests to ``host`` (0 when none)."""
@@ -159,6 +162,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         ),
         "backoff_base": ((int, float), 1800.0, "seconds a source rests after its first failure"),
         "backoff_max": ((int, float), 86400.0, "longest rest of a failing source, in seconds"),
+        "parser": (str, "auto", "RSS/Atom reader: auto (fast, feedparser fallback) | feedparser"),
     },
     "email": EMAIL_SCHEMA,
     "schedule": {
@@ -469,6 +473,12 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         if seconds < 0:
             raise ConfigError("must not be negative", file=file, key=f"fetch.min_interval.{host}")
         intervals.append((host.lower(), float(seconds)))
+    if fetch["parser"] not in FEED_ENGINES:
+        raise ConfigError(
+            f"expected one of {', '.join(FEED_ENGINES)}, got {fetch['parser']!r}",
+            file=file,
+            key="fetch.parser",
+        )
     return Settings(
         storage=storage_settings,
         publish=PublishSettings(
@@ -491,6 +501,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             min_interval=tuple(sorted(intervals)),
             backoff_base=float(fetch["backoff_base"]),
             backoff_max=float(fetch["backoff_max"]),
+            parser=fetch["parser"],
         ),
         sources=sources,
         email=email,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .arxiv import ArxivQueries
 from .deliveries import Delivery, DeliveryQueries
+from .documents import DocumentQueries
 from .dupes import DuplicateQueries
 from .entries import EntryQueries
 from .health import HealthQueries
@@ -27,6 +28,7 @@ class Store(
     DeliveryQueries,
     RetentionQueries,
     DuplicateQueries,
+    DocumentQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 

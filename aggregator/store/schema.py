@@ -247,6 +247,20 @@ def _m6_duplicates(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m7_source_documents(db: sqlite_utils.Database) -> None:
+    # One row per source: the fingerprint of the last document whose entries were
+    # stored, so that an identical document is not parsed again (aggregator.unchanged).
+    db.execute(
+        """
+        CREATE TABLE source_documents (
+            source TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            stored_at TEXT NOT NULL
+        )"""
+    )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -255,4 +269,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "delivery log", _m4_deliveries),
     (5, "tombstones of pruned entries", _m5_retention),
     (6, "duplicates beyond identity keys", _m6_duplicates),
+    (7, "fingerprints of sources' last documents", _m7_source_documents),
 )

@@ -1,0 +1,367 @@
+"""The whole pipeline against feeds served from 127.0.0.1 (``python -m benchmarks``).
+
+Prints one table (see README, "Performance"): a first ``aggregator run`` (fetch, parse,
+dedup, store, digest, publish) of ``--feeds`` feeds of ``--entries`` entries, a rerun
+with nothing changed, the same first run with ``[fetch] parser = "feedparser"``, one
+big feed for peak memory, publishing the category feeds into an empty folder, and
+rendering the first run's digest. Every measurement runs in a fresh process, so peak
+memory (``ru_maxrss``) is that scenario's own; the feed server is another process.
+
+Figures, never assertions: the test suite checks behaviour, this prints speed.
+``python -m benchmarks --feeds 20`` is a quick run (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from benchmarks import feeds as generator
+
+RUN_DATE = date(2026, 1, 6)
+NOW = datetime(2026, 1, 6, 7, 30, tzinfo=UTC)
+
+
+@dataclass
+class Figure:
+    what: str
+    value: str
+    note: str = ""
+
+
+class Figures(list[Figure]):
+    """The table's rows; each is also shown on stderr as soon as it is measured."""
+
+    def append(self, figure: Figure) -> None:
+        print(f"  {figure.what}: {figure.value}  {figure.note}", file=sys.stderr)
+        super().append(figure)
+
+
+def _clock() -> datetime:
+    return NOW
+
+
+def _config(folder: Path, urls: list[tuple[int, str]], *, parser: str) -> Path:
+    lines = [
+        "[storage]",
+        'database = "aggregator.db"',
+        "[publish]",
+        'output_dir = "public"',
+        "[fetch]",
+        "max_bytes = 200000000",
+        "timeout = 120",
+        f'parser = "{parser}"',
+    ]
+    for index, url in urls:
+        lines += [
+            "[[sources]]",
+            f'name = "feed-{index}"',
+            f'kind = "{generator.feed_kind(index)}"',
+            f'url = "{url}"',
+            f'categories = ["{generator.feed_category(index)}"]',
+        ]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "aggregator.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _peak_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
+
+
+# -- scenarios: each runs in a fresh process ---------------------------------------------
+
+
+def _scenario_run(config: str) -> dict[str, Any]:
+    """The stages of ``aggregator run`` (``pipeline.run``), timed one by one."""
+    from aggregator.config import load_config
+    from aggregator.dedup import Outcome
+    from aggregator.pipeline import RunSummary, ingest, publish_feeds, write_digests
+    from aggregator.store import Store
+
+    settings = load_config(Path(config))
+    summary = RunSummary(run_date=RUN_DATE)
+    cpu = time.process_time()
+    start = time.perf_counter()
+    with Store(settings.storage.database) as store:
+        summary.sources, touched = ingest(settings, store, clock=_clock, run_date=RUN_DATE)
+        ingested = time.perf_counter()
+        summary.digests_written, summary.digest_days = write_digests(settings, store, touched)
+        digested = time.perf_counter()
+        summary.feeds_written, summary.feeds_total = publish_feeds(settings, store, clock=_clock)
+    end = time.perf_counter()
+    return {
+        "seconds": end - start,
+        "cpu": time.process_time() - cpu,
+        "ingest": ingested - start,
+        "digest": digested - ingested,
+        "publish": end - digested,
+        "peak_mb": _peak_mb(),
+        "failed": [r.error for r in summary.failed],
+        "entries": sum(summary.count(o) for o in Outcome),
+        "new": summary.count(Outcome.NEW),
+        "duplicate": summary.count(Outcome.DUPLICATE),
+        "unchanged": summary.count(Outcome.UNCHANGED),
+        "feeds_written": summary.feeds_written,
+    }
+
+
+def _scenario_parse(config: str) -> dict[str, Any]:
+    """Parsing alone, both paths, on ten generated feeds (CPU seconds)."""
+    from aggregator.parsers import ParseOptions, fast_feed, feed
+
+    feeds, entries = (int(part) for part in config.split("x"))
+    documents = [generator.feed_bytes(i, entries) for i in range(feeds)]
+    options = ParseOptions(location="http://127.0.0.1:8000/feeds/0.xml")
+    result: dict[str, Any] = {"entries": feeds * entries}
+    fast_feed.parse_fast(documents[0], options)  # warm up: imports, compiled patterns
+    feed.parse(documents[0], source="bench", options=options)
+    for name, parse in (("fast", fast_feed.parse_fast), ("feedparser", None)):
+        start = time.process_time()
+        for data in documents:
+            if parse is None:
+                feed.parse(data, source="bench", options=options)
+            else:
+                parse(data, options)
+        result[name] = time.process_time() - start
+    return result
+
+
+def _scenario_parse_big(config: str) -> dict[str, Any]:
+    """Peak memory of parsing one big feed with the fast path, beyond holding its bytes."""
+    from aggregator.parsers import ParseOptions, fast_feed
+
+    data = Path(config).read_bytes()
+    before = _peak_mb()
+    parsed = fast_feed.parse_fast(data, ParseOptions())
+    return {
+        "mb": len(data) / 1e6,
+        "entries": len(parsed.entries),
+        "before_mb": before,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _scenario_publish(config: str) -> dict[str, Any]:
+    from aggregator.config import load_config
+    from aggregator.pipeline import publish_feeds
+    from aggregator.store import Store
+
+    settings = load_config(Path(config))
+    shutil.rmtree(settings.publish.output_dir, ignore_errors=True)
+    with Store(settings.storage.database) as store:
+        categories = len(store.categories())
+        start = time.perf_counter()
+        written, total = publish_feeds(settings, store, clock=_clock)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "written": written, "total": total, "categories": categories}
+
+
+def _scenario_digest(config: str) -> dict[str, Any]:
+    from aggregator import digest
+    from aggregator.config import load_config
+    from aggregator.pipeline import build_digest
+    from aggregator.store import Store
+
+    settings = load_config(Path(config))
+    with Store(settings.storage.database) as store:
+        start = time.perf_counter()
+        chosen = build_digest(settings, store, RUN_DATE)
+        rendered = digest.render(chosen, base_url=settings.publish.base_url)
+        seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "entries": chosen.entry_count,
+        "html_mb": len(rendered.html.encode()) / 1e6,
+    }
+
+
+def _in_fresh_process(function: Callable[[str], dict[str, Any]], config: Path) -> dict[str, Any]:
+    """Run ``function(str(config))`` in a new process: its peak memory is its own."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, str(config)).result()
+
+
+# -- the benchmark ------------------------------------------------------------------------
+
+
+def _rate(entries: int, seconds: float) -> str:
+    return f"{entries / seconds:,.0f} entries/s" if seconds else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--feeds", type=int, default=200, help="feeds in the run (200)")
+    parser.add_argument("--entries", type=int, default=500, help="entries per feed (500)")
+    parser.add_argument(
+        "--big-entries", type=int, default=20_000, help="entries of the one big feed (20000)"
+    )
+    parser.add_argument(
+        "--skip-feedparser", action="store_true", help="skip the feedparser-only run (slow)"
+    )
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args(argv)
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="aggregator-bench-"))
+    figures = Figures()
+    try:
+        print(
+            f"Generating and serving {args.feeds} feeds x {args.entries} entries"
+            f" and one of {args.big_entries} ...",
+            file=sys.stderr,
+        )
+        with generator.FeedServer(args.feeds, args.entries, big_entries=args.big_entries) as server:
+            urls = [(i, server.url(i)) for i in range(args.feeds)]
+            total = args.feeds * args.entries
+            mb = server.total_bytes / 1e6
+            fast = _config(work / "fast", urls, parser="auto")
+
+            print("first run ...", file=sys.stderr)
+            first = _in_fresh_process(_scenario_run, fast)
+            _check(first)
+            figures.append(
+                Figure(
+                    f"first run, {args.feeds} feeds x {args.entries} entries",
+                    f"{first['seconds']:.1f} s",
+                    f"{_rate(total, first['seconds'])}; {first['new']:,} new,"
+                    f" {first['duplicate']:,} duplicate; {mb:,.0f} MB served in all;"
+                    f" CPU {first['cpu']:.1f} s",
+                )
+            )
+            figures.append(
+                Figure(
+                    "  of which fetch, parse, dedup, store",
+                    f"{first['ingest']:.1f} s",
+                    _rate(total, first["ingest"]),
+                )
+            )
+            figures.append(
+                Figure("  of which digests", f"{first['digest']:.1f} s", "one day, every entry")
+            )
+            figures.append(Figure("  of which publishing", f"{first['publish']:.1f} s"))
+            figures.append(Figure("peak memory of the first run", f"{first['peak_mb']:.0f} MB"))
+
+            print("rerun ...", file=sys.stderr)
+            rerun = _in_fresh_process(_scenario_run, fast)
+            _check(rerun)
+            figures.append(
+                Figure(
+                    "rerun, nothing changed",
+                    f"{rerun['seconds']:.2f} s",
+                    f"{rerun['unchanged']:,} unchanged, {rerun['feeds_written']} files rewritten",
+                )
+            )
+
+            print("publish ...", file=sys.stderr)
+            published = _in_fresh_process(_scenario_publish, fast)
+            figures.append(
+                Figure(
+                    f"publish {published['total']} feeds (<= 100 entries each) to an empty folder",
+                    f"{published['seconds']:.2f} s",
+                    f"{published['categories']} categories + all.atom",
+                )
+            )
+
+            print("digest ...", file=sys.stderr)
+            rendered = _in_fresh_process(_scenario_digest, fast)
+            figures.append(
+                Figure(
+                    "render the first run's digest",
+                    f"{rendered['seconds']:.2f} s",
+                    f"{rendered['entries']:,} entries, {rendered['html_mb']:.1f} MB of HTML",
+                )
+            )
+
+            if args.big_entries:
+                print("one big feed ...", file=sys.stderr)
+                big = _config(work / "big", [(0, server.url("big"))], parser="auto")
+                one = _in_fresh_process(_scenario_run, big)
+                _check(one)
+                figures.append(
+                    Figure(
+                        f"one feed of {args.big_entries:,} entries: peak memory",
+                        f"{one['peak_mb']:.0f} MB",
+                        f"first run {one['seconds']:.1f} s",
+                    )
+                )
+
+            print("parsing alone ...", file=sys.stderr)
+            sample = f"{min(args.feeds, 10)}x{args.entries}"
+            parsing = _in_fresh_process(_scenario_parse, Path(sample))
+            figures.append(
+                Figure(
+                    f"parse only, {parsing['entries']:,} entries, fast path",
+                    _rate(parsing["entries"], parsing["fast"]),
+                    f"CPU time; feedparser {_rate(parsing['entries'], parsing['feedparser'])},"
+                    f" {parsing['feedparser'] / parsing['fast']:.1f}x slower",
+                )
+            )
+            if args.big_entries:
+                big_file = work / "big.xml"
+                big_file.write_bytes(generator.feed_bytes(0, args.big_entries))
+                big_parse = _in_fresh_process(_scenario_parse_big, big_file)
+                figures.append(
+                    Figure(
+                        f"parse only, one feed of {big_parse['entries']:,} entries"
+                        f" ({big_parse['mb']:.0f} MB): peak memory",
+                        f"{big_parse['peak_mb']:.0f} MB",
+                        f"{big_parse['before_mb']:.0f} MB before parsing (Python, the bytes)",
+                    )
+                )
+
+            if not args.skip_feedparser:
+                print("first run with feedparser forced ...", file=sys.stderr)
+                slow_config = _config(work / "feedparser", urls, parser="feedparser")
+                slow = _in_fresh_process(_scenario_run, slow_config)
+                _check(slow)
+                figures.append(
+                    Figure(
+                        'first run, [fetch] parser = "feedparser"',
+                        f"{slow['seconds']:.1f} s",
+                        f"{_rate(total, slow['seconds'])};"
+                        f" the fast path is {slow['seconds'] / first['seconds']:.1f}x faster",
+                    )
+                )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(_table(figures))
+    print(
+        f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python"
+        f" {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+    return 0
+
+
+def _check(result: dict[str, Any]) -> None:
+    if result["failed"]:
+        raise SystemExit(f"benchmark run failed: {result['failed'][:3]}")
+
+
+def _table(figures: list[Figure]) -> str:
+    """A Markdown table, ready for the README."""
+    rows = [("measure", "result", "details")] + [(f.what, f.value, f.note) for f in figures]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+
+    def line(row: tuple[str, str, str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(rows[0]), rule, *(line(row) for row in rows[1:])])

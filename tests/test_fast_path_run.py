@@ -1,0 +1,80 @@
+"""Runs over HTTP with the fast parser, then with feedparser forced: nothing changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+from pytest_httpserver import HTTPServer
+
+from aggregator.config import load_config
+from aggregator.dedup import Outcome
+from aggregator.errors import ConfigError
+from aggregator.pipeline import run
+from benchmarks import feeds as generator
+
+
+def test_parser_key_is_validated(write_config: Callable[[str], Path]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config('[fetch]\nparser = "lxml"\n'))
+    assert "fetch.parser" in str(info.value.describe())
+    assert "auto, feedparser" in str(info.value.describe())
+
+
+def test_switching_parsers_changes_nothing_stored(
+    httpserver: HTTPServer,
+    write_config: Callable[[str], Path],
+    clock: Callable[[], datetime],
+    tmp_path: Path,
+) -> None:
+    sources = []
+    for index in range(4):
+        httpserver.expect_request(f"/feeds/{index}.xml").respond_with_data(
+            generator.feed_bytes(index, entries=30), content_type="application/xml"
+        )
+        sources.append(
+            f'[[sources]]\nname = "feed-{index}"\nkind = "{generator.feed_kind(index)}"\n'
+            f'url = "{httpserver.url_for(f"/feeds/{index}.xml")}"\n'
+            f'categories = ["{generator.feed_category(index)}"]\n'
+        )
+    body = "\n".join(sources)
+
+    first = run(load_config(write_config(body)), clock=clock)
+    assert not first.failed
+    assert first.count(Outcome.NEW) == 4 * 30 - 6  # feed 2 cross-lists 6 of feed 0's papers
+    assert first.count(Outcome.DUPLICATE) == 6
+    feeds = {p.name: p.read_bytes() for p in (tmp_path / "public" / "feeds").iterdir()}
+
+    again = run(load_config(write_config('[fetch]\nparser = "feedparser"\n' + body)), clock=clock)
+    assert not again.failed
+    assert again.count(Outcome.NEW) == again.count(Outcome.UPDATED) == 0
+    assert again.count(Outcome.UNCHANGED) == 4 * 30  # the cross-listings too
+    assert again.feeds_written == 0
+    assert feeds == {p.name: p.read_bytes() for p in (tmp_path / "public" / "feeds").iterdir()}
+
+
+def test_forced_feedparser_really_uses_feedparser(
+    httpserver: HTTPServer,
+    write_config: Callable[[str], Path],
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[object] = []
+    real = feedparser.parse
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feedparser, "parse", counting)
+    httpserver.expect_request("/f.xml").respond_with_data(
+        generator.feed_bytes(1, entries=3), content_type="application/atom+xml"
+    )
+    body = f'[[sources]]\nname = "blog"\nurl = "{httpserver.url_for("/f.xml")}"\n'
+    run(load_config(write_config(body)), clock=clock)
+    assert calls == []  # well-formed Atom 1.0: the fast path read it
+    run(load_config(write_config('[fetch]\nparser = "feedparser"\n' + body)), clock=clock)
+    assert len(calls) == 1

@@ -1,0 +1,81 @@
+"""Batched writes: a document's decisions stored in one go, nothing rewritten needlessly."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from aggregator.normalize import normalize
+from aggregator.pipeline import decide_all
+from aggregator.sources import Source
+from aggregator.store import Store
+from aggregator.types import Entry, ParsedEntry, StoredEntry
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+TODAY = date(2026, 11, 23)
+SOURCE = Source(name="s", kind="feed", url="https://example.org/feed", categories=("cat",))
+
+
+def entries(*items: ParsedEntry) -> list[Entry]:
+    return [normalize(item, source="s", position=i) for i, item in enumerate(items, start=1)]
+
+
+def store_document(store: Store, document: list[Entry]) -> int:
+    """Decide and store one document; return how many rows SQLite changed."""
+    before = store.db.conn.total_changes
+    decisions = decide_all(SOURCE, document, store, now=NOW, today=TODAY)
+    with store.transaction():
+        store.apply(decisions, source="s", now=NOW)
+    return store.db.conn.total_changes - before
+
+
+def test_a_repeated_key_in_one_document_is_inserted_then_completed(tmp_path: Path) -> None:
+    bare = ParsedEntry(title="Paper", link="https://arxiv.org/abs/2601.00001")
+    full = ParsedEntry(
+        title="Paper", link="https://arxiv.org/abs/2601.00001v2", summary="<p>Abstract</p>"
+    )
+    many = [ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(700)]
+    with Store(tmp_path / "a.db") as store:
+        store_document(store, entries(bare, *many, full))
+        rows = store.get_entries(["arxiv:2601.00001"])
+        assert rows["arxiv:2601.00001"].summary == "<p>Abstract</p>"  # the later copy filled it
+        assert store.count_entries() == 701
+        assert store.categories() == [("cat", 701)]
+
+
+def test_storing_the_same_document_again_changes_no_row(tmp_path: Path) -> None:
+    document = entries(
+        *(ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(50))
+    )
+    with Store(tmp_path / "a.db") as store:
+        assert store_document(store, document) > 0
+        assert store_document(store, document) == 0
+
+
+def test_an_update_rewrites_only_that_row(tmp_path: Path) -> None:
+    items = [ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(20)]
+    with Store(tmp_path / "a.db") as store:
+        store_document(store, entries(*items))
+        items[7] = ParsedEntry(title="P7, revised", link="https://example.org/7")
+        assert store_document(store, entries(*items)) == 2  # the row and its source hash
+        assert store.get_entries(["url:https://example.org/7"])[
+            "url:https://example.org/7"
+        ].title == ("P7, revised")
+
+
+def test_the_batch_statements_name_every_column_of_entries(tmp_path: Path) -> None:
+    """A column added to the table or to _entry_to_row must be in _COLUMNS too."""
+    from aggregator.dedup import atom_id_for
+    from aggregator.store import entries as entries_module
+
+    with Store(tmp_path / "a.db") as store:
+        table = [row[1] for row in store.db.execute("PRAGMA table_info(entries)")]
+    row = entries_module._entry_to_row(
+        StoredEntry(
+            key="k", atom_id=atom_id_for("k"), title="t", link=None, published=None,
+            updated=NOW, first_seen=NOW, digest_day=NOW.date(), authors=(), summary=None,
+            content=None, sections=(), categories=(), pdf_url=None, arxiv_id=None, doi=None,
+            language=None, content_hash="h", position=0,
+        )
+    )  # fmt: skip
+    assert set(entries_module._COLUMNS) == set(table) == set(row)
