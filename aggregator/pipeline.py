@@ -1,16 +1,14 @@
 """The pipeline: wiring fetch, parse, normalise, dedup, store, publish and digest.
 
-Owns the order of the stages and the run record; formats nothing for people
-(the CLI does). A failing source becomes a :class:`SourceReport` with its error and
-the run goes on; only storage and publishing failures stop a run.
+Owns the order of the stages (ingest, prune, digests, feeds, mail), the run lock, the
+recovery of interrupted runs and the run record; formats nothing for people (the CLI
+does). Ingest lives in :mod:`.ingest`: a failing source becomes a :class:`SourceReport`
+with its error and the run goes on; only storage and publishing failures stop a run.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,56 +16,29 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import deliver, duplicates, health, housekeeping, publish, unchanged
+from . import deliver, housekeeping, publish
 from . import digest as digests
-from .arxiv_api import catch_up
-from .arxiv_calendar import Calendar, batch_state
 from .config import Settings
-from .decoding import prepare
-from .dedup import Decision, Outcome, decide
-from .errors import AggregatorError, DeliveryError, FetchError, SourceError
-from .faults import pause_point
-from .fetch import Attempt, Fetched, Fetcher, fetch_in_order
-from .health import FetchState
+from .dedup import Outcome
+from .errors import DeliveryError
+from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
-from .normalize import normalize
-from .parsers import ParseOptions, get_parser
-from .sources import Source
-from .store import SourceHealth, Store
-from .types import Entry, StoredEntry
+from .store import Store
 
-log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class SourceReport:
-    """What happened to one source in one run."""
-
-    name: str
-    kind: str
-    location: str
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    #: HTTP status of the response, when there was one.
-    status: int | None = None
-    #: A 304: nothing was downloaded or parsed.
-    not_modified: bool = False
-    #: Why the source was not asked this run (resting, rate-limited or gone).
-    skipped: str | None = None
-    counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
-    #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
-    #: yet", "no announcement today (Saturday)"); not an error.
-    note: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+__all__ = [
+    "Clock",
+    "RunSummary",
+    "SourceReport",
+    "build_digest",
+    "decide_all",
+    "ingest",
+    "publish_feeds",
+    "run",
+    "send_day",
+    "system_clock",
+    "today_in",
+    "write_digests",
+]
 
 
 @dataclass
@@ -116,306 +87,6 @@ class RunSummary:
 def today_in(settings: Settings, now: datetime) -> date:
     """The calendar day of ``now`` in the digest time zone."""
     return now.astimezone(ZoneInfo(settings.digest.timezone)).date()
-
-
-# -- ingest -------------------------------------------------------------------------------
-
-
-def ingest(
-    settings: Settings,
-    store: Store,
-    *,
-    clock: Clock,
-    run_date: date,
-    client: httpx.Client | None = None,
-    progress: Callable[[SourceReport], None] | None = None,
-) -> tuple[list[SourceReport], set[date]]:
-    """Fetch, parse and store every enabled source; return reports and digest days touched.
-
-    Sources are fetched concurrently (see :mod:`aggregator.fetch`); parsing and storing
-    happen here, in config order, so the outcome does not depend on which server
-    answers first. ``progress`` is called with each source's report when it is done.
-    """
-    reports: list[SourceReport] = []
-    touched: set[date] = set()
-    enabled = [source for source in settings.sources if source.enabled]
-    duplicates.index_missing(store, settings.dedup, now=clock())
-    known = {row.name: row for row in store.source_health()}
-    failures = {name: row.consecutive_failures for name, row in known.items()}
-    with Fetcher(settings.fetch, client=client) as fetcher:
-        pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
-        try:
-            attempts = fetch_in_order(
-                enabled,
-                states=store.fetch_states(),
-                failures=failures,
-                fetcher=fetcher,
-                pool=pool,
-                now=clock(),
-                ahead=4 * settings.fetch.workers,
-            )
-            for attempt in attempts:
-                source = attempt.source
-                report = SourceReport(source.name, source.kind, source.location)
-                reports.append(report)
-                if attempt.skipped is not None:
-                    _skip(report, attempt, known.get(source.name))
-                else:
-                    touched |= _attempt(
-                        attempt, settings, store, report, clock, run_date, fetcher.client
-                    )
-                    pause_point("ingest")
-                _log(report)
-                if progress is not None:
-                    progress(report)
-        finally:
-            # Before the client closes: no fetch may still be running on it.
-            pool.shutdown(wait=True, cancel_futures=True)
-    return reports, touched
-
-
-def _skip(report: SourceReport, attempt: Attempt, last: SourceHealth | None) -> None:
-    """A source not asked this run: resting or gone. Only a gone or failing one is an error."""
-    report.skipped = attempt.skipped
-    state = attempt.state
-    if state is not None and (state.disabled_reason or state.next_reason == health.BACKOFF):
-        previous = ""
-        if last and last.last_error and not state.disabled_reason:
-            previous = f"; last error: {last.last_error}"
-        report.error = f"not fetched: {attempt.skipped}{previous}"
-
-
-def _attempt(
-    attempt: Attempt,
-    settings: Settings,
-    store: Store,
-    report: SourceReport,
-    clock: Clock,
-    run_date: date,
-    client: httpx.Client,
-) -> set[date]:
-    source = attempt.source
-    failure: FetchError | None = None
-    try:
-        fetched = attempt.result()
-        report.status = fetched.status
-        state = attempt.state
-        if state is not None:
-            state = health.after_success(
-                state,
-                status=fetched.status,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                moved_to=fetched.moved_to,
-            )
-            if fetched.moved_to:
-                report.warnings.append(
-                    f"moved permanently to {fetched.moved_to}; later runs fetch it there"
-                    " (update its url in the config to make it so for good)"
-                )
-        if fetched.not_modified:
-            report.not_modified = True
-            with store.transaction():
-                if state is not None:
-                    store.save_fetch_state(state)
-                store.record_source(
-                    name=source.name,
-                    kind=source.kind,
-                    location=source.location,
-                    now=clock(),
-                    error=None,
-                )
-            return set()
-        return _ingest_source(
-            source, settings, store, report, clock(), run_date, fetched, state, client
-        )
-    except SourceError as err:
-        report.error = err.describe()
-        if isinstance(err, FetchError):
-            report.status = err.status
-            failure = err
-    except AggregatorError:
-        raise
-    except Exception as err:  # a bug in one parser must not stop the others
-        log.exception("unexpected error reading source %s", source.name)
-        report.error = f"unexpected {type(err).__name__}: {err} (please report this bug)"
-    now = clock()
-    with store.transaction():
-        store.record_source(
-            name=source.name,
-            kind=source.kind,
-            location=source.location,
-            now=now,
-            error=report.error,
-        )
-        if attempt.state is not None:
-            failed = attempt.state
-            if report.status is not None:
-                failed = dataclasses.replace(failed, last_status=report.status)
-            if failure is not None:
-                failed = health.after_failure(
-                    failed,
-                    failure,
-                    failures=_failures(store, source.name),
-                    now=now,
-                    settings=settings.fetch,
-                )
-            else:  # the server answered, the bytes are bad: rest as after any failure
-                failed = dataclasses.replace(
-                    failed,
-                    next_attempt=now
-                    + health.backoff(_failures(store, source.name), settings.fetch),
-                    next_reason=health.BACKOFF,
-                )
-            store.save_fetch_state(failed)
-    return set()
-
-
-def _failures(store: Store, name: str) -> int:
-    return store.consecutive_failures().get(name, 1)
-
-
-def _log(report: SourceReport) -> None:
-    if report.error:
-        log.info("%s: failed: %s", report.name, report.error)
-    elif report.skipped:
-        log.info("%s: skipped: %s", report.name, report.skipped)
-    elif report.not_modified:
-        log.info("%s: not modified", report.name)
-    else:
-        counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
-        log.info("%s: %s", report.name, counts)
-
-
-def _ingest_source(
-    source: Source,
-    settings: Settings,
-    store: Store,
-    report: SourceReport,
-    now: datetime,
-    run_date: date,
-    fetched: Fetched,
-    fetch_state: FetchState | None = None,
-    client: httpx.Client | None = None,
-) -> set[date]:
-    prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
-    if prepared.corrected_from:
-        log.info(
-            "%s: declared %s but is %s", source.name, prepared.corrected_from, prepared.encoding
-        )
-    document = unchanged.fingerprint(
-        source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
-    )
-    last = store.last_document(source.name)
-    # The same bytes, read the same way, give the same entries: skip parsing them. Not
-    # for arXiv, whose unchanged feed still says something ("not refreshed yet").
-    if source.kind != "arxiv" and last is not None and last[0] == document:
-        report.counts[Outcome.UNCHANGED.value] = last[1]
-        with store.transaction():
-            store.record_source(
-                name=source.name, kind=source.kind, location=source.location, now=now, error=None
-            )
-            if fetch_state is not None:
-                store.save_fetch_state(fetch_state)
-        return set()
-    parser = get_parser(source.kind, settings.fetch.parser)
-    parsed = parser(
-        prepared.data,
-        source=source.name,
-        options=ParseOptions(
-            timezone=source.timezone,
-            location=fetched.url or source.location,
-            content_type=prepared.content_type,
-            categories=source.follow,
-        ),
-    )
-    report.warnings.extend(parsed.warnings)
-    items = list(parsed.entries)
-    if source.kind == "arxiv":
-        state = batch_state(
-            batch_day=parsed.announced,
-            items=len(parsed.entries),
-            last_day=store.last_batch(source.name),
-            now=now,
-            calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
-        )
-        if state.warning:
-            report.warnings.append(state.warning)
-        # Missed listings first: a version they hold is older than the feed's.
-        missed, suffix = catch_up(source, settings, state, client=client, warnings=report.warnings)
-        items = missed + items
-        report.note = state.note + suffix
-    entries = [
-        normalize(item, source=source.name, position=index)
-        for index, item in enumerate(items, start=1)
-    ]
-    # Entries pruned by retention that the source still lists unchanged stay pruned.
-    pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
-    kept = [entry for entry in entries if pruned.get(entry.key) != entry.content_hash]
-    report.counts[Outcome.UNCHANGED.value] += len(entries) - len(kept)
-    decisions = decide_all(source, kept, store, now=now, today=run_date)
-    touched: set[date] = set()
-    for item in decisions:
-        report.counts[item.outcome.value] += 1
-        if item.outcome is Outcome.NEW:
-            touched.add(item.row.digest_day)
-        elif item.outcome is Outcome.UPDATED:
-            touched.add(run_date)
-        if item.announced is not None:  # arXiv: the day's listing, whatever the outcome
-            touched.add(item.announced)
-    with store.transaction():
-        store.apply(decisions, source=source.name, now=now)
-        store.record_announcements(decisions, source=source.name)
-        if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
-            store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
-        linked = duplicates.link_new_entries(
-            store, decisions, source=source.name, settings=settings.dedup, now=now
-        )
-        merged = sum(1 for link in linked if not link.newcomer_kept)
-        report.counts[Outcome.NEW.value] -= merged
-        report.counts[Outcome.DUPLICATE.value] += merged
-        store.record_source(
-            name=source.name,
-            kind=source.kind,
-            location=source.location,
-            now=now,
-            error=None,
-            new_entries=report.counts[Outcome.NEW.value],
-        )
-        if fetch_state is not None:
-            # Saved with the entries: a parse failure keeps the old validators, so the
-            # next run downloads the document again instead of getting a 304.
-            store.save_fetch_state(fetch_state)
-        # A document with warnings is read again next time, so they are reported again.
-        store.remember_document(
-            source.name, None if parsed.warnings else document, entries=len(entries), now=now
-        )
-    return touched
-
-
-def decide_all(
-    source: Source, entries: list[Entry], store: Store, *, now: datetime, today: date
-) -> list[Decision]:
-    """Decide every entry of one document against the store (and earlier entries in it)."""
-    keys = [entry.key for entry in entries]
-    rows: dict[str, StoredEntry] = store.get_entries(keys)
-    hashes = store.source_hashes(source.name, keys)
-    seen: set[str] = set()
-    decisions = []
-    for entry in entries:
-        decision = decide(
-            entry,
-            existing=rows.get(entry.key),
-            previous_hash=hashes.get(entry.key),
-            seen_in_this_document=entry.key in seen,
-            categories=source.categories_for(entry.categories),
-            now=now,
-            today=today,
-        )
-        seen.add(entry.key)
-        rows[entry.key] = decision.row
-        decisions.append(decision)
-    return decisions
 
 
 # -- publish ------------------------------------------------------------------------------
