@@ -164,6 +164,8 @@ def _attempt(
                 )
         if fetched.not_modified:
             report.not_modified = True
+            if source.kind == "arxiv":
+                _note_unchanged_batch(source, settings, store, report, clock())
             with store.transaction():
                 if state is not None:
                     store.save_fetch_state(state)
@@ -256,10 +258,15 @@ def _ingest_source(
         source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
     )
     last = store.last_document(source.name)
-    # The same bytes, read the same way, give the same entries: skip parsing them. Not
-    # for arXiv, whose unchanged feed still says something ("not refreshed yet").
-    if source.kind != "arxiv" and last is not None and last[0] == document:
-        report.counts[Outcome.UNCHANGED.value] = last[1]
+    # The same bytes, read the same way, give the same entries: skip parsing them. An
+    # unchanged arXiv feed still says something ("not refreshed yet"): its remembered
+    # batch says it, unless listings were missed and must be caught up.
+    if (
+        last is not None
+        and last.fingerprint == document
+        and (source.kind != "arxiv" or _note_unchanged_batch(source, settings, store, report, now))
+    ):
+        report.counts[Outcome.UNCHANGED.value] = last.entries
         with store.transaction():
             store.record_source(
                 name=source.name, kind=source.kind, location=source.location, now=now, error=None
@@ -337,9 +344,40 @@ def _ingest_source(
             store.save_fetch_state(fetch_state)
         # A document with warnings is read again next time, so they are reported again.
         store.remember_document(
-            source.name, None if parsed.warnings else document, entries=len(entries), now=now
+            source.name,
+            None if parsed.warnings else document,
+            entries=len(entries),
+            now=now,
+            batch_day=parsed.announced,
+            batch_items=len(parsed.entries) if source.kind == "arxiv" else None,
         )
     return touched
+
+
+def _note_unchanged_batch(
+    source: Source, settings: Settings, store: Store, report: SourceReport, now: datetime
+) -> bool:
+    """Report what an arXiv source's unchanged document says, from its remembered batch.
+
+    False when it must be read again instead: nothing is remembered of its batch, or
+    listing days were missed since, which only the full path catches up on.
+    """
+    last = store.last_document(source.name)
+    if last is None or last.batch_items is None:
+        return False
+    state = batch_state(
+        batch_day=last.batch_day,
+        items=last.batch_items,
+        last_day=store.last_batch(source.name),
+        now=now,
+        calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
+    )
+    if state.missed:
+        return False
+    if state.warning:
+        report.warnings.append(state.warning)
+    report.note = state.note
+    return True
 
 
 def decide_all(

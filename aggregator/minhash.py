@@ -72,8 +72,8 @@ _NAV_RE = re.compile(r"^(?:[^|•\n]{1,16}[|•]){3,}[^|•\n]{0,16}$")
 
 def normalize_text(text: str) -> str:
     """NFKC, lower case, no URLs or addresses, no boilerplate lines."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    lines = [_URL_RE.sub(" ", line) for line in text.splitlines()]
+    text = _URL_RE.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    lines = text.splitlines()
     return "\n".join(line for line in lines if not _is_clutter(line.strip()))
 
 
@@ -90,7 +90,11 @@ def tokens(text: str) -> list[str]:
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     """The set of ``size``-token shingles of ``text`` (normalised here)."""
-    found = tokens(normalize_text(text))
+    return shingles_of(tokens(normalize_text(text)), size)
+
+
+def shingles_of(found: list[str], size: int = SHINGLE_SIZE) -> set[str]:
+    """The set of ``size``-token shingles of a text's :func:`tokens`."""
     if len(found) < size:
         return {" ".join(found)} if found else set()
     return {" ".join(found[i : i + size]) for i in range(len(found) - size + 1)}

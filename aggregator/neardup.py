@@ -25,7 +25,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from .minhash import MinHasher, Signature, jaccard, normalize_text, shingles, similarity, tokens
+from .minhash import (
+    MinHasher,
+    Signature,
+    jaccard,
+    normalize_text,
+    shingles,
+    shingles_of,
+    similarity,
+    tokens,
+)
 from .normalize import arxiv_id, doi, html_to_text
 
 #: Fewest title tokens and characters for a title + first author key (shorter titles,
@@ -123,13 +132,16 @@ def title_author_key(entry: TextEntry) -> str | None:
     return f"title:{digest}"
 
 
-def same_text_key(entry: TextEntry, source: str) -> str:
+def same_text_key(entry: TextEntry, source: str, words: list[str] | None = None) -> str:
     """``same:<hash>`` of the source, its normalised text and the published time.
 
     A feed that re-issues an entry under a new guid keeps these; a recurring post
-    with the same words on another date does not.
+    with the same words on another date does not. ``words`` are the entry's text
+    tokens when the caller has them already.
     """
-    text = " ".join(tokens(normalize_text(entry_text(entry))))
+    if words is None:
+        words = tokens(normalize_text(entry_text(entry)))
+    text = " ".join(words)
     when = entry.published.isoformat() if entry.published else ""
     digest = hashlib.sha256(f"{source}\x00{when}\x00{text}".encode()).hexdigest()[:24]
     # Undated entries get their own kind: for them the time window applies.
@@ -170,14 +182,15 @@ def features(
     entry: TextEntry, *, key: str, source: str, first_seen: datetime, hasher: MinHasher
 ) -> Features:
     """Compute an entry's signature, band keys and work keys."""
-    found = shingles(entry_text(entry))
+    words = tokens(normalize_text(entry_text(entry)))
+    found = shingles_of(words)
     signature = hasher.signature(found)
     work = [f"arxiv:{value}" for value in sorted(arxiv_ids(entry))]
     work += [f"doi:{value}" for value in sorted(dois(entry))]
     title_key = title_author_key(entry)
     if title_key:
         work.append(title_key)
-    work.append(same_text_key(entry, source))
+    work.append(same_text_key(entry, source, words))
     return Features(
         key=key,
         when=entry.published or first_seen,

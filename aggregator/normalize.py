@@ -226,17 +226,27 @@ def sanitize_html(value: str | None) -> str | None:
 
 
 _TAG_RE = re.compile(r"<[^>]+>")
+_BLOCK_END_RE = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h\d|tr|blockquote|pre)>")
+# Every line boundary of str.splitlines(), and the white space collapsed within lines.
+_LINE_BREAK_RE = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _SPACE_RE = re.compile(r"[ \t\r\f\v]+")
+_SPACE_AROUND_BREAK_RE = re.compile(r"[^\S\n]*\n[^\S\n]*")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
 def html_to_text(value: str | None) -> str:
-    """Plain text of an HTML fragment, block elements as line breaks."""
+    """Plain text of an HTML fragment, block elements as line breaks.
+
+    Lines are split as ``str.splitlines`` splits them, runs of spaces and tabs within
+    a line become one space, each line is stripped, and three or more line breaks
+    become two. Done on the whole text at once: this runs for every entry.
+    """
     if not value:
         return ""
-    value = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li|h\d|tr|blockquote|pre)>", "\n", value)
-    text = html.unescape(_TAG_RE.sub("", value))
-    lines = [_SPACE_RE.sub(" ", line).strip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    text = html.unescape(_TAG_RE.sub("", _BLOCK_END_RE.sub("\n", value)))
+    text = _SPACE_RE.sub(" ", _LINE_BREAK_RE.sub("\n", text))
+    text = _SPACE_AROUND_BREAK_RE.sub("\n", text.strip())
+    return _BLANK_LINES_RE.sub("\n\n", text).strip()
 
 
 def clean_text(value: str | None) -> str:

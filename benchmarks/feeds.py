@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import multiprocessing
 import threading
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -411,7 +412,16 @@ def _serve(feeds: int, entries: int, big_entries: int, conn: Connection) -> None
             if body is None:
                 self.send_error(404)
                 return
+            # Validators as a real server sends them: a rerun is answered 304.
+            etag = f'"{zlib.crc32(body):08x}-{len(body)}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
+            self.send_header("ETag", etag)
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -261,6 +261,13 @@ def _m7_source_documents(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m8_document_batches(db: sqlite_utils.Database) -> None:
+    # The arXiv announcement day and size of a source's last document, so that an
+    # unchanged arXiv feed is judged ("not refreshed yet") without parsing it again.
+    db.execute("ALTER TABLE source_documents ADD COLUMN batch_day TEXT")
+    db.execute("ALTER TABLE source_documents ADD COLUMN batch_items INTEGER")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -270,4 +277,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (5, "tombstones of pruned entries", _m5_retention),
     (6, "duplicates beyond identity keys", _m6_duplicates),
     (7, "fingerprints of sources' last documents", _m7_source_documents),
+    (8, "arXiv batch of sources' last documents", _m8_document_batches),
 )
