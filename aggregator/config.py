@@ -66,6 +66,8 @@ class FetchSettings:
     backoff_max: float = 86400.0
     #: "auto" (fast lxml path, feedparser fallback) or "feedparser".
     parser: str = "auto"
+    #: Worker processes that parse: "auto" (one per core) or a number (0: none).
+    processes: str | int = "auto"
 
     def interval_for(self, host: str) -> float:
         """The configured minimum interval between requests to ``host`` (0 when none)."""
@@ -163,6 +165,11 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "backoff_base": ((int, float), 1800.0, "seconds a source rests after its first failure"),
         "backoff_max": ((int, float), 86400.0, "longest rest of a failing source, in seconds"),
         "parser": (str, "auto", "RSS/Atom reader: auto (fast, feedparser fallback) | feedparser"),
+        "processes": (
+            (str, int),
+            "auto",
+            "worker processes that parse documents: auto (one per core) | a number (0: none)",
+        ),
     },
     "email": EMAIL_SCHEMA,
     "schedule": {
@@ -479,6 +486,15 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             file=file,
             key="fetch.parser",
         )
+    processes = fetch["processes"]
+    if isinstance(processes, bool) or (
+        processes != "auto" and not (isinstance(processes, int) and processes >= 0)
+    ):
+        raise ConfigError(
+            f'expected "auto" or a number of processes (0 or more), got {processes!r}',
+            file=file,
+            key="fetch.processes",
+        )
     return Settings(
         storage=storage_settings,
         publish=PublishSettings(
@@ -502,6 +518,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             backoff_base=float(fetch["backoff_base"]),
             backoff_max=float(fetch["backoff_max"]),
             parser=fetch["parser"],
+            processes=processes,
         ),
         sources=sources,
         email=email,

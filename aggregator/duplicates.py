@@ -13,14 +13,14 @@ Holds no SQL and formats nothing for people.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .config import DedupSettings
 from .dedup import Decision, Outcome
 from .errors import LinkNotFoundError
-from .minhash import MinHasher, Scheme, similarity
+from .minhash import MinHasher, Scheme, shingles, similarity
 from .neardup import (
     REASONS,
     Features,
@@ -36,6 +36,7 @@ from .neardup import (
 )
 from .store import Store
 from .store.dupes import DuplicateLink
+from .types import StoredEntry
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,22 @@ def features_of(
     )
 
 
-def find_match(store: Store, found: Features, *, rules: Rules, scheme: str) -> Match | None:
+def find_match(
+    store: Store, found: Features, *, rules: Rules, scheme: str, probe: TextEntry | None = None
+) -> Match | None:
     """The stored entry ``found`` duplicates, if any: candidates by indexed lookups,
-    exact similarity for those near the threshold, then the rules."""
+    exact similarity for those near the threshold, then the rules.
+
+    ``probe`` is the entry ``found`` describes, to recompute its shingles near the
+    threshold when ``found`` came without them (from a worker process).
+    """
     candidates = store.candidates(found, scheme=scheme)
     if not candidates:
         return None
     grey = grey_keys(found, candidates, rules.threshold)
     if grey:
+        if not found.shingle_set and probe is not None:
+            found = replace(found, shingle_set=frozenset(shingles(entry_text(probe))))
         texts = {key: entry_text(row) for key, row in store.get_entries(grey).items()}
         candidates = refine(found, candidates, texts)
     return choose_match(found, candidates, rules=rules, split_from=store.split_partners(found.key))
@@ -97,11 +106,14 @@ def link_new_entries(
     source: str,
     settings: DedupSettings,
     now: datetime,
+    computed: Mapping[str, tuple[TextEntry, Features]] | None = None,
 ) -> list[Linked]:
     """Find and link the duplicates among one document's new entries.
 
     Call inside the transaction that applied ``decisions``, so that a crash leaves
-    neither an entry without its link nor a link without its entry.
+    neither an entry without its link nor a link without its entry. ``computed``
+    holds features already computed from the parsed entries (in a worker process),
+    used where the stored row reads exactly as the entry they were computed from.
     """
     hasher = hasher_for(settings.num_perm, settings.bands)
     scheme = hasher.scheme.name
@@ -111,12 +123,14 @@ def link_new_entries(
         if decision.outcome not in (Outcome.NEW, Outcome.UPDATED):
             continue
         row = decision.row
-        found = features_of(
-            row, key=row.key, source=source, first_seen=row.first_seen, settings=settings
-        )
+        found = _reusable(computed, row)
+        if found is None:
+            found = features_of(
+                row, key=row.key, source=source, first_seen=row.first_seen, settings=settings
+            )
         match = None
         if decision.outcome is Outcome.NEW and settings.enabled:
-            match = find_match(store, found, rules=rules, scheme=scheme)
+            match = find_match(store, found, rules=rules, scheme=scheme, probe=row)
         store.save_features(found, scheme=scheme)
         if match is None:
             continue
@@ -144,6 +158,38 @@ def link_new_entries(
     for kept_key in set(store.kept_keys(delivered).values()):
         store.refresh_merged_categories(kept_key)
     return linked
+
+
+def _text_of(entry: TextEntry) -> tuple[object, ...]:
+    """Every field features are computed from."""
+    return (
+        entry.title,
+        entry.link,
+        entry.published,
+        entry.authors,
+        entry.summary,
+        entry.content,
+        entry.sections,
+        entry.pdf_url,
+        entry.arxiv_id,
+        entry.doi,
+    )
+
+
+def _reusable(
+    computed: Mapping[str, tuple[TextEntry, Features]] | None, row: StoredEntry
+) -> Features | None:
+    """Features computed ahead for ``row``'s key, if the row still reads as their entry.
+
+    A merge with the stored row (an update, an arXiv replacement) changes what the
+    features must describe; then they are computed again from the row.
+    """
+    if not computed or row.key not in computed:
+        return None
+    entry, found = computed[row.key]
+    if found.when != (row.published or row.first_seen) or _text_of(entry) != _text_of(row):
+        return None
+    return found
 
 
 def index_missing(

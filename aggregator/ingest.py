@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,14 +22,14 @@ from . import duplicates, health, unchanged
 from .arxiv_api import catch_up
 from .arxiv_calendar import Calendar, batch_state
 from .config import Settings
-from .decoding import prepare
+from .decoding import Prepared, prepare
 from .dedup import Decision, Outcome, decide
 from .errors import AggregatorError, FetchError, SourceError
 from .faults import pause_point
 from .fetch import Attempt, Fetched, Fetcher, fetch_in_order
 from .health import FetchState
-from .normalize import normalize
-from .parsers import ParseOptions, get_parser
+from .parsers import ParseOptions
+from .reading import PendingRead, Reader, ReadRequest, normalize_all
 from .sources import Source
 from .store import SourceHealth, Store
 from .types import Entry, StoredEntry
@@ -91,8 +92,36 @@ def ingest(
     duplicates.index_missing(store, settings.dedup, now=clock())
     known = {row.name: row for row in store.source_health()}
     failures = {name: row.consecutive_failures for name, row in known.items()}
-    with Fetcher(settings.fetch, client=client) as fetcher:
+    with (
+        Fetcher(settings.fetch, client=client) as fetcher,
+        Reader(settings.fetch.processes) as reader,
+    ):
         pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
+        # Documents being read in worker processes, stored in config order when done.
+        window: deque[tuple[Attempt, SourceReport, Started | None]] = deque()
+
+        def finish() -> None:
+            nonlocal touched
+            attempt, report, started = window.popleft()
+            if attempt.skipped is not None:
+                _skip(report, attempt, known.get(attempt.source.name))
+            else:
+                touched |= _attempt(
+                    attempt,
+                    settings,
+                    store,
+                    report,
+                    clock,
+                    run_date,
+                    fetcher.client,
+                    reader,
+                    started,
+                )
+                pause_point("ingest")
+            _log(report)
+            if progress is not None:
+                progress(report)
+
         try:
             attempts = fetch_in_order(
                 enabled,
@@ -107,16 +136,14 @@ def ingest(
                 source = attempt.source
                 report = SourceReport(source.name, source.kind, source.location)
                 reports.append(report)
-                if attempt.skipped is not None:
-                    _skip(report, attempt, known.get(source.name))
-                else:
-                    touched |= _attempt(
-                        attempt, settings, store, report, clock, run_date, fetcher.client
-                    )
-                    pause_point("ingest")
-                _log(report)
-                if progress is not None:
-                    progress(report)
+                started = None
+                if attempt.skipped is None and reader.pooled:
+                    started = _start(attempt, settings, store, reader, clock())
+                window.append((attempt, report, started))
+                while len(window) > (reader.workers + 1 if reader.pooled else 0):
+                    finish()
+            while window:
+                finish()
         finally:
             # Before the client closes: no fetch may still be running on it.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -142,6 +169,8 @@ def _attempt(
     clock: Clock,
     run_date: date,
     client: httpx.Client,
+    reader: Reader,
+    started: Started | None = None,
 ) -> set[date]:
     source = attempt.source
     failure: FetchError | None = None
@@ -178,7 +207,17 @@ def _attempt(
                 )
             return set()
         return _ingest_source(
-            source, settings, store, report, clock(), run_date, fetched, state, client
+            source,
+            settings,
+            store,
+            report,
+            started.now if started else clock(),
+            run_date,
+            fetched,
+            reader,
+            started,
+            state,
+            client,
         )
     except SourceError as err:
         report.error = err.describe()
@@ -246,17 +285,19 @@ def _ingest_source(
     now: datetime,
     run_date: date,
     fetched: Fetched,
+    reader: Reader,
+    started: Started | None = None,
     fetch_state: FetchState | None = None,
     client: httpx.Client | None = None,
 ) -> set[date]:
-    prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
+    if started is not None:
+        prepared, document = started.prepared, started.document
+    else:
+        prepared, document = _prepare(source, settings, fetched)
     if prepared.corrected_from:
         log.info(
             "%s: declared %s but is %s", source.name, prepared.corrected_from, prepared.encoding
         )
-    document = unchanged.fingerprint(
-        source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
-    )
     last = store.last_document(source.name)
     # The same bytes, read the same way, give the same entries: skip parsing them. An
     # unchanged arXiv feed still says something ("not refreshed yet"): its remembered
@@ -274,23 +315,14 @@ def _ingest_source(
             if fetch_state is not None:
                 store.save_fetch_state(fetch_state)
         return set()
-    parser = get_parser(source.kind, settings.fetch.parser)
-    parsed = parser(
-        prepared.data,
-        source=source.name,
-        options=ParseOptions(
-            timezone=source.timezone,
-            location=fetched.url or source.location,
-            content_type=prepared.content_type,
-            categories=source.follow,
-        ),
-    )
+    request = _request(source, settings, prepared, fetched, now, features=False)
+    parsed = started.pending.result() if started else reader.read_here(request)
     report.warnings.extend(parsed.warnings)
-    items = list(parsed.entries)
+    entries = list(parsed.entries)
     if source.kind == "arxiv":
         state = batch_state(
             batch_day=parsed.announced,
-            items=len(parsed.entries),
+            items=parsed.items,
             last_day=store.last_batch(source.name),
             now=now,
             calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
@@ -299,12 +331,13 @@ def _ingest_source(
             report.warnings.append(state.warning)
         # Missed listings first: a version they hold is older than the feed's.
         missed, suffix = catch_up(source, settings, state, client=client, warnings=report.warnings)
-        items = missed + items
+        if missed:
+            shift = len(missed)
+            entries = [
+                *normalize_all(missed, source.name),
+                *(dataclasses.replace(entry, position=entry.position + shift) for entry in entries),
+            ]
         report.note = state.note + suffix
-    entries = [
-        normalize(item, source=source.name, position=index)
-        for index, item in enumerate(items, start=1)
-    ]
     # Entries pruned by retention that the source still lists unchanged stay pruned.
     pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
     kept = [entry for entry in entries if pruned.get(entry.key) != entry.content_hash]
@@ -325,7 +358,12 @@ def _ingest_source(
         if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
             store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
         linked = duplicates.link_new_entries(
-            store, decisions, source=source.name, settings=settings.dedup, now=now
+            store,
+            decisions,
+            source=source.name,
+            settings=settings.dedup,
+            now=now,
+            computed=parsed.features,
         )
         merged = sum(1 for link in linked if not link.newcomer_kept)
         report.counts[Outcome.NEW.value] -= merged
@@ -349,9 +387,79 @@ def _ingest_source(
             entries=len(entries),
             now=now,
             batch_day=parsed.announced,
-            batch_items=len(parsed.entries) if source.kind == "arxiv" else None,
+            batch_items=parsed.items if source.kind == "arxiv" else None,
         )
     return touched
+
+
+@dataclass(frozen=True)
+class Started:
+    """A fetched document handed to a worker process to read, ahead of storing."""
+
+    prepared: Prepared
+    document: str
+    pending: PendingRead
+    #: The run's clock when reading started: new entries' first-seen time.
+    now: datetime
+
+
+def _prepare(source: Source, settings: Settings, fetched: Fetched) -> tuple[Prepared, str]:
+    """The screened document and its fingerprint (see :mod:`.unchanged`)."""
+    prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
+    document = unchanged.fingerprint(
+        source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
+    )
+    return prepared, document
+
+
+def _request(
+    source: Source,
+    settings: Settings,
+    prepared: Prepared,
+    fetched: Fetched,
+    now: datetime,
+    *,
+    features: bool,
+) -> ReadRequest:
+    dedup = settings.dedup
+    return ReadRequest(
+        data=prepared.data,
+        kind=source.kind,
+        engine=settings.fetch.parser,
+        source=source.name,
+        options=ParseOptions(
+            timezone=source.timezone,
+            location=fetched.url or source.location,
+            content_type=prepared.content_type,
+            categories=source.follow,
+        ),
+        now=now,
+        scheme=(dedup.num_perm, dedup.bands) if features else None,
+    )
+
+
+def _start(
+    attempt: Attempt, settings: Settings, store: Store, reader: Reader, now: datetime
+) -> Started | None:
+    """Hand ``attempt``'s document to a worker when it will need reading.
+
+    ``None`` when there is nothing to read (a failure, a 304, an unchanged document):
+    :func:`_attempt` then deals with it as ever, and reports any failure.
+    """
+    source = attempt.source
+    try:
+        fetched = attempt.result()
+        if fetched.not_modified:
+            return None
+        prepared, document = _prepare(source, settings, fetched)
+    except Exception:  # reported by _attempt, in order
+        return None
+    last = store.last_document(source.name)
+    if last is not None and last.fingerprint == document:
+        return None
+    request = _request(source, settings, prepared, fetched, now, features=True)
+    pending = reader.submit(request)
+    return Started(prepared, document, pending, now) if pending else None
 
 
 def _note_unchanged_batch(

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import DATA
 from pytest_httpserver import HTTPServer
 
-from aggregator import ingest
+from aggregator import reading
 from aggregator.cli import main
 from aggregator.config import Settings, load_config
 from aggregator.pipeline import RunSummary, run
@@ -211,7 +211,7 @@ def test_an_unchanged_feed_is_judged_from_its_remembered_batch_without_parsing(
 ) -> None:
     day_one(arxiv)
     parsed: list[str] = []
-    real = ingest.get_parser
+    real = reading.get_parser
 
     def counting(kind: str, engine: str = "auto") -> Callable[..., object]:
         parse = real(kind, engine)
@@ -222,7 +222,7 @@ def test_an_unchanged_feed_is_judged_from_its_remembered_batch_without_parsing(
 
         return wrapped
 
-    monkeypatch.setattr(ingest, "get_parser", counting)
+    monkeypatch.setattr(reading, "get_parser", counting)
     evening = arxiv.run(et(14, 21))
     assert parsed == []
     assert str(notes(evening)["arxiv-ai"]).startswith("not refreshed yet")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 
-from aggregator import ingest
+from aggregator import reading
 from aggregator.config import load_config
 from aggregator.dedup import Outcome
 from aggregator.pipeline import RunSummary, run
@@ -25,7 +25,7 @@ Parses = list[str]
 def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
     """The names of the sources parsed, in order."""
     seen: Parses = []
-    real = ingest.get_parser
+    real = reading.get_parser
 
     def counting(kind: str, engine: str = "auto") -> Callable[..., object]:
         parse = real(kind, engine)
@@ -36,7 +36,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
 
         return wrapped
 
-    monkeypatch.setattr(ingest, "get_parser", counting)
+    monkeypatch.setattr(reading, "get_parser", counting)
     return seen
 
 

@@ -33,6 +33,7 @@ class StoreBase:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA cache_size = -32768")
         except (OSError, sqlite3.Error) as err:
             if conn is not None:
                 conn.close()

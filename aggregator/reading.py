@@ -1,0 +1,190 @@
+"""Reading documents: parsing, normalising and near-duplicate features, on every core.
+
+Owns the CPU-bound, pure part of ingesting one document, from its screened bytes to
+normalised entries (with, on request, their near-duplicate features), and where it
+runs: in this process, or in a pool of worker processes (``[fetch] processes``) so
+that parsing uses the other cores while the main process fetches, decides and
+stores. Knows nothing of the database: unchanged documents, arXiv batches and the
+decisions stay in ``ingest``.
+
+Worker processes are started with ``spawn`` (the main process runs fetching
+threads, which ``fork`` would copy mid-flight) and only when a run has enough to
+read: in ``auto`` mode once the documents read in this process pass
+:data:`AUTO_POOL_BYTES`, so a run of a few small feeds never pays their start-up.
+Exceptions do not cross the process boundary: a worker returns a failure as text,
+and the main process raises it again as the :class:`ParseError` it was.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from multiprocessing import get_context
+
+from .errors import ParseError, SourceError
+from .minhash import MinHasher, Scheme
+from .neardup import Features, features
+from .normalize import normalize
+from .parsers import ParseOptions, get_parser
+from .types import Entry, ParsedEntry
+
+#: In ``auto`` mode, bytes read in this process before the worker pool starts.
+AUTO_POOL_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """One document to read, and how."""
+
+    data: bytes
+    kind: str
+    #: ``[fetch] parser``: "auto" or "feedparser".
+    engine: str
+    source: str
+    options: ParseOptions
+    #: First-seen time of new entries (near-duplicate features use it when undated).
+    now: datetime
+    #: Near-duplicate scheme ``(num_perm, bands)``, or ``None`` for no features.
+    scheme: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Read:
+    """A document read: its normalised entries and what the parser said of it."""
+
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...]
+    #: arXiv: the announcement day the document lists, and how many entries it had.
+    announced: date | None
+    items: int
+    #: Near-duplicate features by entry key, with the entry they describe and
+    #: without shingle sets (see ``duplicates.link_new_entries``).
+    features: dict[str, tuple[Entry, Features]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A failure in a worker, as text: exceptions with keyword arguments do not pickle."""
+
+    message: str
+    hint: str | None
+    #: True for a bug (not a ParseError); the type's name leads the message.
+    unexpected: bool
+
+
+def normalize_all(items: list[ParsedEntry], source: str) -> tuple[Entry, ...]:
+    """Normalise parsed entries; ``position`` is each one's place in the document."""
+    return tuple(
+        normalize(item, source=source, position=index) for index, item in enumerate(items, start=1)
+    )
+
+
+def read(request: ReadRequest) -> Read:
+    """Parse and normalise one document (raises ParseError as the parser does)."""
+    parser = get_parser(request.kind, request.engine)
+    parsed = parser(request.data, source=request.source, options=request.options)
+    entries = normalize_all(list(parsed.entries), request.source)
+    found: dict[str, tuple[Entry, Features]] = {}
+    if request.scheme is not None:
+        hasher = _hasher(*request.scheme)
+        for entry in entries:
+            computed = features(
+                entry, key=entry.key, source=request.source, first_seen=request.now, hasher=hasher
+            )
+            # The shingle set is only needed near the threshold; it is recomputed then.
+            found[entry.key] = (entry, replace(computed, shingle_set=frozenset()))
+    return Read(
+        entries=entries,
+        warnings=tuple(parsed.warnings),
+        announced=parsed.announced,
+        items=len(parsed.entries),
+        features=found,
+    )
+
+
+_HASHERS: dict[tuple[int, int], MinHasher] = {}
+
+
+def _hasher(num_perm: int, bands: int) -> MinHasher:
+    key = (num_perm, bands)
+    if key not in _HASHERS:
+        _HASHERS[key] = MinHasher(Scheme(num_perm=num_perm, bands=bands))
+    return _HASHERS[key]
+
+
+def _read_in_worker(request: ReadRequest) -> Read | _Failed:
+    try:
+        return read(request)
+    except SourceError as err:
+        return _Failed(err.message, err.hint, unexpected=False)
+    except Exception as err:  # a bug in a parser: reported for this source only
+        return _Failed(f"{type(err).__name__}: {err}", None, unexpected=True)
+
+
+class PendingRead:
+    """A document being read in a worker; :meth:`result` waits for it."""
+
+    def __init__(self, future: Future[Read | _Failed], source: str) -> None:
+        self._future = future
+        self._source = source
+
+    def result(self) -> Read:
+        outcome = self._future.result()
+        if isinstance(outcome, _Failed):
+            if outcome.unexpected:
+                raise RuntimeError(outcome.message)
+            raise ParseError(outcome.message, source=self._source, hint=outcome.hint)
+        return outcome
+
+
+def worker_count(setting: str | int) -> int:
+    """Worker processes for ``[fetch] processes``: ``auto`` is one per core (none on one)."""
+    if setting == "auto":
+        cores = os.cpu_count() or 1
+        return cores if cores > 1 else 0
+    return int(setting)
+
+
+class Reader:
+    """Reads documents here or in worker processes; close it (``with``) when done."""
+
+    def __init__(self, setting: str | int) -> None:
+        self.workers = worker_count(setting)
+        self._auto = setting == "auto"
+        self._read_here = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def pooled(self) -> bool:
+        """Whether documents are read in workers (from now on)."""
+        if self.workers < 1:
+            return False
+        return not self._auto or self._read_here >= AUTO_POOL_BYTES
+
+    def read_here(self, request: ReadRequest) -> Read:
+        """Read ``request`` in this process (and count it towards starting the pool)."""
+        self._read_here += len(request.data)
+        return read(request)
+
+    def submit(self, request: ReadRequest) -> PendingRead | None:
+        """Start reading ``request`` in a worker; ``None`` when it is to be read here."""
+        if not self.pooled:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=get_context("spawn")
+            )
+        return PendingRead(self._pool.submit(_read_in_worker, request), request.source)

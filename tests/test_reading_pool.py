@@ -1,0 +1,132 @@
+"""Parsing in worker processes ([fetch] processes) stores exactly what parsing here does."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS
+from pytest_httpserver import HTTPServer
+
+from aggregator.config import load_config
+from aggregator.dedup import Outcome
+from aggregator.errors import ConfigError
+from aggregator.pipeline import RunSummary, run
+from aggregator.reading import worker_count
+from benchmarks import feeds as generator
+
+#: Every table a run writes entries, their categories and duplicate links into.
+TABLES = {
+    "entries": "key",
+    "entry_categories": "entry_key, category, source",
+    "entry_sources": "entry_key, source",
+    "entry_signatures": "entry_key",
+    "entry_work_keys": "work_key, entry_key",
+    "lsh_bands": "band, sig_id",
+    "duplicates": "entry_key",
+}
+
+#: The default config's sources: the seeds, with duplicates beyond identity keys.
+SEED_SOURCES = (
+    (ROOT / "config" / "default.toml")
+    .read_text(encoding="utf-8")
+    .split("[[sources]]", 1)[1]
+    .replace('path = "seeds/', f'path = "{SEEDS}/')
+)
+SEED_SOURCES = "[[sources]]" + SEED_SOURCES
+
+
+def http_sources(httpserver: HTTPServer, count: int = 4) -> str:
+    parts = []
+    for index in range(count):
+        httpserver.expect_request(f"/feeds/{index}.xml").respond_with_data(
+            generator.feed_bytes(index, entries=40), content_type="application/xml"
+        )
+        parts.append(
+            f'[[sources]]\nname = "feed-{index}"\nkind = "{generator.feed_kind(index)}"\n'
+            f'url = "{httpserver.url_for(f"/feeds/{index}.xml")}"\n'
+            f'categories = ["{generator.feed_category(index)}"]\n'
+        )
+    # A mirror republishing blog 1 under its own links and ids: near-duplicates.
+    mirror = (
+        generator.feed_bytes(1, entries=40)
+        .replace(b"blog1.example.org", b"mirror.example")
+        .replace(b'href="/2026', b'href="https://mirror.example/2026')
+    )
+    httpserver.expect_request("/mirror.xml").respond_with_data(
+        mirror, content_type="application/xml"
+    )
+    parts.append(f'[[sources]]\nname = "mirror"\nurl = "{httpserver.url_for("/mirror.xml")}"\n')
+    return "\n".join(parts)
+
+
+def run_in(folder: Path, body: str, clock: Callable[[], datetime]) -> RunSummary:
+    folder.mkdir()
+    config = folder / "aggregator.toml"
+    config.write_text(body, encoding="utf-8")
+    return run(load_config(config), clock=clock)
+
+
+def dump(database: Path) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(database) as conn:
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+            for table, order in TABLES.items()
+        }
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_worker_processes_store_what_this_process_does(
+    processes: int, httpserver: HTTPServer, clock: Callable[[], datetime], tmp_path: Path
+) -> None:
+    sources = http_sources(httpserver) + SEED_SOURCES
+    here = run_in(tmp_path / "here", f"[fetch]\nprocesses = 0\n{sources}", clock)
+    pooled = run_in(tmp_path / "pool", f"[fetch]\nprocesses = {processes}\n{sources}", clock)
+    assert not here.failed and not pooled.failed
+    assert here.count(Outcome.NEW) > 150 and here.count(Outcome.DUPLICATE) > 0
+    assert [(r.name, r.counts, r.warnings, r.note) for r in pooled.sources] == [
+        (r.name, r.counts, r.warnings, r.note) for r in here.sources
+    ]
+    stored = dump(tmp_path / "here" / "aggregator.db")
+    assert all(stored.values())
+    assert dump(tmp_path / "pool" / "aggregator.db") == stored
+    feeds = sorted((tmp_path / "here" / "public" / "feeds").iterdir())
+    assert [p.read_bytes() for p in feeds] == [
+        (tmp_path / "pool" / "public" / "feeds" / p.name).read_bytes() for p in feeds
+    ]
+
+
+def test_a_document_that_fails_in_a_worker_is_reported_for_its_source_alone(
+    httpserver: HTTPServer, clock: Callable[[], datetime], tmp_path: Path
+) -> None:
+    httpserver.expect_request("/broken.xml").respond_with_data(
+        b"<rss version='2.0'><channel><title>x</title><item><title>a</ti",
+        content_type="application/rss+xml",
+    )
+    broken = f'[[sources]]\nname = "broken"\nurl = "{httpserver.url_for("/broken.xml")}"\n'
+    sources = http_sources(httpserver, count=2) + broken
+    here = run_in(tmp_path / "here", f"[fetch]\nprocesses = 0\n{sources}", clock)
+    pooled = run_in(tmp_path / "pool", f"[fetch]\nprocesses = 2\n{sources}", clock)
+    assert [r.name for r in pooled.failed] == [r.name for r in here.failed] == ["broken"]
+    assert pooled.failed[0].error == here.failed[0].error
+    assert pooled.count(Outcome.NEW) == here.count(Outcome.NEW) > 0
+
+
+@pytest.mark.parametrize("value", ["-1", '"many"', "true", "1.5"])
+def test_processes_must_be_auto_or_a_count(value: str, write_config: Callable[[str], Path]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(f"[fetch]\nprocesses = {value}\n"))
+    assert "fetch.processes" in info.value.describe()
+
+
+def test_auto_is_one_worker_per_core_and_none_on_one_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert worker_count("auto") == 4
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert worker_count("auto") == 0
+    assert worker_count(3) == 3
