@@ -8,8 +8,9 @@ Owns how a text becomes comparable:
   that separate words by spaces and a single character in Chinese, Japanese and Korean,
   so that ``大模型的力量`` gives character 3-grams and English gives word 3-grams;
 - **MinHash** signatures of the shingle sets (``num_perm`` multiply-shift hash
-  functions ``(a*x + b mod 2**64) >> 32`` over the 32-bit CRC of each shingle, a
-  2-universal family that needs no modulo) and their **LSH band keys**: the
+  functions ``(a*x + b mod 2**64) >> 32`` over a 32-bit hash of each shingle, a
+  2-universal family that needs no modulo; a shingle's hash mixes the CRC-32 of its
+  tokens, so no string is built per shingle) and their **LSH band keys**: the
   signature cut into ``bands`` bands, each hashed to one 64-bit integer. Two texts
   become candidates when any band key is equal; the share of equal signature values
   estimates their Jaccard similarity.
@@ -48,6 +49,7 @@ _CJK = (
 )
 _TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+_WEB_RE = re.compile(r"(?:https?://|www\.)\S+")
 # Whole lines that wrap a republished article rather than belong to it.
 _BOILERPLATE_RE = re.compile(
     r"^\W*(?:"
@@ -72,7 +74,9 @@ _NAV_RE = re.compile(r"^(?:[^|•\n]{1,16}[|•]){3,}[^|•\n]{0,16}$")
 
 def normalize_text(text: str) -> str:
     """NFKC, lower case, no URLs or addresses, no boilerplate lines."""
-    text = _URL_RE.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    text = unicodedata.normalize("NFKC", text).lower()
+    # Without an "@" only the (cheap) URL half of the pattern can match.
+    text = (_URL_RE if "@" in text else _WEB_RE).sub(" ", text)
     lines = text.splitlines()
     return "\n".join(line for line in lines if not _is_clutter(line.strip()))
 
@@ -100,6 +104,43 @@ def shingles_of(found: list[str], size: int = SHINGLE_SIZE) -> set[str]:
     return {" ".join(found[i : i + size]) for i in range(len(found) - size + 1)}
 
 
+#: CRC-32 of tokens already seen in this process (a vocabulary, so it stays small).
+_TOKEN_CRC: dict[str, int] = {}
+_MAX_CACHED_TOKENS = 1 << 20
+#: Odd multipliers mixing the token hashes of a shingle, one per position.
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
+    dtype=np.uint64,
+)
+
+
+def shingle_hashes(words: list[str], size: int = SHINGLE_SIZE) -> npt.NDArray[np.uint64]:
+    """32-bit hashes (as ``uint64``) of the distinct ``size``-token shingles of ``words``.
+
+    Each token is hashed once (CRC-32, cached) and a shingle's hash mixes its tokens'
+    hashes position by position, in numpy: the same shingles as :func:`shingles_of`
+    without building a string per shingle.
+    """
+    if size > len(_MIX):
+        raise ValueError(f"shingles of at most {len(_MIX)} tokens")
+    cache = _TOKEN_CRC
+    if len(cache) > _MAX_CACHED_TOKENS:
+        cache.clear()
+    values = []
+    for word in words:
+        crc = cache.get(word)
+        if crc is None:
+            crc = cache[word] = zlib.crc32(word.encode("utf-8"))
+        values.append(crc)
+    ids = np.array(values, dtype=np.uint64)
+    count = max(len(ids) - size + 1, 1 if len(ids) else 0)
+    mixed = np.zeros(count, dtype=np.uint64)
+    for position in range(min(size, len(ids))):
+        mixed = (mixed ^ ids[position : position + count]) * _MIX[position]
+    result: npt.NDArray[np.uint64] = np.unique(mixed >> _SHIFT)
+    return result
+
+
 # -- MinHash and LSH ----------------------------------------------------------------------
 
 
@@ -122,7 +163,7 @@ class Scheme:
     @property
     def name(self) -> str:
         """Stored beside each signature, e.g. ``minhash1:k3:128x32:s1``."""
-        return f"minhash2:k{SHINGLE_SIZE}:{self.num_perm}x{self.bands}:s{self.seed}"
+        return f"minhash3:k{SHINGLE_SIZE}:{self.num_perm}x{self.bands}:s{self.seed}"
 
 
 class MinHasher:
@@ -142,11 +183,15 @@ class MinHasher:
         self._band_offset = rng.integers(0, top, scheme.bands, dtype=np.uint64, endpoint=True)
 
     def signature(self, items: Iterable[str]) -> Signature | None:
-        """The MinHash of a shingle set; ``None`` for fewer than :data:`MIN_SHINGLES`."""
+        """The MinHash of a set of strings (each hashed with CRC-32)."""
         values = [zlib.crc32(item.encode("utf-8")) for item in items]
-        if len(values) < MIN_SHINGLES:
+        return self.signature_of(np.array(values, dtype=np.uint64))
+
+    def signature_of(self, hashed: npt.NDArray[np.uint64]) -> Signature | None:
+        """The MinHash of distinct 32-bit hashes (:func:`shingle_hashes`); ``None`` for
+        fewer than :data:`MIN_SHINGLES`."""
+        if hashed.shape[0] < MIN_SHINGLES:
             return None
-        hashed = np.array(values, dtype=np.uint64)
         minimum = np.full(self.scheme.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
         # In slices, so that a very long page never needs a huge num_perm x n matrix.
         for start in range(0, hashed.shape[0], _SLICE):

@@ -30,6 +30,7 @@ from .minhash import (
     Signature,
     jaccard,
     normalize_text,
+    shingle_hashes,
     shingles,
     shingles_of,
     similarity,
@@ -179,12 +180,22 @@ class Features:
 
 
 def features(
-    entry: TextEntry, *, key: str, source: str, first_seen: datetime, hasher: MinHasher
+    entry: TextEntry,
+    *,
+    key: str,
+    source: str,
+    first_seen: datetime,
+    hasher: MinHasher,
+    keep_shingles: bool = True,
 ) -> Features:
-    """Compute an entry's signature, band keys and work keys."""
+    """Compute an entry's signature, band keys and work keys.
+
+    ``keep_shingles=False`` leaves out the shingle set, which only a borderline
+    candidate needs (``duplicates.find_match`` recomputes it then).
+    """
     words = tokens(normalize_text(entry_text(entry)))
-    found = shingles_of(words)
-    signature = hasher.signature(found)
+    hashed = shingle_hashes(words)
+    signature = hasher.signature_of(hashed)
     work = [f"arxiv:{value}" for value in sorted(arxiv_ids(entry))]
     work += [f"doi:{value}" for value in sorted(dois(entry))]
     title_key = title_author_key(entry)
@@ -197,8 +208,8 @@ def features(
         signature=signature,
         bands=hasher.bands(signature) if signature is not None else (),
         work_keys=tuple(work),
-        shingle_count=len(found),
-        shingle_set=frozenset(found),
+        shingle_count=int(hashed.shape[0]),
+        shingle_set=frozenset(shingles_of(words)) if keep_shingles else frozenset(),
     )
 
 

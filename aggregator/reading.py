@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_context
 
@@ -90,11 +90,16 @@ def read(request: ReadRequest) -> Read:
     if request.scheme is not None:
         hasher = _hasher(*request.scheme)
         for entry in entries:
-            computed = features(
-                entry, key=entry.key, source=request.source, first_seen=request.now, hasher=hasher
-            )
             # The shingle set is only needed near the threshold; it is recomputed then.
-            found[entry.key] = (entry, replace(computed, shingle_set=frozenset()))
+            computed = features(
+                entry,
+                key=entry.key,
+                source=request.source,
+                first_seen=request.now,
+                hasher=hasher,
+                keep_shingles=False,
+            )
+            found[entry.key] = (entry, computed)
     return Read(
         entries=entries,
         warnings=tuple(parsed.warnings),

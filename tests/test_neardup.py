@@ -13,8 +13,11 @@ from aggregator.minhash import (
     Scheme,
     jaccard,
     normalize_text,
+    shingle_hashes,
     shingles,
+    shingles_of,
     similarity,
+    tokens,
 )
 from aggregator.neardup import (
     Candidate,
@@ -87,7 +90,7 @@ def test_similarity_estimates_jaccard() -> None:
 def test_scheme_needs_num_perm_a_multiple_of_bands() -> None:
     with pytest.raises(ValueError, match="multiple"):
         Scheme(num_perm=100, bands=32)
-    assert Scheme().name == "minhash2:k3:128x32:s1"
+    assert Scheme().name == "minhash3:k3:128x32:s1"
 
 
 @pytest.mark.parametrize(
@@ -214,3 +217,14 @@ def test_borderline_estimates_are_replaced_by_the_exact_similarity() -> None:
 )
 def test_only_boilerplate_lines_are_dropped(line: str, dropped: bool) -> None:
     assert (normalize_text(line) == "") is dropped
+
+
+def test_shingle_hashes_count_the_distinct_shingles_in_order() -> None:
+    words = tokens(normalize_text("one two three one two three four 大模型的力量"))
+    hashed = shingle_hashes(words)
+    assert hashed.shape[0] == len(shingles_of(words))
+    # Order matters within a shingle; a repeated shingle counts once.
+    assert shingle_hashes(["a", "b", "c"])[0] != shingle_hashes(["c", "b", "a"])[0]
+    assert shingle_hashes(["a", "b", "c", "a", "b", "c"]).shape[0] == 3
+    assert shingle_hashes(["a", "b"]).shape[0] == 1 and shingle_hashes([]).shape[0] == 0
+    assert (hashed < 2**32).all()
