@@ -16,15 +16,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from html import escape
 from pathlib import Path
 
 from lxml import etree
 
-from . import __version__, templating
+from . import __version__, resources, templating
+from .config import PublishSettings
 from .errors import PublishError
 from .faults import pause_point
-from .types import StoredEntry
+from .types import PublishedFile, StoredEntry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _A = f"{{{ATOM_NS}}}"
@@ -166,6 +168,55 @@ def write_atomic(path: Path, data: bytes) -> bool:
             hint="check the output folder is writable and the disk is not full",
         ) from err
     return True
+
+
+#: The code and template that shape published files: a change to either (in a source
+#: checkout, without a new version number) must not leave old files looking current.
+_SHAPERS = (Path(__file__), resources.templates_dir() / "index.html")
+
+
+@cache
+def _code_digest() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for path in _SHAPERS:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def output_fingerprint(what: str, *, generation: int, settings: PublishSettings, path: Path) -> str:
+    """A hash of everything an output file is built from.
+
+    ``generation`` stands for the stored data (the store moves it on every change to
+    what feeds and the index show); ``settings`` for the title, base URL and feed size;
+    ``what`` names the file's kind and category; the code digest covers the version,
+    this module and the index template.
+    """
+    parts = (what, generation, settings, str(path), _code_digest())
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+
+def is_current(path: Path, record: PublishedFile | None, fingerprint: str) -> bool:
+    """Whether ``path`` is still the file recorded with ``fingerprint`` (no rebuild needed).
+
+    A missing file, or one whose size or modification time moved since it was recorded
+    (deleted, edited, restored from a backup), is not current.
+    """
+    if record is None or record.fingerprint != fingerprint:
+        return False
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+
+
+def published_file(path: Path, fingerprint: str) -> PublishedFile:
+    """The record of ``path`` as it is now on disk, built from inputs with ``fingerprint``."""
+    try:
+        stat = path.stat()
+    except OSError as err:
+        raise PublishError(f"cannot read {path}: {err.strerror or err}") from err
+    return PublishedFile(str(path), fingerprint, stat.st_size, stat.st_mtime_ns)
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,40 @@ def _m7_source_documents(db: sqlite_utils.Database) -> None:
     )
 
 
+#: Tables whose rows shape the published feeds and index page (see store/published.py):
+#: any insert, update or delete in them, cascades included, moves the output generation.
+OUTPUT_INPUTS = ("entries", "entry_categories", "duplicates", "arxiv_announcements")
+
+
+def _m8_output_generation(db: sqlite_utils.Database) -> None:
+    # A counter that every change to what feeds and the index show moves (triggers, so
+    # that no write path can forget it: ingest, pruning, dupes split and reindex alike),
+    # and what was last published for each output file: the fingerprint of its inputs
+    # (the generation, the settings that shape it, the code version) and the file's size
+    # and mtime as written. A rerun with nothing changed then rebuilds nothing.
+    db.execute(
+        "CREATE TABLE output_generation ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO output_generation VALUES (1, 0)")
+    for table in OUTPUT_INPUTS:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON {table}"
+                " BEGIN UPDATE output_generation SET generation = generation + 1"
+                " WHERE id = 1; END"
+            )
+    db.execute(
+        """
+        CREATE TABLE published_files (
+            path TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL
+        )"""
+    )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -270,4 +304,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (5, "tombstones of pruned entries", _m5_retention),
     (6, "duplicates beyond identity keys", _m6_duplicates),
     (7, "fingerprints of sources' last documents", _m7_source_documents),
+    (8, "output generation and published files", _m8_output_generation),
 )
