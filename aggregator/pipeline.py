@@ -192,16 +192,19 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
         folder = out / day.isoformat()
         if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
             wanted.add(day)
+    base = settings.publish.base_url
     written = 0
     done: list[date] = []
     for day in sorted(wanted):
         chosen = build_digest(settings, store, day)
         if chosen.is_empty:
             continue
-        rendered = digests.render(chosen, base_url=settings.publish.base_url)
+        # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
         folder = out / day.isoformat()
-        written += publish.write_atomic(folder / "index.html", rendered.html.encode("utf-8"))
-        written += publish.write_atomic(folder / "digest.txt", rendered.text.encode("utf-8"))
+        html = digests.render_html(chosen, base_url=base)
+        written += publish.write_atomic_text(folder / "index.html", html)
+        text = digests.render_text(chosen, base_url=base)
+        written += publish.write_atomic_text(folder / "digest.txt", text)
         done.append(day)
     return written, done
 

@@ -8,17 +8,19 @@ renamed over the old one, and not touched at all when the bytes are unchanged.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import os
 import re
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from html import escape
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -149,12 +151,54 @@ def write_atomic(path: Path, data: bytes) -> bool:
     try:
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
+    except OSError as err:
+        raise _cannot_write(path, err) from err
+    return _replace(path, lambda handle: handle.write(data))
+
+
+def write_atomic_text(path: Path, pieces: Iterable[str]) -> bool:
+    """Write the UTF-8 text of ``pieces`` to ``path`` via a temporary file and rename.
+
+    For big outputs (a digest of a hundred thousand entries): the text is never held
+    whole. Returns False, leaving ``path`` untouched, when it already held exactly that
+    text. Raises PublishError naming the path.
+    """
+
+    def write(handle: BinaryIO) -> None:
+        batch: list[str] = []
+        size = 0
+        for piece in pieces:
+            batch.append(piece)
+            size += len(piece)
+            if size >= _BATCH:
+                handle.write("".join(batch).encode("utf-8"))
+                batch.clear()
+                size = 0
+        handle.write("".join(batch).encode("utf-8"))
+
+    return _replace(path, write, keep_same=True)
+
+
+#: Characters of text gathered before one write (and one encode) of the batch.
+_BATCH = 1 << 18
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], object], *, keep_same: bool = False) -> bool:
+    """Write a temporary file beside ``path`` with ``write`` and rename it over ``path``.
+
+    With ``keep_same``, a temporary file identical to ``path`` is dropped instead
+    (returns False).
+    """
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                write(handle)
                 handle.flush()
+                if keep_same and _same_file(path, tmp):
+                    Path(tmp).unlink()
+                    return False
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
             pause_point("publish", path.name)
@@ -163,11 +207,23 @@ def write_atomic(path: Path, data: bytes) -> bool:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as err:
-        raise PublishError(
-            f"cannot write {path}: {err.strerror or err}",
-            hint="check the output folder is writable and the disk is not full",
-        ) from err
+        raise _cannot_write(path, err) from err
     return True
+
+
+def _same_file(path: Path, other: str) -> bool:
+    """Whether ``path`` exists and holds the same bytes as ``other``."""
+    try:
+        return path.is_file() and filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
+
+
+def _cannot_write(path: Path, err: OSError) -> PublishError:
+    return PublishError(
+        f"cannot write {path}: {err.strerror or err}",
+        hint="check the output folder is writable and the disk is not full",
+    )
 
 
 #: The code and template that shape published files: a change to either (in a source
