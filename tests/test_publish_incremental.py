@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -211,9 +211,7 @@ def test_a_deleted_or_edited_output_file_is_rebuilt(site: Site) -> None:
     assert_as_if_from_scratch(site, settings)
 
 
-def test_a_publish_that_fails_midway_is_redone(
-    site: Site, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_publish_that_fails_midway_is_redone(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = site.settings()
     site.items(10)
     write_atomic = publish.write_atomic
@@ -302,6 +300,8 @@ def test_a_database_from_before_the_generation_is_published_in_full(tmp_path: Pa
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_generation'"
         ).fetchall():
             conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP INDEX entries_updated_key")
+        conn.execute("CREATE INDEX entries_updated ON entries (updated)")
         conn.execute("DROP TABLE published_files")
         conn.execute("DROP TABLE output_generation")
         conn.execute("DELETE FROM schema_migrations WHERE version = 8")
