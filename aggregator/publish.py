@@ -1,6 +1,6 @@
 """Publishing: Atom 1.0 feeds per category, the index page, and the one file writer.
 
-Builds feeds with lxml from stored entries (it never queries SQL itself: the
+Writes feeds as Atom text from stored entries (it never queries SQL itself: the
 pipeline hands it entries). Every output file of aggregator goes through
 :func:`write_atomic`: written to a temporary file in the same folder, flushed and
 renamed over the old one, and not touched at all when the bytes are unchanged.
@@ -22,8 +22,6 @@ from html import escape
 from pathlib import Path
 from typing import BinaryIO
 
-from lxml import etree
-
 from . import __version__, resources, templating
 from .config import PublishSettings
 from .errors import PublishError
@@ -31,7 +29,6 @@ from .faults import pause_point
 from .types import PublishedFile, StoredEntry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-_A = f"{{{ATOM_NS}}}"
 ALL = "all"
 
 
@@ -84,59 +81,67 @@ def build_feed(
     The feed's ``updated`` is its newest entry's; ``fallback_updated`` is used only
     for a feed with no entries.
     """
-    feed = etree.Element(f"{_A}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
-    _text(feed, "id", feed_id(base_url, category))
-    _text(feed, "title", title)
     newest = max((e.updated for e in entries), default=fallback_updated)
-    _text(feed, "updated", rfc3339(newest))
-    etree.SubElement(feed, f"{_A}link", rel="self", type="application/atom+xml", href=self_href)
-    etree.SubElement(feed, f"{_A}link", rel="alternate", type="text/html", href=base_url)
-    author = etree.SubElement(feed, f"{_A}author")
-    _text(author, "name", "aggregator")
-    generator = _text(feed, "generator", "aggregator")
-    generator.set("version", __version__)
+    # Written as text, not through an element tree: a feed is a fixed shape, and the
+    # tree cost four times as much per entry (issue 8: 100 feeds in under a second).
+    parts = [
+        "<?xml version='1.0' encoding='utf-8'?>\n",
+        f'<feed xmlns="{ATOM_NS}">\n',
+        f"  <id>{_escape(feed_id(base_url, category))}</id>\n",
+        f"  <title>{_escape(title)}</title>\n",
+        f"  <updated>{rfc3339(newest)}</updated>\n",
+        f'  <link rel="self" type="application/atom+xml" href="{_attr(self_href)}"/>\n',
+        f'  <link rel="alternate" type="text/html" href="{_attr(base_url)}"/>\n',
+        "  <author>\n    <name>aggregator</name>\n  </author>\n",
+        f'  <generator version="{_attr(__version__)}">aggregator</generator>\n',
+    ]
     for entry in entries:
-        feed.append(_entry(entry))
-    return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+        _entry(entry, parts)
+    parts.append("</feed>\n")
+    return "".join(parts).encode("utf-8")
 
 
-def _entry(entry: StoredEntry) -> etree._Element:
-    element = etree.Element(f"{_A}entry")
-    _text(element, "id", entry.atom_id)
-    _text(element, "title", entry.title).set("type", "text")
-    _text(element, "updated", rfc3339(entry.updated))
+def _entry(entry: StoredEntry, parts: list[str]) -> None:
+    parts.append("  <entry>\n")
+    parts.append(f"    <id>{_escape(entry.atom_id)}</id>\n")
+    parts.append(f'    <title type="text">{_escape(entry.title)}</title>\n')
+    parts.append(f"    <updated>{rfc3339(entry.updated)}</updated>\n")
     if entry.published:
-        _text(element, "published", rfc3339(entry.published))
+        parts.append(f"    <published>{rfc3339(entry.published)}</published>\n")
     for name in entry.authors:
-        author = etree.SubElement(element, f"{_A}author")
-        _text(author, "name", name)
+        parts.append(f"    <author>\n      <name>{_escape(name)}</name>\n    </author>\n")
     if entry.link:
-        etree.SubElement(element, f"{_A}link", rel="alternate", type="text/html", href=entry.link)
+        parts.append(f'    <link rel="alternate" type="text/html" href="{_attr(entry.link)}"/>\n')
     if entry.pdf_url and entry.pdf_url != entry.link:
-        etree.SubElement(
-            element, f"{_A}link", rel="related", type="application/pdf", href=entry.pdf_url
+        parts.append(
+            f'    <link rel="related" type="application/pdf" href="{_attr(entry.pdf_url)}"/>\n'
         )
     for category in entry.categories:
-        etree.SubElement(element, f"{_A}category", term=category)
+        parts.append(f'    <category term="{_attr(category)}"/>\n')
     if entry.summary:
-        _text(element, "summary", entry.summary).set("type", "html")
+        parts.append(f'    <summary type="html">{_escape(entry.summary)}</summary>\n')
     body = entry_html(entry)
     if body:
-        _text(element, "content", body).set("type", "html")
+        parts.append(f'    <content type="html">{_escape(body)}</content>\n')
     elif not entry.link:
         # RFC 4287 4.1.1.1: an entry without content needs an alternate link.
-        _text(element, "content", entry.title).set("type", "text")
-    return element
+        parts.append(f'    <content type="text">{_escape(entry.title)}</content>\n')
+    parts.append("  </entry>\n")
 
 
-def _text(parent: etree._Element, name: str, text: str) -> etree._Element:
-    child = etree.SubElement(parent, _A + name)
-    try:
-        child.text = text
-    except ValueError:
+def _escape(text: str) -> str:
+    """``text`` as XML character data (a carriage return kept as a reference)."""
+    if _XML_INVALID.search(text):
         # Control characters XML 1.0 cannot carry, from a broken source: drop them.
-        child.text = _XML_INVALID.sub("", text)
-    return child
+        text = _XML_INVALID.sub("", text)
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def _attr(text: str) -> str:
+    """``text`` as a double-quoted XML attribute value (whitespace kept as references)."""
+    return _escape(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
