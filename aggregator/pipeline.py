@@ -185,7 +185,11 @@ def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
 
 
 def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[int, list[date]]:
-    """Render and write the digests of ``days`` plus any stored day missing its files."""
+    """Render and write the digests of ``days`` plus any stored day missing its files.
+
+    A day whose files are in place and were written from the same output generation,
+    settings and code is not rendered again (it is still among the days returned).
+    """
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
     for day in sorted({*store.digest_days(), *store.announcement_days()}):
@@ -193,18 +197,39 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
         if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
             wanted.add(day)
     base = settings.publish.base_url
+    # As for feeds (see publish_feeds): read before any data, record after the files.
+    generation = store.output_generation()
+    shaping = (settings.publish, settings.digest)
     written = 0
     done: list[date] = []
     for day in sorted(wanted):
+        folder = out / day.isoformat()
+        paths = (folder / "index.html", folder / "digest.txt")
+        known = store.published_files(map(str, paths))
+        wanted_prints = [
+            publish.output_fingerprint(
+                f"digest {day}", generation=generation, settings=shaping, path=path
+            )
+            for path in paths
+        ]
+        if all(
+            publish.is_current(path, known.get(str(path)), fingerprint)
+            for path, fingerprint in zip(paths, wanted_prints, strict=True)
+        ):
+            done.append(day)  # touched, but nothing it shows changed since it was written
+            continue
         chosen = build_digest(settings, store, day)
         if chosen.is_empty:
             continue
         # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
-        folder = out / day.isoformat()
         html = digests.render_html(chosen, base_url=base)
-        written += publish.write_atomic_text(folder / "index.html", html)
+        written += publish.write_atomic_text(paths[0], html)
         text = digests.render_text(chosen, base_url=base)
-        written += publish.write_atomic_text(folder / "digest.txt", text)
+        written += publish.write_atomic_text(paths[1], text)
+        store.record_published(
+            publish.published_file(path, fingerprint)
+            for path, fingerprint in zip(paths, wanted_prints, strict=True)
+        )
         done.append(day)
     return written, done
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import __version__, resources, templating
-from .config import PublishSettings
 from .errors import PublishError
 from .faults import pause_point
 from .types import PublishedFile, StoredEntry
@@ -233,7 +232,11 @@ def _cannot_write(path: Path, err: OSError) -> PublishError:
 
 #: The code and template that shape published files: a change to either (in a source
 #: checkout, without a new version number) must not leave old files looking current.
-_SHAPERS = (Path(__file__), resources.templates_dir() / "index.html")
+_SHAPERS = (
+    Path(__file__),
+    Path(__file__).with_name("digest.py"),
+    *(resources.templates_dir() / name for name in ("index.html", "digest.html", "digest.txt")),
+)
 
 
 @cache
@@ -244,13 +247,14 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def output_fingerprint(what: str, *, generation: int, settings: PublishSettings, path: Path) -> str:
+def output_fingerprint(what: str, *, generation: int, settings: object, path: Path) -> str:
     """A hash of everything an output file is built from.
 
     ``generation`` stands for the stored data (the store moves it on every change to
-    what feeds and the index show); ``settings`` for the title, base URL and feed size;
-    ``what`` names the file's kind and category; the code digest covers the version,
-    this module and the index template.
+    what feeds, digests and the index show); ``settings`` for the settings that shape
+    the file (frozen dataclasses: their repr is every field); ``what`` names the file's
+    kind and category or day; the code digest covers the version, this module,
+    ``digest.py`` and the templates.
     """
     parts = (what, generation, settings, str(path), _code_digest())
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()

@@ -312,3 +312,43 @@ def test_a_database_from_before_the_generation_is_published_in_full(tmp_path: Pa
         assert store.output_generation() == 0
     assert site.publish(settings) == (1, 3)
     assert_as_if_from_scratch(site, settings)
+
+
+def test_a_digest_is_rendered_again_only_when_what_it_shows_may_have_changed(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aggregator import digest
+    from aggregator.pipeline import write_digests
+
+    rendered: list[str] = []
+    render_html = digest.render_html
+
+    def counting(chosen: digest.Digest, **options: Any) -> Iterator[str]:
+        rendered.append(chosen.day.isoformat())
+        return render_html(chosen, **options)
+
+    monkeypatch.setattr(digest, "render_html", counting)
+    settings = site.settings()
+    day = NOW.date()
+    folder = settings.publish.output_dir / "digests" / day.isoformat()
+
+    def write(settings: Settings) -> list[str]:
+        rendered.clear()
+        with Store(settings.storage.database) as store:
+            assert day in write_digests(settings, store, {day})[1]
+        return rendered
+
+    assert write(settings) == []  # touched, nothing changed: not rendered
+    before = (folder / "index.html").read_bytes()
+    (folder / "digest.txt").unlink()
+    assert write(settings) == [day.isoformat()]
+    assert (folder / "digest.txt").is_file() and (folder / "index.html").read_bytes() == before
+    renamed = replace(settings, digest=replace(settings.digest, title="Morning paper"))
+    assert write(renamed) == [day.isoformat()]
+    assert "Morning paper" in (folder / "index.html").read_text(encoding="utf-8")
+    site.items(10)
+    rendered.clear()
+    run(renamed, clock=lambda: NOW, run_date=day)
+    assert rendered == [day.isoformat()]
+    assert "news 9" in (folder / "digest.txt").read_text(encoding="utf-8")
+    assert write(renamed) == []
