@@ -1,17 +1,16 @@
-"""Digests: choosing a day's entries (pure) and rendering them (Jinja2, CSS inlined).
+"""Digests: choosing a day's entries (pure) and rendering them (Jinja2).
 
-Owns what goes into a day's digest and how it looks as email-ready HTML and as
-plain text with the same content. Never sends mail and never writes files: the
-pipeline hands the rendered text to the publish stage's writer.
+Owns what goes into a day's digest and how it looks as a web page (the email-ready
+layout, its CSS in a ``<style>`` element) and as plain text with the same content.
+Never sends mail and never writes files: the pipeline hands the rendered pieces to
+the publish stage's writer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-
-import css_inline
 
 from . import templating
 from .normalize import html_to_text
@@ -179,15 +178,14 @@ def _show_once(by_category: dict[str, list[DigestItem]]) -> None:
     The home is the entry's primary category when it has a section, else the first
     section it is in (by name): there it is shown in full, elsewhere as a reference.
     """
+    keys = {name: {item.entry.key for item in items} for name, items in by_category.items()}
     homes: dict[str, str] = {}
     for name in sorted(by_category):
         for item in by_category[name]:
-            primary = item.entry.primary_category
-            if primary in by_category and any(
-                i.entry.key == item.entry.key for i in by_category[primary]
-            ):
-                homes.setdefault(item.entry.key, primary)
-            homes.setdefault(item.entry.key, name)
+            key, primary = item.entry.key, item.entry.primary_category
+            if primary is not None and key in keys.get(primary, ()):
+                homes.setdefault(key, primary)
+            homes.setdefault(key, name)
     for name, items in by_category.items():
         by_category[name] = [
             item if homes[item.entry.key] == name else replace(item, see=homes[item.entry.key])
@@ -216,13 +214,25 @@ class Rendered:
     text: str
 
 
-_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+def render_html(digest: Digest, *, base_url: str) -> Iterator[str]:
+    """The digest's web page, piece by piece (Jinja's ``generate``: never one big string).
+
+    The page carries its CSS in a ``<style>`` element, which every browser reads; the
+    emailed digest (:mod:`.email_digest`) is the one with its CSS inlined.
+    """
+    context = {"digest": digest, "base_url": base_url}
+    return templating.environment().get_template("digest.html").generate(context)
+
+
+def render_text(digest: Digest, *, base_url: str) -> Iterator[str]:
+    """The digest as plain text with the same content, piece by piece."""
+    context = {"digest": digest, "base_url": base_url}
+    return templating.environment().get_template("digest.txt").generate(context)
 
 
 def render(digest: Digest, *, base_url: str) -> Rendered:
-    """The digest as email-ready HTML (CSS inlined) and as plain text."""
-    env = templating.environment()
-    context = {"digest": digest, "base_url": base_url}
-    html = env.get_template("digest.html").render(context)
-    text = env.get_template("digest.txt").render(context)
-    return Rendered(html=_INLINER.inline(html), text=text)
+    """The digest's web page and plain text, whole (for printing; files are streamed)."""
+    return Rendered(
+        html="".join(render_html(digest, base_url=base_url)),
+        text="".join(render_text(digest, base_url=base_url)),
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from .errors import DeliveryError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
+from .types import PublishedFile
 
 __all__ = [
     "Clock",
@@ -93,11 +95,17 @@ def today_in(settings: Settings, now: datetime) -> date:
 
 
 def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[int, int]:
-    """Write every category feed, ``all.atom`` and the index page. Returns (written, total)."""
+    """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
+
+    A file whose inputs cannot have changed since it was written (same output
+    generation, same settings, same code: :func:`publish.output_fingerprint`), and which
+    is still on disk as it was written, is not rebuilt at all.
+    """
     out = settings.publish.output_dir
     base = settings.publish.base_url
     limit = settings.publish.feed_max_entries
-    written = total = 0
+    # Read before any data: a change made while we build moves it past what we record.
+    generation = store.output_generation()
     links: list[publish.FeedLink] = []
     targets: list[tuple[str | None, str, str]] = [
         (None, "all.atom", f"{settings.publish.title}: all entries")
@@ -106,8 +114,23 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
         filename = publish.feed_filename(name)
         links.append(publish.FeedLink(name, filename, count))
         targets.append((name, filename, f"{settings.publish.title}: {name}"))
-    links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
+    paths = {filename: out / "feeds" / filename for _, filename, _ in targets}
+    index_path = out / "index.html"
+    known = store.published_files([*map(str, paths.values()), str(index_path)])
+
+    def fingerprint(path: Path, what: str) -> str:
+        return publish.output_fingerprint(
+            what, generation=generation, settings=settings.publish, path=path
+        )
+
+    done: list[PublishedFile] = []
+    written = total = 0
     for category, filename, title in targets:
+        path = paths[filename]
+        total += 1
+        wanted = fingerprint(path, f"feed {category!r}")
+        if publish.is_current(path, known.get(str(path)), wanted):
+            continue
         data = publish.build_feed(
             store.entries_in_category(category, limit),
             category=category,
@@ -116,15 +139,22 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
             self_href=f"{base}feeds/{filename}",
             fallback_updated=clock(),
         )
-        total += 1
-        written += publish.write_atomic(out / "feeds" / filename, data)
-    index = publish.render_index(
-        title=settings.publish.title,
-        feeds=links,
-        days=sorted({*store.digest_days(), *store.announcement_days()}),
-        base_url=base,
-    )
-    publish.write_atomic(out / "index.html", index)
+        written += publish.write_atomic(path, data)
+        done.append(publish.published_file(path, wanted))
+    wanted = fingerprint(index_path, "index")
+    if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+        links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
+        index = publish.render_index(
+            title=settings.publish.title,
+            feeds=links,
+            days=sorted({*store.digest_days(), *store.announcement_days()}),
+            base_url=base,
+        )
+        publish.write_atomic(index_path, index)
+        done.append(publish.published_file(index_path, wanted))
+    # Only now that every file is in place: a crash before this line leaves the old
+    # records, which no longer match, so the next run rebuilds (and rewrites nothing).
+    store.record_published(done)
     return written, total
 
 
@@ -155,23 +185,51 @@ def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
 
 
 def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[int, list[date]]:
-    """Render and write the digests of ``days`` plus any stored day missing its files."""
+    """Render and write the digests of ``days`` plus any stored day missing its files.
+
+    A day whose files are in place and were written from the same output generation,
+    settings and code is not rendered again (it is still among the days returned).
+    """
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
     for day in sorted({*store.digest_days(), *store.announcement_days()}):
         folder = out / day.isoformat()
         if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
             wanted.add(day)
+    base = settings.publish.base_url
+    # As for feeds (see publish_feeds): read before any data, record after the files.
+    generation = store.output_generation()
+    shaping = (settings.publish, settings.digest)
     written = 0
     done: list[date] = []
     for day in sorted(wanted):
+        folder = out / day.isoformat()
+        paths = (folder / "index.html", folder / "digest.txt")
+        known = store.published_files(map(str, paths))
+        wanted_prints = [
+            publish.output_fingerprint(
+                f"digest {day}", generation=generation, settings=shaping, path=path
+            )
+            for path in paths
+        ]
+        if all(
+            publish.is_current(path, known.get(str(path)), fingerprint)
+            for path, fingerprint in zip(paths, wanted_prints, strict=True)
+        ):
+            done.append(day)  # touched, but nothing it shows changed since it was written
+            continue
         chosen = build_digest(settings, store, day)
         if chosen.is_empty:
             continue
-        rendered = digests.render(chosen, base_url=settings.publish.base_url)
-        folder = out / day.isoformat()
-        written += publish.write_atomic(folder / "index.html", rendered.html.encode("utf-8"))
-        written += publish.write_atomic(folder / "digest.txt", rendered.text.encode("utf-8"))
+        # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
+        html = digests.render_html(chosen, base_url=base)
+        written += publish.write_atomic_text(paths[0], html)
+        text = digests.render_text(chosen, base_url=base)
+        written += publish.write_atomic_text(paths[1], text)
+        store.record_published(
+            publish.published_file(path, fingerprint)
+            for path, fingerprint in zip(paths, wanted_prints, strict=True)
+        )
         done.append(day)
     return written, done
 
@@ -209,7 +267,8 @@ def run(
     Holds the database's run lock throughout (waiting up to ``[storage].lock_timeout``,
     then LockedError). A run that finds an earlier one interrupted (killed) also
     removes its temporary files and re-renders every digest, so the outputs end as if
-    the interrupted run had finished. Feeds and the index are rebuilt on every publish.
+    the interrupted run had finished. Feeds and the index are rebuilt when what they
+    show may have changed (see :func:`publish_feeds`).
     """
     run_date = run_date or today_in(settings, clock())
     summary = RunSummary(run_date=run_date)

@@ -134,3 +134,14 @@ class StoredEntry:
     #: Title and summary as the source gave them (LaTeX), when they differ.
     raw_title: str | None = None
     raw_summary: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """An output file as it was last written (or found already up to date)."""
+
+    path: str
+    #: Of everything the file was built from (see ``publish.output_fingerprint``).
+    fingerprint: str
+    size: int
+    mtime_ns: int

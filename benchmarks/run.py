@@ -4,8 +4,9 @@ Prints one table (see README, "Performance"): a first ``aggregator run`` (fetch,
 dedup, store, digest, publish) of ``--feeds`` feeds of ``--entries`` entries, a rerun
 with nothing changed, the same first run with ``[fetch] parser = "feedparser"``, one
 big feed for peak memory, publishing the category feeds into an empty folder, and
-rendering the first run's digest. Every measurement runs in a fresh process, so peak
-memory (``ru_maxrss``) is that scenario's own; the feed server is another process.
+rendering the first run's digests into an empty folder (time and peak memory). Every
+measurement runs in a fresh process, so peak memory (``ru_maxrss``) is that scenario's
+own; the feed server is another process.
 
 Figures, never assertions: the test suite checks behaviour, this prints speed.
 ``python -m benchmarks --feeds 20`` is a quick run (about a minute).
@@ -174,21 +175,28 @@ def _scenario_publish(config: str) -> dict[str, Any]:
 
 
 def _scenario_digest(config: str) -> dict[str, Any]:
-    from aggregator import digest
+    """The first run's digests (every day it wrote), rendered into an empty folder."""
     from aggregator.config import load_config
-    from aggregator.pipeline import build_digest
+    from aggregator.pipeline import build_digest, write_digests
     from aggregator.store import Store
 
     settings = load_config(Path(config))
+    folder = settings.publish.output_dir / "digests"
+    shutil.rmtree(folder, ignore_errors=True)
     with Store(settings.storage.database) as store:
+        before = _peak_mb()
         start = time.perf_counter()
-        chosen = build_digest(settings, store, RUN_DATE)
-        rendered = digest.render(chosen, base_url=settings.publish.base_url)
+        _, days = write_digests(settings, store, set())
         seconds = time.perf_counter() - start
+        entries = sum(build_digest(settings, store, day).entry_count for day in days)
+    html = sum(path.stat().st_size for path in folder.glob("*/index.html"))
     return {
         "seconds": seconds,
-        "entries": chosen.entry_count,
-        "html_mb": len(rendered.html.encode()) / 1e6,
+        "days": len(days),
+        "entries": entries,
+        "html_mb": html / 1e6,
+        "peak_mb": _peak_mb(),
+        "before_mb": before,
     }
 
 
@@ -264,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                 Figure(
                     "rerun, nothing changed",
                     f"{rerun['seconds']:.2f} s",
-                    f"{rerun['unchanged']:,} unchanged, {rerun['feeds_written']} files rewritten",
+                    f"{rerun['unchanged']:,} unchanged, {rerun['feeds_written']} files rewritten;"
+                    f" fetch {rerun['ingest']:.2f} s, digests {rerun['digest']:.2f} s,"
+                    f" publish {rerun['publish']:.2f} s",
                 )
             )
 
@@ -282,9 +292,11 @@ def main(argv: list[str] | None = None) -> int:
             rendered = _in_fresh_process(_scenario_digest, fast)
             figures.append(
                 Figure(
-                    "render the first run's digest",
+                    "render the first run's digests",
                     f"{rendered['seconds']:.2f} s",
-                    f"{rendered['entries']:,} entries, {rendered['html_mb']:.1f} MB of HTML",
+                    f"{rendered['days']} days, {rendered['entries']:,} entries,"
+                    f" {rendered['html_mb']:.1f} MB of HTML; peak memory"
+                    f" {rendered['peak_mb']:.0f} MB ({rendered['before_mb']:.0f} MB before)",
                 )
             )
 

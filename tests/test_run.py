@@ -143,10 +143,13 @@ def test_digest_of_the_daily_list(first_run: tuple[Settings, RunSummary]) -> Non
     html = (folder / "index.html").read_text(encoding="utf-8")
     text = (folder / "digest.txt").read_text(encoding="utf-8")
     assert date(2026, 1, 14) in summary.digest_days
-    # Email-ready: table layout, styles inlined, at most 680 px wide, no scripts.
+    # The email layout (tables, at most 680 px wide, no scripts) with its CSS in one
+    # <style> element: a web page needs no inlined copy on every element.
     assert re.search(r'<table[^>]* role="presentation"', html)
     assert "max-width: 680px" in html
-    assert re.search(r'<h2[^>]* style="[^"]+"', html)
+    assert html.count("<style>") == 1 and ".category h2 {" in html
+    assert '<td class="pad category">' in html and "<h2 id=" in html
+    assert not re.search(r'<(h2|h3|p)[^>]* style="', html)
     assert "<script" not in html
     for source in (html, text):
         assert len(set(re.findall(r"https://arxiv\.org/abs/\d{4}\.\d{5}", source))) == 39

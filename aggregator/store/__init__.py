@@ -15,6 +15,7 @@ from .documents import DocumentQueries
 from .dupes import DuplicateQueries
 from .entries import EntryQueries
 from .health import HealthQueries
+from .published import PublishedQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
@@ -29,8 +30,15 @@ class Store(
     RetentionQueries,
     DuplicateQueries,
     DocumentQueries,
+    PublishedQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
 
-__all__ = ["MIGRATIONS", "Delivery", "PruneResult", "SourceHealth", "Store"]
+__all__ = [
+    "MIGRATIONS",
+    "Delivery",
+    "PruneResult",
+    "SourceHealth",
+    "Store",
+]

@@ -122,13 +122,20 @@ class EntryQueries(StoreBase):
         return [(name, int(count)) for name, count in rows]
 
     def digest_days(self) -> list[date]:
+        # The days from the index alone, then one visible entry per day: never a scan
+        # of the rows themselves.
         rows = self.db.execute(
-            f"SELECT DISTINCT digest_day FROM entries WHERE {_VISIBLE} ORDER BY digest_day"
+            "SELECT day FROM (SELECT DISTINCT digest_day AS day FROM entries) WHERE EXISTS"
+            f" (SELECT 1 FROM entries WHERE digest_day = day AND {_VISIBLE}) ORDER BY day"
         )
         return [date.fromisoformat(day) for (day,) in rows]
 
     def count_entries(self) -> int:
-        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE {_VISIBLE}").fetchone()[0])
+        # Each linked duplicate is exactly one stored entry (a unique, cascading key).
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM entries) - (SELECT count(*) FROM duplicates)"
+        ).fetchone()
+        return int(row[0])
 
     def _rows_to_entries(self, cursor: sqlite3.Cursor) -> dict[str, StoredEntry]:
         columns = [d[0] for d in cursor.description]

@@ -268,6 +268,44 @@ def _m8_document_batches(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE source_documents ADD COLUMN batch_items INTEGER")
 
 
+#: Tables whose rows shape the published feeds and index page (see store/published.py):
+#: any insert, update or delete in them, cascades included, moves the output generation.
+OUTPUT_INPUTS = ("entries", "entry_categories", "duplicates", "arxiv_announcements")
+
+
+def _m9_output_generation(db: sqlite_utils.Database) -> None:
+    # A counter that every change to what feeds and the index show moves (triggers, so
+    # that no write path can forget it: ingest, pruning, dupes split and reindex alike),
+    # and what was last published for each output file: the fingerprint of its inputs
+    # (the generation, the settings that shape it, the code version) and the file's size
+    # and mtime as written. A rerun with nothing changed then rebuilds nothing.
+    db.execute(
+        "CREATE TABLE output_generation ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO output_generation VALUES (1, 0)")
+    for table in OUTPUT_INPUTS:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON {table}"
+                " BEGIN UPDATE output_generation SET generation = generation + 1"
+                " WHERE id = 1; END"
+            )
+    # Feeds want the newest entries, ties broken by key: one index walk, no sort (the
+    # old index on updated alone served the same range queries).
+    db.execute("DROP INDEX entries_updated")
+    db.execute("CREATE INDEX entries_updated_key ON entries (updated DESC, key)")
+    db.execute(
+        """
+        CREATE TABLE published_files (
+            path TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL
+        )"""
+    )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -278,4 +316,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (6, "duplicates beyond identity keys", _m6_duplicates),
     (7, "fingerprints of sources' last documents", _m7_source_documents),
     (8, "arXiv batch of sources' last documents", _m8_document_batches),
+    (9, "output generation, published files, feed order index", _m9_output_generation),
 )
