@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from io import BytesIO
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -69,56 +70,10 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
 
         followed = options.categories or _followed(options.location, "")
         return parse_listing(data, source=source, followed=followed)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as err:
-        raise ParseError(
-            f"not well-formed XML: {err}",
-            source=source,
-            hint="the download may have been cut short; the next run tries again",
-        ) from err
-    tag = etree.QName(root).localname
-    if tag == "rss":
-        channel = root.find("channel")
-        if channel is None:
-            raise ParseError("an RSS document without <channel>", source=source)
-        head = _Head(
-            title=_text(channel.find("title")),
-            date=_rss_date(_text(channel.find("pubDate"))),
-            items=channel.findall("item"),
-            atom=False,
-        )
-    elif tag == "feed" and etree.QName(root).namespace == ATOM_NS:
-        head = _Head(
-            title=_text(root.find("a:title", _NS)),
-            date=_atom_date(_text(root.find("a:updated", _NS))),
-            items=root.findall("a:entry", _NS),
-            atom=True,
-        )
-    else:
-        raise ParseError(
-            f"not an arXiv RSS or Atom feed: the document starts with <{tag}>",
-            source=source,
-            hint="point the source at https://rss.arxiv.org/rss/<category>",
-        )
-    titles = [head.title] + [
-        _text(i.find("a:title" if head.atom else "title", _NS)) for i in head.items[:1]
-    ]
-    for title in titles:
-        if title.lower().startswith("feed error"):
-            raise ParseError(f"arXiv answered {title!r}", source=source, hint=_HINT_CATEGORY)
-
-    followed = options.categories or _followed(options.location, head.title)
     warnings: list[str] = []
     entries: list[ParsedEntry] = []
-    item_dates: list[date] = []
-    for number, item in enumerate(head.items, start=1):
-        entry = _entry(item, number=number, atom=head.atom, followed=followed, warnings=warnings)
-        if entry is not None:
-            entries.append(entry)
-            if entry.published is not None:
-                item_dates.append(_eastern(entry.published))
+    head = _read(data, source=source, options=options, warnings=warnings, entries=entries)
+    item_dates = [_eastern(e.published) for e in entries if e.published is not None]
     if head.atom and item_dates:
         # The Atom feed's <updated> is when it was built; its entries carry the listing day.
         day: date | None = Counter(item_dates).most_common(1)[0][0]
@@ -150,8 +105,126 @@ class _Head:
 
     title: str
     date: date | None
-    items: list[etree._Element]
     atom: bool
+
+
+def _read(
+    data: bytes,
+    *,
+    source: str,
+    options: ParseOptions,
+    warnings: list[str],
+    entries: list[ParsedEntry],
+) -> _Head:
+    """Stream the document: each item is read and dropped as soon as it ends.
+
+    So memory holds the entries found, never the whole tree (a 40 MB feed would take
+    four times that as one). Appends to ``entries``; returns the channel's head.
+    """
+    events = etree.iterparse(
+        BytesIO(data),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+    )
+    root: etree._Element | None = None
+    atom = False
+    title, date_text, channel = "", "", False
+    followed: tuple[str, ...] | None = None
+    number = 0
+    try:
+        for event, element in events:
+            if root is None:
+                root = element
+                tag = etree.QName(root)
+                atom = tag.localname == "feed" and tag.namespace == ATOM_NS
+                if tag.localname != "rss" and not atom:
+                    starts = tag.localname
+                    raise ParseError(
+                        f"not an arXiv RSS or Atom feed: the document starts with <{starts}>",
+                        source=source,
+                        hint="point the source at https://rss.arxiv.org/rss/<category>",
+                    )
+                continue
+            if event == "start":
+                continue
+            parent = element.getparent()
+            if parent is None:
+                continue
+            name = element.tag
+            if atom and parent is root:
+                if name == _ATOM_ENTRY:
+                    number += 1
+                    if followed is None:
+                        followed = options.categories or _followed(options.location, title)
+                    _item(element, number, True, followed, warnings, entries, source)
+                    _drop(element, parent)
+                elif name == _ATOM_TITLE:
+                    title = _text(element)
+                elif name == _ATOM_UPDATED:
+                    date_text = _text(element)
+            elif not atom and parent.getparent() is root and parent.tag == "channel":
+                if name == "item":
+                    number += 1
+                    if followed is None:
+                        followed = options.categories or _followed(options.location, title)
+                    _item(element, number, False, followed, warnings, entries, source)
+                    _drop(element, parent)
+                elif name == "title":
+                    title = _text(element)
+                elif name == "pubDate":
+                    date_text = _text(element)
+            elif not atom and name == "channel" and parent is root:
+                channel = True
+    except etree.XMLSyntaxError as err:
+        raise ParseError(
+            f"not well-formed XML: {err}",
+            source=source,
+            hint="the download may have been cut short; the next run tries again",
+        ) from err
+    if root is None:
+        raise ParseError("not well-formed XML: no root element", source=source)
+    if not atom and not channel:
+        raise ParseError("an RSS document without <channel>", source=source)
+    if title.lower().startswith("feed error"):
+        raise ParseError(f"arXiv answered {title!r}", source=source, hint=_HINT_CATEGORY)
+    return _Head(
+        title=title,
+        date=_atom_date(date_text) if atom else _rss_date(date_text),
+        atom=atom,
+    )
+
+
+_ATOM_ENTRY = f"{{{ATOM_NS}}}entry"
+_ATOM_TITLE = f"{{{ATOM_NS}}}title"
+_ATOM_UPDATED = f"{{{ATOM_NS}}}updated"
+
+
+def _item(
+    element: etree._Element,
+    number: int,
+    atom: bool,
+    followed: tuple[str, ...],
+    warnings: list[str],
+    entries: list[ParsedEntry],
+    source: str,
+) -> None:
+    if number == 1:
+        first = _text(element.find("a:title" if atom else "title", _NS))
+        if first.lower().startswith("feed error"):
+            raise ParseError(f"arXiv answered {first!r}", source=source, hint=_HINT_CATEGORY)
+    entry = _entry(element, number=number, atom=atom, followed=followed, warnings=warnings)
+    if entry is not None:
+        entries.append(entry)
+
+
+def _drop(element: etree._Element, parent: etree._Element) -> None:
+    """Free an item once read, and the siblings before it."""
+    element.clear()
+    while element.getprevious() is not None:
+        del parent[0]
 
 
 def _raw_text(element: etree._Element | None) -> str:
