@@ -80,10 +80,15 @@ def _config(folder: Path, urls: list[tuple[int, str]], *, parser: str) -> Path:
     return path
 
 
-def _peak_mb() -> float:
+def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     # ru_maxrss is in KiB on Linux (bytes on macOS).
     scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
+    return resource.getrusage(who).ru_maxrss * scale / 1e6
+
+
+def _worker_peak_mb() -> float:
+    """The largest peak of a worker process of this scenario (parsing, [fetch] processes)."""
+    return _peak_mb(resource.RUSAGE_CHILDREN)
 
 
 # -- scenarios: each runs in a fresh process ---------------------------------------------
@@ -114,6 +119,7 @@ def _scenario_run(config: str) -> dict[str, Any]:
         "digest": digested - ingested,
         "publish": end - digested,
         "peak_mb": _peak_mb(),
+        "worker_peak_mb": _worker_peak_mb(),
         "failed": [r.error for r in summary.failed],
         "entries": sum(summary.count(o) for o in Outcome),
         "new": summary.count(Outcome.NEW),
@@ -263,7 +269,13 @@ def main(argv: list[str] | None = None) -> int:
                 Figure("  of which digests", f"{first['digest']:.1f} s", "one day, every entry")
             )
             figures.append(Figure("  of which publishing", f"{first['publish']:.1f} s"))
-            figures.append(Figure("peak memory of the first run", f"{first['peak_mb']:.0f} MB"))
+            figures.append(
+                Figure(
+                    "peak memory of the first run",
+                    f"{first['peak_mb']:.0f} MB",
+                    f"main process; each parsing worker at most {first['worker_peak_mb']:.0f} MB",
+                )
+            )
 
             print("rerun ...", file=sys.stderr)
             rerun = _in_fresh_process(_scenario_run, fast)
@@ -309,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
                     Figure(
                         f"one feed of {args.big_entries:,} entries: peak memory",
                         f"{one['peak_mb']:.0f} MB",
-                        f"first run {one['seconds']:.1f} s",
+                        f"first run {one['seconds']:.1f} s"
+                        + (
+                            f"; parsing worker {one['worker_peak_mb']:.0f} MB"
+                            if one["worker_peak_mb"]
+                            else "; read in the main process"
+                        ),
                     )
                 )
 
