@@ -20,7 +20,7 @@ import httpx
 
 from . import duplicates, health, unchanged
 from .arxiv_api import catch_up
-from .arxiv_calendar import Calendar, batch_state
+from .arxiv_calendar import BatchState, Calendar, batch_state
 from .config import Settings
 from .decoding import Prepared, prepare
 from .dedup import Decision, Outcome, decide
@@ -320,13 +320,7 @@ def _ingest_source(
     report.warnings.extend(parsed.warnings)
     entries = list(parsed.entries)
     if source.kind == "arxiv":
-        state = batch_state(
-            batch_day=parsed.announced,
-            items=parsed.items,
-            last_day=store.last_batch(source.name),
-            now=now,
-            calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
-        )
+        state = _batch(source, settings, store, parsed.announced, parsed.items, now)
         if state.warning:
             report.warnings.append(state.warning)
         # Missed listings first: a version they hold is older than the feed's.
@@ -462,6 +456,24 @@ def _start(
     return Started(prepared, document, pending, now) if pending else None
 
 
+def _batch(
+    source: Source,
+    settings: Settings,
+    store: Store,
+    day: date | None,
+    items: int,
+    now: datetime,
+) -> BatchState:
+    """What an arXiv document listing ``items`` papers of ``day`` means for this run."""
+    return batch_state(
+        batch_day=day,
+        items=items,
+        last_day=store.last_batch(source.name),
+        now=now,
+        calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
+    )
+
+
 def _note_unchanged_batch(
     source: Source, settings: Settings, store: Store, report: SourceReport, now: datetime
 ) -> bool:
@@ -473,13 +485,7 @@ def _note_unchanged_batch(
     last = store.last_document(source.name)
     if last is None or last.batch_items is None:
         return False
-    state = batch_state(
-        batch_day=last.batch_day,
-        items=last.batch_items,
-        last_day=store.last_batch(source.name),
-        now=now,
-        calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
-    )
+    state = _batch(source, settings, store, last.batch_day, last.batch_items, now)
     if state.missed:
         return False
     if state.warning:

@@ -399,6 +399,22 @@ def feed_category(index: int) -> str:
 # -- serving ------------------------------------------------------------------------------
 
 
+def answer(handler: BaseHTTPRequestHandler, body: bytes, etag: str, content_type: str) -> None:
+    """Send ``body`` with its ETag, or a 304 when the request names that ETag."""
+    if handler.headers.get("If-None-Match") == etag:
+        handler.send_response(304)
+        handler.send_header("ETag", etag)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return
+    handler.send_response(200)
+    handler.send_header("ETag", etag)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def _serve(feeds: int, entries: int, big_entries: int, conn: Connection) -> None:
     documents = {f"/feeds/{i}.xml": feed_bytes(i, entries) for i in range(feeds)}
     if big_entries:
@@ -413,19 +429,7 @@ def _serve(feeds: int, entries: int, big_entries: int, conn: Connection) -> None
                 self.send_error(404)
                 return
             # Validators as a real server sends them: a rerun is answered 304.
-            etag = f'"{zlib.crc32(body):08x}-{len(body)}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer(self, body, f'"{zlib.crc32(body):08x}-{len(body)}"', "application/xml")
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -28,6 +28,7 @@ from typing import ClassVar
 from aggregator.config import load_config
 from aggregator.fetch import Fetcher
 from aggregator.pipeline import run
+from benchmarks.feeds import answer
 
 ITEMS = 20
 
@@ -56,18 +57,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         body, etag = self.bodies[self.path]
-        if self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-        self.send_header("ETag", etag)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, body, etag, "application/rss+xml; charset=utf-8")
 
     def log_message(self, format: str, *args: object) -> None:
         pass
