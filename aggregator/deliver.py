@@ -6,16 +6,25 @@ delivery log (``store/deliveries.py``): what to send, retrying temporary failure
 with backoff, recording each outcome. Never renders (``email_digest`` does) and
 never speaks SMTP itself (``mailer`` does).
 
-Exactly once, and the window that remains: a subscriber's row is set to ``sending``
-in its own transaction after the server accepted the recipient and before DATA, and
-to ``sent`` after the server's final 250. A crash between the server's 250 and that
-commit leaves ``sending``: the message was probably delivered, so the next ``send``
-does not resend it but reports it as unconfirmed (``--resend-unconfirmed`` sends it
-again). We choose at-most-once for crashes because a duplicate digest annoys every
-reader while a missing one can be resent by hand; the Message-ID is the same on a
-resend, so clients that deduplicate by it show one message anyway. A connection
-lost before the final reply is different: the server has not taken the message
-(RFC 5321), so that is retried like any temporary failure.
+Exactly once, and the window that remains: the day's plan (a ``pending`` row per
+subscriber with mail) is recorded first, in one transaction. A subscriber's row is
+set to ``sending`` in its own transaction when the server has the whole message but
+not the final dot that hands it over, and to ``sent`` after the server's 250 to that
+dot. A crash before the claim leaves ``pending`` and a message without an end, which
+the server drops: the next send sends it. A crash after the claim and before ``sent``
+is committed leaves ``sending``: the message may have been delivered, and no client
+can know. The next send does not resend it but reports it as unconfirmed, with its
+Message-ID to look for in the server's log; ``send --resend-unconfirmed`` sends it
+again, ``send --mark-unconfirmed-sent`` records it as delivered. We choose
+at-most-once for crashes because a duplicate digest annoys every reader while a
+missing one can be resent by hand; the Message-ID is the same on a resend, so
+clients that deduplicate by it show one message anyway. A connection lost before
+the server's final reply is different: a server takes responsibility only with that
+reply (RFC 5321 6.1), so that is retried like any temporary failure.
+
+Test hooks (:mod:`.faults`): ``send[:<address>]`` pauses just before the claim (the
+message is with the server, its end is not), ``send-accepted[:<address>]`` just
+after the server's 250 and before ``sent`` is recorded.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from . import publish
+from . import faults, publish
 from .config import Settings
 from .digest import Digest
 from .email_digest import EmailContent, render_email, select, subject, unsubscribe_for
@@ -392,8 +401,11 @@ def _attempt(
     claimed = False
 
     def claim() -> bool:
-        # Just before DATA: from here on a crash leaves "sending", never a resend.
+        # The server has all but the final dot. Until the claim commits, a crash
+        # leaves the row as it was (the server drops the unfinished message); from
+        # then on it leaves "sending", never a resend.
         nonlocal claimed
+        faults.pause_point("send", address)
         claimed = store.claim_delivery(day, address, from_states=sendable, now=clock())
         return claimed
 
@@ -404,7 +416,7 @@ def _attempt(
             address if item.smtputf8 else ascii_address(address),
             item.message,
             smtputf8=item.smtputf8,
-            before_data=claim,
+            before_end=claim,
         )
     except SmtpError as err:
         if err.session:
@@ -422,6 +434,8 @@ def _attempt(
         return DeliveryResult(address, state, item.entries, err.describe())
     if reply is None:
         return DeliveryResult(address, SKIPPED, item.entries, "being sent by another process")
+    # The server has the message; a crash before the next line leaves "sending".
+    faults.pause_point("send-accepted", address)
     answer = f"{reply.code} {reply.text}"
     store.finish_delivery(day, address, state=SENT, code=reply.code, reply=answer, now=clock())
     return DeliveryResult(address, SENT, item.entries, answer)

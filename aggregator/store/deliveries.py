@@ -2,9 +2,10 @@
 
 States, and what the next ``send`` of the same day does with them::
 
-    pending           planned, not yet tried          → send
-    sending           claimed just before SMTP DATA;   → report, do not resend
-                      left behind only by a crash        (unless asked to)
+    pending           planned, not yet handed over     → send
+    sending           claimed just before the end of   → report as unconfirmed, do not
+                      the message; left behind only      resend (unless asked to, or
+                      by a crash                         marked sent by hand)
     sent              the server accepted the message  → skip
     failed-temporary  4xx, connection trouble          → send again
     failed-permanent  5xx for this message             → skip (unless asked to)
