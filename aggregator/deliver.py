@@ -247,6 +247,8 @@ def send_digest(
     if resend_unconfirmed:
         sendable += (SENDING,)
     queue: list[_Planned] = []
+    due: list[tuple[str, int, str]] = []
+    empty: list[str] = []
     now = clock()
     for subscriber in settings.subscribers:
         row = log_rows.get(subscriber.email)
@@ -268,8 +270,7 @@ def send_digest(
         chosen = select(digest, subscriber)
         if chosen.is_empty and not email.send_empty:
             report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
-            if not dry_run:
-                store.record_empty(day, subscriber.email, now=now)
+            empty.append(subscriber.email)
             continue
         content = render_email(
             chosen, subscriber=subscriber, settings=email, base_url=settings.publish.base_url
@@ -286,15 +287,19 @@ def send_digest(
                 note += f" (cut to {content.limit} per category to fit)"
             report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
             continue
-        store.plan_delivery(
-            day,
-            subscriber.email,
-            entries=planned.entries,
-            message_id=message_id(day.isoformat(), subscriber.email, email),
-            now=now,
+        due.append(
+            (
+                subscriber.email,
+                planned.entries,
+                message_id(day.isoformat(), subscriber.email, email),
+            )
         )
         queue.append(planned)
-    if dry_run or not queue:
+    if dry_run:
+        return report
+    if due or empty:
+        store.plan_day(day, due=due, empty=empty, now=now)
+    if not queue:
         return report
     try:
         password = _password(email)

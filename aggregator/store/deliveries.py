@@ -11,7 +11,9 @@ States, and what the next ``send`` of the same day does with them::
     failed-permanent  5xx for this message             → skip (unless asked to)
     empty             nothing matched that day         → send if entries appear
 
-Every change is its own transaction, so the log is right whenever the process dies.
+Every change is its own transaction, so the log is right whenever the process dies;
+a day's plan (every subscriber's row) is one transaction, so a day is planned for
+all its subscribers or for none.
 """
 
 from __future__ import annotations
@@ -75,37 +77,45 @@ class DeliveryQueries(StoreBase):
         )
         return {d.subscriber: d for d in map(_delivery, rows.fetchall())}
 
-    def plan_delivery(
-        self, day: date, subscriber: str, *, entries: int, message_id: str, now: datetime
+    def plan_day(
+        self,
+        day: date,
+        *,
+        due: list[tuple[str, int, str]],
+        empty: list[str],
+        now: datetime,
     ) -> None:
-        """Record that ``subscriber`` is due a message for ``day`` (no-op once sent or tried)."""
-        with self.transaction():
-            self.db.execute(
-                "INSERT INTO deliveries (day, subscriber, state, entries, message_id,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (day, subscriber) DO UPDATE SET state = excluded.state,"
-                " entries = excluded.entries, message_id = excluded.message_id,"
-                " updated_at = excluded.updated_at WHERE state = ?",
-                [
-                    day.isoformat(),
-                    subscriber,
-                    PENDING,
-                    entries,
-                    message_id,
-                    *[stamp(now)] * 2,
-                    EMPTY,
-                ],
-            )
+        """Record the day's plan in one transaction: who is due a message, who has none.
 
-    def record_empty(self, day: date, subscriber: str, *, now: datetime) -> None:
-        """Note that nothing matched ``subscriber`` on ``day`` (never overwrites a real state)."""
+        ``due`` holds (subscriber, entries, message_id). A row already past ``empty``
+        (pending, sending, sent, failed) is left as it is; an ``empty`` row becomes
+        pending when the subscriber now has entries.
+        """
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO deliveries (day, subscriber, state, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, subscriber) DO UPDATE SET"
-                " updated_at = excluded.updated_at WHERE state = excluded.state",
-                [day.isoformat(), subscriber, EMPTY, stamp(now), stamp(now)],
-            )
+            for subscriber, entries, message_id in due:
+                self.db.execute(
+                    "INSERT INTO deliveries (day, subscriber, state, entries, message_id,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (day, subscriber) DO UPDATE SET state = excluded.state,"
+                    " entries = excluded.entries, message_id = excluded.message_id,"
+                    " updated_at = excluded.updated_at WHERE state = ?",
+                    [
+                        day.isoformat(),
+                        subscriber,
+                        PENDING,
+                        entries,
+                        message_id,
+                        *[stamp(now)] * 2,
+                        EMPTY,
+                    ],
+                )
+            for subscriber in empty:
+                self.db.execute(
+                    "INSERT INTO deliveries (day, subscriber, state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, subscriber) DO UPDATE SET"
+                    " updated_at = excluded.updated_at WHERE state = excluded.state",
+                    [day.isoformat(), subscriber, EMPTY, stamp(now), stamp(now)],
+                )
 
     def claim_delivery(
         self, day: date, subscriber: str, *, from_states: tuple[str, ...], now: datetime
