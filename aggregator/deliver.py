@@ -181,6 +181,7 @@ class DeliveryReport:
             "day": self.day,
             "sent": self.count(SENT),
             "failed": {r.subscriber: r.detail for r in self.problems},
+            "unconfirmed": [r.subscriber for r in self.results if r.outcome == UNCONFIRMED],
             "error": self.error,
         }
 
@@ -260,8 +261,7 @@ def send_digest(
         if row is not None and row.state not in sendable:
             outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
             detail = (
-                "a previous send stopped after handing it over; not resent"
-                " (use --resend-unconfirmed)"
+                unconfirmed_detail(day, row.message_id)
                 if row.state == SENDING
                 else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
             )
@@ -327,6 +327,16 @@ def send_digest(
     finally:
         mailer.close()
     return _in_config_order(report, settings)
+
+
+def unconfirmed_detail(day: date, message_id: str | None) -> str:
+    """What to tell about a message a crash left ``sending``, and what the admin can do."""
+    return (
+        "sending stopped after the message was handed to the server and before its reply"
+        f" was recorded, so it may have arrived; not resent. Look for Message-ID {message_id}"
+        f" in the server's log, then `aggregator send --date {day.isoformat()}"
+        " --mark-unconfirmed-sent` (it arrived) or `--resend-unconfirmed` (it did not)"
+    )
 
 
 def _in_config_order(report: DeliveryReport, settings: Settings) -> DeliveryReport:

@@ -1,7 +1,9 @@
-"""``aggregator status``: every configured source's health, the last runs, the entries.
+"""``aggregator status``: every configured source's health, the last runs, the entries,
+the last deliveries.
 
 Exit codes: 0 when no source needs attention (stale and quiet sources are shown but
-are not errors), 1 when a source is failing or gone.
+are not errors), 1 when a source is failing or gone, or a subscriber of the last
+delivery day was not served.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from rich.table import Table
 
 from .. import health
 from ..config import Settings
+from ..deliver import unconfirmed_detail
 from ..errors import AggregatorError
 from ..pipeline import system_clock
 from ..sources import Source
-from ..store import SourceHealth, Store
+from ..store import Delivery, SourceHealth, Store
+from ..store.deliveries import SENDING, UNSERVED
 from .app import EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, fail, main, settings_of
 
 _STYLES = {
@@ -141,8 +145,9 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
 
     A source is ok, quiet (nothing new lately, as usual for it), stale (nothing new
     for over three times its usual gap), rate-limited, failing, gone (HTTP 410),
-    disabled, or never fetched. Exits 1 when a source is failing or gone, or a
-    subscriber of the last delivery day was not served.
+    disabled, or never fetched. A delivery a crash left unconfirmed (the server may
+    have it) is shown with its Message-ID. Exits 1 when a source is failing or gone,
+    or a subscriber of the last delivery day was not served.
     """
     settings = settings_of(ctx)
     if not settings.storage.database.exists():
@@ -203,31 +208,54 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         f"Entries: {total} in {len(categories)} categories: "
         + ", ".join(f"{name} ({count})" for name, count in categories)
     )
-    if deliveries:
-        mail = Table(title=f"Last deliveries ({deliveries[0].day})", title_justify="left")
-        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
-            mail.add_column(column, overflow="fold")
-        for d in deliveries:
-            mail.add_row(
-                d.subscriber,
-                d.state,
-                str(d.entries),
-                str(d.attempts),
-                d.sent_at or d.updated_at,
-                d.smtp_reply or "",
-            )
-        console.print(mail)
+    _print_deliveries(console, deliveries)
     if problems:
         click.echo(
             f"{len(problems)} source(s) need attention: "
             + ", ".join(f"{line.name} ({line.flag})" for line in problems),
             err=True,
         )
-    undelivered = [d for d in deliveries if d.state not in ("sent", "empty")]
-    if undelivered:
+    unserved = [d for d in deliveries if d.state in UNSERVED]
+    for day in sorted({d.day for d in unserved}, reverse=True):
+        names = [d for d in unserved if d.day == day]
         click.echo(
-            f"{len(undelivered)} subscriber(s) not served for {deliveries[0].day}: "
-            + ", ".join(f"{d.subscriber} ({d.state})" for d in undelivered),
+            f"{len(names)} subscriber(s) not served for {day}: "
+            + ", ".join(f"{d.subscriber} ({_delivery_state(d)})" for d in names),
             err=True,
         )
-    sys.exit(EXIT_SOURCES_FAILED if problems or undelivered else EXIT_OK)
+    for d in unserved:
+        if d.state == SENDING:
+            click.echo(
+                f"unconfirmed: email to {d.subscriber} for {d.day}:"
+                f" {unconfirmed_detail(d.day, d.message_id)}",
+                err=True,
+            )
+    sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+
+
+def _delivery_state(delivery: Delivery) -> str:
+    # "sending" outside a running send means a crash left it: the server may have it.
+    return "unconfirmed" if delivery.state == SENDING else delivery.state
+
+
+def _reply(delivery: Delivery) -> str:
+    if delivery.state == SENDING:
+        return f"may have arrived: Message-ID {delivery.message_id}"
+    return delivery.smtp_reply or ""
+
+
+def _print_deliveries(console: Console, last: list[Delivery]) -> None:
+    if last:
+        mail = Table(title=f"Last deliveries ({last[0].day})", title_justify="left")
+        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
+            mail.add_column(column, overflow="fold")
+        for d in last:
+            mail.add_row(
+                d.subscriber,
+                _delivery_state(d),
+                str(d.entries),
+                str(d.attempts),
+                d.sent_at or d.updated_at,
+                _reply(d),
+            )
+        console.print(mail)

@@ -30,6 +30,13 @@ FAILED_TEMPORARY = "failed-temporary"
 FAILED_PERMANENT = "failed-permanent"
 EMPTY = "empty"
 STATES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT, EMPTY)
+#: States a later run finishes by itself (``sending`` is reported, not resent).
+UNFINISHED = (PENDING, SENDING, FAILED_TEMPORARY)
+#: States that leave a subscriber without their digest.
+UNSERVED = (*UNFINISHED, FAILED_PERMANENT)
+
+#: What an admin's "it did arrive" records as the server's reply.
+MARKED_SENT = "marked sent by hand after a crash left it unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,24 @@ class DeliveryQueries(StoreBase):
                     subscriber,
                 ],
             )
+
+    def mark_unconfirmed_sent(self, day: date, *, now: datetime) -> list[str]:
+        """Record the ``sending`` rows of ``day`` as sent; return their subscribers.
+
+        For an admin who found the messages in the server's log: the next send
+        will not resend them.
+        """
+        with self.transaction():
+            where = [day.isoformat(), SENDING]
+            rows = self.db.execute(
+                "SELECT subscriber FROM deliveries WHERE day = ? AND state = ?", where
+            ).fetchall()
+            self.db.execute(
+                "UPDATE deliveries SET state = ?, smtp_reply = ?, updated_at = ?, sent_at = ?"
+                " WHERE day = ? AND state = ?",
+                [SENT, MARKED_SENT, stamp(now), stamp(now), *where],
+            )
+        return sorted(str(row[0]) for row in rows)
 
     def last_deliveries(self, limit: int = 50) -> list[Delivery]:
         """The log of the most recent day anything was planned or sent, by subscriber."""
