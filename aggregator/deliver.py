@@ -34,7 +34,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import policy
@@ -162,6 +162,8 @@ class DeliveryReport:
     #: A problem that stopped sending altogether (cannot log in, TLS failed, ...).
     error: str | None = None
     dry_run: bool = False
+    #: Finishing what an earlier run left (``run`` on a later day), not the run's day.
+    resumed: bool = False
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for r in self.results if r.outcome in outcomes)
@@ -226,6 +228,9 @@ def send_digest(
     outbox: Path | None = None,
     retry_failed: bool = False,
     resend_unconfirmed: bool = False,
+    only: Collection[str] | None = None,
+    retries: int | None = None,
+    resumed: bool = False,
     mailer_factory: MailerFactory = SmtpMailer,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryReport:
@@ -233,6 +238,9 @@ def send_digest(
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
     ``<output_dir>/outbox/<day>/``) and neither sends nor records anything.
+    ``only`` limits the send to these subscribers (the others are not mentioned);
+    ``retries`` overrides ``[email] max_retries`` for this send; ``resumed`` marks
+    the report as finishing an earlier run's day.
     Failures are results in the report, never exceptions: per subscriber, or in
     ``report.error`` when nothing could be sent (no password, no login, no TLS).
     """
@@ -240,7 +248,7 @@ def send_digest(
     if email is None:
         raise DeliveryError("email is not configured", hint="add an [email] table")
     day = digest.day
-    report = DeliveryReport(day=day.isoformat(), dry_run=dry_run)
+    report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
     sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
     if retry_failed:
@@ -252,6 +260,8 @@ def send_digest(
     empty: list[str] = []
     now = clock()
     for subscriber in settings.subscribers:
+        if only is not None and subscriber.email not in only:
+            continue
         row = log_rows.get(subscriber.email)
         if row is not None and row.state == SENT:
             report.results.append(
@@ -320,6 +330,7 @@ def send_digest(
             email,
             day=day,
             sendable=sendable,
+            retries=email.max_retries if retries is None else retries,
             clock=clock,
             mailer=mailer,
             sleep=sleep,
@@ -353,13 +364,14 @@ def _send_rounds(
     *,
     day: date,
     sendable: tuple[str, ...],
+    retries: int,
     clock: Clock,
     mailer: Mailer,
     sleep: Callable[[float], None],
 ) -> None:
     """Try every queued message; retry temporary failures in later rounds with backoff."""
     final: dict[str, DeliveryResult] = {}
-    for round_number in range(email.max_retries + 1):
+    for round_number in range(retries + 1):
         if round_number:
             delay = min(email.backoff * 2 ** (round_number - 1), MAX_BACKOFF)
             log.info("retrying %d digests in %.1f s", len(queue), delay)

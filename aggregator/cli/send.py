@@ -61,7 +61,8 @@ def report_delivery(report: DeliveryReport, *, quiet: bool = False) -> None:
 def _report_lines(report: DeliveryReport) -> None:
     counts = [f"{report.count(key)} {label}" for key, label in _LABELS if report.count(key)]
     what = "Email (dry run)" if report.dry_run else "Email"
-    click.echo(f"{what} {report.day}: " + (", ".join(counts) or "no subscribers"))
+    when = f"{report.day} (left unfinished by an earlier run)" if report.resumed else report.day
+    click.echo(f"{what} {when}: " + (", ".join(counts) or "no subscribers"))
     labels = dict(_LABELS)
     for result in report.results:
         line = f"  {labels[result.outcome]}: {result.subscriber}"

@@ -1,9 +1,9 @@
 """``aggregator status``: every configured source's health, the last runs, the entries,
-the last deliveries.
+the deliveries.
 
 Exit codes: 0 when no source needs attention (stale and quiet sources are shown but
-are not errors), 1 when a source is failing or gone, or a subscriber of the last
-delivery day was not served.
+are not errors), 1 when a source is failing or gone, or a subscriber was not served
+on the last delivery day or the ``[email] resume_days`` before it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
@@ -22,6 +22,7 @@ from .. import health
 from ..config import Settings
 from ..deliver import unconfirmed_detail
 from ..errors import AggregatorError
+from ..mailconfig import EMAIL_SCHEMA
 from ..pipeline import system_clock
 from ..sources import Source
 from ..store import Delivery, SourceHealth, Store
@@ -147,7 +148,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     for over three times its usual gap), rate-limited, failing, gone (HTTP 410),
     disabled, or never fetched. A delivery a crash left unconfirmed (the server may
     have it) is shown with its Message-ID. Exits 1 when a source is failing or gone,
-    or a subscriber of the last delivery day was not served.
+    or a subscriber was not served on the last delivery day or the [email]
+    resume_days before it.
     """
     settings = settings_of(ctx)
     if not settings.storage.database.exists():
@@ -162,6 +164,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
             categories = store.categories()
             total = store.count_entries()
             deliveries = store.last_deliveries()
+            earlier = _earlier_unserved(store, settings, deliveries)
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     lines = source_lines(settings, rows, states, days, system_clock())
@@ -208,14 +211,14 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         f"Entries: {total} in {len(categories)} categories: "
         + ", ".join(f"{name} ({count})" for name, count in categories)
     )
-    _print_deliveries(console, deliveries)
+    _print_deliveries(console, deliveries, earlier)
     if problems:
         click.echo(
             f"{len(problems)} source(s) need attention: "
             + ", ".join(f"{line.name} ({line.flag})" for line in problems),
             err=True,
         )
-    unserved = [d for d in deliveries if d.state in UNSERVED]
+    unserved = [d for d in deliveries if d.state in UNSERVED] + earlier
     for day in sorted({d.day for d in unserved}, reverse=True):
         names = [d for d in unserved if d.day == day]
         click.echo(
@@ -233,6 +236,15 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
 
 
+def _earlier_unserved(store: Store, settings: Settings, last: list[Delivery]) -> list[Delivery]:
+    """Subscribers not served on the ``resume_days`` before the last delivery day."""
+    if not last:
+        return []
+    window = settings.email.resume_days if settings.email else int(EMAIL_SCHEMA["resume_days"][1])
+    day = last[0].day
+    return store.deliveries_between(day - timedelta(days=window), day, states=UNSERVED)
+
+
 def _delivery_state(delivery: Delivery) -> str:
     # "sending" outside a running send means a crash left it: the server may have it.
     return "unconfirmed" if delivery.state == SENDING else delivery.state
@@ -244,7 +256,7 @@ def _reply(delivery: Delivery) -> str:
     return delivery.smtp_reply or ""
 
 
-def _print_deliveries(console: Console, last: list[Delivery]) -> None:
+def _print_deliveries(console: Console, last: list[Delivery], earlier: list[Delivery]) -> None:
     if last:
         mail = Table(title=f"Last deliveries ({last[0].day})", title_justify="left")
         for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
@@ -259,3 +271,17 @@ def _print_deliveries(console: Console, last: list[Delivery]) -> None:
                 _reply(d),
             )
         console.print(mail)
+    if earlier:
+        table = Table(title="Not served on earlier days", title_justify="left")
+        for column in ("day", "subscriber", "state", "attempts", "at", "server reply"):
+            table.add_column(column, overflow="fold")
+        for d in earlier:
+            table.add_row(
+                str(d.day),
+                d.subscriber,
+                _delivery_state(d),
+                str(d.attempts),
+                d.updated_at,
+                _reply(d),
+            )
+        console.print(table)

@@ -192,6 +192,18 @@ class DeliveryQueries(StoreBase):
             )
         return sorted(str(row[0]) for row in rows)
 
+    def deliveries_between(
+        self, since: date, before: date, *, states: tuple[str, ...]
+    ) -> list[Delivery]:
+        """The rows of days ``since`` <= day < ``before`` in one of ``states``, by day."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE day >= ? AND day < ?"
+            f" AND state IN ({marks}) ORDER BY day, subscriber",
+            [since.isoformat(), before.isoformat(), *states],
+        )
+        return [_delivery(r) for r in rows.fetchall()]
+
     def last_deliveries(self, limit: int = 50) -> list[Delivery]:
         """The log of the most recent day anything was planned or sent, by subscriber."""
         row = self.db.execute(
