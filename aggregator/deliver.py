@@ -6,16 +6,25 @@ delivery log (``store/deliveries.py``): what to send, retrying temporary failure
 with backoff, recording each outcome. Never renders (``email_digest`` does) and
 never speaks SMTP itself (``mailer`` does).
 
-Exactly once, and the window that remains: a subscriber's row is set to ``sending``
-in its own transaction after the server accepted the recipient and before DATA, and
-to ``sent`` after the server's final 250. A crash between the server's 250 and that
-commit leaves ``sending``: the message was probably delivered, so the next ``send``
-does not resend it but reports it as unconfirmed (``--resend-unconfirmed`` sends it
-again). We choose at-most-once for crashes because a duplicate digest annoys every
-reader while a missing one can be resent by hand; the Message-ID is the same on a
-resend, so clients that deduplicate by it show one message anyway. A connection
-lost before the final reply is different: the server has not taken the message
-(RFC 5321), so that is retried like any temporary failure.
+Exactly once, and the window that remains: the day's plan (a ``pending`` row per
+subscriber with mail) is recorded first, in one transaction. A subscriber's row is
+set to ``sending`` in its own transaction when the server has the whole message but
+not the final dot that hands it over, and to ``sent`` after the server's 250 to that
+dot. A crash before the claim leaves ``pending`` and a message without an end, which
+the server drops: the next send sends it. A crash after the claim and before ``sent``
+is committed leaves ``sending``: the message may have been delivered, and no client
+can know. The next send does not resend it but reports it as unconfirmed, with its
+Message-ID to look for in the server's log; ``send --resend-unconfirmed`` sends it
+again, ``send --mark-unconfirmed-sent`` records it as delivered. We choose
+at-most-once for crashes because a duplicate digest annoys every reader while a
+missing one can be resent by hand; the Message-ID is the same on a resend, so
+clients that deduplicate by it show one message anyway. A connection lost before
+the server's final reply is different: a server takes responsibility only with that
+reply (RFC 5321 6.1), so that is retried like any temporary failure.
+
+Test hooks (:mod:`.faults`): ``send[:<address>]`` pauses just before the claim (the
+message is with the server, its end is not), ``send-accepted[:<address>]`` just
+after the server's 250 and before ``sent`` is recorded.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import policy
@@ -34,7 +43,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from . import publish
+from . import faults, publish
 from .config import Settings
 from .digest import Digest
 from .email_digest import EmailContent, render_email, select, subject, unsubscribe_for
@@ -153,6 +162,8 @@ class DeliveryReport:
     #: A problem that stopped sending altogether (cannot log in, TLS failed, ...).
     error: str | None = None
     dry_run: bool = False
+    #: Finishing what an earlier run left (``run`` on a later day), not the run's day.
+    resumed: bool = False
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for r in self.results if r.outcome in outcomes)
@@ -172,6 +183,7 @@ class DeliveryReport:
             "day": self.day,
             "sent": self.count(SENT),
             "failed": {r.subscriber: r.detail for r in self.problems},
+            "unconfirmed": [r.subscriber for r in self.results if r.outcome == UNCONFIRMED],
             "error": self.error,
         }
 
@@ -216,6 +228,9 @@ def send_digest(
     outbox: Path | None = None,
     retry_failed: bool = False,
     resend_unconfirmed: bool = False,
+    only: Collection[str] | None = None,
+    retries: int | None = None,
+    resumed: bool = False,
     mailer_factory: MailerFactory = SmtpMailer,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryReport:
@@ -223,6 +238,9 @@ def send_digest(
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
     ``<output_dir>/outbox/<day>/``) and neither sends nor records anything.
+    ``only`` limits the send to these subscribers (the others are not mentioned);
+    ``retries`` overrides ``[email] max_retries`` for this send; ``resumed`` marks
+    the report as finishing an earlier run's day.
     Failures are results in the report, never exceptions: per subscriber, or in
     ``report.error`` when nothing could be sent (no password, no login, no TLS).
     """
@@ -230,7 +248,7 @@ def send_digest(
     if email is None:
         raise DeliveryError("email is not configured", hint="add an [email] table")
     day = digest.day
-    report = DeliveryReport(day=day.isoformat(), dry_run=dry_run)
+    report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
     sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
     if retry_failed:
@@ -238,8 +256,12 @@ def send_digest(
     if resend_unconfirmed:
         sendable += (SENDING,)
     queue: list[_Planned] = []
+    due: list[tuple[str, int, str]] = []
+    empty: list[str] = []
     now = clock()
     for subscriber in settings.subscribers:
+        if only is not None and subscriber.email not in only:
+            continue
         row = log_rows.get(subscriber.email)
         if row is not None and row.state == SENT:
             report.results.append(
@@ -249,8 +271,7 @@ def send_digest(
         if row is not None and row.state not in sendable:
             outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
             detail = (
-                "a previous send stopped after handing it over; not resent"
-                " (use --resend-unconfirmed)"
+                unconfirmed_detail(day, row.message_id)
                 if row.state == SENDING
                 else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
             )
@@ -259,8 +280,7 @@ def send_digest(
         chosen = select(digest, subscriber)
         if chosen.is_empty and not email.send_empty:
             report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
-            if not dry_run:
-                store.record_empty(day, subscriber.email, now=now)
+            empty.append(subscriber.email)
             continue
         content = render_email(
             chosen, subscriber=subscriber, settings=email, base_url=settings.publish.base_url
@@ -277,15 +297,19 @@ def send_digest(
                 note += f" (cut to {content.limit} per category to fit)"
             report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
             continue
-        store.plan_delivery(
-            day,
-            subscriber.email,
-            entries=planned.entries,
-            message_id=message_id(day.isoformat(), subscriber.email, email),
-            now=now,
+        due.append(
+            (
+                subscriber.email,
+                planned.entries,
+                message_id(day.isoformat(), subscriber.email, email),
+            )
         )
         queue.append(planned)
-    if dry_run or not queue:
+    if dry_run:
+        return report
+    if due or empty:
+        store.plan_day(day, due=due, empty=empty, now=now)
+    if not queue:
         return report
     try:
         password = _password(email)
@@ -306,6 +330,7 @@ def send_digest(
             email,
             day=day,
             sendable=sendable,
+            retries=email.max_retries if retries is None else retries,
             clock=clock,
             mailer=mailer,
             sleep=sleep,
@@ -313,6 +338,16 @@ def send_digest(
     finally:
         mailer.close()
     return _in_config_order(report, settings)
+
+
+def unconfirmed_detail(day: date, message_id: str | None) -> str:
+    """What to tell about a message a crash left ``sending``, and what the admin can do."""
+    return (
+        "sending stopped after the message was handed to the server and before its reply"
+        f" was recorded, so it may have arrived; not resent. Look for Message-ID {message_id}"
+        f" in the server's log, then `aggregator send --date {day.isoformat()}"
+        " --mark-unconfirmed-sent` (it arrived) or `--resend-unconfirmed` (it did not)"
+    )
 
 
 def _in_config_order(report: DeliveryReport, settings: Settings) -> DeliveryReport:
@@ -329,13 +364,14 @@ def _send_rounds(
     *,
     day: date,
     sendable: tuple[str, ...],
+    retries: int,
     clock: Clock,
     mailer: Mailer,
     sleep: Callable[[float], None],
 ) -> None:
     """Try every queued message; retry temporary failures in later rounds with backoff."""
     final: dict[str, DeliveryResult] = {}
-    for round_number in range(email.max_retries + 1):
+    for round_number in range(retries + 1):
         if round_number:
             delay = min(email.backoff * 2 ** (round_number - 1), MAX_BACKOFF)
             log.info("retrying %d digests in %.1f s", len(queue), delay)
@@ -392,8 +428,11 @@ def _attempt(
     claimed = False
 
     def claim() -> bool:
-        # Just before DATA: from here on a crash leaves "sending", never a resend.
+        # The server has all but the final dot. Until the claim commits, a crash
+        # leaves the row as it was (the server drops the unfinished message); from
+        # then on it leaves "sending", never a resend.
         nonlocal claimed
+        faults.pause_point("send", address)
         claimed = store.claim_delivery(day, address, from_states=sendable, now=clock())
         return claimed
 
@@ -404,7 +443,7 @@ def _attempt(
             address if item.smtputf8 else ascii_address(address),
             item.message,
             smtputf8=item.smtputf8,
-            before_data=claim,
+            before_end=claim,
         )
     except SmtpError as err:
         if err.session:
@@ -422,6 +461,8 @@ def _attempt(
         return DeliveryResult(address, state, item.entries, err.describe())
     if reply is None:
         return DeliveryResult(address, SKIPPED, item.entries, "being sent by another process")
+    # The server has the message; a crash before the next line leaves "sending".
+    faults.pause_point("send-accepted", address)
     answer = f"{reply.code} {reply.text}"
     store.finish_delivery(day, address, state=SENT, code=reply.code, reply=answer, now=clock())
     return DeliveryResult(address, SENT, item.entries, answer)

@@ -7,7 +7,12 @@ it with SIGKILL at exactly that moment and check what the next run does. Points:
 - ``ingest``: after the first source's entries are committed, before the next source;
 - ``publish`` or ``publish:<file name>``: inside the atomic file writer, after the
   temporary file is written and synced, before it is renamed over ``<file name>``
-  (digests' ``index.html``/``digest.txt``, feeds' ``<category>.atom``, the index page).
+  (digests' ``index.html``/``digest.txt``, feeds' ``<category>.atom``, the index page);
+- ``send`` or ``send:<address>``: the message to that subscriber is with the SMTP
+  server but for the final dot that hands it over; the delivery log still says
+  ``pending`` (or ``failed-temporary``);
+- ``send-accepted`` or ``send-accepted:<address>``: the server answered 250 to the
+  message; the delivery log still says ``sending`` (the unconfirmed window).
 
 Never set it outside tests: a paused process holds the run lock until it is killed.
 """

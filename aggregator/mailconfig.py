@@ -42,6 +42,11 @@ EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     "max_retries": (int, 3, "retries of a temporary failure within one send"),
     "backoff": ((int, float), 30.0, "seconds before the first retry; doubles each time"),
     "max_html_bytes": (int, 100_000, "largest HTML part before entries are cut"),
+    "resume_days": (
+        int,
+        3,
+        "earlier days whose unfinished deliveries each run finishes (0: only the run's day)",
+    ),
 }
 
 SUBSCRIBER_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
@@ -88,6 +93,8 @@ class EmailSettings:
     max_retries: int
     backoff: float
     max_html_bytes: int
+    #: ``run`` also finishes the deliveries left pending on this many earlier days.
+    resume_days: int = 3
 
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]+"
@@ -215,6 +222,8 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
         raise ConfigError(
             "timeout must be positive, backoff and max_retries not negative", file=file, key="email"
         )
+    if v["resume_days"] < 0:
+        raise ConfigError("must not be negative", file=file, key="email.resume_days")
     if v["max_html_bytes"] < 10_000:
         raise ConfigError("must be at least 10000", file=file, key="email.max_html_bytes")
     if v["from"] is None:
@@ -259,6 +268,7 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
         max_retries=v["max_retries"],
         backoff=float(v["backoff"]),
         max_html_bytes=v["max_html_bytes"],
+        resume_days=v["resume_days"],
     )
 
 

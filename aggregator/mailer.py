@@ -1,15 +1,19 @@
 """The SMTP connection: the only code that speaks SMTP (smtplib).
 
 Owns connecting (plain, STARTTLS or implicit TLS, certificates verified), logging in,
-and one message transaction at a time (MAIL, RCPT, DATA) so that the caller can
-record "sending" in the delivery log just before DATA. Every smtplib and socket
-error becomes an :class:`~aggregator.errors.SmtpError` saying whether it is
-temporary and whether the whole connection is lost. Knows nothing of digests.
+and one message transaction at a time (MAIL, RCPT, DATA and the message) so that the
+caller can record "sending" in the delivery log at the last moment: after the whole
+message has reached the server and before the final ``.`` that hands it over. A
+server keeps no message whose connection closes before that dot, so a crash up to
+there leaves nothing behind. Every smtplib and socket error becomes an
+:class:`~aggregator.errors.SmtpError` saying whether it is temporary and whether the
+whole connection is lost. Knows nothing of digests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -38,9 +42,13 @@ class Mailer(Protocol):
         message: bytes,
         *,
         smtputf8: bool,
-        before_data: Callable[[], bool],
+        before_end: Callable[[], bool],
     ) -> Reply | None:
-        """Hand ``message`` over; None if ``before_data()`` said not to go on."""
+        """Hand ``message`` over; None if ``before_end()`` said not to go on.
+
+        ``before_end`` is called when the server has all but the end of the message:
+        nothing is delivered if it returns False or raises.
+        """
         ...
 
     def close(self) -> None: ...
@@ -49,6 +57,16 @@ class Mailer(Protocol):
 def _text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     return " ".join(text.split())
+
+
+def dot_stuffed(message: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled, a final CRLF.
+
+    Without the ``.`` line that ends it, which is sent on its own.
+    """
+    lines = re.sub(rb"\r\n|\n|\r", b"\r\n", message)
+    stuffed = re.sub(rb"(?m)^\.", b"..", lines)
+    return stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n"
 
 
 def _failure(stage: str, code: int, reply: bytes | str, *, session: bool = False) -> SmtpError:
@@ -157,9 +175,14 @@ class SmtpMailer:
         message: bytes,
         *,
         smtputf8: bool,
-        before_data: Callable[[], bool],
+        before_end: Callable[[], bool],
     ) -> Reply | None:
-        """MAIL, RCPT, ``before_data()``, DATA. Raises SmtpError; returns the final reply."""
+        """MAIL, RCPT, DATA, the message, ``before_end()``, the final dot.
+
+        Returns the server's reply to the final dot, or None when ``before_end()``
+        returned False (the connection is then closed, so the server drops the
+        message). Raises SmtpError.
+        """
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
@@ -182,27 +205,51 @@ class SmtpMailer:
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 raise _failure(f"recipient {recipient} refused", code, reply)
-            if not before_data():
-                smtp.rset()
+            # smtplib's data() sends the message and its end in one go; the caller
+            # needs the moment in between, so DATA is spoken here.
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                raise _failure("message refused", code, reply)
+            smtp.send(dot_stuffed(message))
+            if not self._go_on(before_end):
                 return None
-            code, reply = smtp.data(message)
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
             if code != 250:
                 raise _failure("message refused", code, reply)
             return Reply(code=code, text=_text(reply))
         except SmtpError:
             self._reset()
             raise
-        except smtplib.SMTPResponseException as err:  # SMTPDataError: DATA itself refused
+        except smtplib.SMTPResponseException as err:
             self._reset()
             raise _failure("message refused", err.smtp_code, err.smtp_error) from err
         except (smtplib.SMTPException, OSError) as err:
-            # Lost before the server's final reply: it has not taken the message
-            # (RFC 5321 4.1.1.4), so it is a temporary failure to retry.
+            # Lost before the server's final reply. A server takes responsibility for
+            # a message only with that reply (RFC 5321 6.1), so this is a temporary
+            # failure to retry.
             self.close()
             raise SmtpError(
                 f"connection to {self.where} lost: {err or type(err).__name__}",
                 temporary=True,
             ) from err
+
+    def _go_on(self, before_end: Callable[[], bool]) -> bool:
+        """Ask ``before_end``; on no, or an error, drop the connection mid-message."""
+        try:
+            go_on = before_end()
+        except BaseException:
+            self._abandon()
+            raise
+        if not go_on:
+            self._abandon()
+        return go_on
+
+    def _abandon(self) -> None:
+        # Mid-message anything sent would become part of the message: no RSET and no
+        # QUIT, just close. The server discards a message that never ended.
+        smtp, self._smtp = self._smtp, None
+        self._discard(smtp)
 
     def _reset(self) -> None:
         if self._smtp is None:

@@ -1,9 +1,10 @@
 """The pipeline: wiring fetch, parse, normalise, dedup, store, publish and digest.
 
 Owns the order of the stages (ingest, prune, digests, feeds, mail), the run lock, the
-recovery of interrupted runs and the run record; formats nothing for people (the CLI
-does). Ingest lives in :mod:`.ingest`: a failing source becomes a :class:`SourceReport`
-with its error and the run goes on; only storage and publishing failures stop a run.
+recovery of interrupted runs (their files, digests and unfinished deliveries) and the
+run record; formats nothing for people (the CLI does). Ingest lives in
+:mod:`.ingest`: a failing source becomes a :class:`SourceReport` with its error and
+the run goes on; only storage and publishing failures stop a run.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .errors import DeliveryError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
+from .store.deliveries import UNFINISHED
 from .types import PublishedFile
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "RunSummary",
     "SourceReport",
     "build_digest",
+    "days_to_finish",
     "decide_all",
     "ingest",
     "publish_feeds",
@@ -56,6 +59,8 @@ class RunSummary:
     index_written: bool = False
     #: What sending the day's digest did; None when not asked to or email is off.
     delivery: deliver.DeliveryReport | None = None
+    #: What finishing earlier days' unfinished deliveries did, oldest day first.
+    resumed: list[deliver.DeliveryReport] = field(default_factory=list)
     #: Entries removed by ``[storage].keep_days``, and the digest days removed with them.
     pruned: int = 0
     pruned_digests: list[date] = field(default_factory=list)
@@ -69,6 +74,11 @@ class RunSummary:
     def failed(self) -> list[SourceReport]:
         return [report for report in self.sources if not report.ok]
 
+    @property
+    def deliveries(self) -> list[deliver.DeliveryReport]:
+        """Every day's delivery report of this run, oldest day first."""
+        return [*self.resumed, *([self.delivery] if self.delivery else [])]
+
     def as_dict(self) -> dict[str, object]:
         return {
             "run_date": self.run_date.isoformat(),
@@ -81,6 +91,7 @@ class RunSummary:
             "feeds_written": self.feeds_written,
             "digests_written": self.digests_written,
             **({"delivery": self.delivery.as_dict()} if self.delivery else {}),
+            **({"resumed": [r.as_dict() for r in self.resumed]} if self.resumed else {}),
             "pruned": self.pruned,
             "recovered_runs": self.recovered_runs,
         }
@@ -245,6 +256,40 @@ def send_day(
         return deliver.DeliveryReport(day=day.isoformat(), error=err.describe())
 
 
+def days_to_finish(settings: Settings, store: Store, run_date: date) -> dict[date, set[str] | None]:
+    """Earlier days, within ``[email] resume_days`` of ``run_date``, left unfinished.
+
+    Maps each day to the subscribers whose delivery is still pending, sending
+    (reported, not resent) or failed temporarily; or to None (everyone) for the
+    day of an interrupted run that meant to mail its digest and planned nothing.
+    """
+    email = settings.email
+    if email is None or email.resume_days <= 0:
+        return {}
+    since = run_date - timedelta(days=email.resume_days)
+    planned: dict[date, set[str]] = {}
+    for row in store.deliveries_between(since, run_date, states=UNFINISHED):
+        planned.setdefault(row.day, set()).add(row.subscriber)
+    days: dict[date, set[str] | None] = {**planned}
+    for day in store.unplanned_send_days(since, run_date):
+        days[day] = None
+    return dict(sorted(days.items()))
+
+
+def finish_earlier_days(
+    settings: Settings, store: Store, run_date: date, *, clock: Clock
+) -> list[deliver.DeliveryReport]:
+    """Send what earlier runs left unsent (see :func:`days_to_finish`), oldest day first.
+
+    One attempt per message (no retry rounds): those days' own sends had theirs,
+    and the next run tries again while the day is within ``resume_days``.
+    """
+    return [
+        send_day(settings, store, day, clock=clock, only=only, retries=0, resumed=True)
+        for day, only in days_to_finish(settings, store, run_date).items()
+    ]
+
+
 # -- run ----------------------------------------------------------------------------------
 
 
@@ -262,7 +307,8 @@ def run(
     progress: Callable[[SourceReport], None] | None = None,
 ) -> RunSummary:
     """One run: ingest every source, prune, write digests, publish feeds and the index,
-    then mail the run day's digest (``do_send``, when ``[email]`` is configured).
+    then mail the run day's digest (``do_send``, when ``[email]`` is configured),
+    after finishing the deliveries earlier runs left unfinished (``resume_days``).
 
     Holds the database's run lock throughout (waiting up to ``[storage].lock_timeout``,
     then LockedError). A run that finds an earlier one interrupted (killed) also
@@ -282,7 +328,8 @@ def run(
             # then the interrupted run stays on record as unfinished.
             summary.recovered_runs = store.close_interrupted_runs(now=clock())
         housekeeping.remove_temp_files(settings.publish.output_dir)
-        run_id = store.start_run(now=clock(), run_date=run_date)
+        sending = do_send and settings.email is not None
+        run_id = store.start_run(now=clock(), run_date=run_date, sends=sending)
         status = "failed"
         try:
             touched: set[date] = set()
@@ -310,9 +357,10 @@ def run(
                     settings, store, clock=clock
                 )
                 summary.index_written = True
-            if do_send and settings.email is not None:
+            if sending:
+                summary.resumed = finish_earlier_days(settings, store, run_date, clock=clock)
                 summary.delivery = send_day(settings, store, run_date, clock=clock)
-            delivery_ok = summary.delivery is None or summary.delivery.ok
+            delivery_ok = all(report.ok for report in summary.deliveries)
             status = "partial" if summary.failed or not delivery_ok else "ok"
         finally:
             store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())

@@ -100,6 +100,18 @@ def run_job(name: str, settings: Settings) -> bool:
     )
     for report in summary.failed:
         log.warning("%s: source %s failed: %s", name, report.name, report.error)
+    for delivery in summary.deliveries:
+        if delivery.error:
+            log.warning("%s: email %s: %s", name, delivery.day, delivery.error)
+        for result in delivery.problems:
+            log.warning(
+                "%s: email %s to %s %s: %s",
+                name,
+                delivery.day,
+                result.subscriber,
+                result.outcome,
+                result.detail,
+            )
     return not summary.failed
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import socket
 import ssl
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -203,3 +206,51 @@ backoff = 0.01
 {email}
 {subscribers}
 """
+
+
+# -- a small site for the crash and resume tests ----------------------------------------
+
+#: The day the crash tests run on, and the next one.
+CRASH_DAY = "2026-11-23"
+NEXT_DAY = "2026-11-24"
+#: Subscribers of ``mail_site``, in config order (the order they are sent to).
+CRASH_SUBSCRIBERS = ("alpha@example.org", "beta@example.org", "all@example.org")
+
+
+def day_feed(day: str, count: int = 10) -> str:
+    """An RSS 2.0 feed of ``count`` items dated on ``day`` (UTC), in alpha and beta."""
+    start = datetime.combine(date.fromisoformat(day), time(6), UTC)
+    items = []
+    for n in range(count):
+        category = ("alpha", "beta")[n % 2]
+        items.append(
+            f"<item><title>{day} item {n}: on delivery</title>"
+            f"<link>https://example.org/{day}/{n}</link><guid>https://example.org/{day}/{n}</guid>"
+            f"<pubDate>{format_datetime(start + timedelta(minutes=30 * n))}</pubDate>"
+            f"<category>{category}</category><description>Body {n}.</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>daily</title><link>https://example.org/</link><description>daily</description>"
+        f"{''.join(items)}</channel></rss>"
+    )
+
+
+def mail_site(folder: Path, port: int, *, email: str = "", max_retries: int = 0) -> Path:
+    """A config with one feed of ``CRASH_DAY`` items and three subscribers, mailing to
+    127.0.0.1:``port`` (by default with one attempt per send: no retry rounds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "daily.rss").write_text(day_feed(CRASH_DAY))
+    (folder / "aggregator.toml").write_text(
+        '[publish]\nbase_url = "https://feeds.example.org/"\n'
+        "[storage]\nlock_timeout = 5\n"
+        '[[sources]]\nname = "daily"\npath = "daily.rss"\nentry_categories = true\n'
+        f'[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
+        'from = "Daily digest <digest@example.org>"\ntimeout = 5\nbackoff = 0\n'
+        f"max_retries = {max_retries}\n"
+        f"{email}\n"
+        '[[subscribers]]\nemail = "alpha@example.org"\ncategories = ["alpha"]\n'
+        '[[subscribers]]\nemail = "beta@example.org"\ncategories = ["beta"]\n'
+        '[[subscribers]]\nemail = "all@example.org"\n'
+    )
+    return folder

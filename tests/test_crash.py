@@ -8,23 +8,13 @@ compares the output tree with that of a run that was never interrupted.
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import feedparser
 import pytest
-from atomcheck import validate_atom
-from conftest import ROOT
-
-from aggregator.faults import ENV
-
-RUN = [sys.executable, "-c", "from aggregator.cli import main; main()"]
+from crashkit import assert_complete, database_state, kill_at, run_to_end, tree
 
 
 def sample_feed(name: str, categories: list[str], count: int) -> str:
@@ -61,69 +51,6 @@ def make_site(folder: Path) -> Path:
         '[[sources]]\nname = "second"\npath = "second.rss"\nentry_categories = true\n'
     )
     return folder
-
-
-def cli(folder: Path, *args: str, pause_at: str | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop(ENV, None)
-    if pause_at:
-        env[ENV] = pause_at
-    return subprocess.Popen(
-        [*RUN, *args],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def run_to_end(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    with cli(folder, *args) as process:
-        out, err = process.communicate(timeout=120)
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
-def kill_at(folder: Path, point: str) -> None:
-    """Start a run, wait until it pauses at ``point``, and SIGKILL it there."""
-    with cli(folder, "run", "--date", "2026-11-23", pause_at=point) as process:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        assert line.strip() == f"aggregator: paused at {point}", line
-        os.kill(process.pid, signal.SIGKILL)
-        process.communicate(timeout=30)
-        assert process.returncode == -signal.SIGKILL
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
-def assert_complete(public: Path) -> None:
-    """Every published file in place is whole: feeds valid Atom, pages closed."""
-    for path in public.rglob("*"):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        data = path.read_bytes()
-        if path.suffix == ".atom":
-            validate_atom(data)
-            assert not feedparser.parse(data).bozo, path
-        elif path.suffix == ".html":
-            assert data.rstrip().endswith(b"</html>"), path
-        else:
-            assert data.endswith(b"\n"), path
-
-
-def database_state(database: Path) -> tuple[str, list[str]]:
-    with sqlite3.connect(database) as conn:
-        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        statuses = [row[0] for row in conn.execute("SELECT status FROM runs ORDER BY id")]
-    conn.close()
-    return check, statuses
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ def test_defaults(write_config: Callable[[str], Path]) -> None:
     assert email.sender.addr_spec == "digest@example.org"
     assert email.list_id == "digest.example.org"
     assert email.send_empty is False and email.max_retries == 3
+    assert email.resume_days == 3
     (subscriber,) = settings.subscribers
     assert subscriber.email == "Reader@example.org"  # the domain is case-insensitive
     assert subscriber.categories == () and subscriber.format == "html"
@@ -136,3 +137,10 @@ def test_bad_email_config_names_the_file_and_key(
         load_config(path)
     assert str(path) in str(info.value)
     assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_resume_days_must_not_be_negative(write_config: Callable[[str], Path]) -> None:
+    with pytest.raises(ConfigError, match=r"email\.resume_days.*must not be negative"):
+        load_config(write_config(MINIMAL + "resume_days = -1\n"))
+    email = load_config(write_config(MINIMAL + "resume_days = 0\n")).email
+    assert email is not None and email.resume_days == 0

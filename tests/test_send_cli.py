@@ -105,3 +105,29 @@ def test_run_with_an_unset_password_variable_exits_1_naming_it(
     assert result.exit_code == 1
     assert "NO_SUCH_PASSWORD_VAR is not set" in result.output
     assert "Feeds:" in result.output
+
+
+def test_mark_unconfirmed_sent_goes_with_neither_resend_nor_dry_run(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = configure(tmp_path, server.port)
+    for other in ("--resend-unconfirmed", "--dry-run"):
+        result = CliRunner().invoke(
+            main, [*config, "send", "--date", LIST_DAY, "--mark-unconfirmed-sent", other]
+        )
+        assert result.exit_code == 2
+        assert "--mark-unconfirmed-sent cannot be combined" in result.output
+    assert server.received == []
+
+
+def test_mark_unconfirmed_sent_with_nothing_unconfirmed_says_so_and_sends(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = configure(tmp_path, server.port)
+    CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY, "--no-send"])
+    result = CliRunner().invoke(
+        main, [*config, "send", "--date", LIST_DAY, "--mark-unconfirmed-sent"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Marked as sent without sending (2026-01-14): nothing was unconfirmed" in result.output
+    assert len(server.received) == 3

@@ -105,7 +105,7 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
 
 
 def _exit(summary: RunSummary) -> None:
-    undelivered = summary.delivery is not None and not summary.delivery.ok
+    undelivered = not all(report.ok for report in summary.deliveries)
     sys.exit(EXIT_SOURCES_FAILED if summary.failed or undelivered else EXIT_OK)
 
 
@@ -127,13 +127,17 @@ def _exit(summary: RunSummary) -> None:
 @QUIET
 @click.pass_context
 def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, quiet: bool) -> None:
-    """Fetch every source, store new entries, publish feeds, write and mail digests."""
+    """Fetch every source, store new entries, publish feeds, write and mail digests.
+
+    Mailing also finishes what earlier runs left unsent on the [email] resume_days
+    days before (a run killed while sending, temporary failures).
+    """
     summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
-    if summary.delivery is not None:
-        report_delivery(summary.delivery, quiet=quiet)
-    elif not no_send and settings.email is None and not quiet:
+    for report in summary.deliveries:
+        report_delivery(report, quiet=quiet)
+    if not no_send and settings.email is None and not quiet:
         click.echo("Email: not configured (add [email] and [[subscribers]] to mail digests)")
     _exit(summary)
 

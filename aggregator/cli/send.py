@@ -52,7 +52,8 @@ def report_delivery(report: DeliveryReport, *, quiet: bool = False) -> None:
     if not quiet:
         _report_lines(report)
     for result in report.problems:
-        click.echo(f"failed: email to {result.subscriber}: {result.detail}", err=True)
+        what = "unconfirmed" if result.outcome == UNCONFIRMED else "failed"
+        click.echo(f"{what}: email to {result.subscriber}: {result.detail}", err=True)
     if report.error:
         click.echo(f"error: email: {report.error}", err=True)
 
@@ -60,7 +61,8 @@ def report_delivery(report: DeliveryReport, *, quiet: bool = False) -> None:
 def _report_lines(report: DeliveryReport) -> None:
     counts = [f"{report.count(key)} {label}" for key, label in _LABELS if report.count(key)]
     what = "Email (dry run)" if report.dry_run else "Email"
-    click.echo(f"{what} {report.day}: " + (", ".join(counts) or "no subscribers"))
+    when = f"{report.day} (left unfinished by an earlier run)" if report.resumed else report.day
+    click.echo(f"{what} {when}: " + (", ".join(counts) or "no subscribers"))
     labels = dict(_LABELS)
     for result in report.results:
         line = f"  {labels[result.outcome]}: {result.subscriber}"
@@ -101,6 +103,12 @@ def _report_lines(report: DeliveryReport) -> None:
     is_flag=True,
     help="Also resend messages a crashed send left unconfirmed (they may arrive twice).",
 )
+@click.option(
+    "--mark-unconfirmed-sent",
+    is_flag=True,
+    help="Record messages a crashed send left unconfirmed as sent, without sending them "
+    "(when the server's log shows their Message-ID arrived).",
+)
 @click.pass_context
 def send_command(
     ctx: click.Context,
@@ -109,12 +117,19 @@ def send_command(
     outbox: Path | None,
     retry_failed: bool,
     resend_unconfirmed: bool,
+    mark_unconfirmed_sent: bool,
 ) -> None:
     """Mail one day's digest to each subscriber, at most once per day.
 
     Subscribers already served that day are skipped, so running it again is safe;
-    temporary failures are retried. Exits 1 if any subscriber was not served.
+    temporary failures are retried. A message a crash left unconfirmed (the server
+    may have it) is reported and not resent unless asked. Exits 1 if any subscriber
+    was not served.
     """
+    if mark_unconfirmed_sent and (resend_unconfirmed or dry_run):
+        raise click.UsageError(
+            "--mark-unconfirmed-sent cannot be combined with --resend-unconfirmed or --dry-run"
+        )
     settings = settings_of(ctx)
     if settings.email is None:
         fail(
@@ -136,6 +151,12 @@ def send_command(
             database_lock(storage.database, timeout=storage.lock_timeout, purpose="send"),
             Store(storage.database) as store,
         ):
+            if mark_unconfirmed_sent:
+                marked = store.mark_unconfirmed_sent(chosen, now=system_clock())
+                click.echo(
+                    f"Marked as sent without sending ({chosen.isoformat()}): "
+                    + (", ".join(marked) or "nothing was unconfirmed")
+                )
             report = send_day(
                 settings,
                 store,

@@ -1,7 +1,9 @@
-"""``aggregator status``: every configured source's health, the last runs, the entries.
+"""``aggregator status``: every configured source's health, the last runs, the entries,
+the deliveries.
 
 Exit codes: 0 when no source needs attention (stale and quiet sources are shown but
-are not errors), 1 when a source is failing or gone.
+are not errors), 1 when a source is failing or gone, or a subscriber was not served
+on the last delivery day or the ``[email] resume_days`` before it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
@@ -18,10 +20,13 @@ from rich.table import Table
 
 from .. import health
 from ..config import Settings
+from ..deliver import unconfirmed_detail
 from ..errors import AggregatorError
+from ..mailconfig import EMAIL_SCHEMA
 from ..pipeline import system_clock
 from ..sources import Source
-from ..store import SourceHealth, Store
+from ..store import Delivery, SourceHealth, Store
+from ..store.deliveries import SENDING, UNSERVED
 from .app import EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, fail, main, settings_of
 
 _STYLES = {
@@ -141,8 +146,10 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
 
     A source is ok, quiet (nothing new lately, as usual for it), stale (nothing new
     for over three times its usual gap), rate-limited, failing, gone (HTTP 410),
-    disabled, or never fetched. Exits 1 when a source is failing or gone, or a
-    subscriber of the last delivery day was not served.
+    disabled, or never fetched. A delivery a crash left unconfirmed (the server may
+    have it) is shown with its Message-ID. Exits 1 when a source is failing or gone,
+    or a subscriber was not served on the last delivery day or the [email]
+    resume_days before it.
     """
     settings = settings_of(ctx)
     if not settings.storage.database.exists():
@@ -157,6 +164,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
             categories = store.categories()
             total = store.count_entries()
             deliveries = store.last_deliveries()
+            earlier = _earlier_unserved(store, settings, deliveries)
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     lines = source_lines(settings, rows, states, days, system_clock())
@@ -203,31 +211,77 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         f"Entries: {total} in {len(categories)} categories: "
         + ", ".join(f"{name} ({count})" for name, count in categories)
     )
-    if deliveries:
-        mail = Table(title=f"Last deliveries ({deliveries[0].day})", title_justify="left")
-        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
-            mail.add_column(column, overflow="fold")
-        for d in deliveries:
-            mail.add_row(
-                d.subscriber,
-                d.state,
-                str(d.entries),
-                str(d.attempts),
-                d.sent_at or d.updated_at,
-                d.smtp_reply or "",
-            )
-        console.print(mail)
+    _print_deliveries(console, deliveries, earlier)
     if problems:
         click.echo(
             f"{len(problems)} source(s) need attention: "
             + ", ".join(f"{line.name} ({line.flag})" for line in problems),
             err=True,
         )
-    undelivered = [d for d in deliveries if d.state not in ("sent", "empty")]
-    if undelivered:
+    unserved = [d for d in deliveries if d.state in UNSERVED] + earlier
+    for day in sorted({d.day for d in unserved}, reverse=True):
+        names = [d for d in unserved if d.day == day]
         click.echo(
-            f"{len(undelivered)} subscriber(s) not served for {deliveries[0].day}: "
-            + ", ".join(f"{d.subscriber} ({d.state})" for d in undelivered),
+            f"{len(names)} subscriber(s) not served for {day}: "
+            + ", ".join(f"{d.subscriber} ({_delivery_state(d)})" for d in names),
             err=True,
         )
-    sys.exit(EXIT_SOURCES_FAILED if problems or undelivered else EXIT_OK)
+    for d in unserved:
+        if d.state == SENDING:
+            click.echo(
+                f"unconfirmed: email to {d.subscriber} for {d.day}:"
+                f" {unconfirmed_detail(d.day, d.message_id)}",
+                err=True,
+            )
+    sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+
+
+def _earlier_unserved(store: Store, settings: Settings, last: list[Delivery]) -> list[Delivery]:
+    """Subscribers not served on the ``resume_days`` before the last delivery day."""
+    if not last:
+        return []
+    window = settings.email.resume_days if settings.email else int(EMAIL_SCHEMA["resume_days"][1])
+    day = last[0].day
+    return store.deliveries_between(day - timedelta(days=window), day, states=UNSERVED)
+
+
+def _delivery_state(delivery: Delivery) -> str:
+    # "sending" outside a running send means a crash left it: the server may have it.
+    return "unconfirmed" if delivery.state == SENDING else delivery.state
+
+
+def _reply(delivery: Delivery) -> str:
+    if delivery.state == SENDING:
+        return f"may have arrived: Message-ID {delivery.message_id}"
+    return delivery.smtp_reply or ""
+
+
+def _print_deliveries(console: Console, last: list[Delivery], earlier: list[Delivery]) -> None:
+    if last:
+        mail = Table(title=f"Last deliveries ({last[0].day})", title_justify="left")
+        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
+            mail.add_column(column, overflow="fold")
+        for d in last:
+            mail.add_row(
+                d.subscriber,
+                _delivery_state(d),
+                str(d.entries),
+                str(d.attempts),
+                d.sent_at or d.updated_at,
+                _reply(d),
+            )
+        console.print(mail)
+    if earlier:
+        table = Table(title="Not served on earlier days", title_justify="left")
+        for column in ("day", "subscriber", "state", "attempts", "at", "server reply"):
+            table.add_column(column, overflow="fold")
+        for d in earlier:
+            table.add_row(
+                str(d.day),
+                d.subscriber,
+                _delivery_state(d),
+                str(d.attempts),
+                d.updated_at,
+                _reply(d),
+            )
+        console.print(table)

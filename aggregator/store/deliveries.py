@@ -2,15 +2,18 @@
 
 States, and what the next ``send`` of the same day does with them::
 
-    pending           planned, not yet tried          → send
-    sending           claimed just before SMTP DATA;   → report, do not resend
-                      left behind only by a crash        (unless asked to)
+    pending           planned, not yet handed over     → send
+    sending           claimed just before the end of   → report as unconfirmed, do not
+                      the message; left behind only      resend (unless asked to, or
+                      by a crash                         marked sent by hand)
     sent              the server accepted the message  → skip
     failed-temporary  4xx, connection trouble          → send again
     failed-permanent  5xx for this message             → skip (unless asked to)
     empty             nothing matched that day         → send if entries appear
 
-Every change is its own transaction, so the log is right whenever the process dies.
+Every change is its own transaction, so the log is right whenever the process dies;
+a day's plan (every subscriber's row) is one transaction, so a day is planned for
+all its subscribers or for none.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ FAILED_TEMPORARY = "failed-temporary"
 FAILED_PERMANENT = "failed-permanent"
 EMPTY = "empty"
 STATES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT, EMPTY)
+#: States a later run finishes by itself (``sending`` is reported, not resent).
+UNFINISHED = (PENDING, SENDING, FAILED_TEMPORARY)
+#: States that leave a subscriber without their digest.
+UNSERVED = (*UNFINISHED, FAILED_PERMANENT)
+
+#: What an admin's "it did arrive" records as the server's reply.
+MARKED_SENT = "marked sent by hand after a crash left it unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -74,37 +84,45 @@ class DeliveryQueries(StoreBase):
         )
         return {d.subscriber: d for d in map(_delivery, rows.fetchall())}
 
-    def plan_delivery(
-        self, day: date, subscriber: str, *, entries: int, message_id: str, now: datetime
+    def plan_day(
+        self,
+        day: date,
+        *,
+        due: list[tuple[str, int, str]],
+        empty: list[str],
+        now: datetime,
     ) -> None:
-        """Record that ``subscriber`` is due a message for ``day`` (no-op once sent or tried)."""
-        with self.transaction():
-            self.db.execute(
-                "INSERT INTO deliveries (day, subscriber, state, entries, message_id,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (day, subscriber) DO UPDATE SET state = excluded.state,"
-                " entries = excluded.entries, message_id = excluded.message_id,"
-                " updated_at = excluded.updated_at WHERE state = ?",
-                [
-                    day.isoformat(),
-                    subscriber,
-                    PENDING,
-                    entries,
-                    message_id,
-                    *[stamp(now)] * 2,
-                    EMPTY,
-                ],
-            )
+        """Record the day's plan in one transaction: who is due a message, who has none.
 
-    def record_empty(self, day: date, subscriber: str, *, now: datetime) -> None:
-        """Note that nothing matched ``subscriber`` on ``day`` (never overwrites a real state)."""
+        ``due`` holds (subscriber, entries, message_id). A row already past ``empty``
+        (pending, sending, sent, failed) is left as it is; an ``empty`` row becomes
+        pending when the subscriber now has entries.
+        """
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO deliveries (day, subscriber, state, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, subscriber) DO UPDATE SET"
-                " updated_at = excluded.updated_at WHERE state = excluded.state",
-                [day.isoformat(), subscriber, EMPTY, stamp(now), stamp(now)],
-            )
+            for subscriber, entries, message_id in due:
+                self.db.execute(
+                    "INSERT INTO deliveries (day, subscriber, state, entries, message_id,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (day, subscriber) DO UPDATE SET state = excluded.state,"
+                    " entries = excluded.entries, message_id = excluded.message_id,"
+                    " updated_at = excluded.updated_at WHERE state = ?",
+                    [
+                        day.isoformat(),
+                        subscriber,
+                        PENDING,
+                        entries,
+                        message_id,
+                        *[stamp(now)] * 2,
+                        EMPTY,
+                    ],
+                )
+            for subscriber in empty:
+                self.db.execute(
+                    "INSERT INTO deliveries (day, subscriber, state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, subscriber) DO UPDATE SET"
+                    " updated_at = excluded.updated_at WHERE state = excluded.state",
+                    [day.isoformat(), subscriber, EMPTY, stamp(now), stamp(now)],
+                )
 
     def claim_delivery(
         self, day: date, subscriber: str, *, from_states: tuple[str, ...], now: datetime
@@ -155,6 +173,36 @@ class DeliveryQueries(StoreBase):
                     subscriber,
                 ],
             )
+
+    def mark_unconfirmed_sent(self, day: date, *, now: datetime) -> list[str]:
+        """Record the ``sending`` rows of ``day`` as sent; return their subscribers.
+
+        For an admin who found the messages in the server's log: the next send
+        will not resend them.
+        """
+        with self.transaction():
+            where = [day.isoformat(), SENDING]
+            rows = self.db.execute(
+                "SELECT subscriber FROM deliveries WHERE day = ? AND state = ?", where
+            ).fetchall()
+            self.db.execute(
+                "UPDATE deliveries SET state = ?, smtp_reply = ?, updated_at = ?, sent_at = ?"
+                " WHERE day = ? AND state = ?",
+                [SENT, MARKED_SENT, stamp(now), stamp(now), *where],
+            )
+        return sorted(str(row[0]) for row in rows)
+
+    def deliveries_between(
+        self, since: date, before: date, *, states: tuple[str, ...]
+    ) -> list[Delivery]:
+        """The rows of days ``since`` <= day < ``before`` in one of ``states``, by day."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE day >= ? AND day < ?"
+            f" AND state IN ({marks}) ORDER BY day, subscriber",
+            [since.isoformat(), before.isoformat(), *states],
+        )
+        return [_delivery(r) for r in rows.fetchall()]
 
     def last_deliveries(self, limit: int = 50) -> list[Delivery]:
         """The log of the most recent day anything was planned or sent, by subscriber."""

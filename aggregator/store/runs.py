@@ -62,13 +62,32 @@ class RunQueries(StoreBase):
         )
         return [SourceHealth(*row) for row in rows]
 
-    def start_run(self, *, now: datetime, run_date: date) -> int:
+    def start_run(self, *, now: datetime, run_date: date, sends: bool = False) -> int:
+        """Record a run as running. ``sends``: it means to mail its day's digest.
+
+        The intent stays in the summary of a run that never finishes, so that a
+        later run can mail the day a killed one did not get to.
+        """
         with self.transaction():
             cursor = self.db.execute(
-                "INSERT INTO runs (started_at, run_date, status) VALUES (?, ?, 'running')",
-                [now.isoformat(), run_date.isoformat()],
+                "INSERT INTO runs (started_at, run_date, status, summary)"
+                " VALUES (?, ?, 'running', ?)",
+                [now.isoformat(), run_date.isoformat(), json.dumps({"send": sends})],
             )
         return int(cursor.lastrowid or 0)
+
+    def unplanned_send_days(self, since: date, before: date) -> list[date]:
+        """Days ``since`` <= day < ``before`` of interrupted runs that meant to mail
+        their digest and were killed before planning any delivery of it."""
+        rows = self.db.execute(
+            "SELECT run_date, summary FROM runs WHERE status = 'interrupted'"
+            " AND run_date >= ? AND run_date < ? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries WHERE deliveries.day = runs.run_date)"
+            " ORDER BY run_date",
+            [since.isoformat(), before.isoformat()],
+        ).fetchall()
+        days = {date.fromisoformat(day) for day, summary in rows if json.loads(summary).get("send")}
+        return sorted(days)
 
     def finish_run(
         self, run_id: int, *, now: datetime, status: str, summary: dict[str, Any]
