@@ -94,7 +94,7 @@ def find_match(
     if grey:
         if not found.shingle_set and probe is not None:
             found = replace(found, shingle_set=frozenset(shingles(entry_text(probe))))
-        texts = {key: entry_text(row) for key, row in store.get_entries(grey).items()}
+        texts = store.entry_texts(grey)
         candidates = refine(found, candidates, texts)
     return choose_match(found, candidates, rules=rules, split_from=store.split_partners(found.key))
 
@@ -232,11 +232,27 @@ def find_link(store: Store, ident: str) -> DuplicateLink:
     return link
 
 
-def split(store: Store, ident: str, *, now: datetime) -> DuplicateLink:
-    """Undo a link: the duplicate is published again, and the pair is never re-linked."""
+def split(store: Store, ident: str, *, now: datetime, settings: DedupSettings) -> DuplicateLink:
+    """Undo a link: the duplicate is published again, and the pair is never re-linked.
+
+    A linked duplicate keeps no band keys (see ``store.link_duplicate``); the entry
+    gets them back here, so that later arrivals are compared with it again.
+    """
     link = find_link(store, ident)
     with store.transaction():
         store.split_duplicate(link.entry_key, now=now)
+        row = store.get_entries([link.entry_key]).get(link.entry_key)
+        if row is not None:
+            found = features_of(
+                row,
+                key=row.key,
+                source=row.sources[0] if row.sources else "",
+                first_seen=row.first_seen,
+                settings=settings,
+            )
+            store.save_features(
+                found, scheme=hasher_for(settings.num_perm, settings.bands).scheme.name
+            )
     return link
 
 

@@ -76,8 +76,18 @@ class TextEntry(Protocol):
 
 def entry_text(entry: TextEntry) -> str:
     """Title and body of an entry as plain text: the full content, else the summary."""
-    parts = [entry.title, html_to_text(entry.content or entry.summary)]
-    parts.extend(f"{heading}\n{text}" for heading, text in entry.sections)
+    return compose_text(entry.title, entry.content, entry.summary, entry.sections)
+
+
+def compose_text(
+    title: str,
+    content: str | None,
+    summary: str | None,
+    sections: Sequence[tuple[str, str]],
+) -> str:
+    """:func:`entry_text` from the fields themselves."""
+    parts = [title, html_to_text(content or summary)]
+    parts.extend(f"{heading}\n{text}" for heading, text in sections)
     return "\n".join(part for part in parts if part)
 
 

@@ -15,6 +15,7 @@ first run bound by parsing (bare downloads a small share of it).
 from __future__ import annotations
 
 import hashlib
+import random
 import sys
 import tempfile
 import time
@@ -28,9 +29,15 @@ from typing import ClassVar
 from aggregator.config import load_config
 from aggregator.fetch import Fetcher
 from aggregator.pipeline import run
-from benchmarks.feeds import answer
+from benchmarks.feeds import _WORDS, answer
 
 ITEMS = 20
+
+
+def _text(number: int, item: int) -> str:
+    """A distinct 60-word abstract per item: copies would all be linked as duplicates."""
+    rng = random.Random(number * 1000 + item)
+    return " ".join(rng.choice(_WORDS) for _ in range(60)) + "."
 
 
 def feed(number: int) -> bytes:
@@ -39,7 +46,7 @@ def feed(number: int) -> bytes:
         f"<link>https://site{number}.example.org/posts/{i}</link>"
         f"<guid>https://site{number}.example.org/posts/{i}</guid>"
         f"<pubDate>Mon, 23 Nov 2026 0{i % 10}:00:00 GMT</pubDate>"
-        f"<description>&lt;p&gt;{'We study a problem and find a result. ' * 8}&lt;/p&gt;"
+        f"<description>&lt;p&gt;{_text(number, i)}&lt;/p&gt;"
         "</description></item>"
         for i in range(ITEMS)
     )

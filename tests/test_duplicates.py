@@ -468,7 +468,7 @@ def test_split_publishes_the_duplicate_and_is_sticky(
     assert len(published(settings)) == 1
     with Store(settings.storage.database) as store:
         [link] = store.duplicate_links()
-        duplicates.split(store, str(link.id), now=clock())
+        duplicates.split(store, str(link.id), now=clock(), settings=settings.dedup)
         kept = store.get_entries([link.kept_key])[link.kept_key]
         assert kept.categories == ("original",)
         assert kept.sources == ("original",)
@@ -648,3 +648,42 @@ def test_a_database_from_before_migration_6_is_upgraded_and_indexed(
         [link] = store.duplicate_links()
         assert link.kept_key == "url:https://news.example.org/battery"
     assert [e.title for e in published(settings)] == ["Grid operator approves battery project"]
+
+
+def test_a_story_republished_many_times_stays_one_candidate(
+    tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    """Linked duplicates keep no band keys, so each copy is compared with the kept one
+    alone (a thousand copies would otherwise make every lookup compare a thousand)."""
+    copies = [
+        Item(
+            f"Grid operator approves battery project ({number})",
+            STORY,
+            f"c-{number}",
+            link=f"https://mirror{number}.example.net/battery",
+        )
+        for number in range(40)
+    ]
+    settings = setup(tmp_path, {"mirrors": copies})
+    summary = do_run(settings, clock)
+    assert summary.count(Outcome.NEW) == 1 and summary.count(Outcome.DUPLICATE) == 39
+    with Store(settings.storage.database) as store:
+        [kept] = {link.kept_key for link in store.duplicate_links()}
+        band_owners = store.db.execute(
+            "SELECT DISTINCT s.entry_key FROM lsh_bands b"
+            " JOIN entry_signatures s ON s.id = b.sig_id"
+        ).fetchall()
+        assert band_owners == [(kept,)]
+        probe = store.stored_features([kept])[kept]
+        assert probe.signature is not None
+        # Splitting one copy off gives it its band keys back: it is a candidate again.
+        link = store.duplicate_links()[0]
+        duplicates.split(store, str(link.id), now=clock(), settings=settings.dedup)
+        owners = {
+            key
+            for (key,) in store.db.execute(
+                "SELECT DISTINCT s.entry_key FROM lsh_bands b"
+                " JOIN entry_signatures s ON s.id = b.sig_id"
+            )
+        }
+        assert owners == {kept, link.entry_key}

@@ -139,7 +139,7 @@ def split_command(ctx: click.Context, ident: str, no_publish: bool) -> None:
     _require_database(settings)
     try:
         with Store(settings.storage.database) as store:
-            link = duplicates.split(store, ident, now=system_clock())
+            link = duplicates.split(store, ident, now=system_clock(), settings=settings.dedup)
         if not no_publish:
             run(settings, clock=system_clock, do_ingest=False)
     except LinkNotFoundError as err:

@@ -7,12 +7,13 @@ never a scan of the entries. Decides nothing: ``dupes`` (the stage) does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..minhash import MinHasher
-from ..neardup import Candidate, Features
+from ..neardup import Candidate, Features, compose_text
 from .base import StoreBase, chunks, stamp
 
 
@@ -52,10 +53,14 @@ class DuplicateQueries(StoreBase):
         ).fetchone()
         sig_id = int(row[0])
         self.db.execute("DELETE FROM lsh_bands WHERE sig_id = ?", [sig_id])
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)",
-            [(band, sig_id) for band in features.bands],
-        )
+        linked = self.db.execute(
+            "SELECT 1 FROM duplicates WHERE entry_key = ?", [features.key]
+        ).fetchone()
+        if not linked:  # a linked duplicate keeps no band keys (see link_duplicate)
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)",
+                [(band, sig_id) for band in features.bands],
+            )
         self.db.execute("DELETE FROM entry_work_keys WHERE entry_key = ?", [features.key])
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO entry_work_keys VALUES (?, ?)",
@@ -139,6 +144,20 @@ class DuplicateQueries(StoreBase):
                 )
         return found
 
+    def entry_texts(self, keys: Sequence[str]) -> dict[str, str]:
+        """``neardup.entry_text`` of stored entries, read from their text columns alone
+        (a kept entry's categories and sources can run to thousands of rows)."""
+        texts: dict[str, str] = {}
+        for chunk in chunks(list(keys)):
+            for key, title, content, summary, sections in self.db.execute(
+                "SELECT key, title, content, summary, sections FROM entries"
+                f" WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                pairs = [(str(h), str(t)) for h, t in json.loads(sections)]
+                texts[key] = compose_text(title, content, summary, pairs)
+        return texts
+
     def kept_keys(self, keys: Sequence[str]) -> dict[str, str]:
         """For each of ``keys`` that is a linked duplicate, the key kept in its place."""
         kept: dict[str, str] = {}
@@ -174,9 +193,22 @@ class DuplicateQueries(StoreBase):
         """Link ``key`` to ``kept_key``; duplicates of ``key`` follow it to ``kept_key``.
 
         The kept entry gains the duplicate's categories (rows marked ``duplicate``).
+        The duplicate's band keys are dropped: a new arrival like it finds the kept
+        entry, and a story republished a thousand times is one candidate, not a
+        thousand (its signature and work keys stay, for ``dupes explain``).
         Call inside :meth:`transaction`.
         """
-        self.db.execute("UPDATE duplicates SET kept_key = ? WHERE kept_key = ?", [kept_key, key])
+        self.db.execute(
+            "DELETE FROM lsh_bands WHERE sig_id IN"
+            " (SELECT id FROM entry_signatures WHERE entry_key = ?)",
+            [key],
+        )
+        moved = self.db.conn.execute(
+            "UPDATE duplicates SET kept_key = ? WHERE kept_key = ?", [kept_key, key]
+        ).rowcount
+        previous = self.db.execute(
+            "SELECT kept_key FROM duplicates WHERE entry_key = ?", [key]
+        ).fetchone()
         self.db.execute(
             "INSERT INTO duplicates (entry_key, kept_key, reason, similarity, linked_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (entry_key) DO UPDATE SET"
@@ -184,8 +216,23 @@ class DuplicateQueries(StoreBase):
             " similarity = excluded.similarity, linked_at = excluded.linked_at",
             [key, kept_key, reason, similarity, stamp(now)],
         )
-        self.refresh_merged_categories(key)
-        self.refresh_merged_categories(kept_key)
+        self.db.execute(
+            "DELETE FROM entry_categories WHERE entry_key = ? AND how = 'duplicate'", [key]
+        )
+        if moved or previous is not None:
+            # Links changed hands: work the kept entries' categories out again.
+            if previous is not None and previous[0] != kept_key:
+                self.refresh_merged_categories(str(previous[0]))
+            self.refresh_merged_categories(kept_key)
+        else:
+            # The common case, a new duplicate: the kept entry gains its categories,
+            # without rereading those of every other duplicate it has.
+            self.db.execute(
+                "INSERT OR IGNORE INTO entry_categories"
+                " SELECT ?, category, source, 'duplicate', first_seen FROM entry_categories"
+                " WHERE entry_key = ? AND how != 'duplicate' ORDER BY rowid",
+                [kept_key, key],
+            )
 
     def refresh_merged_categories(self, kept_key: str) -> None:
         """Give ``kept_key`` exactly the categories its linked duplicates carry."""

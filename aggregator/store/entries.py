@@ -143,8 +143,9 @@ class EntryQueries(StoreBase):
         if not rows:
             return {}
         keys = [row["key"] for row in rows]
-        categories: dict[str, list[str]] = {key: [] for key in keys}
-        sources: dict[str, list[str]] = {key: [] for key in keys}
+        # Ordered sets: a kept entry can gather thousands of duplicates' categories.
+        categories: dict[str, dict[str, None]] = {key: {} for key in keys}
+        sources: dict[str, dict[str, None]] = {key: {} for key in keys}
         for chunk in chunks(keys):
             marks = ",".join("?" * len(chunk))
             for key, category in self.db.execute(
@@ -152,14 +153,13 @@ class EntryQueries(StoreBase):
                 f" WHERE entry_key IN ({marks}) ORDER BY rowid",
                 chunk,
             ):
-                if category not in categories[key]:
-                    categories[key].append(category)
+                categories[key][category] = None
             for key, name in self.db.execute(
                 f"SELECT entry_key, source FROM entry_sources WHERE entry_key IN ({marks})"
                 " ORDER BY rowid",
                 chunk,
             ):
-                sources[key].append(name)
+                sources[key][name] = None
             # A kept entry also lists the sources of the duplicates merged into it.
             for key, name in self.db.execute(
                 "SELECT d.kept_key, s.source FROM duplicates d"
@@ -167,10 +167,9 @@ class EntryQueries(StoreBase):
                 f" WHERE d.kept_key IN ({marks}) ORDER BY d.id, s.rowid",
                 chunk,
             ):
-                if name not in sources[key]:
-                    sources[key].append(name)
+                sources[key].setdefault(name, None)
         return {
-            row["key"]: _row_to_entry(row, categories[row["key"]], sources[row["key"]])
+            row["key"]: _row_to_entry(row, list(categories[row["key"]]), list(sources[row["key"]]))
             for row in rows
         }
 
