@@ -95,6 +95,7 @@ def ingest(
     with (
         Fetcher(settings.fetch, client=client) as fetcher,
         Reader(settings.fetch.processes) as reader,
+        store.batch() as batch,
     ):
         pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
         # Documents being read in worker processes, stored in config order when done.
@@ -117,7 +118,9 @@ def ingest(
                     reader,
                     started,
                 )
-                pause_point("ingest")
+                if batch.due():
+                    batch.commit()
+                    pause_point("ingest")
             _log(report)
             if progress is not None:
                 progress(report)
@@ -144,6 +147,8 @@ def ingest(
                     finish()
             while window:
                 finish()
+            batch.commit()
+            pause_point("ingest")
         finally:
             # Before the client closes: no fetch may still be running on it.
             pool.shutdown(wait=True, cancel_futures=True)

@@ -78,3 +78,30 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StorageError, match="newer aggregator"):
         Store(path)
+
+
+def test_a_failed_unit_inside_a_batch_is_undone_alone(tmp_path: Path) -> None:
+    """transaction() inside batch() is a savepoint: a failure undoes it, not the batch."""
+    path = tmp_path / "batch.db"
+    with Store(path) as store:
+        with store.batch() as batch:
+            with store.transaction():
+                store.db.execute(
+                    "INSERT INTO sources (name, kind, location) VALUES ('kept', 'feed', 'x')"
+                )
+            with pytest.raises(RuntimeError), store.transaction():
+                store.db.execute(
+                    "INSERT INTO sources (name, kind, location) VALUES ('undone', 'feed', 'x')"
+                )
+                raise RuntimeError("a source failed")
+            batch.commit()
+            with store.transaction():
+                store.db.execute(
+                    "INSERT INTO sources (name, kind, location) VALUES ('later', 'feed', 'x')"
+                )
+            # Another connection sees what was committed, not what is still open.
+            with sqlite3.connect(path) as other:
+                seen = [name for (name,) in other.execute("SELECT name FROM sources")]
+            assert seen == ["kept"]
+        names = [name for (name,) in store.db.execute("SELECT name FROM sources ORDER BY name")]
+    assert names == ["kept", "later"]
