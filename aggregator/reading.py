@@ -12,13 +12,17 @@ threads, which ``fork`` would copy mid-flight) and only when a run has enough to
 read: in ``auto`` mode once the documents read in this process pass
 :data:`AUTO_POOL_BYTES`, so a run of a few small feeds never pays their start-up.
 Exceptions do not cross the process boundary: a worker returns a failure as text,
-and the main process raises it again as the :class:`ParseError` it was.
+and the main process raises it again as the :class:`ParseError` it was. Should the
+workers themselves fail (one killed, none able to start), the run says so once and
+reads the rest, the document in hand included, in this process.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_context
@@ -29,6 +33,8 @@ from .neardup import Features, features
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
 from .types import Entry, ParsedEntry
+
+log = logging.getLogger(__name__)
 
 #: In ``auto`` mode, bytes read in this process before the worker pool starts.
 AUTO_POOL_BYTES = 2_000_000
@@ -131,16 +137,21 @@ def _read_in_worker(request: ReadRequest) -> Read | _Failed:
 class PendingRead:
     """A document being read in a worker; :meth:`result` waits for it."""
 
-    def __init__(self, future: Future[Read | _Failed], source: str) -> None:
+    def __init__(self, future: Future[Read | _Failed], request: ReadRequest, reader: Reader):
         self._future = future
-        self._source = source
+        self._request = request
+        self._reader = reader
 
     def result(self) -> Read:
-        outcome = self._future.result()
+        try:
+            outcome = self._future.result()
+        except BrokenProcessPool as err:  # a worker died (killed, out of memory)
+            self._reader.give_up(err)
+            return self._reader.read_here(self._request)
         if isinstance(outcome, _Failed):
             if outcome.unexpected:
                 raise RuntimeError(outcome.message)
-            raise ParseError(outcome.message, source=self._source, hint=outcome.hint)
+            raise ParseError(outcome.message, source=self._request.source, hint=outcome.hint)
         return outcome
 
 
@@ -188,8 +199,24 @@ class Reader:
         """Start reading ``request`` in a worker; ``None`` when it is to be read here."""
         if not self.pooled:
             return None
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=get_context("spawn")
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=get_context("spawn")
+                )
+            future = self._pool.submit(_read_in_worker, request)
+        except (BrokenProcessPool, OSError) as err:
+            self.give_up(err)
+            return None
+        return PendingRead(future, request, self)
+
+    def give_up(self, err: BaseException) -> None:
+        """Read everything in this process from now on: the workers cannot be used."""
+        if self.workers:
+            log.warning(
+                "parsing in worker processes failed (%s); reading in this process instead", err
             )
-        return PendingRead(self._pool.submit(_read_in_worker, request), request.source)
+        self.workers = 0
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,9 @@ from pytest_httpserver import HTTPServer
 from aggregator.config import load_config
 from aggregator.dedup import Outcome
 from aggregator.errors import ConfigError
+from aggregator.parsers import ParseOptions
 from aggregator.pipeline import RunSummary, run
-from aggregator.reading import worker_count
+from aggregator.reading import Reader, ReadRequest, read, worker_count
 from benchmarks import feeds as generator
 
 #: Every table a run writes entries, their categories and duplicate links into.
@@ -130,3 +134,34 @@ def test_auto_is_one_worker_per_core_and_none_on_one_core(
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert worker_count("auto") == 0
     assert worker_count(3) == 3
+
+
+def test_a_worker_killed_mid_document_is_replaced_by_reading_here(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    request = ReadRequest(
+        data=generator.feed_bytes(1, entries=3000),
+        kind="feed",
+        engine="auto",
+        source="blog",
+        options=ParseOptions(location="http://127.0.0.1/blog.xml"),
+        now=datetime(2026, 1, 6, tzinfo=UTC),
+        scheme=(128, 32),
+    )
+    expected = read(request)
+    with Reader(1) as reader:
+        pending = reader.submit(request)
+        assert pending is not None
+        workers = reader._pool._processes if reader._pool else {}
+        deadline = time.monotonic() + 10
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert workers
+        for process in list(workers.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        got = pending.result()
+        assert got.entries == expected.entries
+        assert got.features.keys() == expected.features.keys()
+        # The rest of the run reads here, and says so once.
+        assert not reader.pooled and reader.submit(request) is None
+    assert "reading in this process instead" in caplog.text
