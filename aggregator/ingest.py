@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -141,7 +141,7 @@ def ingest(
                 reports.append(report)
                 started = None
                 if attempt.skipped is None and reader.pooled:
-                    started = _start(attempt, settings, store, reader, clock())
+                    started = _start(attempt, settings, store, reader, clock(), run_date)
                 window.append((attempt, report, started))
                 while len(window) > (reader.workers + 1 if reader.pooled else 0):
                     finish()
@@ -320,7 +320,7 @@ def _ingest_source(
             if fetch_state is not None:
                 store.save_fetch_state(fetch_state)
         return set()
-    request = _request(source, settings, prepared, fetched, now, features=False)
+    request = _request(source, settings, prepared, fetched, now)
     parsed = started.pending.result() if started else reader.read_here(request)
     report.warnings.extend(parsed.warnings)
     entries = list(parsed.entries)
@@ -341,7 +341,17 @@ def _ingest_source(
     pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
     kept = [entry for entry in entries if pruned.get(entry.key) != entry.content_hash]
     report.counts[Outcome.UNCHANGED.value] += len(entries) - len(kept)
-    decisions = decide_all(source, kept, store, now=now, today=run_date)
+    decisions = decide_all(
+        source,
+        kept,
+        store,
+        now=now,
+        today=run_date,
+        # Made for the document as parsed: not once entries were added or left out.
+        first_sight=(
+            parsed.first_sight if len(kept) == len(entries) == len(parsed.entries) else None
+        ),
+    )
     touched: set[date] = set()
     for item in decisions:
         report.counts[item.outcome.value] += 1
@@ -418,8 +428,10 @@ def _request(
     fetched: Fetched,
     now: datetime,
     *,
-    features: bool,
+    ahead_for: date | None = None,
 ) -> ReadRequest:
+    """What a document is read with; ``ahead_for`` (the run's day) asks a worker to
+    also compute near-duplicate features and first-sight decisions."""
     dedup = settings.dedup
     return ReadRequest(
         data=prepared.data,
@@ -433,12 +445,18 @@ def _request(
             categories=source.follow,
         ),
         now=now,
-        scheme=(dedup.num_perm, dedup.bands) if features else None,
+        scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,
+        first_sight=(source, ahead_for) if ahead_for else None,
     )
 
 
 def _start(
-    attempt: Attempt, settings: Settings, store: Store, reader: Reader, now: datetime
+    attempt: Attempt,
+    settings: Settings,
+    store: Store,
+    reader: Reader,
+    now: datetime,
+    run_date: date,
 ) -> Started | None:
     """Hand ``attempt``'s document to a worker when it will need reading.
 
@@ -456,7 +474,7 @@ def _start(
     last = store.last_document(source.name)
     if last is not None and last.fingerprint == document:
         return None
-    request = _request(source, settings, prepared, fetched, now, features=True)
+    request = _request(source, settings, prepared, fetched, now, ahead_for=run_date)
     pending = reader.submit(request)
     return Started(prepared, document, pending, now) if pending else None
 
@@ -500,24 +518,41 @@ def _note_unchanged_batch(
 
 
 def decide_all(
-    source: Source, entries: list[Entry], store: Store, *, now: datetime, today: date
+    source: Source,
+    entries: list[Entry],
+    store: Store,
+    *,
+    now: datetime,
+    today: date,
+    first_sight: Mapping[str, Decision] | None = None,
 ) -> list[Decision]:
-    """Decide every entry of one document against the store (and earlier entries in it)."""
+    """Decide every entry of one document against the store (and earlier entries in it).
+
+    ``first_sight`` holds decisions made ahead (in a worker) for these very entries,
+    with this ``now`` and ``today``, as if the store knew none of them: one is used
+    where that is so, for a key's first entry in the document.
+    """
     keys = [entry.key for entry in entries]
     rows: dict[str, StoredEntry] = store.get_entries(keys)
     hashes = store.source_hashes(source.name, keys)
     seen: set[str] = set()
     decisions = []
     for entry in entries:
-        decision = decide(
-            entry,
-            existing=rows.get(entry.key),
-            previous_hash=hashes.get(entry.key),
-            seen_in_this_document=entry.key in seen,
-            categories=source.categories_for(entry.categories),
-            now=now,
-            today=today,
-        )
+        existing = rows.get(entry.key)
+        unknown = existing is None and entry.key not in seen and entry.key not in hashes
+        ahead = first_sight.get(entry.key) if first_sight and unknown else None
+        if ahead is not None:
+            decision = ahead
+        else:
+            decision = decide(
+                entry,
+                existing=existing,
+                previous_hash=hashes.get(entry.key),
+                seen_in_this_document=entry.key in seen,
+                categories=source.categories_for(entry.categories),
+                now=now,
+                today=today,
+            )
         seen.add(entry.key)
         rows[entry.key] = decision.row
         decisions.append(decision)

@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_context
 
+from .dedup import Decision, decide
 from .errors import ParseError, SourceError
 from .minhash import MinHasher, Scheme
 from .neardup import Features, features
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
+from .sources import Source
 from .types import Entry, ParsedEntry
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ class ReadRequest:
     now: datetime
     #: Near-duplicate scheme ``(num_perm, bands)``, or ``None`` for no features.
     scheme: tuple[int, int] | None = None
+    #: To decide each entry as if seen for the first time (``dedup.decide`` with no
+    #: stored row): the source's settings and the run's day. ``None``: no decisions.
+    first_sight: tuple[Source, date] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class Read:
     #: Near-duplicate features by entry key, with the entry they describe and
     #: without shingle sets (see ``duplicates.link_new_entries``).
     features: dict[str, tuple[Entry, Features]] = field(default_factory=dict)
+    #: The decision for each key's first entry should the store not know the key
+    #: (``dedup.decide`` is pure: ``ingest.decide_all`` uses it where that holds).
+    first_sight: dict[str, Decision] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,12 +114,27 @@ def read(request: ReadRequest) -> Read:
                 keep_shingles=False,
             )
             found[entry.key] = (entry, computed)
+    decided: dict[str, Decision] = {}
+    if request.first_sight is not None:
+        source, today = request.first_sight
+        for entry in entries:
+            if entry.key not in decided:
+                decided[entry.key] = decide(
+                    entry,
+                    existing=None,
+                    previous_hash=None,
+                    seen_in_this_document=False,
+                    categories=source.categories_for(entry.categories),
+                    now=request.now,
+                    today=today,
+                )
     return Read(
         entries=entries,
         warnings=tuple(parsed.warnings),
         announced=parsed.announced,
         items=len(parsed.entries),
         features=found,
+        first_sight=decided,
     )
 
 
