@@ -131,7 +131,7 @@ def link_new_entries(
         match = None
         if decision.outcome is Outcome.NEW and settings.enabled:
             match = find_match(store, found, rules=rules, scheme=scheme, probe=row)
-        store.save_features(found, scheme=scheme)
+        store.save_features(found, scheme=scheme, new=decision.outcome is Outcome.NEW)
         if match is None:
             continue
         if newcomer_is_kept(source, store.entry_source_names(match.key), rules.source_priority):

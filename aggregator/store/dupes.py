@@ -41,8 +41,12 @@ class StoredFeatures:
 
 
 class DuplicateQueries(StoreBase):
-    def save_features(self, features: Features, *, scheme: str) -> None:
-        """Store (or replace) an entry's signature, band keys and work keys."""
+    def save_features(self, features: Features, *, scheme: str, new: bool = False) -> None:
+        """Store (or replace) an entry's signature, band keys and work keys.
+
+        ``new``: the entry was stored just now, in this transaction, so it has no keys
+        to replace and no duplicate link yet (a fifth of a first run's statements).
+        """
         data = MinHasher.to_bytes(features.signature) if features.signature is not None else None
         row = self.db.execute(
             "INSERT INTO entry_signatures (entry_key, scheme, signature, shingles, seen)"
@@ -52,16 +56,18 @@ class DuplicateQueries(StoreBase):
             [features.key, scheme, data, features.shingle_count, stamp(features.when)],
         ).fetchone()
         sig_id = int(row[0])
-        self.db.execute("DELETE FROM lsh_bands WHERE sig_id = ?", [sig_id])
-        linked = self.db.execute(
-            "SELECT 1 FROM duplicates WHERE entry_key = ?", [features.key]
-        ).fetchone()
+        linked = None
+        if not new:
+            self.db.execute("DELETE FROM lsh_bands WHERE sig_id = ?", [sig_id])
+            linked = self.db.execute(
+                "SELECT 1 FROM duplicates WHERE entry_key = ?", [features.key]
+            ).fetchone()
+            self.db.execute("DELETE FROM entry_work_keys WHERE entry_key = ?", [features.key])
         if not linked:  # a linked duplicate keeps no band keys (see link_duplicate)
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)",
                 [(band, sig_id) for band in features.bands],
             )
-        self.db.execute("DELETE FROM entry_work_keys WHERE entry_key = ?", [features.key])
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO entry_work_keys VALUES (?, ?)",
             [(work, features.key) for work in features.work_keys],
