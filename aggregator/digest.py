@@ -8,6 +8,7 @@ the publish stage's writer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -122,9 +123,27 @@ def excerpt(entry: StoredEntry, limit: int = EXCERPT_CHARS) -> str:
     """A short plain-text taste of an entry without structured sections."""
     if entry.sections:
         return ""
-    text = html_to_text(entry.summary) or html_to_text(entry.content)
-    text = " ".join(text.split())
+    text = _text_start(entry.summary, limit) or _text_start(entry.content, limit)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_CUT_TAG_RE = re.compile(r"<[^>]*$")
+#: Characters of text past the excerpt that make a cut in the HTML harmless (a cut
+#: entity or tag can only change the text's last few characters).
+_MARGIN = 32
+
+
+def _text_start(value: str | None, limit: int) -> str:
+    """The entry's plain text, white space collapsed, at least its first ``limit``
+    characters exactly as for the whole of ``value``: a digest of 100,000 entries
+    need not convert 100,000 whole abstracts for a line each."""
+    if not value:
+        return ""
+    if len(value) > 4 * (limit + _MARGIN):
+        head = " ".join(html_to_text(_CUT_TAG_RE.sub("", value[: 4 * (limit + _MARGIN)])).split())
+        if len(head) > limit + _MARGIN:
+            return head[: limit + _MARGIN]
+    return " ".join(html_to_text(value).split())
 
 
 def choose(
