@@ -12,7 +12,6 @@ Holds no SQL and formats nothing for people.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta
 from .config import DedupSettings
 from .dedup import Decision, Outcome
 from .errors import LinkNotFoundError
-from .minhash import MinHasher, Scheme, shingles, similarity
+from .minhash import MinHasher, hasher_for, shingles, similarity
 from .neardup import (
     REASONS,
     Features,
@@ -49,12 +48,6 @@ class Linked:
     similarity: float | None
     #: True when the newcomer was kept and the stored copy became the duplicate.
     newcomer_kept: bool = False
-
-
-@functools.lru_cache(maxsize=4)
-def hasher_for(num_perm: int, bands: int) -> MinHasher:
-    """One hasher per scheme: its permutations are drawn once per process."""
-    return MinHasher(Scheme(num_perm=num_perm, bands=bands))
 
 
 def rules_of(settings: DedupSettings) -> Rules:

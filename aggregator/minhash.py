@@ -20,6 +20,7 @@ Knows nothing of entries, the database or the rules: ``neardup`` builds on it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import zlib
@@ -218,6 +219,12 @@ class MinHasher:
     def from_bytes(data: bytes) -> Signature:
         result: Signature = np.frombuffer(data, dtype="<u4").astype(np.uint32)
         return result
+
+
+@functools.lru_cache(maxsize=4)
+def hasher_for(num_perm: int, bands: int) -> MinHasher:
+    """One hasher per scheme: its permutations are drawn once per process."""
+    return MinHasher(Scheme(num_perm=num_perm, bands=bands))
 
 
 def similarity(one: Signature | None, other: Signature | None) -> float | None:

@@ -29,7 +29,7 @@ from multiprocessing import get_context
 
 from .dedup import Decision, decide
 from .errors import ParseError, SourceError
-from .minhash import MinHasher, Scheme
+from .minhash import hasher_for
 from .neardup import Features, features
 from .normalize import normalize
 from .parsers import ParseOptions, get_parser
@@ -102,7 +102,7 @@ def read(request: ReadRequest) -> Read:
     entries = normalize_all(list(parsed.entries), request.source)
     found: dict[str, tuple[Entry, Features]] = {}
     if request.scheme is not None:
-        hasher = _hasher(*request.scheme)
+        hasher = hasher_for(*request.scheme)
         for entry in entries:
             # The shingle set is only needed near the threshold; it is recomputed then.
             computed = features(
@@ -136,16 +136,6 @@ def read(request: ReadRequest) -> Read:
         features=found,
         first_sight=decided,
     )
-
-
-_HASHERS: dict[tuple[int, int], MinHasher] = {}
-
-
-def _hasher(num_perm: int, bands: int) -> MinHasher:
-    key = (num_perm, bands)
-    if key not in _HASHERS:
-        _HASHERS[key] = MinHasher(Scheme(num_perm=num_perm, bands=bands))
-    return _HASHERS[key]
 
 
 def _read_in_worker(request: ReadRequest) -> Read | _Failed:
