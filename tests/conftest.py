@@ -1,4 +1,4 @@
-"""Shared fixtures: a fixed clock, the repository paths, a config writer."""
+"""Shared fixtures: a fixed clock, the repository paths, a config writer, a parse counter."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from aggregator import reading
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -31,3 +33,25 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+Parses = list[str]
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
+    """The names of the sources parsed, in order."""
+    seen: Parses = []
+    real = reading.get_parser
+
+    def counting(kind: str, engine: str = "auto") -> Callable[..., object]:
+        parse = real(kind, engine)
+
+        def wrapped(data: bytes, *, source: str, **kwargs: object) -> object:
+            seen.append(source)
+            return parse(data, source=source, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(reading, "get_parser", counting)
+    return seen

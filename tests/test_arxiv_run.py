@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from conftest import DATA
 from pytest_httpserver import HTTPServer
 
-from aggregator import reading
 from aggregator.cli import main
 from aggregator.config import Settings, load_config
 from aggregator.pipeline import RunSummary, run
@@ -207,24 +206,12 @@ def test_reruns_say_not_refreshed_yet_or_no_new_announcement(arxiv: Arxiv) -> No
 
 
 def test_an_unchanged_feed_is_judged_from_its_remembered_batch_without_parsing(
-    arxiv: Arxiv, monkeypatch: pytest.MonkeyPatch
+    arxiv: Arxiv, parses: list[str]
 ) -> None:
     day_one(arxiv)
-    parsed: list[str] = []
-    real = reading.get_parser
-
-    def counting(kind: str, engine: str = "auto") -> Callable[..., object]:
-        parse = real(kind, engine)
-
-        def wrapped(data: bytes, *, source: str, **kwargs: object) -> object:
-            parsed.append(source)
-            return parse(data, source=source, **kwargs)
-
-        return wrapped
-
-    monkeypatch.setattr(reading, "get_parser", counting)
+    parses.clear()
     evening = arxiv.run(et(14, 21))
-    assert parsed == []
+    assert parses == []
     assert str(notes(evening)["arxiv-ai"]).startswith("not refreshed yet")
     assert {r.name: r.counts["unchanged"] for r in evening.sources} == {
         "arxiv-ai": 3,
@@ -232,7 +219,7 @@ def test_an_unchanged_feed_is_judged_from_its_remembered_batch_without_parsing(
     }
     # A new batch is read as ever.
     day_two(arxiv)
-    assert sorted(parsed) == ["arxiv-ai", "arxiv-lg"]
+    assert sorted(parses) == ["arxiv-ai", "arxiv-lg"]
 
 
 def test_second_day_replacements_update_the_row_never_a_second_one(arxiv: Arxiv) -> None:

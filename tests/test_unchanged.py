@@ -7,9 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from conftest import DATA, Parses
 
-from aggregator import reading
 from aggregator.config import load_config
 from aggregator.dedup import Outcome
 from aggregator.pipeline import RunSummary, run
@@ -17,27 +16,6 @@ from aggregator.sources import Source
 from aggregator.store import Store
 from aggregator.unchanged import fingerprint
 from benchmarks import feeds as generator
-
-Parses = list[str]
-
-
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
-    """The names of the sources parsed, in order."""
-    seen: Parses = []
-    real = reading.get_parser
-
-    def counting(kind: str, engine: str = "auto") -> Callable[..., object]:
-        parse = real(kind, engine)
-
-        def wrapped(data: bytes, *, source: str, **kwargs: object) -> object:
-            seen.append(source)
-            return parse(data, source=source, **kwargs)
-
-        return wrapped
-
-    monkeypatch.setattr(reading, "get_parser", counting)
-    return seen
 
 
 @pytest.fixture
