@@ -201,14 +201,22 @@ def index_missing(
     for start in range(0, len(keys), 500):
         rows = store.get_entries(keys[start : start + 500])
         with store.transaction():
-            for key, row in rows.items():
-                source = row.sources[0] if row.sources else ""
-                found = features_of(
-                    row, key=key, source=source, first_seen=row.first_seen, settings=settings
-                )
-                store.save_features(found, scheme=hasher.scheme.name)
+            for row in rows.values():
+                _index(store, row, settings)
                 done += 1
     return done
+
+
+def _index(store: Store, row: StoredEntry, settings: DedupSettings) -> None:
+    """Compute and save a stored entry's features (its first source counts as its own)."""
+    found = features_of(
+        row,
+        key=row.key,
+        source=row.sources[0] if row.sources else "",
+        first_seen=row.first_seen,
+        settings=settings,
+    )
+    store.save_features(found, scheme=hasher_for(settings.num_perm, settings.bands).scheme.name)
 
 
 # -- undo and explain ---------------------------------------------------------------------
@@ -236,16 +244,7 @@ def split(store: Store, ident: str, *, now: datetime, settings: DedupSettings) -
         store.split_duplicate(link.entry_key, now=now)
         row = store.get_entries([link.entry_key]).get(link.entry_key)
         if row is not None:
-            found = features_of(
-                row,
-                key=row.key,
-                source=row.sources[0] if row.sources else "",
-                first_seen=row.first_seen,
-                settings=settings,
-            )
-            store.save_features(
-                found, scheme=hasher_for(settings.num_perm, settings.bands).scheme.name
-            )
+            _index(store, row, settings)
     return link
 
 

@@ -32,6 +32,7 @@ from .parsers import ParseOptions
 from .reading import PendingRead, Reader, ReadRequest, normalize_all
 from .sources import Source
 from .store import SourceHealth, Store
+from .store.documents import LastDocument
 from .types import Entry, StoredEntry
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,8 @@ def _attempt(
         if fetched.not_modified:
             report.not_modified = True
             if source.kind == "arxiv":
-                _note_unchanged_batch(source, settings, store, report, clock())
+                last = store.last_document(source.name)
+                _note_unchanged_batch(source, settings, store, report, last, clock())
             with store.transaction():
                 if state is not None:
                     store.save_fetch_state(state)
@@ -310,7 +312,10 @@ def _ingest_source(
     if (
         last is not None
         and last.fingerprint == document
-        and (source.kind != "arxiv" or _note_unchanged_batch(source, settings, store, report, now))
+        and (
+            source.kind != "arxiv"
+            or _note_unchanged_batch(source, settings, store, report, last, now)
+        )
     ):
         report.counts[Outcome.UNCHANGED.value] = last.entries
         with store.transaction():
@@ -325,7 +330,7 @@ def _ingest_source(
     report.warnings.extend(parsed.warnings)
     entries = list(parsed.entries)
     if source.kind == "arxiv":
-        state = _batch(source, settings, store, parsed.announced, parsed.items, now)
+        state = _batch(source, settings, store, parsed.announced, len(parsed.entries), now)
         if state.warning:
             report.warnings.append(state.warning)
         # Missed listings first: a version they hold is older than the feed's.
@@ -396,7 +401,7 @@ def _ingest_source(
             entries=len(entries),
             now=now,
             batch_day=parsed.announced,
-            batch_items=parsed.items if source.kind == "arxiv" else None,
+            batch_items=len(parsed.entries) if source.kind == "arxiv" else None,
         )
     return touched
 
@@ -498,14 +503,19 @@ def _batch(
 
 
 def _note_unchanged_batch(
-    source: Source, settings: Settings, store: Store, report: SourceReport, now: datetime
+    source: Source,
+    settings: Settings,
+    store: Store,
+    report: SourceReport,
+    last: LastDocument | None,
+    now: datetime,
 ) -> bool:
-    """Report what an arXiv source's unchanged document says, from its remembered batch.
+    """Report what an arXiv source's unchanged document (``last``) says, from its
+    remembered batch.
 
     False when it must be read again instead: nothing is remembered of its batch, or
     listing days were missed since, which only the full path catches up on.
     """
-    last = store.last_document(source.name)
     if last is None or last.batch_items is None:
         return False
     state = _batch(source, settings, store, last.batch_day, last.batch_items, now)

@@ -65,11 +65,11 @@ class ReadRequest:
 class Read:
     """A document read: its normalised entries and what the parser said of it."""
 
+    #: One per entry the parser found, in document order.
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...]
-    #: arXiv: the announcement day the document lists, and how many entries it had.
+    #: arXiv: the announcement day the document lists.
     announced: date | None
-    items: int
     #: Near-duplicate features by entry key, with the entry they describe and
     #: without shingle sets (see ``duplicates.link_new_entries``).
     features: dict[str, tuple[Entry, Features]] = field(default_factory=dict)
@@ -132,7 +132,6 @@ def read(request: ReadRequest) -> Read:
         entries=entries,
         warnings=tuple(parsed.warnings),
         announced=parsed.announced,
-        items=len(parsed.entries),
         features=found,
         first_sight=decided,
     )
