@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from aggregator import reading
+from benchmarks import feeds as generator
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -55,3 +57,18 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
 
     monkeypatch.setattr(reading, "get_parser", counting)
     return seen
+
+
+def serve_generated(httpserver: HTTPServer, count: int, entries: int) -> str:
+    """Serve ``count`` benchmark-generated feeds over HTTP; their ``[[sources]]`` config."""
+    parts = []
+    for index in range(count):
+        httpserver.expect_request(f"/feeds/{index}.xml").respond_with_data(
+            generator.feed_bytes(index, entries=entries), content_type="application/xml"
+        )
+        parts.append(
+            f'[[sources]]\nname = "feed-{index}"\nkind = "{generator.feed_kind(index)}"\n'
+            f'url = "{httpserver.url_for(f"/feeds/{index}.xml")}"\n'
+            f'categories = ["{generator.feed_category(index)}"]\n'
+        )
+    return "\n".join(parts)

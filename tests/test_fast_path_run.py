@@ -8,6 +8,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from conftest import serve_generated
 from pytest_httpserver import HTTPServer
 
 from aggregator.config import load_config
@@ -30,17 +31,7 @@ def test_switching_parsers_changes_nothing_stored(
     clock: Callable[[], datetime],
     tmp_path: Path,
 ) -> None:
-    sources = []
-    for index in range(4):
-        httpserver.expect_request(f"/feeds/{index}.xml").respond_with_data(
-            generator.feed_bytes(index, entries=30), content_type="application/xml"
-        )
-        sources.append(
-            f'[[sources]]\nname = "feed-{index}"\nkind = "{generator.feed_kind(index)}"\n'
-            f'url = "{httpserver.url_for(f"/feeds/{index}.xml")}"\n'
-            f'categories = ["{generator.feed_category(index)}"]\n'
-        )
-    body = "\n".join(sources)
+    body = serve_generated(httpserver, 4, entries=30)
 
     first = run(load_config(write_config(body)), clock=clock)
     assert not first.failed

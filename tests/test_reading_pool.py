@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
+from conftest import ROOT, SEEDS, serve_generated
 from pytest_httpserver import HTTPServer
 
 from aggregator.config import load_config
@@ -44,16 +44,7 @@ SEED_SOURCES = "[[sources]]" + SEED_SOURCES
 
 
 def http_sources(httpserver: HTTPServer, count: int = 4) -> str:
-    parts = []
-    for index in range(count):
-        httpserver.expect_request(f"/feeds/{index}.xml").respond_with_data(
-            generator.feed_bytes(index, entries=40), content_type="application/xml"
-        )
-        parts.append(
-            f'[[sources]]\nname = "feed-{index}"\nkind = "{generator.feed_kind(index)}"\n'
-            f'url = "{httpserver.url_for(f"/feeds/{index}.xml")}"\n'
-            f'categories = ["{generator.feed_category(index)}"]\n'
-        )
+    parts = [serve_generated(httpserver, count, entries=40)]
     # A mirror republishing blog 1 under its own links and ids: near-duplicates.
     mirror = (
         generator.feed_bytes(1, entries=40)
