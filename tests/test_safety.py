@@ -1,0 +1,88 @@
+"""The rules for untrusted strings leaving the program (``aggregator.safety``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.safety import (
+    MAX_STEM_BYTES,
+    clean_text,
+    distinct_stems,
+    file_stem,
+    has_controls,
+    one_line,
+    safe_url,
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        " \x01javascript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "file:///etc/passwd",
+        "/relative/path",
+        "relative.html",
+        "http://",
+        "https://exa mple.org/",
+        "https://example.org:notaport/",
+        "mailto:someone@example.org",
+        "",
+        None,
+    ],
+)
+def test_unsafe_urls_are_refused(url: str | None) -> None:
+    assert safe_url(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/a?b=1#c", "https://example.org/a?b=1#c"),
+        ("HTTP://Example.org/a", "http://Example.org/a"),
+        ("  https://example.org/a\n", "https://example.org/a"),
+        ("//cdn.example.org/x", "https://cdn.example.org/x"),
+        ("http://[2001:db8::1]:8080/a", "http://[2001:db8::1]:8080/a"),
+    ],
+)
+def test_web_urls_are_kept(url: str, expected: str) -> None:
+    assert safe_url(url) == expected
+
+
+def test_mailto_only_where_allowed() -> None:
+    assert safe_url("mailto:a@example.org", mailto=True) == "mailto:a@example.org"
+    assert safe_url("mailto:", mailto=True) is None
+
+
+def test_one_line_removes_breaks_escapes_and_overrides() -> None:
+    hostile = "evil\r\nBcc: victim@example.org\x1b]0;owned\x07 \u202etxt.exe\x9b31m"
+    line = one_line(hostile)
+    assert "\r" not in line and "\n" not in line
+    assert not has_controls(line)
+    assert line == "evil Bcc: victim@example.org ]0;owned txt.exe 31m"
+
+
+def test_clean_text_keeps_lines() -> None:
+    assert clean_text("a\r\nb\x1b[2Jc\td\re") == "a\nb[2Jc\td\ne"
+
+
+def test_file_stem_keeps_safe_names_and_hashes_the_rest() -> None:
+    assert file_stem("cs.AI") == "cs.AI"
+    long = "x" * 300
+    stem = file_stem(long)
+    assert len(stem.encode()) <= MAX_STEM_BYTES and stem != file_stem("x" * 301)
+    assert file_stem("a/../b") != "a/../b" and "/" not in file_stem("a/../b")
+    assert file_stem("CON") != "CON"
+    assert file_stem("all", reserved=frozenset({"all"})) != "all"
+    assert file_stem("日本語").startswith("x-")
+
+
+def test_distinct_stems_never_collide_by_case() -> None:
+    stems = distinct_stems(["cs.ai", "cs.AI", "Cs.Ai"])
+    assert len({stem.lower() for stem in stems.values()}) == 3
+    assert stems == distinct_stems(["Cs.Ai", "cs.AI", "cs.ai"])
