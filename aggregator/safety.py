@@ -103,14 +103,15 @@ def has_controls(value: str) -> bool:
     return bool(_CONTROL_RE.search(value))
 
 
-def file_stem(name: str, *, reserved: frozenset[str] = frozenset()) -> str:
+def file_stem(name: str, *, reserved: frozenset[str] = frozenset(), fallback: str = "x") -> str:
     """A file name stem for ``name``: itself when that is safe, else a safe slug + hash.
 
     Safe means ASCII letters, digits, ``.``, ``_`` and ``-`` only, not starting or
     ending with ``.`` or ``-``, at most :data:`MAX_STEM_BYTES` bytes, not a name Windows
     reserves, not in ``reserved`` (compared case-insensitively) and already lower-case
     or free of any other name's case collision risk: callers that publish several
-    names into one folder should pass them through :func:`distinct_stems`.
+    names into one folder should pass them through :func:`distinct_stems`. A name
+    with nothing safe in it (``機械学習``) becomes ``fallback`` and the hash.
     """
     slug = _STEM_UNSAFE_RE.sub("-", name).strip(".-")
     lowered = slug.lower()
@@ -123,11 +124,14 @@ def file_stem(name: str, *, reserved: frozenset[str] = frozenset()) -> str:
     ):
         return slug
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{(slug or 'x')[: MAX_STEM_BYTES - 9].rstrip('.-') or 'x'}-{digest}"
+    return f"{(slug or fallback)[: MAX_STEM_BYTES - 9].rstrip('.-') or fallback}-{digest}"
 
 
 def distinct_stems(
-    names: list[str] | tuple[str, ...], *, reserved: frozenset[str] = frozenset()
+    names: list[str] | tuple[str, ...],
+    *,
+    reserved: frozenset[str] = frozenset(),
+    fallback: str = "x",
 ) -> dict[str, str]:
     """A stem per name, distinct even on a case-insensitive file system.
 
@@ -138,7 +142,7 @@ def distinct_stems(
     stems: dict[str, str] = {}
     taken: set[str] = set()
     for name in sorted(set(names)):
-        stem = file_stem(name, reserved=reserved)
+        stem = file_stem(name, reserved=reserved, fallback=fallback)
         if stem.lower() in taken:
             digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
             stem = f"{stem[: MAX_STEM_BYTES - 9]}-{digest}"

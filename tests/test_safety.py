@@ -86,3 +86,11 @@ def test_distinct_stems_never_collide_by_case() -> None:
     stems = distinct_stems(["cs.ai", "cs.AI", "Cs.Ai"])
     assert len({stem.lower() for stem in stems.values()}) == 3
     assert stems == distinct_stems(["Cs.Ai", "cs.AI", "cs.ai"])
+
+
+def test_a_name_with_nothing_safe_in_it_gets_the_callers_fallback() -> None:
+    # Feeds published before file_stem existed were named "category-<hash>.atom": the
+    # caller's fallback keeps such a subscriber's URL.
+    assert file_stem("日本語", fallback="category") == "category-" + file_stem("日本語")[2:]
+    assert distinct_stems(["日本語"], fallback="category")["日本語"].startswith("category-")
+    assert file_stem("cs.AI", fallback="category") == "cs.AI"
