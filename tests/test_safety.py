@@ -94,3 +94,28 @@ def test_a_name_with_nothing_safe_in_it_gets_the_callers_fallback() -> None:
     assert file_stem("日本語", fallback="category") == "category-" + file_stem("日本語")[2:]
     assert distinct_stems(["日本語"], fallback="category")["日本語"].startswith("category-")
     assert file_stem("cs.AI", fallback="category") == "cs.AI"
+
+
+def test_the_fast_path_of_safe_url_answers_as_the_parser_does() -> None:
+    # safe_url returns plain http(s) URLs without parsing them (it checks every link
+    # published); for every string, the answer must be the one parsing gives.
+    import itertools
+    import random
+
+    from aggregator.safety import _parsed_safe_url
+
+    schemes = ["http", "https", "HTTP", "Https", "javascript", "ftp", ""]
+    separators = ["://", ":", ":///", "//", ":/"]
+    hosts = ["example.org", "EXAMPLE.org", "a-b.c", "", ".", "-", "h:80", "h:99999", "h:",
+             "[::1]", "u@h", "u:p@h", "h h", "é.org", "h\t", "xn--d1a.org"]  # fmt: skip
+    rests = ["", "/", "/a", "/a?b", "/a?", "/a?#", "/a#", "/a#b", "?q", "?", "#", "//x",
+             "/a b", "/\x1b", "/%20", "/a\\b", "/;x=1", "/~u/", "/a??", "/?#x", "/é",
+             "/a\"b", "/<x>", "/a?b?c", "/a'b", "/{}|^`"]  # fmt: skip
+    cases = ["".join(parts) for parts in itertools.product(schemes, separators, hosts, rests)]
+    alphabet = "hts:/.?#@[]%:aA-1 \t\x1b\x7f\u202eé\"'<>\\"
+    chooser = random.Random(12)
+    for _ in range(20_000):
+        tail = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(12)))
+        cases.append(chooser.choice(["http://", "https://", ""]) + tail)
+    for case in cases:
+        assert safe_url(case) == _parsed_safe_url(case, mailto=False), repr(case)
