@@ -119,3 +119,23 @@ def test_the_fast_path_of_safe_url_answers_as_the_parser_does() -> None:
         cases.append(chooser.choice(["http://", "https://", ""]) + tail)
     for case in cases:
         assert safe_url(case) == _parsed_safe_url(case, mailto=False), repr(case)
+
+
+def test_the_fast_paths_of_the_text_rules_answer_as_the_character_classes_do() -> None:
+    # one_line, clean_text and has_controls skip their regular expression for text
+    # str.isprintable() accepts; every character they remove must be one it rejects.
+    import random
+    import sys
+
+    from aggregator import safety
+
+    removed = [chr(c) for c in range(sys.maxunicode + 1) if safety._CONTROL_RE.match(chr(c))]
+    assert removed and not any(c.isprintable() for c in removed)
+    chooser = random.Random(7)
+    alphabet = [*removed[:40], *removed[-12:], " ", "  ", "a", "é", "語", "\xa0", "\u3000", "x"]
+    for _ in range(5_000):
+        text = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(10)))
+        assert safety.one_line(text) == " ".join(safety._CONTROL_RE.sub(" ", text).split())
+        lines = text.replace("\r\n", "\n").replace("\r", "\n")
+        assert safety.clean_text(text) == safety._CONTROL_EXCEPT_LINES_RE.sub("", lines)
+        assert safety.has_controls(text) == bool(safety._CONTROL_RE.search(text))
