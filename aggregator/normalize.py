@@ -226,6 +226,10 @@ def sanitize_html(value: str | None) -> str | None:
 
 
 _TAG_RE = re.compile(r"<[^>]+>")
+# Elements whose text is code, not something to read: up to their end tag, or to the
+# end of the fragment when it has none (as an HTML parser reads them). Every part may
+# end at the end of the text, so that no start is tried twice over the same characters.
+_HIDDEN_RE = re.compile(r"(?is)<(script|style)\b[^>]*(?:>|\Z).*?(?:</\1\b[^>]*(?:>|\Z)|\Z)")
 _BLOCK_END_RE = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h\d|tr|blockquote|pre)>")
 # Every line boundary of str.splitlines(), and the white space collapsed within lines.
 _LINE_BREAK_RE = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -239,11 +243,20 @@ def html_to_text(value: str | None) -> str:
 
     Lines are split as ``str.splitlines`` splits them, runs of spaces and tabs within
     a line become one space, each line is stripped, and three or more line breaks
-    become two. Done on the whole text at once: this runs for every entry.
+    become two. The text of ``<script>`` and ``<style>`` elements is not text to read:
+    it is dropped (an Atom title of type html may hold one). Done on the whole text at
+    once: this runs for every entry.
     """
     if not value:
         return ""
-    text = html.unescape(_TAG_RE.sub("", _BLOCK_END_RE.sub("\n", value)))
+    if "<s" in value or "<S" in value:  # cheap test first: this runs for every entry
+        value = _HIDDEN_RE.sub("", value)
+    value = _BLOCK_END_RE.sub("\n", value)
+    # No tag starts after the last ">": tags are removed only before it, which gives the
+    # same text but in linear time for a title of a million "<" and no ">" (each "<"
+    # would be tried to the end of the text).
+    end = value.rfind(">") + 1
+    text = html.unescape(_TAG_RE.sub("", value[:end]) + value[end:])
     text = _SPACE_RE.sub(" ", _LINE_BREAK_RE.sub("\n", text))
     text = _SPACE_AROUND_BREAK_RE.sub("\n", text.strip())
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
