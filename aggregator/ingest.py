@@ -338,7 +338,7 @@ def _ingest_source(
         if missed:
             shift = len(missed)
             entries = [
-                *normalize_all(missed, source.name),
+                *normalize_all(missed, source.name, report.warnings),
                 *(dataclasses.replace(entry, position=entry.position + shift) for entry in entries),
             ]
         report.note = state.note + suffix

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 #: In ``auto`` mode, bytes read in this process before the worker pool starts.
 AUTO_POOL_BYTES = 2_000_000
 
+#: Links dropped by normalising that a document's warnings name one by one.
+SHOWN_REFUSALS = 3
+
 
 @dataclass(frozen=True)
 class ReadRequest:
@@ -88,18 +91,33 @@ class _Failed:
     unexpected: bool
 
 
-def normalize_all(items: list[ParsedEntry], source: str) -> tuple[Entry, ...]:
-    """Normalise parsed entries; ``position`` is each one's place in the document."""
-    return tuple(
-        normalize(item, source=source, position=index) for index, item in enumerate(items, start=1)
+def normalize_all(
+    items: list[ParsedEntry], source: str, warnings: list[str] | None = None
+) -> tuple[Entry, ...]:
+    """Normalise parsed entries; ``position`` is each one's place in the document.
+
+    What normalising refused (a ``javascript:`` link) is added to ``warnings``: the
+    first :data:`SHOWN_REFUSALS` one by one, the rest counted in one more line (a
+    local copy of a feed can hold hundreds of relative links).
+    """
+    refused: list[str] = []
+    entries = tuple(
+        normalize(item, source=source, position=index, warnings=refused)
+        for index, item in enumerate(items, start=1)
     )
+    if warnings is not None and refused:
+        warnings.extend(refused[:SHOWN_REFUSALS])
+        if len(refused) > SHOWN_REFUSALS:
+            warnings.append(f"and {len(refused) - SHOWN_REFUSALS} more links dropped likewise")
+    return entries
 
 
 def read(request: ReadRequest) -> Read:
     """Parse and normalise one document (raises ParseError as the parser does)."""
     parser = get_parser(request.kind, request.engine)
     parsed = parser(request.data, source=request.source, options=request.options)
-    entries = normalize_all(list(parsed.entries), request.source)
+    warnings = list(parsed.warnings)
+    entries = normalize_all(list(parsed.entries), request.source, warnings)
     found: dict[str, tuple[Entry, Features]] = {}
     if request.scheme is not None:
         hasher = hasher_for(*request.scheme)
@@ -130,7 +148,7 @@ def read(request: ReadRequest) -> Read:
                 )
     return Read(
         entries=entries,
-        warnings=tuple(parsed.warnings),
+        warnings=tuple(warnings),
         announced=parsed.announced,
         features=found,
         first_sight=decided,
