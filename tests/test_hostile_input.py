@@ -15,7 +15,9 @@ text read line by line.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import random
 import re
 import sqlite3
 import time
@@ -27,7 +29,7 @@ import feedparser
 import lxml.html
 import pytest
 from atomcheck import validate_atom
-from conftest import DATA
+from conftest import DATA, NOW
 from corpus_hashes import GOLDEN, compute
 from crashkit import run_to_end
 from pytest_httpserver import HTTPServer
@@ -35,9 +37,10 @@ from test_email_digest import email_settings, subscriber
 
 from aggregator import normalize, publish
 from aggregator.config import MAX_NAME_BYTES, load_config
+from aggregator.dedup import Outcome
 from aggregator.email_digest import render_email
 from aggregator.errors import ConfigError
-from aggregator.pipeline import build_digest
+from aggregator.pipeline import build_digest, run
 from aggregator.reading import SHOWN_REFUSALS, normalize_all
 from aggregator.safety import has_controls, safe_url
 from aggregator.store import Store
@@ -267,6 +270,98 @@ def _feed_file(index: str, category: str) -> str:
         if cells and cells[0].text_content() == category:
             return str(cells[2].xpath(".//a/@href")[0])
     raise AssertionError(f"{category!r} is not on the index page")
+
+
+# -- random strings in every field ---------------------------------------------------------
+
+#: What random field values are made of: control characters (C0, DEL, C1, ESC and OSC
+#: sequences, bidirectional overrides), line breaks, path parts, schemes, markup.
+_PIECES = (
+    [chr(c) for c in range(1, 32) if c not in (9, 10, 13)]
+    + ["\x7f", "\x85", "\x9b", "\r\n", "\n", "\r", "\t", "\u202e", "\u2066", "\u2028"]
+    + ["\x1b[31m", "\x1b]0;title\x07", "\x1b]8;;http://x\x1b\\", "Bcc: v@example.org"]
+    + ["/", "\\", "..", "../..", "CON", "nul", ".", "-", " ", "  ", "%00", "%2F"]
+    + ["javascript:", "JaVaScRiPt:", "vbscript:", "data:text/html,", "file:///", "//"]
+    + ["http://", "https://", "mailto:", "?", "#", "&amp;", "<", ">", '"', "'", "<b>", "</p>"]
+    + ["<script>", "</script>", "cs.AI", "cs.ai", "é", "語", "\U0001f600", "x" * 300]
+)
+
+
+def _random_text(chooser: random.Random, most: int = 12) -> str:
+    return "".join(chooser.choice(_PIECES) for _ in range(chooser.randrange(most)))
+
+
+def _random_feed(seed: int, entries: int) -> bytes:
+    """An RSS document whose every field is random; raw control characters make it
+    ill-formed, as a broken publisher's is, so feedparser's lenient parser reads it."""
+    chooser = random.Random(seed)
+
+    def text() -> str:
+        return html.escape(_random_text(chooser), quote=False)
+
+    def attribute() -> str:
+        return html.escape(_random_text(chooser), quote=True)
+
+    items = "".join(
+        f"<item><title>{text()}</title><link>{text()}</link>"
+        f"<guid isPermaLink='{chooser.choice(['true', 'false'])}'>{n}{text()}</guid>"
+        f"<author>{text()}</author><category>{text()}</category><category>{text()}</category>"
+        f"<description>{text()}</description>"
+        f'<enclosure url="{attribute()}" type="application/pdf" length="1"/></item>'
+        for n in range(entries)
+    )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>{text()}</title><link>{text()}</link>{items}</channel></rss>"
+    ).encode("utf-8", "surrogatepass")
+
+
+def test_random_strings_in_every_field_keep_every_output_valid(
+    tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    sources = []
+    for seed in range(4):
+        (tmp_path / f"random-{seed}.xml").write_bytes(_random_feed(seed, entries=12))
+        sources.append(
+            f'[[sources]]\nname = "random-{seed}"\npath = "random-{seed}.xml"\n'
+            "entry_categories = true\n"
+        )
+    (tmp_path / "aggregator.toml").write_text(
+        '[publish]\nbase_url = "https://feeds.example.org/"\n' + "\n".join(sources), "utf-8"
+    )
+    settings = load_config(tmp_path / "aggregator.toml")
+    summary = run(settings, clock=clock, run_date=date(2026, 11, 23))
+    assert not summary.failed, [(r.name, r.error) for r in summary.failed]
+    assert summary.count(Outcome.NEW) > 20
+    for report in summary.sources:
+        assert not any(has_controls(w) for w in report.warnings), report.warnings
+
+    files = published(tmp_path)
+    assert "index.html" in files and len(files) > 10
+    for name, text in files.items():
+        assert_no_controls(name, text)
+        if name.endswith(".atom"):
+            validate_atom(text.encode())
+        links = list(html_links(text)) if name.endswith(".html") else []
+        for link in links:
+            assert scheme(link) in (None, *WEB_SCHEMES), (name, link)
+    assert_safe_file_names(tmp_path / "public")
+    with Store(settings.storage.database) as store:
+        stored = [name for name, _ in store.categories()]
+        digest = build_digest(settings, store, NOW.date())
+    assert stored and not any(has_controls(name) for name in stored)
+    assert digest.entry_count > 20
+    email = render_email(
+        digest,
+        subscriber=subscriber(),
+        settings=email_settings(max_html_bytes=10_000_000),
+        base_url="https://feeds.example.org/",
+    )
+    assert email.html is not None
+    assert_no_controls("email.txt", email.text)
+    assert_no_controls("email.html", email.html)
+    for link in html_links(email.html):
+        assert scheme(link) in (None, *WEB_SCHEMES), link
 
 
 # -- rows stored before links were checked -------------------------------------------------
