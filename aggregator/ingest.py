@@ -328,6 +328,7 @@ def _ingest_source(
     request = _request(source, settings, prepared, fetched, now)
     parsed = started.pending.result() if started else reader.read_here(request)
     report.warnings.extend(parsed.warnings)
+    report.warnings.extend(parsed.dropped)
     entries = list(parsed.entries)
     if source.kind == "arxiv":
         state = _batch(source, settings, store, parsed.announced, len(parsed.entries), now)

@@ -70,6 +70,7 @@ class Read:
 
     #: One per entry the parser found, in document order.
     entries: tuple[Entry, ...]
+    #: The parser's: a document with warnings is read again on the next run.
     warnings: tuple[str, ...]
     #: arXiv: the announcement day the document lists.
     announced: date | None
@@ -79,6 +80,9 @@ class Read:
     #: The decision for each key's first entry should the store not know the key
     #: (``dedup.decide`` is pure: ``ingest.decide_all`` uses it where that holds).
     first_sight: dict[str, Decision] = field(default_factory=dict)
+    #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
+    #: the document again: the same bytes drop the same links.
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,8 +120,8 @@ def read(request: ReadRequest) -> Read:
     """Parse and normalise one document (raises ParseError as the parser does)."""
     parser = get_parser(request.kind, request.engine)
     parsed = parser(request.data, source=request.source, options=request.options)
-    warnings = list(parsed.warnings)
-    entries = normalize_all(list(parsed.entries), request.source, warnings)
+    dropped: list[str] = []
+    entries = normalize_all(list(parsed.entries), request.source, dropped)
     found: dict[str, tuple[Entry, Features]] = {}
     if request.scheme is not None:
         hasher = hasher_for(*request.scheme)
@@ -148,7 +152,8 @@ def read(request: ReadRequest) -> Read:
                 )
     return Read(
         entries=entries,
-        warnings=tuple(warnings),
+        warnings=tuple(parsed.warnings),
+        dropped=tuple(dropped),
         announced=parsed.announced,
         features=found,
         first_sight=decided,
