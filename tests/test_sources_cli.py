@@ -169,6 +169,34 @@ def test_bad_opml_is_a_clear_error(config: Path, tmp_path: Path, data: bytes, me
     assert config.read_text() == CONFIG
 
 
+@pytest.mark.parametrize(
+    "location",
+    ["www.example.org/feed.xml", "example.org/rss", "localhost:8000/feed.xml", "www.example.org"],
+)
+def test_a_web_address_without_its_scheme_is_refused(config: Path, location: str) -> None:
+    code, output = invoke(config, "add", "x", location)
+    assert code == 2, output
+    assert "looks like a web address" in output and str(config) in output
+    assert f"did you mean https://{location}?" in output
+    assert config.read_text() == CONFIG
+
+
+def test_existing_and_explicit_relative_paths_are_still_paths(config: Path) -> None:
+    (config.parent / "feeds.d").mkdir()
+    (config.parent / "feeds.d" / "a.xml").write_text("<rss/>", encoding="utf-8")
+    for name, location in (
+        ("dotted-folder", "feeds.d/a.xml"),
+        ("explicit", "./www.example.org/feed.xml"),
+        ("bare-file", "notes.md"),
+    ):
+        code, output = invoke(config, "add", name, location)
+        assert code == 0, output
+    paths = {s.name: s.path for s in load_config(config).sources}
+    assert paths["dotted-folder"] == config.parent / "feeds.d" / "a.xml"
+    assert paths["explicit"] == config.parent / "www.example.org" / "feed.xml"
+    assert paths["bare-file"] == config.parent / "notes.md"
+
+
 COMMENTED = """\
 # Feeds of the lab. Kept in git; edited by `aggregator sources` too.
 
