@@ -22,7 +22,7 @@ from . import deliver, housekeeping, publish
 from . import digest as digests
 from .config import Settings
 from .dedup import Outcome
-from .errors import DeliveryError
+from .errors import AggregatorError, DeliveryError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
@@ -66,6 +66,8 @@ class RunSummary:
     pruned_digests: list[date] = field(default_factory=list)
     #: Runs found interrupted (killed) and finished by this one.
     recovered_runs: list[int] = field(default_factory=list)
+    #: Why the run stopped, when an error stopped it (kept in the run record for `status`).
+    error: str | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -94,6 +96,7 @@ class RunSummary:
             **({"resumed": [r.as_dict() for r in self.resumed]} if self.resumed else {}),
             "pruned": self.pruned,
             "recovered_runs": self.recovered_runs,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -362,6 +365,15 @@ def run(
                 summary.delivery = send_day(settings, store, run_date, clock=clock)
             delivery_ok = all(report.ok for report in summary.deliveries)
             status = "partial" if summary.failed or not delivery_ok else "ok"
+        except AggregatorError as err:
+            summary.error = err.describe()
+            raise
+        except KeyboardInterrupt:
+            summary.error = "stopped by Ctrl-C (SIGINT)"
+            raise
+        except Exception as err:
+            summary.error = f"{type(err).__name__}: {err}"
+            raise
         finally:
             store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary
