@@ -46,10 +46,10 @@ def test_run_prints_a_summary_and_exits_0(tmp_path: Path) -> None:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
     assert "Sources: 6 read, 6 ok, 0 failed" in result.output
-    assert "Entries: 42 new, 0 updated, 0 unchanged, 7 duplicate" in result.output
+    assert "Entries: 42 new, 0 updated, 0 unchanged, 7 merged" in result.output
     assert "Digests: 2026-01-14, 2026-11-23" in result.output
     assert again.exit_code == 0
-    assert "Entries: 0 new, 0 updated, 49 unchanged, 0 duplicate" in again.output
+    assert "Entries: 0 new, 0 updated, 49 unchanged, 0 merged" in again.output
     assert "5 published, 0 changed" in again.output
     assert status.exit_code == 0, status.output
     assert "arxiv-daily-2026-01-14" in status.output
