@@ -209,14 +209,17 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     settings = settings_of(ctx)
     chosen_day = day.date() if day else today_in(settings, system_clock())
     if print_format:
-        from ..digest import render
+        from ..digest import day_links, render
 
         try:
             with Store(settings.storage.database) as store:
                 chosen = build_digest(settings, store, chosen_day)
+                days = sorted({*store.digest_days(), *store.announcement_days()})
         except AggregatorError as err:
             fail(err, EXIT_FATAL)
-        rendered = render(chosen, base_url=settings.publish.base_url)
+        # The same page as the file (its links to the days around it included).
+        links = day_links(days, chosen_day)
+        rendered = render(chosen, base_url=settings.publish.base_url, links=links)
         click.echo(rendered.text if print_format == "text" else rendered.html, nl=False)
         return
     summary = _execute(ctx, run_date=chosen_day, do_ingest=False, do_publish=False)
