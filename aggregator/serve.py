@@ -16,6 +16,9 @@ Owns answering GET and HEAD for files under the output folder and nothing else:
 ``Last-Modified`` has whole seconds only, so it is sent only once the second of the
 file's last change is over (the trick git uses against "racy" timestamps): a client can
 never hold a date that a later change within the same second would also match.
+
+Connections (timeouts, their number, clients that go away) are ``httpserver.py``'s.
+Never writes a file, never follows a path out of the folder.
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ import ipaddress
 import logging
 import mimetypes
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from .httpserver import BoundedHandler, BoundedServer
+from .serveconfig import ServeSettings
 
 log = logging.getLogger(__name__)
 
@@ -195,15 +199,11 @@ def etag_matches(header: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(BoundedHandler):
     """Answers GET and HEAD from ``server.root``; see the module docstring."""
 
     server: FeedServer
     server_version = "aggregator"
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle's algorithm and the client's
-    # delayed ACK a small body waits ~40 ms on a keep-alive connection.
-    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
@@ -306,10 +306,8 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
-class FeedServer(ThreadingHTTPServer):
-    """A threading HTTP server over one folder."""
-
-    daemon_threads = True
+class FeedServer(BoundedServer):
+    """A threading HTTP server over one folder, its connections bounded by ``settings``."""
 
     def __init__(
         self,
@@ -317,13 +315,12 @@ class FeedServer(ThreadingHTTPServer):
         address: tuple[str, int],
         *,
         clock: Callable[[], float] = time.time,
+        settings: ServeSettings | None = None,
     ) -> None:
         self.root = root.resolve()
         self.cache = FileCache()
         self.clock = clock
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, Handler)
+        super().__init__(address, Handler, settings or ServeSettings())
 
     @property
     def url(self) -> str:

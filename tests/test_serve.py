@@ -355,3 +355,19 @@ def test_serve_on_a_busy_port_says_so(site: Path, monkeypatch: pytest.MonkeyPatc
         result = CliRunner().invoke(main, ["serve", "--port", str(port)])
     assert result.exit_code == 3
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+@pytest.mark.parametrize("method", [b"POST", b"GET"])
+def test_a_request_body_is_never_taken_for_a_request(server: FeedServer, method: bytes) -> None:
+    # The body is not read: the connection is closed after the answer.
+    smuggled = b"GET /../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = b"%s / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (method, len(smuggled))
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), int(port)), timeout=10) as sock:
+        sock.sendall(head + smuggled)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 405" if method == b"POST" else b"HTTP/1.1 200")
+    assert received.count(b"HTTP/1.1 ") == 1
+    assert b"Connection: close" in received
