@@ -17,6 +17,9 @@ Owns answering GET and HEAD for files under the output folder and nothing else:
 file's last change is over (the trick git uses against "racy" timestamps): a client can
 never hold a date that a later change within the same second would also match.
 
+Every response carries the security headers of ``SECURITY_HEADERS`` (a
+Content-Security-Policy that allows the pages' inline CSS and nothing active).
+
 Connections (timeouts, their number, clients that go away) are ``httpserver.py``'s.
 Never writes a file, never follows a path out of the folder.
 """
@@ -62,6 +65,31 @@ GZIP_MIN_BYTES = 512
 
 #: Files larger than this are not cached in memory (hash and gzip are recomputed).
 CACHE_MAX_BYTES = 8_000_000
+
+#: The published pages carry their CSS inline (a <style> element and style attributes,
+#: since the digest's HTML is also the email's) and have no script, form, frame or
+#: image. So: nothing active from anywhere, CSS from the page itself or this server,
+#: images only from here (a browser's /favicon.ico), and the page may not be framed.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+#: Sent with every response, errors and 304s included. ``no-referrer``: the digests
+#: link to the articles' sites, which have no need to learn the address (often a
+#: private one) or the page a reader came from.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def content_type(path: Path) -> str:
@@ -205,6 +233,11 @@ class Handler(BoundedHandler):
     server: FeedServer
     server_version = "aggregator"
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+
     def do_GET(self) -> None:
         self._answer(send_body=True)
 
@@ -249,7 +282,6 @@ class Handler(BoundedHandler):
             "Content-Type": kind,
             "ETag": item.gzip_etag if use_gzip else item.etag,
             "Cache-Control": "no-cache",
-            "X-Content-Type-Options": "nosniff",
         }
         if compressible(kind):
             headers["Vary"] = "Accept-Encoding"
