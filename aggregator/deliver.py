@@ -1,10 +1,10 @@
 """Delivery: one digest message per subscriber per day, sent exactly once.
 
-Owns building the MIME messages (``multipart/alternative``, text then HTML, UTF-8
-headers, Date, Message-ID, List-Id, List-Unsubscribe) and the sending loop over the
-delivery log (``store/deliveries.py``): what to send, retrying temporary failures
-with backoff, recording each outcome. Never renders (``email_digest`` does) and
-never speaks SMTP itself (``mailer`` does).
+Owns the sending loop over the delivery log (``store/deliveries.py``): what to send,
+retrying temporary failures with backoff, recording each outcome, and turning a
+message that cannot be composed into that subscriber's failure rather than the
+run's. Never renders (``email_digest`` does), never composes headers
+(``mailmessage`` does) and never speaks SMTP itself (``mailer`` does).
 
 Exactly once, and the window that remains: the day's plan (a ``pending`` row per
 subscriber with mail) is recorded first, in one transaction. A subscriber's row is
@@ -29,27 +29,23 @@ after the server's 250 and before ``sent`` is recorded.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from . import faults, publish
 from .config import Settings
 from .digest import Digest
-from .email_digest import EmailContent, render_email, select, subject, unsubscribe_for
+from .email_digest import render_email, select
 from .errors import DeliveryError, SmtpError
 from .mailconfig import EmailSettings, Subscriber, ascii_address
 from .mailer import Mailer, SmtpMailer
+from .mailmessage import build_message, message_id, needs_smtputf8
 from .store import Store
 from .store.deliveries import (
     EMPTY,
@@ -67,72 +63,6 @@ MailerFactory = Callable[[EmailSettings, str | None], Mailer]
 
 #: Longest wait between two retry rounds, in seconds.
 MAX_BACKOFF = 600.0
-
-# -- messages -----------------------------------------------------------------------------
-
-
-def message_id(day: str, subscriber: str, settings: EmailSettings) -> str:
-    """The same for a (day, subscriber) on every attempt, so a resend is recognisable."""
-    digest = hashlib.sha256(subscriber.casefold().encode("utf-8")).hexdigest()[:16]
-    domain = settings.sender.domain.encode("idna").decode("ascii")
-    return f"<digest.{day}.{digest}@{domain}>"
-
-
-def needs_smtputf8(settings: EmailSettings, subscriber: Subscriber) -> bool:
-    """True when an address has a non-ASCII mailbox name (RFC 6531)."""
-    return not (
-        settings.sender.username.isascii() and subscriber.email.rpartition("@")[0].isascii()
-    )
-
-
-def _header_address(address: str, name: str, *, utf8: bool) -> Address:
-    local, _, domain = (address if utf8 else ascii_address(address)).rpartition("@")
-    # username/domain rather than addr_spec: the latter refuses UTF-8 mailbox names.
-    return Address(display_name=name, username=local, domain=domain)
-
-
-def build_message(
-    digest: Digest,
-    content: EmailContent,
-    *,
-    subscriber: Subscriber,
-    settings: EmailSettings,
-    now: datetime,
-) -> EmailMessage:
-    """The subscriber's message: text/plain, or multipart/alternative with text then HTML."""
-    utf8 = needs_smtputf8(settings, subscriber)
-    # 7bit transfer encodings unless SMTPUTF8 is in use anyway: any server takes them.
-    chosen = policy.SMTPUTF8 if utf8 else policy.SMTP.clone(cte_type="7bit")
-    msg = EmailMessage(policy=chosen)
-    sender = settings.sender
-    msg["Subject"] = subject(digest)
-    msg["From"] = _header_address(sender.addr_spec, sender.display_name, utf8=utf8)
-    msg["To"] = _header_address(subscriber.email, subscriber.name or "", utf8=utf8)
-    if settings.reply_to is not None:
-        reply = settings.reply_to
-        msg["Reply-To"] = _header_address(reply.addr_spec, reply.display_name, utf8=utf8)
-    msg["Date"] = format_datetime(now.astimezone(UTC))
-    msg["Message-ID"] = message_id(digest.day.isoformat(), subscriber.email, settings)
-    msg["List-Id"] = f"{digest.title} <{settings.list_id}>"
-    links = unsubscribe_for(settings, subscriber)
-    targets = [f"<{link}>" for link in (links.url, links.mailto) if link]
-    if targets:
-        msg["List-Unsubscribe"] = ", ".join(targets)
-    if links.url:
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # Keep out-of-office replies and other robots away (RFC 3834; Exchange).
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(content.text, subtype="plain", charset="utf-8")
-    if content.html is not None:
-        msg.add_alternative(content.html, subtype="html", charset="utf-8")
-        for part in msg.iter_parts():
-            del part["MIME-Version"]  # belongs to the top level only
-        # Deterministic, so a dry run's .eml is byte for byte what a send transmits.
-        # "=_" never occurs in quoted-printable or base64 bodies.
-        msg.set_boundary("=_" + hashlib.sha256(msg["Message-ID"].encode()).hexdigest()[:32])
-    return msg
-
 
 # -- the delivery report ------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import css_inline
 
 from . import templating
 from .digest import Digest, DigestItem, DigestSection
-from .mailconfig import EmailSettings, Subscriber
+from .mailconfig import EmailSettings, Subscriber, ascii_address
 from .normalize import html_to_text
 
 # Scripts written without spaces between words: a keyword in them matches anywhere.
@@ -129,6 +129,10 @@ def preheader(digest: Digest) -> str:
     return text if len(text) <= 140 else text[:139].rstrip() + "…"
 
 
+# Characters of a mailbox name a mailto URI keeps as they are (RFC 6068 2).
+_MAILTO_SAFE = "!$'()*+,;:"
+
+
 @dataclass(frozen=True)
 class Unsubscribe:
     url: str | None
@@ -136,15 +140,20 @@ class Unsubscribe:
 
 
 def unsubscribe_for(settings: EmailSettings, subscriber: Subscriber) -> Unsubscribe:
-    """The subscriber's unsubscribe URL (``{email}`` filled in) and mailto URI."""
+    """The subscriber's unsubscribe URL (``{email}`` filled in) and mailto URI.
+
+    Both ASCII, as List-Unsubscribe needs them: the configured URL is (see
+    ``mailconfig``), the address is percent-encoded into it, and a mailto address
+    with a UTF-8 mailbox name or domain is written as RFC 6068 says.
+    """
     url = settings.unsubscribe_url
     if url is not None:
         url = url.replace("{email}", quote(subscriber.email, safe="@"))
     mailto = settings.unsubscribe_mailto
-    return Unsubscribe(
-        url=url,
-        mailto=f"mailto:{mailto}?subject=unsubscribe" if mailto else None,
-    )
+    if mailto:
+        local, _, domain = ascii_address(mailto).rpartition("@")
+        mailto = f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}?subject=unsubscribe"
+    return Unsubscribe(url=url, mailto=mailto or None)
 
 
 @dataclass(frozen=True)
