@@ -46,6 +46,7 @@ from .errors import DeliveryError, SmtpError
 from .mailconfig import EmailSettings, Subscriber, ascii_address
 from .mailer import Mailer, SmtpMailer
 from .mailmessage import build_message, message_id, needs_smtputf8
+from .safety import one_line
 from .store import Store
 from .store.deliveries import (
     EMPTY,
@@ -127,6 +128,30 @@ class _Planned:
     message: bytes
     entries: int
     smtputf8: bool
+    #: Entries shown per category when the HTML had to be cut; None when all are.
+    limit: int | None = None
+
+
+def _compose(
+    chosen: Digest, subscriber: Subscriber, email: EmailSettings, *, base_url: str, now: datetime
+) -> _Planned:
+    content = render_email(chosen, subscriber=subscriber, settings=email, base_url=base_url)
+    msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
+    return _Planned(
+        subscriber,
+        msg.as_bytes(),
+        chosen.entry_count,
+        needs_smtputf8(email, subscriber),
+        content.limit,
+    )
+
+
+def _compose_failure(err: Exception, day: date) -> str:
+    return one_line(
+        f"could not compose the message ({type(err).__name__}: {err}); not sent."
+        f" `aggregator -v send --date {day.isoformat()} --retry-failed` tries again and"
+        " shows where it failed"
+    )
 
 
 def outbox_name(subscriber: str) -> str:
@@ -187,6 +212,8 @@ def send_digest(
         sendable += (SENDING,)
     queue: list[_Planned] = []
     due: list[tuple[str, int, str]] = []
+    #: (subscriber, why) for messages that could not be composed.
+    broken: list[tuple[str, str]] = []
     empty: list[str] = []
     now = clock()
     for subscriber in settings.subscribers:
@@ -207,24 +234,33 @@ def send_digest(
             )
             report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
             continue
-        chosen = select(digest, subscriber)
-        if chosen.is_empty and not email.send_empty:
+        try:
+            chosen = select(digest, subscriber)
+            planned = (
+                None
+                if chosen.is_empty and not email.send_empty
+                else _compose(
+                    chosen, subscriber, email, base_url=settings.publish.base_url, now=now
+                )
+            )
+        except Exception as err:
+            # Whatever the stored data or a bug does to one message, it is this
+            # subscriber's failure, reported; the others still get theirs.
+            detail = _compose_failure(err, day)
+            log.info("email to %s: %s", subscriber.email, detail, exc_info=True)
+            report.results.append(DeliveryResult(subscriber.email, FAILED_PERMANENT, 0, detail))
+            broken.append((subscriber.email, detail))
+            continue
+        if planned is None:
             report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
             empty.append(subscriber.email)
             continue
-        content = render_email(
-            chosen, subscriber=subscriber, settings=email, base_url=settings.publish.base_url
-        )
-        msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
-        planned = _Planned(
-            subscriber, msg.as_bytes(), chosen.entry_count, needs_smtputf8(email, subscriber)
-        )
         if dry_run:
             folder = outbox or settings.publish.output_dir / "outbox" / day.isoformat()
             publish.write_atomic(folder / outbox_name(subscriber.email), planned.message)
             note = f"{folder / outbox_name(subscriber.email)}"
-            if content.limit is not None:
-                note += f" (cut to {content.limit} per category to fit)"
+            if planned.limit is not None:
+                note += f" (cut to {planned.limit} per category to fit)"
             report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
             continue
         due.append(
@@ -237,8 +273,13 @@ def send_digest(
         queue.append(planned)
     if dry_run:
         return report
+    due += [(address, 0, message_id(day.isoformat(), address, email)) for address, _ in broken]
     if due or empty:
         store.plan_day(day, due=due, empty=empty, now=now)
+    for address, detail in broken:
+        store.finish_delivery(
+            day, address, state=FAILED_PERMANENT, reply=detail, now=now, count_attempt=True
+        )
     if not queue:
         return report
     try:

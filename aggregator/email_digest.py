@@ -20,6 +20,7 @@ from . import templating
 from .digest import Digest, DigestItem, DigestSection
 from .mailconfig import EmailSettings, Subscriber, ascii_address
 from .normalize import html_to_text
+from .safety import clean_text, one_line
 
 # Scripts written without spaces between words: a keyword in them matches anywhere.
 _UNSPACED = re.compile(
@@ -209,17 +210,22 @@ def render_email(
         "unsubscribe_url": links.url,
         "unsubscribe_mailto": links.mailto,
         "preheader": preheader(digest),
+        "one_line": one_line,
     }
 
+    # Stored text may carry control characters (ESC and OSC sequences that drive a
+    # terminal showing the message): removed from the whole rendering, line breaks kept.
     def text(limit: int | None) -> str:
-        return env.get_template("email.txt").render(context, limit=limit)
+        return clean_text(env.get_template("email.txt").render(context, limit=limit))
 
     if subscriber.format == "text":
         return EmailContent(html=None, text=text(None), limit=None)
 
     def html(limit: int | None) -> str:
-        return strip_images(
-            _INLINER.inline(env.get_template("email.html").render(context, limit=limit))
+        return clean_text(
+            strip_images(
+                _INLINER.inline(env.get_template("email.html").render(context, limit=limit))
+            )
         )
 
     def fits(body: str) -> bool:
