@@ -71,6 +71,8 @@ MAX_BACKOFF = 600.0
 ALREADY_SENT = "already-sent"
 UNCONFIRMED = "unconfirmed"
 SKIPPED = "skipped"
+#: Refused permanently by an earlier send and not tried again (``--retry-failed`` does).
+NOT_RETRIED = "not-retried"
 WRITTEN = "written"
 
 
@@ -78,7 +80,8 @@ WRITTEN = "written"
 class DeliveryResult:
     subscriber: str
     #: sent, failed-temporary, failed-permanent, empty, already-sent, unconfirmed,
-    #: skipped (a permanent failure not retried, or taken by another process), written.
+    #: not-retried (failed permanently before), skipped (taken by another process),
+    #: written.
     outcome: str
     entries: int = 0
     detail: str = ""
@@ -101,8 +104,8 @@ class DeliveryReport:
 
     @property
     def problems(self) -> list[DeliveryResult]:
-        """Subscribers not served: failed, or unconfirmed after a crash."""
-        bad = (FAILED_TEMPORARY, FAILED_PERMANENT, UNCONFIRMED)
+        """Subscribers not served: failed (now or before), or unconfirmed after a crash."""
+        bad = (FAILED_TEMPORARY, FAILED_PERMANENT, NOT_RETRIED, UNCONFIRMED)
         return [r for r in self.results if r.outcome in bad]
 
     @property
@@ -226,11 +229,12 @@ def send_digest(
             )
             continue
         if row is not None and row.state not in sendable:
-            outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
+            outcome = UNCONFIRMED if row.state == SENDING else NOT_RETRIED
             detail = (
                 unconfirmed_detail(day, row.message_id)
                 if row.state == SENDING
-                else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
+                else f"failed permanently before, not retried: {row.smtp_reply}"
+                f" (`aggregator send --date {day.isoformat()} --retry-failed` tries again)"
             )
             report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
             continue

@@ -79,6 +79,32 @@ def test_a_refused_recipient_exits_1_and_is_named(tmp_path: Path, server: SmtpSe
     assert "Email 2026-01-14: 2 sent, 1 nothing to send, 1 failed permanently" in result.output
 
 
+def test_a_subscriber_refused_before_and_not_retried_still_exits_1(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.handler.refuse["cl@example.org"] = "550 5.1.1 no such user"
+    config = configure(tmp_path, server.port)
+    CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY, "--no-send"])
+    assert CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY]).exit_code == 1
+    # A plain rerun does not try cl again; cl is still not served, so it still exits 1.
+    again = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY])
+    assert again.exit_code == 1, again.output
+    assert "2 already sent, 1 nothing to send, 1 failed before, not retried" in again.output
+    assert (
+        "failed: email to cl@example.org: failed permanently before, not retried:"
+        " recipient cl@example.org refused: 550 5.1.1" in again.output
+    )
+    assert f"`aggregator send --date {LIST_DAY} --retry-failed` tries again" in again.output
+    assert server.handler.rcpt_attempts["cl@example.org"] == 1
+    # `run` reports it the same way.
+    rerun = CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY])
+    assert rerun.exit_code == 1 and "1 failed before, not retried" in rerun.output
+    del server.handler.refuse["cl@example.org"]
+    retried = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY, "--retry-failed"])
+    assert retried.exit_code == 0, retried.output
+    assert len(server.handler.to("cl@example.org")) == 1
+
+
 def test_run_without_email_says_so_once(tmp_path: Path) -> None:
     path = tmp_path / "aggregator.toml"
     path.write_text(

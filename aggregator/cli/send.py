@@ -10,6 +10,7 @@ import click
 
 from ..deliver import (
     ALREADY_SENT,
+    NOT_RETRIED,
     SKIPPED,
     UNCONFIRMED,
     WRITTEN,
@@ -41,6 +42,7 @@ _LABELS = (
     (UNCONFIRMED, "unconfirmed"),
     (FAILED_TEMPORARY, "failed (will retry)"),
     (FAILED_PERMANENT, "failed permanently"),
+    (NOT_RETRIED, "failed before, not retried"),
 )
 
 
