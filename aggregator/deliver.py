@@ -35,7 +35,7 @@ import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from . import faults, publish
@@ -64,6 +64,13 @@ MailerFactory = Callable[[EmailSettings, str | None], Mailer]
 
 #: Longest wait between two retry rounds, in seconds.
 MAX_BACKOFF = 600.0
+
+#: Seconds to wait before trying again to reach a server that could not be reached
+#: (connection refused, no route, no answer). Short, since the run can do nothing else
+#: meanwhile, and few, since the next run or ``send`` tries again anyway: a server
+#: being restarted is back within them, a wrong port or a server that is down is
+#: reported within seconds instead of minutes of silent backoff.
+CONNECT_RETRY_DELAYS = (1.0, 4.0)
 
 # -- the delivery report ------------------------------------------------------------------
 
@@ -344,14 +351,21 @@ def _send_rounds(
     mailer: Mailer,
     sleep: Callable[[float], None],
 ) -> None:
-    """Try every queued message; retry temporary failures in later rounds with backoff."""
+    """Try every queued message; retry what failed for now, saying when before each wait.
+
+    A message refused for now (4xx, a connection lost mid-message) is tried again in
+    up to ``retries`` more rounds, ``backoff`` seconds apart and doubling. A server
+    that cannot be reached is one problem for everybody, not one per subscriber: it
+    is tried again after :data:`CONNECT_RETRY_DELAYS` (no more of them than
+    ``retries``), then sending stops with one error, and the messages stay
+    failed-temporary for the next send.
+    """
     final: dict[str, DeliveryResult] = {}
-    for round_number in range(retries + 1):
-        if round_number:
-            delay = min(email.backoff * 2 ** (round_number - 1), MAX_BACKOFF)
-            log.info("retrying %d digests in %.1f s", len(queue), delay)
-            sleep(delay)
+    rounds = 0
+    unreachable = 0
+    while True:
         retry: list[_Planned] = []
+        lost: SmtpError | None = None
         for index, item in enumerate(queue):
             try:
                 result = _attempt(
@@ -372,10 +386,11 @@ def _send_rounds(
                         count_attempt=True,
                     )
                     final[address] = DeliveryResult(
-                        address, FAILED_TEMPORARY, other.entries, err.describe()
+                        address, FAILED_TEMPORARY, other.entries, f"not sent: {err.message}"
                     )
                 if err.temporary:
                     retry.extend(waiting)
+                    lost = err
                 else:
                     report.error = err.describe()
                 break
@@ -385,7 +400,38 @@ def _send_rounds(
         queue = retry
         if not queue or report.error is not None:
             break
+        if lost is not None:
+            unreachable += 1
+            if unreachable > min(retries, len(CONNECT_RETRY_DELAYS)):
+                report.error = _unreachable(lost, unreachable, len(queue), day)
+                break
+            delay = CONNECT_RETRY_DELAYS[unreachable - 1]
+            what = lost.describe() if unreachable == 1 else lost.message
+        else:
+            rounds += 1
+            if rounds > retries:
+                break
+            delay = min(email.backoff * 2 ** (rounds - 1), MAX_BACKOFF)
+            first = final[queue[0].subscriber.email].detail
+            what = f"{_messages(len(queue))} failed for now ({first})"
+        when = (clock() + timedelta(seconds=delay)).astimezone().strftime("%H:%M:%S")
+        log.warning("email: %s; next attempt at %s", what, when)
+        sleep(delay)
     report.results.extend(final.values())
+
+
+def _messages(count: int) -> str:
+    return f"{count} message{'' if count == 1 else 's'}"
+
+
+def _unreachable(err: SmtpError, attempts: int, waiting: int, day: date) -> str:
+    """The one error of a send whose server could not be reached."""
+    tries = f"{attempts} attempt{'' if attempts == 1 else 's'}"
+    return (
+        f"{err.message} after {tries}; {_messages(waiting)} left for the next `run` (within"
+        f" [email] resume_days) or `aggregator send --date {day.isoformat()}`"
+        + (f" ({err.hint})" if err.hint else "")
+    )
 
 
 def _attempt(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from .. import deliver
 from ..deliver import (
     ALREADY_SENT,
     NOT_RETRIED,
@@ -46,18 +50,54 @@ _LABELS = (
 )
 
 
+class _Echo(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+@contextlib.contextmanager
+def mail_notices() -> Iterator[None]:
+    """Print what sending says while it works (a server that cannot be reached, when
+    the next attempt is) on stderr at once, as plain lines, not at the end."""
+    logger = logging.getLogger(deliver.__name__)
+    handler, propagate = _Echo(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # printed here; not a second time by the root's handler
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def report_delivery(report: DeliveryReport, *, quiet: bool = False) -> None:
     """A summary line, one line per subscriber, and problems on stderr.
 
-    ``quiet`` prints only the problems (for cron, which mails whatever is printed).
+    Subscribers with the same problem (a server that cannot be reached) share one
+    line. ``quiet`` prints only the problems (for cron, which mails whatever is
+    printed).
     """
     if not quiet:
         _report_lines(report)
+    same: dict[tuple[str, str], list[str]] = {}
     for result in report.problems:
         what = "unconfirmed" if result.outcome == UNCONFIRMED else "failed"
-        click.echo(f"{what}: email to {result.subscriber}: {result.detail}", err=True)
+        same.setdefault((what, result.detail), []).append(result.subscriber)
+    for (what, detail), names in same.items():
+        click.echo(f"{what}: email to {_names(names)}: {detail}", err=True)
     if report.error:
         click.echo(f"error: email: {report.error}", err=True)
+
+
+def _names(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} subscribers ({shown})"
 
 
 def _report_lines(report: DeliveryReport) -> None:
@@ -159,16 +199,17 @@ def send_command(
                     f"Marked as sent without sending ({chosen.isoformat()}): "
                     + (", ".join(marked) or "nothing was unconfirmed")
                 )
-            report = send_day(
-                settings,
-                store,
-                chosen,
-                clock=system_clock,
-                dry_run=dry_run,
-                outbox=outbox,
-                retry_failed=retry_failed,
-                resend_unconfirmed=resend_unconfirmed,
-            )
+            with mail_notices():
+                report = send_day(
+                    settings,
+                    store,
+                    chosen,
+                    clock=system_clock,
+                    dry_run=dry_run,
+                    outbox=outbox,
+                    retry_failed=retry_failed,
+                    resend_unconfirmed=resend_unconfirmed,
+                )
     except LockedError as err:
         fail(err, EXIT_LOCKED)
     except AggregatorError as err:
