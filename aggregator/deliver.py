@@ -164,6 +164,31 @@ def _compose_failure(err: Exception, day: date) -> str:
     )
 
 
+def outbox_folder(
+    settings: Settings, day: date, outbox: Path | None = None, *, in_output: bool = False
+) -> Path:
+    """Where a dry run writes its ``.eml`` files: ``outbox``, else ``outbox/<day>`` beside
+    the database.
+
+    Never inside the output folder unless ``in_output``: whatever serves that folder
+    (``serve``, a web server) would publish the subscribers' addresses and messages.
+    Raises DeliveryError.
+    """
+    folder = outbox if outbox is not None else settings.storage.database.parent / "outbox"
+    if outbox is None:
+        folder = folder / day.isoformat()
+    output = settings.publish.output_dir
+    if not in_output and folder.resolve().is_relative_to(output.resolve()):
+        given = "--outbox" if outbox is not None else "the default outbox (beside the database)"
+        raise DeliveryError(
+            f"{given} {folder} is inside the output folder {output}, which may be served"
+            " publicly: the messages show the subscribers' addresses",
+            hint="give --outbox DIR outside it, or --outbox-in-output if that folder is"
+            " not published",
+        )
+    return folder
+
+
 def outbox_name(subscriber: str) -> str:
     """A file name for a subscriber's .eml (the address, with unsafe characters replaced)."""
     return re.sub(r"[^\w@.+-]", "_", subscriber) + ".eml"
@@ -191,6 +216,7 @@ def send_digest(
     clock: Clock,
     dry_run: bool = False,
     outbox: Path | None = None,
+    outbox_in_output: bool = False,
     retry_failed: bool = False,
     resend_unconfirmed: bool = False,
     only: Collection[str] | None = None,
@@ -202,7 +228,8 @@ def send_digest(
     """Send each subscriber their part of ``digest``, at most once per day.
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
-    ``<output_dir>/outbox/<day>/``) and neither sends nor records anything.
+    ``outbox/<day>/`` beside the database; see :func:`outbox_folder`, whose
+    DeliveryError this raises) and neither sends nor records anything.
     ``only`` limits the send to these subscribers (the others are not mentioned);
     ``retries`` overrides ``[email] max_retries`` for this send; ``resumed`` marks
     the report as finishing an earlier run's day.
@@ -213,6 +240,7 @@ def send_digest(
     if email is None:
         raise DeliveryError("email is not configured", hint="add an [email] table")
     day = digest.day
+    folder = outbox_folder(settings, day, outbox, in_output=outbox_in_output) if dry_run else None
     report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
     sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
@@ -266,8 +294,7 @@ def send_digest(
             report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
             empty.append(subscriber.email)
             continue
-        if dry_run:
-            folder = outbox or settings.publish.output_dir / "outbox" / day.isoformat()
+        if folder is not None:
             publish.write_atomic(folder / outbox_name(subscriber.email), planned.message)
             note = f"{folder / outbox_name(subscriber.email)}"
             if planned.limit is not None:

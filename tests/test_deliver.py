@@ -386,8 +386,10 @@ def test_dry_run_writes_eml_files_and_records_nothing(tmp_path: Path, smtp: Serv
     server = smtp()
     settings = prepare(tmp_path, server.port)
     report = send(settings, LIST_DAY, dry_run=True)
-    outbox = settings.publish.output_dir / "outbox" / LIST_DAY
+    # Beside the database, not in the output folder that `serve` publishes.
+    outbox = settings.storage.database.parent / "outbox" / LIST_DAY
     assert sorted(p.name for p in outbox.iterdir()) == ["ai@example.org.eml", "cl@example.org.eml"]
+    assert list(settings.publish.output_dir.rglob("*.eml")) == []
     assert report.count("written") == 2
     assert server.received == []
     assert log_of(settings, LIST_DAY) == {}

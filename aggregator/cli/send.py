@@ -19,8 +19,9 @@ from ..deliver import (
     UNCONFIRMED,
     WRITTEN,
     DeliveryReport,
+    outbox_folder,
 )
-from ..errors import AggregatorError, ConfigError, LockedError
+from ..errors import AggregatorError, ConfigError, DeliveryError, LockedError
 from ..lock import database_lock
 from ..pipeline import send_day, system_clock, today_in
 from ..store import Store
@@ -126,14 +127,21 @@ def _report_lines(report: DeliveryReport) -> None:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Write each message as a .eml file (under <output_dir>/outbox/<day>/) instead of "
-    "sending; records nothing.",
+    help="Write each message as a .eml file (under outbox/<day>/ beside the database) "
+    "instead of sending; records nothing.",
 )
 @click.option(
     "--outbox",
     type=click.Path(path_type=Path, file_okay=False),
     metavar="DIR",
-    help="Folder for --dry-run's .eml files (default: <output_dir>/outbox/<day>).",
+    help="Folder for --dry-run's .eml files (default: outbox/<day> in the database's "
+    "folder). Refused inside the output folder, which may be served publicly.",
+)
+@click.option(
+    "--outbox-in-output",
+    is_flag=True,
+    help="Allow the outbox inside the output folder (only if nothing publishes that "
+    "folder: the messages show the subscribers' addresses).",
 )
 @click.option(
     "--retry-failed",
@@ -157,6 +165,7 @@ def send_command(
     day: datetime | None,
     dry_run: bool,
     outbox: Path | None,
+    outbox_in_output: bool,
     retry_failed: bool,
     resend_unconfirmed: bool,
     mark_unconfirmed_sent: bool,
@@ -167,11 +176,16 @@ def send_command(
     temporary failures are retried. A message a crash left unconfirmed (the server
     may have it) is reported and not resent unless asked. Exits 1 if any subscriber
     was not served.
+
+    --dry-run writes the messages to outbox/<day> beside the database, never into
+    the output folder (which may be served) unless --outbox-in-output says so.
     """
     if mark_unconfirmed_sent and (resend_unconfirmed or dry_run):
         raise click.UsageError(
             "--mark-unconfirmed-sent cannot be combined with --resend-unconfirmed or --dry-run"
         )
+    if (outbox is not None or outbox_in_output) and not dry_run:
+        raise click.UsageError("--outbox and --outbox-in-output go with --dry-run")
     settings = settings_of(ctx)
     if settings.email is None:
         fail(
@@ -187,6 +201,11 @@ def send_command(
         click.echo("No [[subscribers]] configured: nothing to send.")
         return
     chosen = day.date() if day else today_in(settings, system_clock())
+    if dry_run:
+        try:
+            outbox = outbox_folder(settings, chosen, outbox, in_output=outbox_in_output)
+        except DeliveryError as err:
+            fail(err, EXIT_CONFIG)
     storage = settings.storage
     try:
         with (
@@ -207,6 +226,7 @@ def send_command(
                     clock=system_clock,
                     dry_run=dry_run,
                     outbox=outbox,
+                    outbox_in_output=outbox_in_output,
                     retry_failed=retry_failed,
                     resend_unconfirmed=resend_unconfirmed,
                 )
