@@ -38,7 +38,11 @@ EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     "from": (str, None, "sender address, optionally with a name (required)"),
     "reply_to": (str, None, "Reply-To address"),
     "list_id": (str, None, "List-Id header (default: derived from the sender)"),
-    "unsubscribe_url": (str, None, "http(s) unsubscribe URL; {email} is replaced"),
+    "unsubscribe_url": (
+        str,
+        None,
+        "http(s) unsubscribe URL, at most 400 characters; {email} is replaced",
+    ),
     "unsubscribe_mailto": (str, None, "address that handles unsubscribe mails"),
     "send_empty": (bool, False, "also mail subscribers whose selection is empty"),
     "max_retries": (int, 3, "retries of a temporary failure within one send"),
