@@ -26,7 +26,7 @@ from .app import (
 )
 from .output import echo, fields
 from .progress import progress_for
-from .send import report_delivery
+from .send import mail_notices, report_delivery
 
 
 def _execute(
@@ -153,7 +153,8 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, qu
     Mailing also finishes what earlier runs left unsent on the [email] resume_days
     days before (a run killed while sending, temporary failures).
     """
-    summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
+    with mail_notices():
+        summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
     for report in summary.deliveries:
