@@ -28,6 +28,7 @@ from .reading import normalize_all
 from .sources import Source
 from .store import Store
 from .types import ParsedEntry
+from .wording import plural
 
 
 @dataclass
@@ -113,5 +114,8 @@ def _store(
         for day, count in days.items():
             store.record_batch(source.name, day, entries=count, now=now)
     new = report.counts[Outcome.NEW.value]
-    report.note = f"{len(items)} papers over {len(days)} listing days, {new} new to the database"
+    report.note = (
+        f"{plural(len(items), 'paper')} over {plural(len(days), 'listing day')},"
+        f" {new} new to the database"
+    )
     return set(days)

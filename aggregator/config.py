@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .mailconfig import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .parsers import FEED_ENGINES
 from .parsers.arxiv import categories_in_url
+from .serveconfig import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
@@ -126,6 +127,7 @@ class Settings:
     notes: tuple[str, ...] = field(default=())
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -198,6 +200,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
         "bands": (int, 32, "LSH bands; num_perm must be a multiple of it"),
         "source_priority": (list, [], "source names, most authoritative first"),
     },
+    "serve": SERVE_SCHEMA,
 }
 
 SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
@@ -491,6 +494,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
     sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
     dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
+    serve = parse_serve(_section(raw, "serve", file=file), file=file)
     base_url = publish["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
@@ -557,6 +561,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         origin=file,
         arxiv=arxiv,
         dedup=dedup,
+        serve=serve,
     )
 
 

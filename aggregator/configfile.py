@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 
 import tomlkit
+from tomlkit.container import Container
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Comment, Item, Table, Whitespace
 
 from .config import Settings, parse_config
 from .errors import ConfigError
@@ -85,17 +86,90 @@ def add_source(
 
 
 def remove_source(document: tomlkit.TOMLDocument, name: str) -> bool:
-    """Remove the source called ``name``; False when there is none."""
+    """Remove the source called ``name``; False when there is none.
+
+    Its own comments go with it: the lines directly above its ``[[sources]]`` header
+    (with the blank lines just before them) and those right under its last key; every
+    other comment stays as it was. That takes care: tomlkit keeps the comments above a
+    table header at the end of the *previous* table, so the comments above the next
+    table are inside the one removed and are moved to where its own comments were.
+    """
     found = document.get("sources")
     if not isinstance(found, AoT):
         return False
     for index, table in enumerate(found):
         if table.get("name") == name:
+            _keep_following_comments(document, found, index)
             del found[index]
             if not len(found):
                 del document["sources"]
             return True
     return False
+
+
+def _keep_following_comments(document: tomlkit.TOMLDocument, tables: AoT, index: int) -> None:
+    """Replace the comments above ``tables[index]`` with those above what follows it."""
+    removed = _tail(tables[index])
+    after = [item for _, item in removed.body[_after_last_key(removed) :]]
+    # Comment lines right under its last key (no blank line between) are the removed
+    # table's own too, unless nothing but comments separates them from the next header.
+    blank = next((i for i, item in enumerate(after) if isinstance(item, Whitespace)), 0)
+    following = after[blank:]
+    if index > 0:
+        above = _tail(tables[index - 1])
+        end = len(above.body)
+    else:
+        end = next(i for i, (_, item) in enumerate(document.body) if item is tables)
+        previous = document.body[end - 1][1] if end else None
+        if isinstance(previous, Table | AoT):
+            above = _tail(previous)
+            end = len(above.body)
+        else:
+            above = document
+    start = end
+    while start > 0 and isinstance(above.body[start - 1][1], Comment):
+        start -= 1
+    while start > 0 and isinstance(above.body[start - 1][1], Whitespace):
+        start -= 1
+    _splice(above, start, end, following)
+
+
+def _tail(item: Table | AoT) -> Container:
+    """The container whose end is just above whatever follows ``item`` in the file."""
+    if isinstance(item, AoT):
+        return _tail(item[-1])
+    keys = _after_last_key(item.value)
+    last = item.value.body[keys - 1][1] if keys else None
+    if isinstance(last, Table | AoT):
+        return _tail(last)
+    return item.value
+
+
+def _after_last_key(container: Container) -> int:
+    """The index just past the last item with a key (table, key/value) in ``container``."""
+    keyed = [i for i, (key, _) in enumerate(container.body) if key is not None]
+    return keyed[-1] + 1 if keyed else 0
+
+
+def _splice(container: Container, start: int, end: int, items: list[Item]) -> None:
+    """Put ``items`` (comments, white space) in place of ``container.body[start:end]``.
+
+    Only unkeyed items are replaced; tomlkit's index of keys into the body is moved
+    along, since items with keys may follow (the ``[[sources]]`` array itself when
+    its comments sit at the top level of the document).
+    """
+    body = container.body
+    assert all(key is None for key, _ in body[start:end])
+    body[start:end] = [(None, item) for item in items]
+    shift = len(items) - (end - start)
+    if not shift:
+        return
+    index = container._map
+    for key, where in index.items():
+        if isinstance(where, tuple):
+            index[key] = tuple(i + shift if i >= end else i for i in where)
+        elif where >= end:
+            index[key] = where + shift
 
 
 def save(path: Path, document: tomlkit.TOMLDocument) -> Settings:

@@ -1,10 +1,10 @@
 """Delivery: one digest message per subscriber per day, sent exactly once.
 
-Owns building the MIME messages (``multipart/alternative``, text then HTML, UTF-8
-headers, Date, Message-ID, List-Id, List-Unsubscribe) and the sending loop over the
-delivery log (``store/deliveries.py``): what to send, retrying temporary failures
-with backoff, recording each outcome. Never renders (``email_digest`` does) and
-never speaks SMTP itself (``mailer`` does).
+Owns the sending loop over the delivery log (``store/deliveries.py``): what to send,
+retrying temporary failures with backoff, recording each outcome, and turning a
+message that cannot be composed into that subscriber's failure rather than the
+run's. Never renders (``email_digest`` does), never composes headers
+(``mailmessage`` does) and never speaks SMTP itself (``mailer`` does).
 
 Exactly once, and the window that remains: the day's plan (a ``pending`` row per
 subscriber with mail) is recorded first, in one transaction. A subscriber's row is
@@ -29,27 +29,24 @@ after the server's 250 and before ``sent`` is recorded.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from . import faults, publish
 from .config import Settings
 from .digest import Digest
-from .email_digest import EmailContent, render_email, select, subject, unsubscribe_for
+from .email_digest import render_email, select
 from .errors import DeliveryError, SmtpError
 from .mailconfig import EmailSettings, Subscriber, ascii_address
 from .mailer import Mailer, SmtpMailer
+from .mailmessage import build_message, message_id, needs_smtputf8
+from .safety import one_line
 from .store import Store
 from .store.deliveries import (
     EMPTY,
@@ -68,71 +65,12 @@ MailerFactory = Callable[[EmailSettings, str | None], Mailer]
 #: Longest wait between two retry rounds, in seconds.
 MAX_BACKOFF = 600.0
 
-# -- messages -----------------------------------------------------------------------------
-
-
-def message_id(day: str, subscriber: str, settings: EmailSettings) -> str:
-    """The same for a (day, subscriber) on every attempt, so a resend is recognisable."""
-    digest = hashlib.sha256(subscriber.casefold().encode("utf-8")).hexdigest()[:16]
-    domain = settings.sender.domain.encode("idna").decode("ascii")
-    return f"<digest.{day}.{digest}@{domain}>"
-
-
-def needs_smtputf8(settings: EmailSettings, subscriber: Subscriber) -> bool:
-    """True when an address has a non-ASCII mailbox name (RFC 6531)."""
-    return not (
-        settings.sender.username.isascii() and subscriber.email.rpartition("@")[0].isascii()
-    )
-
-
-def _header_address(address: str, name: str, *, utf8: bool) -> Address:
-    local, _, domain = (address if utf8 else ascii_address(address)).rpartition("@")
-    # username/domain rather than addr_spec: the latter refuses UTF-8 mailbox names.
-    return Address(display_name=name, username=local, domain=domain)
-
-
-def build_message(
-    digest: Digest,
-    content: EmailContent,
-    *,
-    subscriber: Subscriber,
-    settings: EmailSettings,
-    now: datetime,
-) -> EmailMessage:
-    """The subscriber's message: text/plain, or multipart/alternative with text then HTML."""
-    utf8 = needs_smtputf8(settings, subscriber)
-    # 7bit transfer encodings unless SMTPUTF8 is in use anyway: any server takes them.
-    chosen = policy.SMTPUTF8 if utf8 else policy.SMTP.clone(cte_type="7bit")
-    msg = EmailMessage(policy=chosen)
-    sender = settings.sender
-    msg["Subject"] = subject(digest)
-    msg["From"] = _header_address(sender.addr_spec, sender.display_name, utf8=utf8)
-    msg["To"] = _header_address(subscriber.email, subscriber.name or "", utf8=utf8)
-    if settings.reply_to is not None:
-        reply = settings.reply_to
-        msg["Reply-To"] = _header_address(reply.addr_spec, reply.display_name, utf8=utf8)
-    msg["Date"] = format_datetime(now.astimezone(UTC))
-    msg["Message-ID"] = message_id(digest.day.isoformat(), subscriber.email, settings)
-    msg["List-Id"] = f"{digest.title} <{settings.list_id}>"
-    links = unsubscribe_for(settings, subscriber)
-    targets = [f"<{link}>" for link in (links.url, links.mailto) if link]
-    if targets:
-        msg["List-Unsubscribe"] = ", ".join(targets)
-    if links.url:
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # Keep out-of-office replies and other robots away (RFC 3834; Exchange).
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(content.text, subtype="plain", charset="utf-8")
-    if content.html is not None:
-        msg.add_alternative(content.html, subtype="html", charset="utf-8")
-        for part in msg.iter_parts():
-            del part["MIME-Version"]  # belongs to the top level only
-        # Deterministic, so a dry run's .eml is byte for byte what a send transmits.
-        # "=_" never occurs in quoted-printable or base64 bodies.
-        msg.set_boundary("=_" + hashlib.sha256(msg["Message-ID"].encode()).hexdigest()[:32])
-    return msg
-
+#: Seconds to wait before trying again to reach a server that could not be reached
+#: (connection refused, no route, no answer). Short, since the run can do nothing else
+#: meanwhile, and few, since the next run or ``send`` tries again anyway: a server
+#: being restarted is back within them, a wrong port or a server that is down is
+#: reported within seconds instead of minutes of silent backoff.
+CONNECT_RETRY_DELAYS = (1.0, 4.0)
 
 # -- the delivery report ------------------------------------------------------------------
 
@@ -140,6 +78,8 @@ def build_message(
 ALREADY_SENT = "already-sent"
 UNCONFIRMED = "unconfirmed"
 SKIPPED = "skipped"
+#: Refused permanently by an earlier send and not tried again (``--retry-failed`` does).
+NOT_RETRIED = "not-retried"
 WRITTEN = "written"
 
 
@@ -147,7 +87,8 @@ WRITTEN = "written"
 class DeliveryResult:
     subscriber: str
     #: sent, failed-temporary, failed-permanent, empty, already-sent, unconfirmed,
-    #: skipped (a permanent failure not retried, or taken by another process), written.
+    #: not-retried (failed permanently before), skipped (taken by another process),
+    #: written.
     outcome: str
     entries: int = 0
     detail: str = ""
@@ -170,8 +111,8 @@ class DeliveryReport:
 
     @property
     def problems(self) -> list[DeliveryResult]:
-        """Subscribers not served: failed, or unconfirmed after a crash."""
-        bad = (FAILED_TEMPORARY, FAILED_PERMANENT, UNCONFIRMED)
+        """Subscribers not served: failed (now or before), or unconfirmed after a crash."""
+        bad = (FAILED_TEMPORARY, FAILED_PERMANENT, NOT_RETRIED, UNCONFIRMED)
         return [r for r in self.results if r.outcome in bad]
 
     @property
@@ -197,6 +138,55 @@ class _Planned:
     message: bytes
     entries: int
     smtputf8: bool
+    #: Entries shown per category when the HTML had to be cut; None when all are.
+    limit: int | None = None
+
+
+def _compose(
+    chosen: Digest, subscriber: Subscriber, email: EmailSettings, *, base_url: str, now: datetime
+) -> _Planned:
+    content = render_email(chosen, subscriber=subscriber, settings=email, base_url=base_url)
+    msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
+    return _Planned(
+        subscriber,
+        msg.as_bytes(),
+        chosen.entry_count,
+        needs_smtputf8(email, subscriber),
+        content.limit,
+    )
+
+
+def _compose_failure(err: Exception, day: date) -> str:
+    return one_line(
+        f"could not compose the message ({type(err).__name__}: {err}); not sent."
+        f" `aggregator -v send --date {day.isoformat()} --retry-failed` tries again and"
+        " shows where it failed"
+    )
+
+
+def outbox_folder(
+    settings: Settings, day: date, outbox: Path | None = None, *, in_output: bool = False
+) -> Path:
+    """Where a dry run writes its ``.eml`` files: ``outbox``, else ``outbox/<day>`` beside
+    the database.
+
+    Never inside the output folder unless ``in_output``: whatever serves that folder
+    (``serve``, a web server) would publish the subscribers' addresses and messages.
+    Raises DeliveryError.
+    """
+    folder = outbox if outbox is not None else settings.storage.database.parent / "outbox"
+    if outbox is None:
+        folder = folder / day.isoformat()
+    output = settings.publish.output_dir
+    if not in_output and folder.resolve().is_relative_to(output.resolve()):
+        given = "--outbox" if outbox is not None else "the default outbox (beside the database)"
+        raise DeliveryError(
+            f"{given} {folder} is inside the output folder {output}, which may be served"
+            " publicly: the messages show the subscribers' addresses",
+            hint="give --outbox DIR outside it, or --outbox-in-output if that folder is"
+            " not published",
+        )
+    return folder
 
 
 def outbox_name(subscriber: str) -> str:
@@ -226,6 +216,7 @@ def send_digest(
     clock: Clock,
     dry_run: bool = False,
     outbox: Path | None = None,
+    outbox_in_output: bool = False,
     retry_failed: bool = False,
     resend_unconfirmed: bool = False,
     only: Collection[str] | None = None,
@@ -237,7 +228,8 @@ def send_digest(
     """Send each subscriber their part of ``digest``, at most once per day.
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
-    ``<output_dir>/outbox/<day>/``) and neither sends nor records anything.
+    ``outbox/<day>/`` beside the database; see :func:`outbox_folder`, whose
+    DeliveryError this raises) and neither sends nor records anything.
     ``only`` limits the send to these subscribers (the others are not mentioned);
     ``retries`` overrides ``[email] max_retries`` for this send; ``resumed`` marks
     the report as finishing an earlier run's day.
@@ -248,6 +240,7 @@ def send_digest(
     if email is None:
         raise DeliveryError("email is not configured", hint="add an [email] table")
     day = digest.day
+    folder = outbox_folder(settings, day, outbox, in_output=outbox_in_output) if dry_run else None
     report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
     sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
@@ -257,6 +250,8 @@ def send_digest(
         sendable += (SENDING,)
     queue: list[_Planned] = []
     due: list[tuple[str, int, str]] = []
+    #: (subscriber, why) for messages that could not be composed.
+    broken: list[tuple[str, str]] = []
     empty: list[str] = []
     now = clock()
     for subscriber in settings.subscribers:
@@ -269,32 +264,41 @@ def send_digest(
             )
             continue
         if row is not None and row.state not in sendable:
-            outcome = UNCONFIRMED if row.state == SENDING else SKIPPED
+            outcome = UNCONFIRMED if row.state == SENDING else NOT_RETRIED
             detail = (
                 unconfirmed_detail(day, row.message_id)
                 if row.state == SENDING
-                else f"failed permanently before: {row.smtp_reply} (use --retry-failed)"
+                else f"failed permanently before, not retried: {row.smtp_reply}"
+                f" (`aggregator send --date {day.isoformat()} --retry-failed` tries again)"
             )
             report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
             continue
-        chosen = select(digest, subscriber)
-        if chosen.is_empty and not email.send_empty:
+        try:
+            chosen = select(digest, subscriber)
+            planned = (
+                None
+                if chosen.is_empty and not email.send_empty
+                else _compose(
+                    chosen, subscriber, email, base_url=settings.publish.base_url, now=now
+                )
+            )
+        except Exception as err:
+            # Whatever the stored data or a bug does to one message, it is this
+            # subscriber's failure, reported; the others still get theirs.
+            detail = _compose_failure(err, day)
+            log.info("email to %s: %s", subscriber.email, detail, exc_info=True)
+            report.results.append(DeliveryResult(subscriber.email, FAILED_PERMANENT, 0, detail))
+            broken.append((subscriber.email, detail))
+            continue
+        if planned is None:
             report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
             empty.append(subscriber.email)
             continue
-        content = render_email(
-            chosen, subscriber=subscriber, settings=email, base_url=settings.publish.base_url
-        )
-        msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
-        planned = _Planned(
-            subscriber, msg.as_bytes(), chosen.entry_count, needs_smtputf8(email, subscriber)
-        )
-        if dry_run:
-            folder = outbox or settings.publish.output_dir / "outbox" / day.isoformat()
+        if folder is not None:
             publish.write_atomic(folder / outbox_name(subscriber.email), planned.message)
             note = f"{folder / outbox_name(subscriber.email)}"
-            if content.limit is not None:
-                note += f" (cut to {content.limit} per category to fit)"
+            if planned.limit is not None:
+                note += f" (cut to {planned.limit} per category to fit)"
             report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
             continue
         due.append(
@@ -307,8 +311,13 @@ def send_digest(
         queue.append(planned)
     if dry_run:
         return report
+    due += [(address, 0, message_id(day.isoformat(), address, email)) for address, _ in broken]
     if due or empty:
         store.plan_day(day, due=due, empty=empty, now=now)
+    for address, detail in broken:
+        store.finish_delivery(
+            day, address, state=FAILED_PERMANENT, reply=detail, now=now, count_attempt=True
+        )
     if not queue:
         return report
     try:
@@ -369,14 +378,21 @@ def _send_rounds(
     mailer: Mailer,
     sleep: Callable[[float], None],
 ) -> None:
-    """Try every queued message; retry temporary failures in later rounds with backoff."""
+    """Try every queued message; retry what failed for now, saying when before each wait.
+
+    A message refused for now (4xx, a connection lost mid-message) is tried again in
+    up to ``retries`` more rounds, ``backoff`` seconds apart and doubling. A server
+    that cannot be reached is one problem for everybody, not one per subscriber: it
+    is tried again after :data:`CONNECT_RETRY_DELAYS` (no more of them than
+    ``retries``), then sending stops with one error, and the messages stay
+    failed-temporary for the next send.
+    """
     final: dict[str, DeliveryResult] = {}
-    for round_number in range(retries + 1):
-        if round_number:
-            delay = min(email.backoff * 2 ** (round_number - 1), MAX_BACKOFF)
-            log.info("retrying %d digests in %.1f s", len(queue), delay)
-            sleep(delay)
+    rounds = 0
+    unreachable = 0
+    while True:
         retry: list[_Planned] = []
+        lost: SmtpError | None = None
         for index, item in enumerate(queue):
             try:
                 result = _attempt(
@@ -397,10 +413,11 @@ def _send_rounds(
                         count_attempt=True,
                     )
                     final[address] = DeliveryResult(
-                        address, FAILED_TEMPORARY, other.entries, err.describe()
+                        address, FAILED_TEMPORARY, other.entries, f"not sent: {err.message}"
                     )
                 if err.temporary:
                     retry.extend(waiting)
+                    lost = err
                 else:
                     report.error = err.describe()
                 break
@@ -410,7 +427,38 @@ def _send_rounds(
         queue = retry
         if not queue or report.error is not None:
             break
+        if lost is not None:
+            unreachable += 1
+            if unreachable > min(retries, len(CONNECT_RETRY_DELAYS)):
+                report.error = _unreachable(lost, unreachable, len(queue), day)
+                break
+            delay = CONNECT_RETRY_DELAYS[unreachable - 1]
+            what = lost.describe() if unreachable == 1 else lost.message
+        else:
+            rounds += 1
+            if rounds > retries:
+                break
+            delay = min(email.backoff * 2 ** (rounds - 1), MAX_BACKOFF)
+            first = final[queue[0].subscriber.email].detail
+            what = f"{_messages(len(queue))} failed for now ({first})"
+        when = (clock() + timedelta(seconds=delay)).astimezone().strftime("%H:%M:%S")
+        log.warning("email: %s; next attempt at %s", what, when)
+        sleep(delay)
     report.results.extend(final.values())
+
+
+def _messages(count: int) -> str:
+    return f"{count} message{'' if count == 1 else 's'}"
+
+
+def _unreachable(err: SmtpError, attempts: int, waiting: int, day: date) -> str:
+    """The one error of a send whose server could not be reached."""
+    tries = f"{attempts} attempt{'' if attempts == 1 else 's'}"
+    return (
+        f"{err.message} after {tries}; {_messages(waiting)} left for the next `run` (within"
+        f" [email] resume_days) or `aggregator send --date {day.isoformat()}`"
+        + (f" ({err.hint})" if err.hint else "")
+    )
 
 
 def _attempt(

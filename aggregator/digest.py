@@ -1,20 +1,23 @@
 """Digests: choosing a day's entries (pure) and rendering them (Jinja2).
 
 Owns what goes into a day's digest and how it looks as a web page (the email-ready
-layout, its CSS in a ``<style>`` element) and as plain text with the same content.
-Never sends mail and never writes files: the pipeline hands the rendered pieces to
-the publish stage's writer.
+layout, its CSS in a ``<style>`` element, a table of contents per category and links
+to the previous and next days that have a digest) and as plain text with the same
+content. Never sends mail and never writes files: the pipeline hands the rendered
+pieces to the publish stage's writer.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from . import templating
 from .normalize import html_to_text, stored_links
+from .safety import file_stem
 from .types import StoredEntry
 
 #: Longest excerpt of an article's body shown in a digest, in characters.
@@ -230,30 +233,78 @@ def _section(category: str, items: list[DigestItem]) -> DigestSection:
 
 
 @dataclass(frozen=True)
+class DayLinks:
+    """The nearest days before and after a digest's day that have a digest of their own."""
+
+    previous: date | None = None
+    next: date | None = None
+
+
+def day_links(days: Sequence[date], day: date) -> DayLinks:
+    """The neighbours of ``day`` among ``days`` (sorted; ``day`` need not be one)."""
+    before = bisect.bisect_left(days, day)
+    after = bisect.bisect_right(days, day)
+    return DayLinks(
+        previous=days[before - 1] if before > 0 else None,
+        next=days[after] if after < len(days) else None,
+    )
+
+
+def relinked_days(
+    days: Sequence[date], *, added: Iterable[date] = (), removed: Iterable[date] = ()
+) -> set[date]:
+    """The days of ``days`` (sorted) whose previous or next day changes when ``added``
+    days got a digest and ``removed`` days lost theirs: their pages must be rendered
+    again, or their links would skip a new day or lead to a missing one."""
+    changed: set[date] = set()
+    for day in [*added, *removed]:
+        links = day_links(days, day)
+        changed.update(d for d in (links.previous, links.next) if d is not None)
+    return changed
+
+
+def anchor(category: str) -> str:
+    """The id of a category's section: stable, and safe in an attribute and a URL
+    whatever the category's name (``cs.AI`` -> ``c-cs.AI``)."""
+    return "c-" + file_stem(category)
+
+
+@dataclass(frozen=True)
 class Rendered:
     html: str
     text: str
 
 
-def render_html(digest: Digest, *, base_url: str) -> Iterator[str]:
+def _context(digest: Digest, base_url: str, links: DayLinks) -> dict[str, object]:
+    return {
+        "digest": digest,
+        "base_url": base_url,
+        "links": links,
+        "anchors": {section.category: anchor(section.category) for section in digest.sections},
+    }
+
+
+def render_html(digest: Digest, *, base_url: str, links: DayLinks | None = None) -> Iterator[str]:
     """The digest's web page, piece by piece (Jinja's ``generate``: never one big string).
 
     The page carries its CSS in a ``<style>`` element, which every browser reads; the
-    emailed digest (:mod:`.email_digest`) is the one with its CSS inlined.
+    emailed digest (:mod:`.email_digest`) is the one with its CSS inlined. ``links``
+    are the neighbouring days the page links to (relative links, so the pages work
+    from any base URL and from the file system).
     """
-    context = {"digest": digest, "base_url": base_url}
+    context = _context(digest, base_url, links or DayLinks())
     return templating.environment().get_template("digest.html").generate(context)
 
 
-def render_text(digest: Digest, *, base_url: str) -> Iterator[str]:
+def render_text(digest: Digest, *, base_url: str, links: DayLinks | None = None) -> Iterator[str]:
     """The digest as plain text with the same content, piece by piece."""
-    context = {"digest": digest, "base_url": base_url}
+    context = _context(digest, base_url, links or DayLinks())
     return templating.environment().get_template("digest.txt").generate(context)
 
 
-def render(digest: Digest, *, base_url: str) -> Rendered:
+def render(digest: Digest, *, base_url: str, links: DayLinks | None = None) -> Rendered:
     """The digest's web page and plain text, whole (for printing; files are streamed)."""
     return Rendered(
-        html="".join(render_html(digest, base_url=base_url)),
-        text="".join(render_text(digest, base_url=base_url)),
+        html="".join(render_html(digest, base_url=base_url, links=links)),
+        text="".join(render_text(digest, base_url=base_url, links=links)),
     )

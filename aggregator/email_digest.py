@@ -18,8 +18,9 @@ import css_inline
 
 from . import templating
 from .digest import Digest, DigestItem, DigestSection
-from .mailconfig import EmailSettings, Subscriber
+from .mailconfig import EmailSettings, Subscriber, ascii_address
 from .normalize import html_to_text
+from .safety import clean_text, one_line
 
 # Scripts written without spaces between words: a keyword in them matches anywhere.
 _UNSPACED = re.compile(
@@ -129,6 +130,10 @@ def preheader(digest: Digest) -> str:
     return text if len(text) <= 140 else text[:139].rstrip() + "…"
 
 
+# Characters of a mailbox name a mailto URI keeps as they are (RFC 6068 2).
+_MAILTO_SAFE = "!$'()*+,;:"
+
+
 @dataclass(frozen=True)
 class Unsubscribe:
     url: str | None
@@ -136,15 +141,20 @@ class Unsubscribe:
 
 
 def unsubscribe_for(settings: EmailSettings, subscriber: Subscriber) -> Unsubscribe:
-    """The subscriber's unsubscribe URL (``{email}`` filled in) and mailto URI."""
+    """The subscriber's unsubscribe URL (``{email}`` filled in) and mailto URI.
+
+    Both ASCII, as List-Unsubscribe needs them: the configured URL is (see
+    ``mailconfig``), the address is percent-encoded into it, and a mailto address
+    with a UTF-8 mailbox name or domain is written as RFC 6068 says.
+    """
     url = settings.unsubscribe_url
     if url is not None:
         url = url.replace("{email}", quote(subscriber.email, safe="@"))
     mailto = settings.unsubscribe_mailto
-    return Unsubscribe(
-        url=url,
-        mailto=f"mailto:{mailto}?subject=unsubscribe" if mailto else None,
-    )
+    if mailto:
+        local, _, domain = ascii_address(mailto).rpartition("@")
+        mailto = f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}?subject=unsubscribe"
+    return Unsubscribe(url=url, mailto=mailto or None)
 
 
 @dataclass(frozen=True)
@@ -200,17 +210,22 @@ def render_email(
         "unsubscribe_url": links.url,
         "unsubscribe_mailto": links.mailto,
         "preheader": preheader(digest),
+        "one_line": one_line,
     }
 
+    # Stored text may carry control characters (ESC and OSC sequences that drive a
+    # terminal showing the message): removed from the whole rendering, line breaks kept.
     def text(limit: int | None) -> str:
-        return env.get_template("email.txt").render(context, limit=limit)
+        return clean_text(env.get_template("email.txt").render(context, limit=limit))
 
     if subscriber.format == "text":
         return EmailContent(html=None, text=text(None), limit=None)
 
     def html(limit: int | None) -> str:
-        return strip_images(
-            _INLINER.inline(env.get_template("email.html").render(context, limit=limit))
+        return clean_text(
+            strip_images(
+                _INLINER.inline(env.get_template("email.html").render(context, limit=limit))
+            )
         )
 
     def fits(body: str) -> bool:

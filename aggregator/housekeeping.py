@@ -57,6 +57,21 @@ def remove_temp_files(output_dir: Path) -> list[Path]:
     return removed
 
 
+def digest_folders(folder: Path) -> set[date]:
+    """The days that have a ``<YYYY-MM-DD>/`` folder in the digests ``folder``."""
+    if not folder.is_dir():
+        return set()
+    found = set()
+    for child in folder.iterdir():
+        try:
+            day = date.fromisoformat(child.name)
+        except ValueError:
+            continue  # not ours
+        if child.is_dir():
+            found.add(day)
+    return found
+
+
 def remove_digests_before(output_dir: Path, day: date, *, keep: Collection[date]) -> list[date]:
     """Remove ``digests/<YYYY-MM-DD>/`` folders of days before ``day``; return their days.
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import ConfigError
+from .safety import safe_url
 
 #: ``check(value, expected_type, file=..., key=...)``: config.py's type check.
 TypeCheck = Callable[..., None]
@@ -36,7 +38,11 @@ EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     "from": (str, None, "sender address, optionally with a name (required)"),
     "reply_to": (str, None, "Reply-To address"),
     "list_id": (str, None, "List-Id header (default: derived from the sender)"),
-    "unsubscribe_url": (str, None, "http(s) unsubscribe URL; {email} is replaced"),
+    "unsubscribe_url": (
+        str,
+        None,
+        "http(s) unsubscribe URL, at most 400 characters; {email} is replaced",
+    ),
     "unsubscribe_mailto": (str, None, "address that handles unsubscribe mails"),
     "send_empty": (bool, False, "also mail subscribers whose selection is empty"),
     "max_retries": (int, 3, "retries of a temporary failure within one send"),
@@ -236,10 +242,8 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
     sender = _address(v["from"], file=file, key="email.from")
     reply_to = _address(v["reply_to"], file=file, key="email.reply_to") if v["reply_to"] else None
     url = v["unsubscribe_url"]
-    if url is not None and not url.lower().startswith(("https://", "http://")):
-        raise ConfigError(
-            f"expected an http(s) URL, got {url!r}", file=file, key="email.unsubscribe_url"
-        )
+    if url is not None:
+        url = _unsubscribe_url(url, file=file)
     mailto = v["unsubscribe_mailto"]
     if mailto is not None:
         mailto = _address(mailto.removeprefix("mailto:"), file=file, key="email.unsubscribe_mailto")
@@ -270,6 +274,43 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
         max_html_bytes=v["max_html_bytes"],
         resume_days=v["resume_days"],
     )
+
+
+#: Longest unsubscribe URL (before {email} is filled in): its header line, with the
+#: longest address filled in, stays under RFC 5322's 998 characters.
+MAX_UNSUBSCRIBE_URL = 400
+
+
+def _unsubscribe_url(url: str, *, file: str) -> str:
+    """The URL as it goes into List-Unsubscribe: ASCII (IDNA host, other characters
+    percent-encoded), since a header of URLs can be folded but never encoded."""
+    key = "email.unsubscribe_url"
+    checked = safe_url(url.strip())
+    if checked is None:
+        raise ConfigError(
+            f"expected an http(s) URL with a host and no spaces, got {url!r}", file=file, key=key
+        )
+    parts = urlsplit(checked)
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"{host!r} is not a valid host name", file=file, key=key) from None
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    if parts.username is not None or "[" in parts.netloc:
+        netloc = parts.netloc  # user info and IP literals are ASCII already
+    rest = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+    ascii_url = f"{parts.scheme}://{netloc}" + re.sub(
+        r"[^\x21-\x7e]", lambda m: quote(m.group(0), safe=""), rest
+    )
+    if len(ascii_url) > MAX_UNSUBSCRIBE_URL:
+        raise ConfigError(
+            f"{len(ascii_url)} characters; at most {MAX_UNSUBSCRIBE_URL}",
+            file=file,
+            key=key,
+            hint="a List-Unsubscribe header line must stay under 998 characters",
+        )
+    return ascii_url
 
 
 def ascii_list_id(list_id: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,12 +156,26 @@ class SmtpMailer:
         except (smtplib.SMTPException, OSError) as err:
             self._discard(smtp)
             raise SmtpError(
-                f"cannot connect to {self.where}: {err or type(err).__name__}",
+                f"cannot connect to {self.where} ({self._reason(err)})",
                 temporary=True,
                 session=True,
                 hint="check the server is running and [email] smtp_host and smtp_port",
             ) from err
         return smtp
+
+    def _reason(self, err: Exception) -> str:
+        """Why a connection could not be made, in a few words."""
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, TimeoutError):
+            return f"no answer within {self.settings.timeout:g} s"
+        if isinstance(err, socket.gaierror):
+            return f"host not found: {err.strerror}"
+        if isinstance(err, smtplib.SMTPServerDisconnected):
+            return "the server closed the connection"
+        if isinstance(err, OSError) and err.strerror:
+            return err.strerror
+        return str(err) or type(err).__name__
 
     @staticmethod
     def _discard(smtp: smtplib.SMTP | None) -> None:

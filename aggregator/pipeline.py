@@ -9,7 +9,7 @@ the run goes on; only storage and publishing failures stop a run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -22,7 +22,7 @@ from . import deliver, housekeeping, publish
 from . import digest as digests
 from .config import Settings
 from .dedup import Outcome
-from .errors import DeliveryError
+from .errors import AggregatorError, DeliveryError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
@@ -66,6 +66,8 @@ class RunSummary:
     pruned_digests: list[date] = field(default_factory=list)
     #: Runs found interrupted (killed) and finished by this one.
     recovered_runs: list[int] = field(default_factory=list)
+    #: Why the run stopped, when an error stopped it (kept in the run record for `status`).
+    error: str | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -94,6 +96,7 @@ class RunSummary:
             **({"resumed": [r.as_dict() for r in self.resumed]} if self.resumed else {}),
             "pruned": self.pruned,
             "recovered_runs": self.recovered_runs,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -197,31 +200,50 @@ def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
     )
 
 
-def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[int, list[date]]:
+def write_digests(
+    settings: Settings, store: Store, days: set[date], *, gone: Iterable[date] = ()
+) -> tuple[int, list[date]]:
     """Render and write the digests of ``days`` plus any stored day missing its files.
 
     A day whose files are in place and were written from the same output generation,
-    settings and code is not rendered again (it is still among the days returned).
+    settings, code and neighbouring days is not rendered again (it is still among the
+    days returned). ``gone``: days whose digest was just removed (pruned), so that the
+    days around them drop their links to it.
     """
     out = settings.publish.output_dir / "digests"
     wanted = set(days)
-    for day in sorted({*store.digest_days(), *store.announcement_days()}):
+    every_day = sorted({*store.digest_days(), *store.announcement_days()})
+    missing = set()
+    for day in every_day:
         folder = out / day.isoformat()
         if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
-            wanted.add(day)
+            missing.add(day)
+    # Each page links the previous and next day: a day that appears or goes (pruned,
+    # emptied) changes its neighbours' pages. They are written before the new days,
+    # so a failure in between leaves a day missing, which finds them again next time.
+    relinked = digests.relinked_days(
+        every_day,
+        added=missing,
+        removed={*gone, *housekeeping.digest_folders(out)} - set(every_day),
+    )
+    wanted |= missing | relinked
     base = settings.publish.base_url
     # As for feeds (see publish_feeds): read before any data, record after the files.
     generation = store.output_generation()
     shaping = (settings.publish, settings.digest)
     written = 0
     done: list[date] = []
-    for day in sorted(wanted):
+    for day in sorted(wanted, key=lambda d: (d not in relinked, d)):
         folder = out / day.isoformat()
         paths = (folder / "index.html", folder / "digest.txt")
         known = store.published_files(map(str, paths))
+        links = digests.day_links(every_day, day)
         wanted_prints = [
             publish.output_fingerprint(
-                f"digest {day}", generation=generation, settings=shaping, path=path
+                f"digest {day} between {links.previous} and {links.next}",
+                generation=generation,
+                settings=shaping,
+                path=path,
             )
             for path in paths
         ]
@@ -235,9 +257,9 @@ def write_digests(settings: Settings, store: Store, days: set[date]) -> tuple[in
         if chosen.is_empty:
             continue
         # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
-        html = digests.render_html(chosen, base_url=base)
+        html = digests.render_html(chosen, base_url=base, links=links)
         written += publish.write_atomic_text(paths[0], html)
-        text = digests.render_text(chosen, base_url=base)
+        text = digests.render_text(chosen, base_url=base, links=links)
         written += publish.write_atomic_text(paths[1], text)
         store.record_published(
             publish.published_file(path, fingerprint)
@@ -352,7 +374,7 @@ def run(
                 # ingest) renders the day it was asked for.
                 wanted = touched if do_ingest else touched | {run_date}
                 summary.digests_written, summary.digest_days = write_digests(
-                    settings, store, wanted
+                    settings, store, wanted, gone=summary.pruned_digests
                 )
             if do_publish:
                 summary.feeds_written, summary.feeds_total = publish_feeds(
@@ -364,6 +386,15 @@ def run(
                 summary.delivery = send_day(settings, store, run_date, clock=clock)
             delivery_ok = all(report.ok for report in summary.deliveries)
             status = "partial" if summary.failed or not delivery_ok else "ok"
+        except AggregatorError as err:
+            summary.error = err.describe()
+            raise
+        except KeyboardInterrupt:
+            summary.error = "stopped by Ctrl-C (SIGINT)"
+            raise
+        except Exception as err:
+            summary.error = f"{type(err).__name__}: {err}"
+            raise
         finally:
             store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary

@@ -16,6 +16,12 @@ Owns answering GET and HEAD for files under the output folder and nothing else:
 ``Last-Modified`` has whole seconds only, so it is sent only once the second of the
 file's last change is over (the trick git uses against "racy" timestamps): a client can
 never hold a date that a later change within the same second would also match.
+
+Every response carries the security headers of ``SECURITY_HEADERS`` (a
+Content-Security-Policy that allows the pages' inline CSS and nothing active).
+
+Connections (timeouts, their number, clients that go away) are ``httpserver.py``'s.
+Never writes a file, never follows a path out of the folder.
 """
 
 from __future__ import annotations
@@ -26,16 +32,17 @@ import ipaddress
 import logging
 import mimetypes
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from .httpserver import BoundedHandler, BoundedServer
+from .serveconfig import ServeSettings
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,31 @@ GZIP_MIN_BYTES = 512
 
 #: Files larger than this are not cached in memory (hash and gzip are recomputed).
 CACHE_MAX_BYTES = 8_000_000
+
+#: The published pages carry their CSS inline (a <style> element and style attributes,
+#: since the digest's HTML is also the email's) and have no script, form, frame or
+#: image. So: nothing active from anywhere, CSS from the page itself or this server,
+#: images only from here (a browser's /favicon.ico), and the page may not be framed.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+#: Sent with every response, errors and 304s included. ``no-referrer``: the digests
+#: link to the articles' sites, which have no need to learn the address (often a
+#: private one) or the page a reader came from.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def content_type(path: Path) -> str:
@@ -195,15 +227,16 @@ def etag_matches(header: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(BoundedHandler):
     """Answers GET and HEAD from ``server.root``; see the module docstring."""
 
     server: FeedServer
     server_version = "aggregator"
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle's algorithm and the client's
-    # delayed ACK a small body waits ~40 ms on a keep-alive connection.
-    disable_nagle_algorithm = True
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
@@ -249,7 +282,6 @@ class Handler(BaseHTTPRequestHandler):
             "Content-Type": kind,
             "ETag": item.gzip_etag if use_gzip else item.etag,
             "Cache-Control": "no-cache",
-            "X-Content-Type-Options": "nosniff",
         }
         if compressible(kind):
             headers["Vary"] = "Accept-Encoding"
@@ -306,10 +338,8 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
-class FeedServer(ThreadingHTTPServer):
-    """A threading HTTP server over one folder."""
-
-    daemon_threads = True
+class FeedServer(BoundedServer):
+    """A threading HTTP server over one folder, its connections bounded by ``settings``."""
 
     def __init__(
         self,
@@ -317,13 +347,12 @@ class FeedServer(ThreadingHTTPServer):
         address: tuple[str, int],
         *,
         clock: Callable[[], float] = time.time,
+        settings: ServeSettings | None = None,
     ) -> None:
         self.root = root.resolve()
         self.cache = FileCache()
         self.clock = clock
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, Handler)
+        super().__init__(address, Handler, settings or ServeSettings())
 
     @property
     def url(self) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 
 from . import resources
+from .wording import plural
 
 
 @cache
@@ -21,6 +22,7 @@ def _environment(templates: Path) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["paragraphs"] = lambda text: [p for p in str(text).split("\n\n") if p.strip()]
+    env.filters["plural"] = plural
     return env
 
 

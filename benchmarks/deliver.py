@@ -16,10 +16,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aggregator.config import load_config
-from aggregator.deliver import build_message, send_digest
+from aggregator.deliver import send_digest
 from aggregator.digest import choose
 from aggregator.email_digest import render_email, select
 from aggregator.mailconfig import Subscriber
+from aggregator.mailmessage import build_message
 from aggregator.store import Store
 
 from .publish import sample_entries

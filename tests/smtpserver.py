@@ -86,9 +86,10 @@ class SmtpServer:
         login: tuple[str, str] | None = None,
         starttls: ssl.SSLContext | None = None,
         implicit_tls: ssl.SSLContext | None = None,
+        port: int | None = None,
     ) -> None:
         self.handler = Handler()
-        self.port = free_port()
+        self.port = port or free_port()
         kwargs: dict[str, Any] = {}
         if login is not None:
 

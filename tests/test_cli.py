@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 
 from aggregator.cli import main
 
@@ -42,10 +46,10 @@ def test_run_prints_a_summary_and_exits_0(tmp_path: Path) -> None:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
     assert "Sources: 6 read, 6 ok, 0 failed" in result.output
-    assert "Entries: 42 new, 0 updated, 0 unchanged, 7 duplicate" in result.output
+    assert "Entries: 42 new, 0 updated, 0 unchanged, 7 merged" in result.output
     assert "Digests: 2026-01-14, 2026-11-23" in result.output
     assert again.exit_code == 0
-    assert "Entries: 0 new, 0 updated, 49 unchanged, 0 duplicate" in again.output
+    assert "Entries: 0 new, 0 updated, 49 unchanged, 0 merged" in again.output
     assert "5 published, 0 changed" in again.output
     assert status.exit_code == 0, status.output
     assert "arxiv-daily-2026-01-14" in status.output
@@ -97,3 +101,43 @@ def test_digest_print_text(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.output.startswith("Daily digest - 2026-01-14")
     assert "No entries for 2020-01-01" in empty.output
+
+
+def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += leaf_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("command", leaf_commands(main), ids=" ".join)
+def test_verbose_is_accepted_after_every_command(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*command, "-v", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "-v, --verbose" in result.output
+
+
+def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in a process of its own (logging is configured once per process)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from aggregator.cli import main; main()", *args],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_logs_each_stage_wherever_it_is_given(tmp_path: Path, where: str) -> None:
+    run = ["run", "--date", "2026-11-23"]
+    done = cli(tmp_path, *(["-v", *run] if where == "before" else [*run, "-v"]))
+    assert done.returncode == 0, done.stderr
+    assert "INFO aggregator.ingest: arxiv-daily-2026-01-14:" in done.stderr
+    quiet = cli(tmp_path, "run", "--date", "2026-11-23", "--quiet")
+    assert quiet.returncode == 0 and "INFO" not in quiet.stderr and not quiet.stdout

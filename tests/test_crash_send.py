@@ -124,9 +124,12 @@ def test_a_message_accepted_just_before_the_kill_is_reported_and_not_sent_twice(
 
     status = run_to_end(folder, "status")
     assert status.returncode == 1
-    (row,) = [line for line in status.stdout.splitlines() if BETA in line]
-    assert "unconfirmed" in row and "may have arrived" in row
-    assert f"1 subscriber(s) not served for {CRASH_DAY}: {BETA} (unconfirmed)" in status.stderr
+    lines = status.stdout.splitlines()
+    deliveries = lines[lines.index(f"Last deliveries ({CRASH_DAY}):") :]
+    (at,) = [number for number, line in enumerate(deliveries) if BETA in line]
+    # The row, then the server's reply (here: what to look for) on the line below it.
+    assert "unconfirmed" in deliveries[at] and "may have arrived" in deliveries[at + 1]
+    assert f"1 subscriber not served for {CRASH_DAY}: {BETA} (unconfirmed)" in status.stderr
     assert "--resend-unconfirmed" in status.stderr
 
 

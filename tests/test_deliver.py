@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -14,7 +16,7 @@ from conftest import NOW, SEEDS
 from smtpserver import LIST_DAY, RUN_DAY, SmtpServer, email_config
 
 from aggregator.config import Settings, load_config
-from aggregator.deliver import DeliveryReport
+from aggregator.deliver import CONNECT_RETRY_DELAYS, DeliveryReport
 from aggregator.pipeline import run, send_day
 from aggregator.store import Store
 from aggregator.store.deliveries import FAILED_PERMANENT, FAILED_TEMPORARY, SENDING, SENT
@@ -203,7 +205,8 @@ def test_a_refused_recipient_is_recorded_and_the_others_are_served(
         row = store.deliveries_for_day(date.fromisoformat(LIST_DAY))["ai@example.org"]
     assert row.state == FAILED_PERMANENT and row.smtp_code == 550
     # Not retried by a plain rerun; retried when asked.
-    assert send(settings, LIST_DAY).count("skipped") == 1
+    again = send(settings, LIST_DAY)
+    assert again.count("not-retried") == 1 and not again.ok, "still not served"
     del server.handler.refuse["ai@example.org"]
     assert send(settings, LIST_DAY, retry_failed=True).count("sent") == 1
     assert len(server.handler.to("ai@example.org")) == 1
@@ -311,17 +314,46 @@ def test_an_unset_password_variable_is_named_and_the_run_goes_on(
     assert server.received == []
 
 
-def test_a_server_that_is_down_is_retried_then_reported(tmp_path: Path) -> None:
+def test_a_server_that_is_down_is_retried_briefly_then_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from smtpserver import free_port
 
     delays: list[float] = []
-    settings = prepare(tmp_path, free_port())
-    report = send(settings, LIST_DAY, sleep=delays.append)
-    assert delays == [0.01, 0.02]
+    port = free_port()
+    settings = prepare(tmp_path, port)
+    with caplog.at_level(logging.WARNING, logger="aggregator.deliver"):
+        report = send(settings, LIST_DAY, sleep=delays.append)
+    # Not [email] backoff (0.01 s here, doubling), which is for messages refused for now.
+    assert delays == list(CONNECT_RETRY_DELAYS)
+    notices = [r.getMessage() for r in caplog.records]
+    assert len(notices) == 2 and all("; next attempt at " in n for n in notices)
+    assert notices[0].startswith(f"email: cannot connect to 127.0.0.1:{port} (connection refused)")
+    assert "check the server is running" in notices[0]
     assert report.count(FAILED_TEMPORARY) == 2
-    assert all("cannot connect to 127.0.0.1:" in r.detail for r in report.problems)
-    assert report.error is None
+    assert {r.detail for r in report.problems} == {
+        f"not sent: cannot connect to 127.0.0.1:{port} (connection refused)"
+    }
+    assert report.error is not None and "after 3 attempts; 2 messages left" in report.error
     assert set(log_of(settings, LIST_DAY).values()) == {(FAILED_TEMPORARY, 3), ("empty", 0)}
+
+
+def test_a_message_refused_for_now_is_retried_after_saying_when(
+    tmp_path: Path, smtp: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = smtp()
+    server.handler.fail["cl@example.org"] = ["451 4.7.1 greylisted, try again later"]
+    settings = prepare(tmp_path, server.port)
+    delays: list[float] = []
+    with caplog.at_level(logging.WARNING, logger="aggregator.deliver"):
+        assert send(settings, LIST_DAY, sleep=delays.append).ok
+    assert delays == [0.01]
+    (notice,) = [r.getMessage() for r in caplog.records]
+    assert re.fullmatch(
+        r"email: 1 message failed for now \(recipient cl@example.org refused: 451 4\.7\.1"
+        r" greylisted, try again later\); next attempt at \d\d:\d\d:\d\d",
+        notice,
+    ), notice
 
 
 def test_utf8_mailbox_names_need_smtputf8(tmp_path: Path, smtp: ServerFactory) -> None:
@@ -354,8 +386,10 @@ def test_dry_run_writes_eml_files_and_records_nothing(tmp_path: Path, smtp: Serv
     server = smtp()
     settings = prepare(tmp_path, server.port)
     report = send(settings, LIST_DAY, dry_run=True)
-    outbox = settings.publish.output_dir / "outbox" / LIST_DAY
+    # Beside the database, not in the output folder that `serve` publishes.
+    outbox = settings.storage.database.parent / "outbox" / LIST_DAY
     assert sorted(p.name for p in outbox.iterdir()) == ["ai@example.org.eml", "cl@example.org.eml"]
+    assert list(settings.publish.output_dir.rglob("*.eml")) == []
     assert report.count("written") == 2
     assert server.received == []
     assert log_of(settings, LIST_DAY) == {}

@@ -79,7 +79,7 @@ def test_list_explain_split(workdir: Path) -> None:
     assert not (workdir / "aggregator.db").exists()
     result = runner.invoke(main, ["run", "--date", "2026-11-23"])
     assert result.exit_code == 0, result.output
-    assert "1 new" in result.output and "1 duplicate" in result.output
+    assert "1 new" in result.output and "1 merged" in result.output
 
     listed = runner.invoke(main, ["dupes", "list"])
     assert listed.exit_code == 0, listed.output
@@ -122,3 +122,16 @@ def test_reindex(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Indexed 2 entries." in result.output
     assert "Indexed 0 entries." in runner.invoke(main, ["dupes", "reindex", "--all"]).output
+
+
+def test_hostile_titles_are_printed_as_text_on_one_line(workdir: Path) -> None:
+    # The republished copy's title carries terminal escapes and rich markup ("[/]").
+    hostile = Path(__file__).parent / "data" / "hostile" / "operator-dupes-farm.atom"
+    (workdir / "farm.atom").write_bytes(hostile.read_bytes())
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", "--date", "2026-11-23"]).exit_code == 0
+    for command in (["list"], ["explain", "1"]):
+        result = runner.invoke(main, ["dupes", *command])
+        assert result.exit_code == 0, result.output
+        assert "Battery project approved" in result.output and "[/]" in result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output, repr(result.output)

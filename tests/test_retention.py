@@ -124,4 +124,4 @@ def test_run_reports_what_was_pruned(tmp_path: Path) -> None:
     run(settings, **at(NOW - timedelta(days=60)))  # type: ignore[arg-type]
     result = CliRunner().invoke(main, ["--config", str(config), "run", "--date", "2030-01-01"])
     assert result.exit_code == 0, result.output
-    assert "Pruned: 2 entries, 1 digests" in result.output
+    assert "Pruned: 2 entries, 1 digest (older" in result.output

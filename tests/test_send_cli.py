@@ -67,6 +67,50 @@ def test_send_dry_run_writes_the_outbox(tmp_path: Path, server: SmtpServer) -> N
     assert server.received == []
 
 
+def test_send_dry_run_keeps_the_outbox_out_of_the_output_folder(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = configure(tmp_path, server.port)
+    CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY, "--no-send"])
+    public = tmp_path / "public"
+    result = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    outbox = tmp_path / "outbox" / LIST_DAY  # beside db.sqlite
+    assert len(list(outbox.glob("*.eml"))) == 3
+    assert str(outbox / "ai@example.org.eml") in result.output
+    assert list(public.rglob("*.eml")) == [] and not (public / "outbox").exists()
+
+    (tmp_path / "link").symlink_to(public, target_is_directory=True)
+    for inside in (public / "outbox", tmp_path / "link" / "mail"):
+        refused = CliRunner().invoke(
+            main, [*config, "send", "--date", LIST_DAY, "--dry-run", "--outbox", str(inside)]
+        )
+        assert refused.exit_code == 2, refused.output
+        assert f"error: --outbox {inside} is inside the output folder {public}" in (refused.output)
+        assert "--outbox-in-output" in refused.output
+    assert list(public.rglob("*.eml")) == []
+    force = ["--dry-run", "--outbox", str(public / "outbox"), "--outbox-in-output"]
+    forced = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY, *force])
+    assert forced.exit_code == 0, forced.output
+    assert len(list((public / "outbox").glob("*.eml"))) == 3
+    alone = CliRunner().invoke(main, [*config, "send", "--outbox", str(tmp_path / "x")])
+    assert alone.exit_code == 2 and "go with --dry-run" in alone.output
+    assert server.received == []
+
+
+def test_a_database_inside_the_output_folder_needs_an_explicit_outbox(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = configure(tmp_path, server.port)
+    path = Path(config[1])
+    path.write_text(path.read_text().replace('database = "db.sqlite"', 'database = "public/db"'))
+    CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY, "--no-send"])
+    result = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY, "--dry-run"])
+    assert result.exit_code == 2
+    assert "the default outbox (beside the database)" in result.output
+    assert list((tmp_path / "public").rglob("*.eml")) == []
+
+
 def test_a_refused_recipient_exits_1_and_is_named(tmp_path: Path, server: SmtpServer) -> None:
     server.handler.refuse["cl@example.org"] = "550 5.1.1 no such user"
     config = configure(tmp_path, server.port)
@@ -77,6 +121,32 @@ def test_a_refused_recipient_exits_1_and_is_named(tmp_path: Path, server: SmtpSe
         result.output
     )
     assert "Email 2026-01-14: 2 sent, 1 nothing to send, 1 failed permanently" in result.output
+
+
+def test_a_subscriber_refused_before_and_not_retried_still_exits_1(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.handler.refuse["cl@example.org"] = "550 5.1.1 no such user"
+    config = configure(tmp_path, server.port)
+    CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY, "--no-send"])
+    assert CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY]).exit_code == 1
+    # A plain rerun does not try cl again; cl is still not served, so it still exits 1.
+    again = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY])
+    assert again.exit_code == 1, again.output
+    assert "2 already sent, 1 nothing to send, 1 failed before, not retried" in again.output
+    assert (
+        "failed: email to cl@example.org: failed permanently before, not retried:"
+        " recipient cl@example.org refused: 550 5.1.1" in again.output
+    )
+    assert f"`aggregator send --date {LIST_DAY} --retry-failed` tries again" in again.output
+    assert server.handler.rcpt_attempts["cl@example.org"] == 1
+    # `run` reports it the same way.
+    rerun = CliRunner().invoke(main, [*config, "run", "--date", LIST_DAY])
+    assert rerun.exit_code == 1 and "1 failed before, not retried" in rerun.output
+    del server.handler.refuse["cl@example.org"]
+    retried = CliRunner().invoke(main, [*config, "send", "--date", LIST_DAY, "--retry-failed"])
+    assert retried.exit_code == 0, retried.output
+    assert len(server.handler.to("cl@example.org")) == 1
 
 
 def test_run_without_email_says_so_once(tmp_path: Path) -> None:

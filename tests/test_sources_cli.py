@@ -167,3 +167,119 @@ def test_bad_opml_is_a_clear_error(config: Path, tmp_path: Path, data: bytes, me
     assert code == 2
     assert message in output and "bad.opml" in output
     assert config.read_text() == CONFIG
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["www.example.org/feed.xml", "example.org/rss", "localhost:8000/feed.xml", "www.example.org"],
+)
+def test_a_web_address_without_its_scheme_is_refused(config: Path, location: str) -> None:
+    code, output = invoke(config, "add", "x", location)
+    assert code == 2, output
+    assert "looks like a web address" in output and str(config) in output
+    assert f"did you mean https://{location}?" in output
+    assert config.read_text() == CONFIG
+
+
+def test_existing_and_explicit_relative_paths_are_still_paths(config: Path) -> None:
+    (config.parent / "feeds.d").mkdir()
+    (config.parent / "feeds.d" / "a.xml").write_text("<rss/>", encoding="utf-8")
+    for name, location in (
+        ("dotted-folder", "feeds.d/a.xml"),
+        ("explicit", "./www.example.org/feed.xml"),
+        ("bare-file", "notes.md"),
+    ):
+        code, output = invoke(config, "add", name, location)
+        assert code == 0, output
+    paths = {s.name: s.path for s in load_config(config).sources}
+    assert paths["dotted-folder"] == config.parent / "feeds.d" / "a.xml"
+    assert paths["explicit"] == config.parent / "www.example.org" / "feed.xml"
+    assert paths["bare-file"] == config.parent / "notes.md"
+
+
+COMMENTED = """\
+# Feeds of the lab. Kept in git; edited by `aggregator sources` too.
+
+[storage]
+database = "agg.db"
+
+# ---- Sources ----
+
+# Papers: the arXiv list.
+# Asked every morning.
+[[sources]]
+name = "papers"   # short name
+url = "https://rss.arxiv.org/rss/cs.AI"
+categories = ["cs.AI"]
+
+# The lab's blog.
+[[sources]]
+name = "lab"
+url = "https://lab.example.org/feed.xml"
+# enabled = false   (commented out, belongs to lab)
+
+    # Notes, indented comment.
+[[sources]]
+name = "notes"
+path = "notes.md"
+kind = "markdown"
+
+# Digest settings follow.
+[digest]
+timezone = "UTC"  # days start at midnight UTC
+# the end
+"""
+
+PAPERS = """\
+# Papers: the arXiv list.
+# Asked every morning.
+[[sources]]
+name = "papers"   # short name
+url = "https://rss.arxiv.org/rss/cs.AI"
+categories = ["cs.AI"]
+
+"""
+LAB = """\
+# The lab's blog.
+[[sources]]
+name = "lab"
+url = "https://lab.example.org/feed.xml"
+# enabled = false   (commented out, belongs to lab)
+
+"""
+NOTES = """\
+
+    # Notes, indented comment.
+[[sources]]
+name = "notes"
+path = "notes.md"
+kind = "markdown"
+"""
+
+
+@pytest.mark.parametrize(("name", "removed"), [("papers", PAPERS), ("lab", LAB), ("notes", NOTES)])
+def test_remove_takes_only_its_own_comments(tmp_path: Path, name: str, removed: str) -> None:
+    path = tmp_path / "aggregator.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    assert removed in COMMENTED
+    code, output = invoke(path, "remove", name)
+    assert code == 0, output
+    # Every other byte, the comments above the following tables included, is unchanged.
+    assert path.read_text(encoding="utf-8") == COMMENTED.replace(removed, "", 1)
+    kept = [n for n in ("papers", "lab", "notes") if n != name]
+    assert [s.name for s in load_config(path).sources] == kept
+
+
+def test_removing_every_source_keeps_the_other_comments(tmp_path: Path) -> None:
+    path = tmp_path / "aggregator.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    for name in ("lab", "notes", "papers"):
+        assert invoke(path, "remove", name)[0] == 0
+    text = path.read_text(encoding="utf-8")
+    expected = COMMENTED
+    for block in (LAB, NOTES, PAPERS):
+        expected = expected.replace(block, "", 1)
+    assert text == expected
+    assert not load_config(path).sources
+    for comment in ("# Feeds of the lab.", "# ---- Sources ----", "# Digest settings follow."):
+        assert comment in text

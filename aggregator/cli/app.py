@@ -12,7 +12,7 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -51,12 +51,47 @@ QUIET = click.option(
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
+VERBOSE_HELP = "Log what each stage does."
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # The group's callback configured logging before a subcommand's options are read.
+    if value:
+        logging.getLogger().setLevel(logging.INFO)
+
+
+class Command(click.Command):
+    """A command that also takes ``--verbose``/``-v`` after its name.
+
+    ``aggregator -v run`` and ``aggregator run -v`` mean the same; one option object,
+    added here, so that no command can lack it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(
+            click.Option(
+                ["--verbose", "-v"],
+                is_flag=True,
+                expose_value=False,
+                callback=_verbose,
+                help=VERBOSE_HELP,
+            )
+        )
+
+
+class Group(click.Group):
+    """The command groups: their commands are :class:`Command`, their subgroups Groups."""
+
+    command_class = Command
+    group_class = type
+
 
 def run_date_of(value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "-c",
@@ -66,7 +101,7 @@ def run_date_of(value: datetime | None) -> date | None:
     help="Config file (TOML). Default: ./aggregator.toml if present, else the built-in "
     "sample configuration reading seeds/.",
 )
-@click.option("--verbose", "-v", is_flag=True, help="Log what each stage does.")
+@click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)
 @click.version_option(__version__, prog_name="aggregator")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:

@@ -10,6 +10,7 @@ import click
 from ..arxiv_backfill import backfill
 from ..errors import AggregatorError, ConfigError
 from ..pipeline import system_clock
+from ..wording import plural
 from .app import (
     DATE,
     EXIT_CONFIG,
@@ -82,8 +83,8 @@ def backfill_command(
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     click.echo(
-        f"Backfill {summary.start} to {summary.end}: {len(summary.sources)} sources,"
-        f" {summary.requests} API requests"
+        f"Backfill {summary.start} to {summary.end}: {plural(len(summary.sources), 'source')},"
+        f" {plural(summary.requests, 'API request')}"
     )
     for report in summary.sources:
         if report.note:

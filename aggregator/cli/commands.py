@@ -11,6 +11,7 @@ from ..dedup import Outcome
 from ..errors import AggregatorError, LockedError
 from ..pipeline import RunSummary, build_digest, run, system_clock, today_in
 from ..store import Store
+from ..wording import plural
 from .app import (
     DATE,
     EXIT_FATAL,
@@ -23,8 +24,9 @@ from .app import (
     run_date_of,
     settings_of,
 )
+from .output import echo, fields
 from .progress import progress_for
-from .send import report_delivery
+from .send import mail_notices, report_delivery
 
 
 def _execute(
@@ -62,15 +64,32 @@ def _report(summary: RunSummary, settings_out: str, *, quiet: bool = False) -> N
         _report_done(summary, settings_out)
     for report in summary.sources:
         for warning in report.warnings:
-            click.echo(f"warning: {report.name}: {warning}", err=True)
+            fields("warning: {name}: {warning}", err=True, name=report.name, warning=warning)
     for report in summary.failed:
-        click.echo(f"failed: {report.name} ({report.location}): {report.error}", err=True)
+        fields(
+            "failed: {name} ({location}): {error}",
+            err=True,
+            name=report.name,
+            location=report.location,
+            error=report.error,
+        )
+
+
+#: What the run summary calls each outcome. "duplicate" (the stored name, kept in the
+#: run record and --json) would clash with `dupes list`, which shows near-duplicate
+#: links: an entry delivered again under a key already stored is merged into that row.
+OUTCOME_WORDS = {
+    Outcome.NEW: "new",
+    Outcome.UPDATED: "updated",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.DUPLICATE: "merged",
+}
 
 
 def _report_done(summary: RunSummary, settings_out: str) -> None:
     if summary.recovered_runs:
         runs = ", ".join(f"#{run}" for run in summary.recovered_runs)
-        click.echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
+        echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
     if summary.sources:
         failed = summary.failed
         skipped = [r for r in summary.sources if r.skipped and r.ok]
@@ -81,27 +100,29 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         )
         line += f", {not_modified} not modified" if not_modified else ""
         line += f", {len(skipped)} skipped" if skipped else ""
-        click.echo(line)
-        click.echo("Entries: " + ", ".join(f"{summary.count(o)} {o.value}" for o in Outcome))
+        echo(line)
+        echo("Entries: " + ", ".join(f"{summary.count(o)} {OUTCOME_WORDS[o]}" for o in Outcome))
     if summary.feeds_total:
-        click.echo(
-            f"Feeds: {summary.feeds_total} published, {summary.feeds_written} changed"
-            f" ({settings_out}/feeds)"
+        fields(
+            "Feeds: {total} published, {written} changed ({out}/feeds)",
+            total=summary.feeds_total,
+            written=summary.feeds_written,
+            out=settings_out,
         )
     if summary.digest_days:
         days = ", ".join(d.isoformat() for d in summary.digest_days)
-        click.echo(f"Digests: {days} ({settings_out}/digests)")
+        fields("Digests: {days} ({out}/digests)", days=days, out=settings_out)
     if summary.pruned or summary.pruned_digests:
-        click.echo(
-            f"Pruned: {summary.pruned} entries, {len(summary.pruned_digests)} digests"
-            " (older than [storage].keep_days)"
+        echo(
+            f"Pruned: {plural(summary.pruned, 'entry')},"
+            f" {plural(len(summary.pruned_digests), 'digest')} (older than [storage].keep_days)"
         )
     for report in summary.sources:
         if report.note:
-            click.echo(f"{report.name}: {report.note}")
+            fields("{name}: {note}", name=report.name, note=report.note)
     for report in summary.sources:
         if report.skipped and report.ok:
-            click.echo(f"skipped: {report.name}: {report.skipped}")
+            fields("skipped: {name}: {why}", name=report.name, why=report.skipped)
 
 
 def _exit(summary: RunSummary) -> None:
@@ -132,7 +153,8 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, qu
     Mailing also finishes what earlier runs left unsent on the [email] resume_days
     days before (a run killed while sending, temporary failures).
     """
-    summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
+    with mail_notices():
+        summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
     for report in summary.deliveries:
@@ -188,14 +210,17 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     settings = settings_of(ctx)
     chosen_day = day.date() if day else today_in(settings, system_clock())
     if print_format:
-        from ..digest import render
+        from ..digest import day_links, render
 
         try:
             with Store(settings.storage.database) as store:
                 chosen = build_digest(settings, store, chosen_day)
+                days = sorted({*store.digest_days(), *store.announcement_days()})
         except AggregatorError as err:
             fail(err, EXIT_FATAL)
-        rendered = render(chosen, base_url=settings.publish.base_url)
+        # The same page as the file (its links to the days around it included).
+        links = day_links(days, chosen_day)
+        rendered = render(chosen, base_url=settings.publish.base_url, links=links)
         click.echo(rendered.text if print_format == "text" else rendered.html, nl=False)
         return
     summary = _execute(ctx, run_date=chosen_day, do_ingest=False, do_publish=False)

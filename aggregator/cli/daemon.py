@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -14,6 +15,7 @@ from .. import schedule as scheduling
 from ..cron import fire_times
 from ..errors import AggregatorError
 from ..serve import FeedServer, is_loopback
+from ..serveconfig import SERVE_SCHEMA, ServeSettings
 from .app import EXIT_CONFIG, EXIT_FATAL, main, settings_of
 
 
@@ -61,6 +63,13 @@ def schedule_command(ctx: click.Context, show_next: int | None) -> None:
         sys.exit(EXIT_FATAL)
 
 
+def _limit_help(key: str) -> str:
+    """An option's help: the [serve] key's, and where its default comes from."""
+    text = SERVE_SCHEMA[key][2]
+    default = getattr(ServeSettings(), key)
+    return f"{text[0].upper()}{text[1:]}.  [default: [serve] {key}, else {default:g}]"
+
+
 @main.command("serve")
 @click.option(
     "--host",
@@ -76,14 +85,57 @@ def schedule_command(ctx: click.Context, show_next: int | None) -> None:
     show_default=True,
     help="Port to listen on (0: any free port, printed at start).",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=_limit_help("max_connections"),
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help=_limit_help("header_timeout"),
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help=_limit_help("idle_timeout"),
+)
+@click.option(
+    "--write-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help=_limit_help("write_timeout"),
+)
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int) -> None:
+def serve_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    max_connections: int | None,
+    header_timeout: float | None,
+    idle_timeout: float | None,
+    write_timeout: float | None,
+) -> None:
     """Serve the output folder (feeds, digests, index page) over HTTP.
 
-    Answers conditional requests with 304 (ETag, Last-Modified) and gzips for clients
-    that accept it, so feed readers can poll cheaply. Stops on SIGTERM or SIGINT.
+    For feed readers and browsers on this machine or the local network: it has no TLS
+    and no login. Answers conditional requests with 304 (ETag, Last-Modified) and gzips
+    for clients that accept it, so feed readers can poll cheaply; sends security
+    headers (Content-Security-Policy and others) with every response; drops clients
+    that are too slow to send a request or to read the answer. Stops on SIGTERM or
+    SIGINT.
     """
     settings = settings_of(ctx)
+    limits = _serve_limits(
+        settings.serve,
+        max_connections=max_connections,
+        header_timeout=header_timeout,
+        idle_timeout=idle_timeout,
+        write_timeout=write_timeout,
+    )
     root = settings.publish.output_dir
     if not root.is_dir():
         click.echo(
@@ -93,7 +145,7 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
         )
         sys.exit(EXIT_FATAL)
     try:
-        server = FeedServer(root, (host, port))
+        server = FeedServer(root, (host, port), settings=limits)
     except OSError as err:
         click.echo(
             f"error: cannot listen on {host}:{port}: {err.strerror or err}"
@@ -105,6 +157,13 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
         click.echo(
             f"warning: listening on {host}, not loopback: anyone who can reach this machine"
             " can read the feeds and digests",
+            err=True,
+        )
+    if server.max_connections < limits.max_connections:
+        click.echo(
+            f"warning: serving at most {server.max_connections} connections at once, not"
+            f" {limits.max_connections}: the limit on open files is too low for more"
+            " (raise it with `ulimit -n` or systemd's LimitNOFILE=)",
             err=True,
         )
     _log_info("aggregator.serve")
@@ -125,3 +184,9 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
     click.echo("Stopped.", err=True)
+
+
+def _serve_limits(config: ServeSettings, **options: float | None) -> ServeSettings:
+    """The [serve] settings, with the options given on the command line instead."""
+    given = {name: value for name, value in options.items() if value is not None}
+    return replace(config, **given)  # type: ignore[arg-type]

@@ -7,13 +7,16 @@ import sys
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .. import duplicates
 from ..config import Settings
 from ..errors import AggregatorError, LinkNotFoundError, StorageError
 from ..pipeline import run, system_clock
 from ..store import Store
+from ..wording import plural
 from .app import EXIT_CONFIG, EXIT_FATAL, fail, main, settings_of
+from .output import clean, echo, fields
 
 
 def _console() -> Console:
@@ -67,17 +70,27 @@ def list_command(ctx: click.Context, limit: int) -> None:
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     if not links:
-        click.echo("No duplicates linked.")
+        echo("No duplicates linked.")
         return
     table = Table(title=f"Duplicates ({total} linked)", title_justify="left")
     for column in ("#", "reason", "similarity", "duplicate (hidden)", "kept"):
         table.add_column(column)
     for link in links:
+        # Text, not markup: a title "[/]" or "[link=...]" is shown as it is.
         table.add_row(
-            str(link.id), link.reason, _similarity(link.similarity), link.title, link.kept_title
+            *(
+                Text(clean(value))
+                for value in (
+                    link.id,
+                    link.reason,
+                    _similarity(link.similarity),
+                    link.title,
+                    link.kept_title,
+                )
+            )
         )
     _console().print(table)
-    click.echo("`aggregator dupes explain N` says why; `aggregator dupes split N` undoes a link.")
+    echo("`aggregator dupes explain N` says why; `aggregator dupes split N` undoes a link.")
 
 
 @dupes_group.command("explain")
@@ -99,26 +112,33 @@ def explain_command(ctx: click.Context, ident: str) -> None:
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
     link = found.link
-    click.echo(f"Link #{link.id}: {found.reason_text} ({link.reason})")
-    click.echo(f"  duplicate (not published): {link.title}")
-    click.echo(f"    key:     {link.entry_key}")
-    click.echo(f"    link:    {found.duplicate_link or '-'}")
-    click.echo(f"    sources: {', '.join(found.duplicate_sources) or '-'}")
-    click.echo(f"    dated:   {found.duplicate_when or '-'}")
-    click.echo(f"  kept: {link.kept_title}")
-    click.echo(f"    key:     {link.kept_key}")
-    click.echo(f"    link:    {found.kept_link or '-'}")
-    click.echo(f"    sources: {', '.join(found.kept_sources) or '-'}")
-    click.echo(f"    dated:   {found.kept_when or '-'}")
-    click.echo(
+    fields(
+        "Link #{id}: {reason_text} ({reason})",
+        id=link.id,
+        reason_text=found.reason_text,
+        reason=link.reason,
+    )
+    fields("  duplicate (not published): {title}", title=link.title)
+    fields("    key:     {key}", key=link.entry_key)
+    fields("    link:    {link}", link=found.duplicate_link or "-")
+    fields("    sources: {sources}", sources=", ".join(found.duplicate_sources) or "-")
+    fields("    dated:   {when}", when=found.duplicate_when or "-")
+    fields("  kept: {title}", title=link.kept_title)
+    fields("    key:     {key}", key=link.kept_key)
+    fields("    link:    {link}", link=found.kept_link or "-")
+    fields("    sources: {sources}", sources=", ".join(found.kept_sources) or "-")
+    fields("    dated:   {when}", when=found.kept_when or "-")
+    echo(
         f"  similarity when linked: {_similarity(link.similarity)};"
         f" now: {_similarity(found.similarity_now)}"
         f" (near-duplicate threshold {found.threshold:.2f},"
-        f" window {found.window_days} days)"
+        f" window {plural(found.window_days, 'day')})"
     )
     if found.shared_work_keys:
-        click.echo(f"  shared keys: {', '.join(found.shared_work_keys)}")
-    click.echo(f"  linked at {link.linked_at}. Wrong? `aggregator dupes split {link.id}`")
+        fields("  shared keys: {keys}", keys=", ".join(found.shared_work_keys))
+    fields(
+        "  linked at {when}. Wrong? `aggregator dupes split {id}`", when=link.linked_at, id=link.id
+    )
 
 
 @dupes_group.command("split")
@@ -146,9 +166,14 @@ def split_command(ctx: click.Context, ident: str, no_publish: bool) -> None:
         fail(err, EXIT_CONFIG)
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
-    click.echo(f"Split #{link.id}: {link.title!r} is no longer a duplicate of {link.kept_title!r}.")
+    fields(
+        "Split #{id}: {title} is no longer a duplicate of {kept}.",
+        id=link.id,
+        title=repr(link.title),
+        kept=repr(link.kept_title),
+    )
     if not no_publish:
-        click.echo(f"Feeds rewritten in {settings.publish.output_dir}/feeds.")
+        fields("Feeds rewritten in {out}/feeds.", out=settings.publish.output_dir)
 
 
 @dupes_group.command("reindex")
@@ -175,4 +200,4 @@ def reindex_command(ctx: click.Context, everything: bool) -> None:
             )
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
-    click.echo(f"Indexed {count} entries.")
+    click.echo(f"Indexed {plural(count, 'entry')}.")

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from .. import deliver
 from ..deliver import (
     ALREADY_SENT,
+    NOT_RETRIED,
     SKIPPED,
     UNCONFIRMED,
     WRITTEN,
     DeliveryReport,
+    outbox_folder,
 )
-from ..errors import AggregatorError, ConfigError, LockedError
+from ..errors import AggregatorError, ConfigError, DeliveryError, LockedError
 from ..lock import database_lock
 from ..pipeline import send_day, system_clock, today_in
 from ..store import Store
@@ -41,21 +47,58 @@ _LABELS = (
     (UNCONFIRMED, "unconfirmed"),
     (FAILED_TEMPORARY, "failed (will retry)"),
     (FAILED_PERMANENT, "failed permanently"),
+    (NOT_RETRIED, "failed before, not retried"),
 )
+
+
+class _Echo(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+@contextlib.contextmanager
+def mail_notices() -> Iterator[None]:
+    """Print what sending says while it works (a server that cannot be reached, when
+    the next attempt is) on stderr at once, as plain lines, not at the end."""
+    logger = logging.getLogger(deliver.__name__)
+    handler, propagate = _Echo(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # printed here; not a second time by the root's handler
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def report_delivery(report: DeliveryReport, *, quiet: bool = False) -> None:
     """A summary line, one line per subscriber, and problems on stderr.
 
-    ``quiet`` prints only the problems (for cron, which mails whatever is printed).
+    Subscribers with the same problem (a server that cannot be reached) share one
+    line. ``quiet`` prints only the problems (for cron, which mails whatever is
+    printed).
     """
     if not quiet:
         _report_lines(report)
+    same: dict[tuple[str, str], list[str]] = {}
     for result in report.problems:
         what = "unconfirmed" if result.outcome == UNCONFIRMED else "failed"
-        click.echo(f"{what}: email to {result.subscriber}: {result.detail}", err=True)
+        same.setdefault((what, result.detail), []).append(result.subscriber)
+    for (what, detail), names in same.items():
+        click.echo(f"{what}: email to {_names(names)}: {detail}", err=True)
     if report.error:
         click.echo(f"error: email: {report.error}", err=True)
+
+
+def _names(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} subscribers ({shown})"
 
 
 def _report_lines(report: DeliveryReport) -> None:
@@ -84,14 +127,21 @@ def _report_lines(report: DeliveryReport) -> None:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Write each message as a .eml file (under <output_dir>/outbox/<day>/) instead of "
-    "sending; records nothing.",
+    help="Write each message as a .eml file (under outbox/<day>/ beside the database) "
+    "instead of sending; records nothing.",
 )
 @click.option(
     "--outbox",
     type=click.Path(path_type=Path, file_okay=False),
     metavar="DIR",
-    help="Folder for --dry-run's .eml files (default: <output_dir>/outbox/<day>).",
+    help="Folder for --dry-run's .eml files (default: outbox/<day> in the database's "
+    "folder). Refused inside the output folder, which may be served publicly.",
+)
+@click.option(
+    "--outbox-in-output",
+    is_flag=True,
+    help="Allow the outbox inside the output folder (only if nothing publishes that "
+    "folder: the messages show the subscribers' addresses).",
 )
 @click.option(
     "--retry-failed",
@@ -115,6 +165,7 @@ def send_command(
     day: datetime | None,
     dry_run: bool,
     outbox: Path | None,
+    outbox_in_output: bool,
     retry_failed: bool,
     resend_unconfirmed: bool,
     mark_unconfirmed_sent: bool,
@@ -125,11 +176,16 @@ def send_command(
     temporary failures are retried. A message a crash left unconfirmed (the server
     may have it) is reported and not resent unless asked. Exits 1 if any subscriber
     was not served.
+
+    --dry-run writes the messages to outbox/<day> beside the database, never into
+    the output folder (which may be served) unless --outbox-in-output says so.
     """
     if mark_unconfirmed_sent and (resend_unconfirmed or dry_run):
         raise click.UsageError(
             "--mark-unconfirmed-sent cannot be combined with --resend-unconfirmed or --dry-run"
         )
+    if (outbox is not None or outbox_in_output) and not dry_run:
+        raise click.UsageError("--outbox and --outbox-in-output go with --dry-run")
     settings = settings_of(ctx)
     if settings.email is None:
         fail(
@@ -145,6 +201,11 @@ def send_command(
         click.echo("No [[subscribers]] configured: nothing to send.")
         return
     chosen = day.date() if day else today_in(settings, system_clock())
+    if dry_run:
+        try:
+            outbox = outbox_folder(settings, chosen, outbox, in_output=outbox_in_output)
+        except DeliveryError as err:
+            fail(err, EXIT_CONFIG)
     storage = settings.storage
     try:
         with (
@@ -157,16 +218,18 @@ def send_command(
                     f"Marked as sent without sending ({chosen.isoformat()}): "
                     + (", ".join(marked) or "nothing was unconfirmed")
                 )
-            report = send_day(
-                settings,
-                store,
-                chosen,
-                clock=system_clock,
-                dry_run=dry_run,
-                outbox=outbox,
-                retry_failed=retry_failed,
-                resend_unconfirmed=resend_unconfirmed,
-            )
+            with mail_notices():
+                report = send_day(
+                    settings,
+                    store,
+                    chosen,
+                    clock=system_clock,
+                    dry_run=dry_run,
+                    outbox=outbox,
+                    outbox_in_output=outbox_in_output,
+                    retry_failed=retry_failed,
+                    resend_unconfirmed=resend_unconfirmed,
+                )
     except LockedError as err:
         fail(err, EXIT_LOCKED)
     except AggregatorError as err:

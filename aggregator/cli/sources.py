@@ -7,12 +7,14 @@ file is ``./aggregator.toml``, created on the first ``add`` or ``import-opml``.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from tomlkit import TOMLDocument
 
 from .. import configfile, opml
@@ -20,7 +22,9 @@ from ..config import DEFAULT_CONFIG_NAME
 from ..errors import AggregatorError, ConfigError, ParseError
 from ..sources import KINDS
 from ..store import Store
+from ..wording import plural
 from .app import EXIT_CONFIG, EXIT_FATAL, fail, main, settings_of
+from .output import clean
 
 
 def _config_path(ctx: click.Context) -> Path:
@@ -53,13 +57,15 @@ def list_command(ctx: click.Context) -> None:
     for column in ("name", "kind", "url or path", "categories", "enabled"):
         table.add_column(column, overflow="fold")
     for source in settings.sources:
-        table.add_row(
+        # Text, not markup: a URL with "[...]" in it is shown as it is.
+        values = (
             source.name,
             source.kind,
             source.location,
             ", ".join(source.categories),
             "yes" if source.enabled else "no",
         )
+        table.add_row(*(Text(clean(value)) for value in values))
     console.print(table)
 
 
@@ -107,6 +113,15 @@ def add_command(
             ),
             EXIT_CONFIG,
         )
+    if not is_url and _looks_like_a_host(location, path.resolve().parent):
+        fail(
+            ConfigError(
+                f"{location!r} looks like a web address without https://, not a local path",
+                file=str(path),
+                hint=f"did you mean https://{location}? For a local path, write ./{location}",
+            ),
+            EXIT_CONFIG,
+        )
     configfile.add_source(
         document,
         name=name,
@@ -118,6 +133,27 @@ def add_command(
     )
     _save(path, document)
     click.echo(f"Added {name} ({location}) to {path}.")
+
+
+#: A host name (``www.example.org``), maybe with a port, or a name with a port
+#: (``localhost:8000``): what a web address starts with when its scheme is left out.
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]+)?|[A-Za-z0-9.-]+:[0-9]+)$")
+
+
+def _looks_like_a_host(location: str, config_folder: Path) -> bool:
+    """Whether ``location`` reads as a web address missing its ``https://``.
+
+    Its first segment must look like a host name (dotted, or with a port) and not be
+    an existing file or folder (relative paths start at the config file's folder, or
+    were typed relative to the current one); a bare ``notes.md`` is a path unless a
+    path follows it (``www.example.org/feed.xml``) or it starts with ``www.``.
+    """
+    first, slash, _ = location.partition("/")
+    if not _HOST_RE.match(first):
+        return False
+    if (config_folder / first).exists() or Path(first).exists():
+        return False
+    return bool(slash) or ":" in first or first.lower().startswith("www.")
 
 
 @sources_group.command("remove")
@@ -193,7 +229,9 @@ def import_command(
     if added and not dry_run:
         _save(path, document)
     verb = "Would import" if dry_run else "Imported"
-    click.echo(f"{verb} {len(added)} of {len(found)} feeds from {file}; {len(skipped)} skipped.")
+    click.echo(
+        f"{verb} {len(added)} of {plural(len(found), 'feed')} from {file}; {len(skipped)} skipped."
+    )
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -215,7 +253,7 @@ def export_command(ctx: click.Context, file: Path | None) -> None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
         file.write_bytes(data)
-        click.echo(f"Wrote {len(settings.sources) - len(local)} feeds to {file}.")
+        click.echo(f"Wrote {plural(len(settings.sources) - len(local), 'feed')} to {file}.")
     if local:
         click.echo(f"not exported (local files): {', '.join(local)}", err=True)
 

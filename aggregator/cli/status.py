@@ -1,6 +1,11 @@
 """``aggregator status``: every configured source's health, the last runs, the entries,
 the deliveries.
 
+Laid out for 80 columns (and pipes, cron mail): short tables of the essential columns,
+with notes, reasons and server replies on lines of their own below, and every value
+from a feed or the database printed through :mod:`.output`. Times are local to
+``[digest].timezone``, to the minute; ``--json`` keeps the stored ISO values.
+
 Exit codes: 0 when no source needs attention (stale and quiet sources are shown but
 are not errors), 1 when a source is failing or gone, or a subscriber was not served
 on the last delivery day or the ``[email] resume_days`` before it.
@@ -8,18 +13,16 @@ on the last delivery day or the ``[email] resume_days`` before it.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from .. import health
 from ..config import Settings
+from ..dedup import Outcome
 from ..deliver import unconfirmed_detail
 from ..errors import AggregatorError
 from ..mailconfig import EMAIL_SCHEMA
@@ -27,21 +30,28 @@ from ..pipeline import system_clock
 from ..sources import Source
 from ..store import Delivery, SourceHealth, Store
 from ..store.deliveries import SENDING, UNSERVED
+from ..wording import plural
 from .app import EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, fail, main, settings_of
+from .output import Cell, Times, clean, echo, fields, json_text, paragraph, table, wrap
 
+#: A state's colour on a terminal, and whether it is bold.
 _STYLES = {
-    health.OK: "green",
-    health.QUIET: "cyan",
-    health.STALE: "yellow",
-    health.RATE_LIMITED: "yellow",
-    health.FAILING: "bold red",
-    health.GONE: "bold red",
+    health.OK: ("green", False),
+    health.QUIET: ("cyan", False),
+    health.STALE: ("yellow", False),
+    health.RATE_LIMITED: ("yellow", False),
+    health.FAILING: ("red", True),
+    health.GONE: ("red", True),
 }
 
 
 @dataclass(frozen=True)
 class SourceLine:
-    """One row of the sources table, as plain values (also the --json output)."""
+    """One source's health as plain values (also the --json output).
+
+    Times are the stored ISO 8601 values (UTC, with their offset), for scripts; the
+    terminal shows them local, to the minute.
+    """
 
     name: str
     kind: str
@@ -53,6 +63,7 @@ class SourceLine:
     consecutive_failures: int
     last_new_entries: str | None
     usual_gap_days: float | None
+    next_attempt: str | None
     note: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,6 +78,7 @@ def source_lines(
     now: datetime,
 ) -> list[SourceLine]:
     """Judge every configured source from what the store remembers of it."""
+    times = Times(settings.digest.timezone, now)
     lines = []
     for source in settings.sources:
         row = rows.get(source.name)
@@ -79,19 +91,21 @@ def source_lines(
             new_entry_days=days.get(source.name, []),
             now=now,
         )
+        next_attempt = state.next_attempt if state and state.next_attempt else None
         lines.append(
             SourceLine(
                 name=source.name,
                 kind=source.kind,
                 flag=verdict.flag,
                 location=source.location,
-                last_attempt=_short(row.last_attempt) if row else None,
-                last_success=_short(row.last_success) if row else None,
+                last_attempt=row.last_attempt if row else None,
+                last_success=row.last_success if row else None,
                 http_status=state.last_status if state else None,
                 consecutive_failures=row.consecutive_failures if row else 0,
-                last_new_entries=_short(row.last_new_entries) if row else None,
+                last_new_entries=row.last_new_entries if row else None,
                 usual_gap_days=verdict.rhythm.days if verdict.rhythm is not None else None,
-                note=_note(verdict, row, state, now),
+                next_attempt=next_attempt.isoformat() if next_attempt else None,
+                note=_note(verdict, row, state, times),
             )
         )
     return lines
@@ -108,15 +122,15 @@ def _note(
     verdict: health.Verdict,
     row: SourceHealth | None,
     state: health.FetchState | None,
-    now: datetime,
+    times: Times,
 ) -> str:
     parts: list[str] = []
     if verdict.flag == health.GONE and state is not None and state.disabled_reason:
         parts.append(f"{state.disabled_reason}; change its url in the config to try again")
     elif row is not None and row.last_error and verdict.flag != health.DISABLED:
         parts.append(row.last_error)
-    if state is not None and state.next_attempt is not None and state.next_attempt > now:
-        parts.append(f"next attempt after {state.next_attempt:%Y-%m-%d %H:%M} UTC")
+    if state is not None and state.next_attempt is not None and state.next_attempt > times.now:
+        parts.append(f"next attempt after {times.at(state.next_attempt)}")
     if state is not None and state.effective_url:
         parts.append(f"moved permanently to {state.effective_url}; update its url")
     if verdict.flag == health.STALE and verdict.rhythm is not None:
@@ -133,11 +147,6 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _short(value: str | None) -> str | None:
-    moment = _time(value)
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else None
-
-
 @main.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the sources' health as JSON.")
 @click.pass_context
@@ -147,13 +156,15 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     A source is ok, quiet (nothing new lately, as usual for it), stale (nothing new
     for over three times its usual gap), rate-limited, failing, gone (HTTP 410),
     disabled, or never fetched. A delivery a crash left unconfirmed (the server may
-    have it) is shown with its Message-ID. Exits 1 when a source is failing or gone,
-    or a subscriber was not served on the last delivery day or the [email]
-    resume_days before it.
+    have it) is shown with its Message-ID. Times are local to [digest].timezone.
+    Exits 1 when a source is failing or gone, or a subscriber was not served on the
+    last delivery day or the [email] resume_days before it.
     """
     settings = settings_of(ctx)
     if not settings.storage.database.exists():
-        click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
+        fields(
+            "No database yet at {path}: run `aggregator run` first.", path=settings.storage.database
+        )
         return
     try:
         with Store(settings.storage.database) as store:
@@ -167,73 +178,141 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
             earlier = _earlier_unserved(store, settings, deliveries)
     except AggregatorError as err:
         fail(err, EXIT_FATAL)
-    lines = source_lines(settings, rows, states, days, system_clock())
+    now = system_clock()
+    lines = source_lines(settings, rows, states, days, now)
     problems = [line for line in lines if line.flag in health.PROBLEMS]
     if as_json:
-        click.echo(json.dumps([line.as_dict() for line in lines], indent=2, ensure_ascii=False))
+        echo(json_text([line.as_dict() for line in lines]))
         sys.exit(EXIT_SOURCES_FAILED if problems else EXIT_OK)
-    # Wide enough off a terminal (cron mail, pipes) that names are never cut.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-    table = Table(title="Sources", title_justify="left")
-    columns = ("name", "state", "last attempt", "last success", "HTTP", "failures")
-    for column in (*columns, "new entries", "note"):
-        table.add_column(column, overflow="fold")
-    for line in lines:
-        style = _STYLES.get(line.flag, "")
-        table.add_row(
-            line.name,
-            f"[{style}]{line.flag}[/]" if style else line.flag,
-            line.last_attempt or "never",
-            line.last_success or "never",
-            str(line.http_status or ""),
-            str(line.consecutive_failures),
-            line.last_new_entries or "never",
-            line.note,
-        )
-    console.print(table)
-    runs_table = Table(title="Last runs", title_justify="left")
-    for column in ("#", "started", "day", "status", "new", "updated", "duplicate", "failed"):
-        runs_table.add_column(column)
-    for item in runs:
-        s = item["summary"]
-        runs_table.add_row(
-            str(item["id"]),
-            item["started_at"],
-            item["run_date"],
-            item["status"],
-            str(s.get("new", "")),
-            str(s.get("updated", "")),
-            str(s.get("duplicate", "")),
-            ", ".join(s.get("failed", {})),
-        )
-    console.print(runs_table)
-    click.echo(
-        f"Entries: {total} in {len(categories)} categories: "
-        + ", ".join(f"{name} ({count})" for name, count in categories)
-    )
-    _print_deliveries(console, deliveries, earlier)
+    times = Times(settings.digest.timezone, now)
+    echo(f"Times are in {settings.digest.timezone}; now {times.at(now, relative=False)}.")
+    _print_sources(lines, problems, times)
+    _print_runs(runs, times)
+    echo()
+    for text in wrap(
+        f"Entries: {total} in {plural(len(categories), 'category')}: "
+        + ", ".join(f"{name} ({count})" for name, count in categories),
+        indent=2,
+        first=0,
+    ):
+        echo(text)
+    _print_deliveries(deliveries, earlier, times)
     if problems:
-        click.echo(
-            f"{len(problems)} source(s) need attention: "
-            + ", ".join(f"{line.name} ({line.flag})" for line in problems),
+        paragraph(
+            "{count} {verb} attention: {names}",
             err=True,
+            count=plural(len(problems), "source"),
+            verb="needs" if len(problems) == 1 else "need",
+            names=", ".join(f"{line.name} ({line.flag})" for line in problems),
         )
     unserved = [d for d in deliveries if d.state in UNSERVED] + earlier
     for day in sorted({d.day for d in unserved}, reverse=True):
         names = [d for d in unserved if d.day == day]
-        click.echo(
-            f"{len(names)} subscriber(s) not served for {day}: "
-            + ", ".join(f"{d.subscriber} ({_delivery_state(d)})" for d in names),
+        paragraph(
+            "{count} not served for {day}: {names}",
             err=True,
+            count=plural(len(names), "subscriber"),
+            day=day,
+            names=", ".join(f"{d.subscriber} ({_delivery_state(d)})" for d in names),
         )
     for d in unserved:
         if d.state == SENDING:
-            click.echo(
-                f"unconfirmed: email to {d.subscriber} for {d.day}:"
-                f" {unconfirmed_detail(d.day, d.message_id)}",
+            paragraph(
+                "unconfirmed: email to {subscriber} for {day}: {detail}",
                 err=True,
+                subscriber=d.subscriber,
+                day=d.day,
+                detail=unconfirmed_detail(d.day, d.message_id),
             )
     sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+
+
+def _flag(flag: str) -> Cell:
+    fg, bold = _STYLES.get(flag, (None, False))
+    return Cell(flag, fg=fg, bold=bold)
+
+
+def _print_sources(lines: list[SourceLine], problems: list[SourceLine], times: Times) -> None:
+    verb = "needs" if len(problems) == 1 else "need"
+    attention = f"{len(problems)} {verb} attention" if problems else "none needs attention"
+    echo(f"Sources: {len(lines)} configured, {attention}")
+    if not lines:
+        return
+    rows = [
+        (line.name, _flag(line.flag), times.at(line.last_success), times.ago(line.last_new_entries))
+        for line in lines
+    ]
+    for block in table(("source", "state", "last success", "new entries"), rows):
+        for text in block:
+            echo(text)
+    noted = [line for line in lines if line.note or line.consecutive_failures]
+    if not noted:
+        return
+    echo("Notes:")
+    for line in noted:
+        said = [f"last attempt {times.at(line.last_attempt)}"]
+        if line.consecutive_failures:
+            said.append(f"{plural(line.consecutive_failures, 'failure')} in a row")
+        http = f"HTTP {line.http_status}"
+        if line.http_status not in (None, 200, 304) and http not in line.note:
+            said.append(http)
+        echo(f"  {clean(line.name)}")
+        for text in [*wrap(", ".join(said)), *wrap(line.note)]:
+            echo(text)
+
+
+def _print_runs(runs: list[dict[str, Any]], times: Times) -> None:
+    if not runs:
+        return
+    echo()
+    echo("Last runs:")
+    rows = []
+    for run in runs:
+        s = run["summary"]
+        rows.append(
+            (
+                f"#{run['id']}",
+                times.at(run["started_at"], relative=False),
+                run["run_date"],
+                run["status"],
+                s.get("new", ""),
+                s.get("updated", ""),
+                s.get(Outcome.DUPLICATE.value, ""),
+            )
+        )
+    head, *blocks = table(("run", "started", "day", "status", "new", "updated", "merged"), rows)
+    for text in head:
+        echo(text)
+    for run, block in zip(runs, blocks, strict=True):
+        for text in block:
+            echo(text)
+        for reason in _run_reasons(run):
+            for wrapped in wrap(reason, indent=6):
+                echo(wrapped)
+
+
+def _run_reasons(run: dict[str, Any]) -> list[str]:
+    """Why a run did not end "ok", from its record (several reasons, one line each)."""
+    summary, status = run["summary"], run["status"]
+    if status == "failed":
+        return [f"stopped by an error: {summary.get('error') or 'not recorded'}"]
+    if status == "interrupted":
+        return ["killed or stopped before it finished; a later run completed its outputs"]
+    if status == "running":
+        return ["still running, or killed (the next run will tell)"]
+    reasons = []
+    failed = summary.get("failed") or {}
+    if failed:
+        reasons.append(f"failed sources: {', '.join(failed)}")
+    for delivery in [*summary.get("resumed", []), summary.get("delivery") or {}]:
+        if delivery.get("error"):
+            reasons.append(f"email {delivery.get('day', '')}: {delivery['error']}")
+        undelivered = [*(delivery.get("failed") or {}), *(delivery.get("unconfirmed") or [])]
+        if undelivered:
+            reasons.append(
+                f"email {delivery.get('day', '')} not delivered to: {', '.join(undelivered)}"
+            )
+    return reasons
 
 
 def _earlier_unserved(store: Store, settings: Settings, last: list[Delivery]) -> list[Delivery]:
@@ -256,32 +335,27 @@ def _reply(delivery: Delivery) -> str:
     return delivery.smtp_reply or ""
 
 
-def _print_deliveries(console: Console, last: list[Delivery], earlier: list[Delivery]) -> None:
+def _print_deliveries(last: list[Delivery], earlier: list[Delivery], times: Times) -> None:
     if last:
-        mail = Table(title=f"Last deliveries ({last[0].day})", title_justify="left")
-        for column in ("subscriber", "state", "entries", "attempts", "at", "server reply"):
-            mail.add_column(column, overflow="fold")
-        for d in last:
-            mail.add_row(
-                d.subscriber,
-                _delivery_state(d),
-                str(d.entries),
-                str(d.attempts),
-                d.sent_at or d.updated_at,
-                _reply(d),
-            )
-        console.print(mail)
+        _print_delivery_table(f"Last deliveries ({last[0].day}):", last, times, days=False)
     if earlier:
-        table = Table(title="Not served on earlier days", title_justify="left")
-        for column in ("day", "subscriber", "state", "attempts", "at", "server reply"):
-            table.add_column(column, overflow="fold")
-        for d in earlier:
-            table.add_row(
-                str(d.day),
-                d.subscriber,
-                _delivery_state(d),
-                str(d.attempts),
-                d.updated_at,
-                _reply(d),
-            )
-        console.print(table)
+        _print_delivery_table("Not served on earlier days:", earlier, times, days=True)
+
+
+def _print_delivery_table(title: str, shown: list[Delivery], times: Times, *, days: bool) -> None:
+    echo()
+    echo(title)
+    rows: list[tuple[object, ...]] = []
+    for d in shown:
+        at = times.at(d.sent_at or d.updated_at, relative=False)
+        middle = (d.day, _delivery_state(d)) if days else (_delivery_state(d), d.entries)
+        rows.append((d.subscriber, *middle, d.attempts, at))
+    middle_headers = ("day", "state") if days else ("state", "entries")
+    head, *blocks = table(("subscriber", *middle_headers, "attempts", "at"), rows)
+    for text in head:
+        echo(text)
+    for d, block in zip(shown, blocks, strict=True):
+        for text in block:
+            echo(text)
+        for wrapped in wrap(_reply(d), indent=6):
+            echo(wrapped)
