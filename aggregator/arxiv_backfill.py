@@ -23,8 +23,8 @@ from .config import Settings
 from .dedup import Outcome
 from .errors import SourceError
 from .fetch import make_client
-from .normalize import normalize
 from .pipeline import Clock, SourceReport, decide_all, publish_feeds, write_digests
+from .reading import normalize_all
 from .sources import Source
 from .store import Store
 from .types import ParsedEntry
@@ -101,7 +101,7 @@ def backfill(
 def _store(
     source: Source, items: list[ParsedEntry], store: Store, report: SourceReport, now: datetime
 ) -> set[date]:
-    entries = [normalize(item, source=source.name, position=n) for n, item in enumerate(items, 1)]
+    entries = list(normalize_all(items, source.name, report.warnings))
     decisions = decide_all(source, entries, store, now=now, today=now.date())
     days: dict[date, int] = {}
     for decision in decisions:

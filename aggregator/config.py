@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import resources
+from . import resources, safety
 from .arxiv_calendar import DEFAULT_HOLIDAYS
 from .cron import cron_trigger
 from .errors import ConfigError
@@ -250,6 +250,33 @@ def _section(raw: dict[str, Any], name: str, *, file: str) -> dict[str, Any]:
     return values
 
 
+#: Longest source name or category, in UTF-8 bytes: either can become a feed's file
+#: name (a source without categories files its entries under its own name), and
+#: longer ones could not be that file name unchanged (see ``safety.file_stem``).
+MAX_NAME_BYTES = safety.MAX_STEM_BYTES
+
+
+def _check_name(value: str, what: str, *, file: str, key: str) -> None:
+    """Refuse a source name or category that cannot be one line of a message, a mail
+    header or a file name: the config is the admin's to fix, not ours to guess."""
+    shown = repr(value if len(value) <= 40 else value[:40] + "…")  # repr shows each control
+    if safety.has_controls(value):
+        raise ConfigError(
+            f"{what} cannot hold control characters (line breaks, tabs, escapes): {shown}",
+            file=file,
+            key=key,
+            hint="write it on one line, without control characters",
+        )
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise ConfigError(
+            f"{what} is too long ({size} bytes; at most {MAX_NAME_BYTES}): {shown}",
+            file=file,
+            key=key,
+            hint="use a shorter name",
+        )
+
+
 def _timezone(name: str, *, file: str, key: str) -> str:
     try:
         ZoneInfo(name)
@@ -291,8 +318,9 @@ def _sources(
                 _check_type(value, typ, file=file, key=f"{where}.{key}")
             values[key] = value
         name = values["name"]
-        if not name:
+        if not name or not name.strip():
             raise ConfigError("every source needs a name", file=file, key=f"{where}.name")
+        _check_name(name, "a source name", file=file, key=f"{where}.name")
         where = f"sources[{index}] ({name})"
         if name in seen:
             raise ConfigError(f"source name {name!r} is used twice", file=file, key=where)
@@ -310,6 +338,8 @@ def _sources(
             raise ConfigError(
                 "categories must be non-empty strings", file=file, key=f"{where}.categories"
             )
+        for category in categories or ():
+            _check_name(category.strip(), "a category", file=file, key=f"{where}.categories")
         follow: tuple[str, ...] = ()
         if values["kind"] == "arxiv":
             follow = tuple(c.strip() for c in categories or ())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from . import templating
-from .normalize import html_to_text
+from .normalize import html_to_text, stored_links
 from .safety import file_stem
 from .types import StoredEntry
 
@@ -172,6 +172,7 @@ def choose(
         if entry.key in seen:
             continue
         seen.add(entry.key)
+        entry = stored_links(entry)  # a row stored before links were checked
         text = excerpt(entry)
         for category, status in how.items():
             item = DigestItem(entry=entry, status=status, excerpt=text, listed=True)
@@ -186,6 +187,7 @@ def choose(
             if entry.key in seen:
                 continue
             seen.add(entry.key)
+            entry = stored_links(entry)
             item = DigestItem(entry=entry, status=status, excerpt=excerpt(entry))
             for category in entry.categories or ("uncategorised",):
                 by_category.setdefault(category, []).append(item)

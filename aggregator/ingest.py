@@ -328,6 +328,7 @@ def _ingest_source(
     request = _request(source, settings, prepared, fetched, now)
     parsed = started.pending.result() if started else reader.read_here(request)
     report.warnings.extend(parsed.warnings)
+    report.warnings.extend(parsed.dropped)
     entries = list(parsed.entries)
     if source.kind == "arxiv":
         state = _batch(source, settings, store, parsed.announced, len(parsed.entries), now)
@@ -338,7 +339,7 @@ def _ingest_source(
         if missed:
             shift = len(missed)
             entries = [
-                *normalize_all(missed, source.name),
+                *normalize_all(missed, source.name, report.warnings),
                 *(dataclasses.replace(entry, position=entry.position + shift) for entry in entries),
             ]
         report.note = state.note + suffix

@@ -2,6 +2,24 @@
 
 Pure functions only; no I/O. Turns a parser's :class:`ParsedEntry` into an
 :class:`Entry` with an identity key and a content hash.
+
+It is where text from a document becomes ours, so it is where that text is made safe
+(with the rules of :mod:`aggregator.safety`, never a copy of them), once for every
+parser and every output:
+
+- **Links** (the entry's link, its PDF link) are published only when
+  :func:`~aggregator.safety.safe_url` accepts them: ``javascript:``, ``data:``,
+  ``file:`` and every other scheme but http(s) are dropped, with a warning naming the
+  entry; the entry is kept, and its identity falls back to its guid.
+  :func:`stored_links` applies the same rule to rows stored before it existed.
+- **One-line text** (title, authors, categories, section headings, journal reference,
+  the arXiv fields) loses control characters and line breaks
+  (:func:`~aggregator.safety.one_line`): no terminal escape, no header injection.
+- **HTML** (summary, content) is sanitised with an allow-list (:func:`sanitize_html`)
+  and loses control characters (:func:`~aggregator.safety.clean_text`).
+
+Text that needed none of this is kept exactly as it was, and so is an ordinary link:
+the content hash of an ordinary entry does not change (``tests/corpus_hashes.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +28,8 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -17,8 +37,8 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
-from . import latex
-from .types import Entry, ParsedEntry
+from . import latex, safety
+from .types import Entry, ParsedEntry, StoredEntry
 
 # New-style IDs (0704.0001 to 2601.06098v2) and old-style IDs (math/0611800v2, hep-th/9901001).
 _ARXIV_NEW = r"\d{4}\.\d{4,5}"
@@ -226,6 +246,10 @@ def sanitize_html(value: str | None) -> str | None:
 
 
 _TAG_RE = re.compile(r"<[^>]+>")
+# Elements whose text is code, not something to read: up to their end tag, or to the
+# end of the fragment when it has none (as an HTML parser reads them). Every part may
+# end at the end of the text, so that no start is tried twice over the same characters.
+_HIDDEN_RE = re.compile(r"(?is)<(script|style)\b[^>]*(?:>|\Z).*?(?:</\1\b[^>]*(?:>|\Z)|\Z)")
 _BLOCK_END_RE = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h\d|tr|blockquote|pre)>")
 # Every line boundary of str.splitlines(), and the white space collapsed within lines.
 _LINE_BREAK_RE = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -239,11 +263,20 @@ def html_to_text(value: str | None) -> str:
 
     Lines are split as ``str.splitlines`` splits them, runs of spaces and tabs within
     a line become one space, each line is stripped, and three or more line breaks
-    become two. Done on the whole text at once: this runs for every entry.
+    become two. The text of ``<script>`` and ``<style>`` elements is not text to read:
+    it is dropped (an Atom title of type html may hold one). Done on the whole text at
+    once: this runs for every entry.
     """
     if not value:
         return ""
-    text = html.unescape(_TAG_RE.sub("", _BLOCK_END_RE.sub("\n", value)))
+    if "<s" in value or "<S" in value:  # cheap test first: this runs for every entry
+        value = _HIDDEN_RE.sub("", value)
+    value = _BLOCK_END_RE.sub("\n", value)
+    # No tag starts after the last ">": tags are removed only before it, which gives the
+    # same text but in linear time for a title of a million "<" and no ">" (each "<"
+    # would be tried to the end of the text).
+    end = value.rfind(">") + 1
+    text = html.unescape(_TAG_RE.sub("", value[:end]) + value[end:])
     text = _SPACE_RE.sub(" ", _LINE_BREAK_RE.sub("\n", text))
     text = _SPACE_AROUND_BREAK_RE.sub("\n", text.strip())
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
@@ -294,40 +327,52 @@ def content_hash(entry: ParsedEntry) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
-def normalize(parsed: ParsedEntry, *, source: str, position: int = 0) -> Entry:
-    """Give a parsed entry canonical fields, sanitised HTML and its identity key."""
-    found = arxiv_id(parsed.arxiv_id) or arxiv_id(parsed.link) or arxiv_id(parsed.guid)
+def normalize(
+    parsed: ParsedEntry, *, source: str, position: int = 0, warnings: list[str] | None = None
+) -> Entry:
+    """Give a parsed entry canonical fields, sanitised HTML and its identity key.
+
+    Links that are not safe to publish are dropped; what was dropped is added to
+    ``warnings`` (one line each, naming the entry by its position and title).
+    """
+    refused: list[str] = []
+    link = _web_link(parsed.link, "link", refused)
+    pdf_url = _web_link(parsed.pdf_url, "PDF link", refused)
+    found = arxiv_id(parsed.arxiv_id) or arxiv_id(link) or arxiv_id(parsed.guid)
     arxiv = found[0] if found else None
     doi_value = doi(parsed.doi)
-    link = parsed.link.strip() if parsed.link else None
-    # Parsers hand over titles as plain text: only white space is tidied here, so a
-    # title such as "x<y and y>z" survives.
-    title = " ".join(parsed.title.split()) or "(untitled)"
-    summary = sanitize_html(parsed.summary)
+    # Parsers hand over titles as plain text: only white space and control characters
+    # are tidied here, so a title such as "x<y and y>z" survives.
+    title = safety.one_line(parsed.title) or "(untitled)"
+    summary = _clean_html(sanitize_html(parsed.summary))
     raw_title = raw_summary = None
     if arxiv:  # arXiv writes titles and abstracts in LaTeX: show Unicode, keep the raw text
         title, raw_title = _readable(title)
         summary, raw_summary = _readable_html(summary)
-    content = sanitize_html(parsed.content)
+    content = _clean_html(sanitize_html(parsed.content))
+    categories = _lines(parsed.categories)
     clean = ParsedEntry(
         title=title,
         link=link,
         guid=parsed.guid,
         published=parsed.published,
         updated=parsed.updated,
-        authors=tuple(a.strip() for a in parsed.authors if a.strip()),
+        authors=tuple(_lines(parsed.authors)),
         summary=summary,
         content=content,
-        sections=tuple((h.strip(), t.strip()) for h, t in parsed.sections),
-        categories=tuple(dict.fromkeys(c.strip() for c in parsed.categories if c.strip())),
-        pdf_url=parsed.pdf_url,
+        sections=tuple((_line(h), _multiline(t)) for h, t in parsed.sections),
+        categories=tuple(dict.fromkeys(categories)),
+        pdf_url=pdf_url,
         arxiv_id=arxiv,
         doi=doi_value,
-        language=parsed.language,
+        language=_optional_line(parsed.language),
         announced=parsed.announced,
         version=parsed.version or (found[1] if found else None),
-        journal_ref=" ".join(parsed.journal_ref.split()) if parsed.journal_ref else None,
+        journal_ref=safety.one_line(parsed.journal_ref) or None,
     )
+    if refused and warnings is not None:
+        shown = _shown(title, 60)
+        warnings.extend(f"entry {position} ({shown}): {reason}" for reason in refused)
     key = identity_key(
         source=source, arxiv=arxiv, doi_value=doi_value, link=link, guid=parsed.guid, title=title
     )
@@ -352,13 +397,83 @@ def normalize(parsed: ParsedEntry, *, source: str, position: int = 0) -> Entry:
         content_hash=content_hash(clean),
         position=position,
         version=clean.version,
-        announce=tuple((c.strip(), h) for c, h in parsed.announce if c.strip()),
-        primary_category=parsed.primary_category,
-        subjects=tuple(dict.fromkeys(c.strip() for c in parsed.subjects if c.strip())),
+        announce=tuple((c, h) for c, h in ((_line(c), h) for c, h in parsed.announce) if c),
+        primary_category=_optional_line(parsed.primary_category),
+        subjects=tuple(dict.fromkeys(_lines(parsed.subjects))),
         journal_ref=clean.journal_ref,
         raw_title=raw_title,
         raw_summary=raw_summary,
     )
+
+
+def stored_links(entry: StoredEntry) -> StoredEntry:
+    """``entry`` without the links :func:`normalize` would now refuse.
+
+    For output: a row stored before links were checked may hold a ``javascript:``
+    link; what is published is checked with the same rule (``safety.safe_url``).
+    """
+    link = safety.safe_url(entry.link) if entry.link else None
+    pdf_url = safety.safe_url(entry.pdf_url) if entry.pdf_url else None
+    if link == entry.link and pdf_url == entry.pdf_url:
+        return entry
+    return replace(entry, link=link, pdf_url=pdf_url)
+
+
+def _web_link(value: str | None, what: str, refused: list[str]) -> str | None:
+    """``value`` as a link safe to publish, or None (saying why in ``refused``)."""
+    if value is None or not value.strip():
+        return None
+    # A space inside is a common slip, not an attack: a browser would send it as %20.
+    url = safety.safe_url(value.strip().replace(" ", "%20"))
+    if url is None:
+        refused.append(
+            f"dropped its {what} {_shown(value, 80)}: only absolute http(s) links are published"
+        )
+    return url
+
+
+def _shown(text: str, limit: int) -> str:
+    """``text`` quoted for a message: one line, at most ``limit`` characters."""
+    line = safety.one_line(text)
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
+
+
+def _line(value: str) -> str:
+    """One line of text from a document, as :func:`safety.one_line` makes it.
+
+    A value without control characters is only stripped, as it always was: collapsing
+    its inner white space too would change the content hash of ordinary entries.
+    """
+    return safety.one_line(value) if safety.has_controls(value) else value.strip()
+
+
+def _lines(values: Iterable[str]) -> list[str]:
+    """:func:`_line` of each value, blank ones left out."""
+    return [line for line in map(_line, values) if line]
+
+
+def _optional_line(value: str | None) -> str | None:
+    return (_line(value) or None) if value else None
+
+
+def _multiline(value: str) -> str:
+    """Text of several lines: control characters removed, line breaks kept."""
+    return safety.clean_text(value).strip() if safety.has_controls(value) else value.strip()
+
+
+def _clean_html(value: str | None) -> str | None:
+    """Sanitised HTML without control characters (ESC, C1): HTML has no use for them,
+    and a terminal showing its text would obey them.
+
+    Line breaks are kept as they were: a carriage return from ``&#13;`` is common in
+    ordinary feeds and harmless, and changing it would change their content hashes.
+    """
+    if not value:
+        return value
+    cleaned = safety.clean_text(value)
+    if cleaned is value or cleaned == value.replace("\r\n", "\n").replace("\r", "\n"):
+        return value
+    return cleaned.strip() or None
 
 
 def _readable(text: str) -> tuple[str, str | None]:

@@ -124,8 +124,10 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
     targets: list[tuple[str | None, str, str]] = [
         (None, "all.atom", f"{settings.publish.title}: all entries")
     ]
-    for name, count in store.categories():
-        filename = publish.feed_filename(name)
+    categories = store.categories()
+    filenames = publish.feed_filenames(name for name, _ in categories)
+    for name, count in categories:
+        filename = filenames[name]
         links.append(publish.FeedLink(name, filename, count))
         targets.append((name, filename, f"{settings.publish.title}: {name}"))
     paths = {filename: out / "feeds" / filename for _, filename, _ in targets}

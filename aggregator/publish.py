@@ -22,7 +22,7 @@ from html import escape
 from pathlib import Path
 from typing import BinaryIO
 
-from . import __version__, resources, templating
+from . import __version__, normalize, resources, safety, templating
 from .errors import PublishError
 from .faults import pause_point
 from .types import PublishedFile, StoredEntry
@@ -36,15 +36,22 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def feed_filename(category: str) -> str:
-    """A safe, stable file name for a category feed (``cs.AI`` -> ``cs.AI.atom``)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", category).strip(".-")
-    if not slug or slug != category or slug == ALL:
-        # Non-ASCII or unsafe names, and a category called "all", get a hash suffix
-        # so two categories can never share a file.
-        digest = hashlib.sha256(category.encode()).hexdigest()[:8]
-        slug = f"{slug or 'category'}-{digest}"
-    return f"{slug}.atom"
+def feed_filenames(categories: Iterable[str]) -> dict[str, str]:
+    """A safe, stable file name for each category's feed (``cs.AI`` -> ``cs.AI.atom``).
+
+    A category from a feed can be anything (see ``safety.file_stem``): a name that is
+    not a plain, short, ASCII file name, a name Windows reserves, ``all`` (the feed of
+    everything) or one that differs from another only in case (``cs.AI``, ``cs.ai``:
+    one file on a case-insensitive file system; the first in sorted order keeps its
+    name) gets a hash suffix, the same on every run whatever the order of
+    ``categories``. Names that were safe before keep the file they always had.
+    """
+    stems = safety.distinct_stems(list(categories), reserved=_RESERVED_STEMS, fallback="category")
+    return {category: f"{stem}.atom" for category, stem in stems.items()}
+
+
+#: Stems other files in ``feeds/`` use.
+_RESERVED_STEMS = frozenset({ALL})
 
 
 def feed_id(base_url: str, category: str | None) -> str:
@@ -101,6 +108,7 @@ def build_feed(
 
 
 def _entry(entry: StoredEntry, parts: list[str]) -> None:
+    entry = normalize.stored_links(entry)  # a row stored before links were checked
     parts.append("  <entry>\n")
     parts.append(f"    <id>{_escape(entry.atom_id)}</id>\n")
     parts.append(f'    <title type="text">{_escape(entry.title)}</title>\n')

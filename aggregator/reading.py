@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 #: In ``auto`` mode, bytes read in this process before the worker pool starts.
 AUTO_POOL_BYTES = 2_000_000
 
+#: Links dropped by normalising that a document's warnings name one by one.
+SHOWN_REFUSALS = 3
+
 
 @dataclass(frozen=True)
 class ReadRequest:
@@ -67,6 +70,7 @@ class Read:
 
     #: One per entry the parser found, in document order.
     entries: tuple[Entry, ...]
+    #: The parser's: a document with warnings is read again on the next run.
     warnings: tuple[str, ...]
     #: arXiv: the announcement day the document lists.
     announced: date | None
@@ -76,6 +80,9 @@ class Read:
     #: The decision for each key's first entry should the store not know the key
     #: (``dedup.decide`` is pure: ``ingest.decide_all`` uses it where that holds).
     first_sight: dict[str, Decision] = field(default_factory=dict)
+    #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
+    #: the document again: the same bytes drop the same links.
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,18 +95,33 @@ class _Failed:
     unexpected: bool
 
 
-def normalize_all(items: list[ParsedEntry], source: str) -> tuple[Entry, ...]:
-    """Normalise parsed entries; ``position`` is each one's place in the document."""
-    return tuple(
-        normalize(item, source=source, position=index) for index, item in enumerate(items, start=1)
+def normalize_all(
+    items: list[ParsedEntry], source: str, warnings: list[str] | None = None
+) -> tuple[Entry, ...]:
+    """Normalise parsed entries; ``position`` is each one's place in the document.
+
+    What normalising refused (a ``javascript:`` link) is added to ``warnings``: the
+    first :data:`SHOWN_REFUSALS` one by one, the rest counted in one more line (a
+    local copy of a feed can hold hundreds of relative links).
+    """
+    refused: list[str] = []
+    entries = tuple(
+        normalize(item, source=source, position=index, warnings=refused)
+        for index, item in enumerate(items, start=1)
     )
+    if warnings is not None and refused:
+        warnings.extend(refused[:SHOWN_REFUSALS])
+        if len(refused) > SHOWN_REFUSALS:
+            warnings.append(f"and {len(refused) - SHOWN_REFUSALS} more links dropped likewise")
+    return entries
 
 
 def read(request: ReadRequest) -> Read:
     """Parse and normalise one document (raises ParseError as the parser does)."""
     parser = get_parser(request.kind, request.engine)
     parsed = parser(request.data, source=request.source, options=request.options)
-    entries = normalize_all(list(parsed.entries), request.source)
+    dropped: list[str] = []
+    entries = normalize_all(list(parsed.entries), request.source, dropped)
     found: dict[str, tuple[Entry, Features]] = {}
     if request.scheme is not None:
         hasher = hasher_for(*request.scheme)
@@ -131,6 +153,7 @@ def read(request: ReadRequest) -> Read:
     return Read(
         entries=entries,
         warnings=tuple(parsed.warnings),
+        dropped=tuple(dropped),
         announced=parsed.announced,
         features=found,
         first_sight=decided,

@@ -86,3 +86,56 @@ def test_distinct_stems_never_collide_by_case() -> None:
     stems = distinct_stems(["cs.ai", "cs.AI", "Cs.Ai"])
     assert len({stem.lower() for stem in stems.values()}) == 3
     assert stems == distinct_stems(["Cs.Ai", "cs.AI", "cs.ai"])
+
+
+def test_a_name_with_nothing_safe_in_it_gets_the_callers_fallback() -> None:
+    # Feeds published before file_stem existed were named "category-<hash>.atom": the
+    # caller's fallback keeps such a subscriber's URL.
+    assert file_stem("日本語", fallback="category") == "category-" + file_stem("日本語")[2:]
+    assert distinct_stems(["日本語"], fallback="category")["日本語"].startswith("category-")
+    assert file_stem("cs.AI", fallback="category") == "cs.AI"
+
+
+def test_the_fast_path_of_safe_url_answers_as_the_parser_does() -> None:
+    # safe_url returns plain http(s) URLs without parsing them (it checks every link
+    # published); for every string, the answer must be the one parsing gives.
+    import itertools
+    import random
+
+    from aggregator.safety import _parsed_safe_url
+
+    schemes = ["http", "https", "HTTP", "Https", "javascript", "ftp", ""]
+    separators = ["://", ":", ":///", "//", ":/"]
+    hosts = ["example.org", "EXAMPLE.org", "a-b.c", "", ".", "-", "h:80", "h:99999", "h:",
+             "[::1]", "u@h", "u:p@h", "h h", "é.org", "h\t", "xn--d1a.org"]  # fmt: skip
+    rests = ["", "/", "/a", "/a?b", "/a?", "/a?#", "/a#", "/a#b", "?q", "?", "#", "//x",
+             "/a b", "/\x1b", "/%20", "/a\\b", "/;x=1", "/~u/", "/a??", "/?#x", "/é",
+             "/a\"b", "/<x>", "/a?b?c", "/a'b", "/{}|^`"]  # fmt: skip
+    cases = ["".join(parts) for parts in itertools.product(schemes, separators, hosts, rests)]
+    alphabet = "hts:/.?#@[]%:aA-1 \t\x1b\x7f\u202eé\"'<>\\"
+    chooser = random.Random(12)
+    for _ in range(20_000):
+        tail = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(12)))
+        cases.append(chooser.choice(["http://", "https://", ""]) + tail)
+    for case in cases:
+        assert safe_url(case) == _parsed_safe_url(case, mailto=False), repr(case)
+
+
+def test_the_fast_paths_of_the_text_rules_answer_as_the_character_classes_do() -> None:
+    # one_line, clean_text and has_controls skip their regular expression for text
+    # str.isprintable() accepts; every character they remove must be one it rejects.
+    import random
+    import sys
+
+    from aggregator import safety
+
+    removed = [chr(c) for c in range(sys.maxunicode + 1) if safety._CONTROL_RE.match(chr(c))]
+    assert removed and not any(c.isprintable() for c in removed)
+    chooser = random.Random(7)
+    alphabet = [*removed[:40], *removed[-12:], " ", "  ", "a", "é", "語", "\xa0", "\u3000", "x"]
+    for _ in range(5_000):
+        text = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(10)))
+        assert safety.one_line(text) == " ".join(safety._CONTROL_RE.sub(" ", text).split())
+        lines = text.replace("\r\n", "\n").replace("\r", "\n")
+        assert safety.clean_text(text) == safety._CONTROL_EXCEPT_LINES_RE.sub("", lines)
+        assert safety.has_controls(text) == bool(safety._CONTROL_RE.search(text))

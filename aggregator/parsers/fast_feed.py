@@ -504,7 +504,7 @@ class _Reader:
         return ParsedFeed(
             entries=tuple(entries),
             title=fp._plain_text(self.feed, "title") or None,
-            link=fp._str(self.feed, "link") or fp._str(self.feed, "_id"),
+            link=fp.site_link(fp._str(self.feed, "link") or fp._str(self.feed, "_id")),
         )
 
 

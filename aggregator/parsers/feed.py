@@ -30,7 +30,10 @@ Decisions worth knowing:
   undo that, so ``summary`` is only ever what the document gave as its summary or
   description. Plain-text values are HTML-escaped, so both fields are always HTML.
 - **Links.** ``link`` is the entry's alternate link of any type (an arXiv PDF too); an
-  RSS guid stands in for it only when it is an http(s) URL, as RSS 2.0 allows.
+  RSS guid stands in for it only when it is an http(s) URL, as RSS 2.0 allows. Entry
+  links are handed over as the document gives them: ``normalize`` decides which are
+  safe to publish (and warns about the others); the feed's own link is kept only when
+  it is a web URL (:func:`site_link`).
 - **Authors.** An Atom entry without authors gets its feed's (RFC 4287, 4.2.1).
 """
 
@@ -51,7 +54,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
-from .. import normalize
+from .. import normalize, safety
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
 from . import ParseOptions
@@ -125,7 +128,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     return ParsedFeed(
         entries=entries,
         title=_plain_text(feed, "title") or None,
-        link=_str(feed, "link"),
+        link=site_link(_str(feed, "link")),
         warnings=(problem.message,) if problem else (),
     )
 
@@ -449,6 +452,16 @@ def _link(raw: _Raw) -> str | None:
         if link and urlsplit(link).scheme not in ("http", "https"):
             return None
     return link
+
+
+def site_link(value: str | None) -> str | None:
+    """The feed's own link, when it is a web URL (``safety.safe_url``).
+
+    Dropped without a warning: it is often the feed's id (a ``tag:`` or ``urn:`` URI,
+    which is no link but no fault either), and nothing publishes it. Entry links are
+    checked, with warnings, in ``normalize``.
+    """
+    return safety.safe_url(value)
 
 
 def _time(raw: _Raw, key: str, timezone: str) -> datetime | None:
