@@ -111,6 +111,7 @@ def _store(
     with store.transaction():
         store.apply(decisions, source=source.name, now=now)
         store.record_announcements(decisions, source=source.name)
+        store.mark_digests_due(days, now=now)
         for day, count in days.items():
             store.record_batch(source.name, day, entries=count, now=now)
     new = report.counts[Outcome.NEW.value]

@@ -4,7 +4,8 @@ Owns the order of the stages (ingest, prune, digests, feeds, mail), the run lock
 recovery of interrupted runs (their files, digests and unfinished deliveries) and the
 run record; formats nothing for people (the CLI does). Ingest lives in
 :mod:`.ingest`: a failing source becomes a :class:`SourceReport` with its error and
-the run goes on; only storage and publishing failures stop a run.
+the run goes on; only storage and publishing failures stop a run, and what they left
+unwritten is written by the next run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from . import deliver, housekeeping, publish
 from . import digest as digests
 from .config import Settings
 from .dedup import Outcome
-from .errors import AggregatorError, DeliveryError
+from .errors import AggregatorError, DeliveryError, PublishError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
@@ -139,33 +140,39 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
 
     done: list[PublishedFile] = []
     written = total = 0
-    for category, filename, title in targets:
-        path = paths[filename]
-        total += 1
-        wanted = fingerprint(path, f"feed {category!r}")
-        if publish.is_current(path, known.get(str(path)), wanted):
-            continue
-        data = publish.build_feed(
-            store.entries_in_category(category, limit),
-            category=category,
-            title=title,
-            base_url=base,
-            self_href=f"{base}feeds/{filename}",
-            fallback_updated=clock(),
-        )
-        written += publish.write_atomic(path, data)
-        done.append(publish.published_file(path, wanted))
-    wanted = fingerprint(index_path, "index")
-    if not publish.is_current(index_path, known.get(str(index_path)), wanted):
-        links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
-        index = publish.render_index(
-            title=settings.publish.title,
-            feeds=links,
-            days=sorted({*store.digest_days(), *store.announcement_days()}),
-            base_url=base,
-        )
-        publish.write_atomic(index_path, index)
-        done.append(publish.published_file(index_path, wanted))
+    try:
+        for category, filename, title in targets:
+            path = paths[filename]
+            total += 1
+            wanted = fingerprint(path, f"feed {category!r}")
+            if publish.is_current(path, known.get(str(path)), wanted):
+                continue
+            data = publish.build_feed(
+                store.entries_in_category(category, limit),
+                category=category,
+                title=title,
+                base_url=base,
+                self_href=f"{base}feeds/{filename}",
+                fallback_updated=clock(),
+            )
+            written += publish.write_atomic(path, data)
+            done.append(publish.published_file(path, wanted))
+        wanted = fingerprint(index_path, "index")
+        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+            links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
+            index = publish.render_index(
+                title=settings.publish.title,
+                feeds=links,
+                days=sorted({*store.digest_days(), *store.announcement_days()}),
+                base_url=base,
+            )
+            publish.write_atomic(index_path, index)
+            done.append(publish.published_file(index_path, wanted))
+    except PublishError:
+        # What was written is recorded; what failed has its old record, which no longer
+        # matches, so the next run writes it (and only it).
+        store.record_published(done)
+        raise
     # Only now that every file is in place: a crash before this line leaves the old
     # records, which no longer match, so the next run rebuilds (and rewrites nothing).
     store.record_published(done)
@@ -201,15 +208,18 @@ def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
 def write_digests(
     settings: Settings, store: Store, days: set[date], *, gone: Iterable[date] = ()
 ) -> tuple[int, list[date]]:
-    """Render and write the digests of ``days`` plus any stored day missing its files.
+    """Render and write the digests of ``days``, of the days the store has marked due
+    (changed by a run whose digest writing failed), and of any stored day missing its
+    files.
 
     A day whose files are in place and were written from the same output generation,
     settings, code and neighbouring days is not rendered again (it is still among the
     days returned). ``gone``: days whose digest was just removed (pruned), so that the
-    days around them drop their links to it.
+    days around them drop their links to it. A day leaves the due list only in the
+    transaction that records its written files.
     """
     out = settings.publish.output_dir / "digests"
-    wanted = set(days)
+    wanted = {*days, *store.digests_due()}
     every_day = sorted({*store.digest_days(), *store.announcement_days()})
     missing = set()
     for day in every_day:
@@ -249,10 +259,13 @@ def write_digests(
             publish.is_current(path, known.get(str(path)), fingerprint)
             for path, fingerprint in zip(paths, wanted_prints, strict=True)
         ):
-            done.append(day)  # touched, but nothing it shows changed since it was written
+            # Touched, but nothing it shows changed since it was written.
+            store.record_published((), digests_done=[day])
+            done.append(day)
             continue
         chosen = build_digest(settings, store, day)
         if chosen.is_empty:
+            store.record_published((), digests_done=[day])
             continue
         # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
         html = digests.render_html(chosen, base_url=base, links=links)
@@ -260,8 +273,11 @@ def write_digests(
         text = digests.render_text(chosen, base_url=base, links=links)
         written += publish.write_atomic_text(paths[1], text)
         store.record_published(
-            publish.published_file(path, fingerprint)
-            for path, fingerprint in zip(paths, wanted_prints, strict=True)
+            [
+                publish.published_file(path, fingerprint)
+                for path, fingerprint in zip(paths, wanted_prints, strict=True)
+            ],
+            digests_done=[day],
         )
         done.append(day)
     return written, done
