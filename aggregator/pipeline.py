@@ -359,7 +359,14 @@ def run(
     storage = settings.storage
     with (
         database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
-        Store(storage.database, busy_timeout=max(storage.lock_timeout, 1.0)) as store,
+        Store(
+            storage.database,
+            busy_timeout=max(storage.lock_timeout, 1.0),
+            # A run that ingests reads the tables it needs and meets damage there; the
+            # whole-file check would double a quiet rerun's time. publish, digest and
+            # dupes split check first.
+            verify=not do_ingest,
+        ) as store,
     ):
         if do_digest:
             # Only a run that writes digests can finish an interrupted one's work; until
@@ -368,7 +375,7 @@ def run(
         housekeeping.remove_temp_files(settings.publish.output_dir)
         sending = do_send and settings.email is not None
         run_id = store.start_run(now=clock(), run_date=run_date, sends=sending)
-        status = "failed"
+        status: str | None = "failed"
         try:
             touched: set[date] = set()
             if do_ingest:
@@ -404,13 +411,16 @@ def run(
             summary.error = err.describe()
             raise
         except KeyboardInterrupt:
-            summary.error = "stopped by Ctrl-C (SIGINT)"
+            # Left "running" on purpose: the next run treats it as interrupted, like a
+            # killed one, and finishes its digests, feeds and mail.
+            status = None
             raise
         except Exception as err:
             summary.error = f"{type(err).__name__}: {err}"
             raise
         finally:
-            store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
+            if status is not None:
+                store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary
 
 
