@@ -24,7 +24,14 @@ from .dedup import Outcome
 from .errors import SourceError
 from .fetch import make_client
 from .normalize import normalize
-from .pipeline import Clock, SourceReport, decide_all, publish_feeds, write_digests
+from .pipeline import (
+    Clock,
+    SourceReport,
+    decide_all,
+    prepare_database,
+    publish_feeds,
+    write_digests,
+)
 from .sources import Source
 from .store import Store
 from .types import ParsedEntry
@@ -68,6 +75,7 @@ def backfill(
     pacer = Pacer(settings.arxiv.api_delay, sleep)
     touched: set[date] = set()
     http = client or make_client(settings.fetch)
+    prepare_database(settings)
     try:
         with Store(settings.storage.database) as store:
             for source in chosen:

@@ -1,11 +1,11 @@
 """The pipeline: wiring fetch, parse, normalise, dedup, store, publish and digest.
 
 Owns the order of the stages (ingest, prune, digests, feeds, mail), the run lock, the
-recovery of interrupted runs (their files, digests and unfinished deliveries) and the
-run record; formats nothing for people (the CLI does). Ingest lives in
-:mod:`.ingest`: a failing source becomes a :class:`SourceReport` with its error and
-the run goes on; only storage and publishing failures stop a run, and what they left
-unwritten is written by the next run.
+recovery of interrupted runs (their files, digests and unfinished deliveries), the
+run record, and where the database may be created; formats nothing for people (the
+CLI does). Ingest lives in :mod:`.ingest`: a failing source becomes a
+:class:`SourceReport` with its error and the run goes on; only storage and publishing
+failures stop a run, and what they left unwritten is written by the next run.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from . import deliver, housekeeping, publish
 from . import digest as digests
 from .config import Settings
 from .dedup import Outcome
-from .errors import AggregatorError, DeliveryError, PublishError
+from .errors import AggregatorError, ConfigError, DeliveryError, PublishError, StorageError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
@@ -38,6 +38,7 @@ __all__ = [
     "days_to_finish",
     "decide_all",
     "ingest",
+    "prepare_database",
     "publish_feeds",
     "run",
     "send_day",
@@ -69,6 +70,8 @@ class RunSummary:
     recovered_runs: list[int] = field(default_factory=list)
     #: Why the run stopped, when an error stopped it (kept in the run record for `status`).
     error: str | None = None
+    #: The database file, when this run created it (a first run, or a typo in its name).
+    created_database: Path | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -357,6 +360,7 @@ def run(
     run_date = run_date or today_in(settings, clock())
     summary = RunSummary(run_date=run_date)
     storage = settings.storage
+    prepare_database(settings)
     with (
         database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
         Store(
@@ -368,6 +372,8 @@ def run(
             verify=not do_ingest,
         ) as store,
     ):
+        if store.created:
+            summary.created_database = storage.database
         if do_digest:
             # Only a run that writes digests can finish an interrupted one's work; until
             # then the interrupted run stays on record as unfinished.
@@ -422,6 +428,34 @@ def run(
             if status is not None:
                 store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary
+
+
+def prepare_database(settings: Settings) -> None:
+    """Make sure ``[storage] database`` can be opened where the config says.
+
+    Its folder must exist, or ``[storage] create`` must allow creating it: a typo in
+    the path would otherwise start a new, empty database, and every entry would be new
+    again (and mailed again). Raises ConfigError naming the key and the folder.
+    """
+    folder = settings.storage.database.parent
+    if folder.is_dir():
+        return
+    if folder.exists() or not settings.storage.create:
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(
+            f"the database's folder {folder} {what}",
+            file=settings.origin,
+            key="storage.database",
+            hint="fix the path, create the folder, or set [storage] create = true"
+            " to have it created",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(
+            f"cannot create the database's folder {folder}: {err.strerror or err}",
+            hint="create it yourself, with write access for the user running aggregator",
+        ) from err
 
 
 def prune(settings: Settings, store: Store, summary: RunSummary, *, now: datetime) -> None:

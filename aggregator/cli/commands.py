@@ -12,14 +12,17 @@ from datetime import date, datetime
 import click
 
 from ..dedup import Outcome
+from ..errors import StorageError
 from ..pipeline import RunSummary, build_digest, run, system_clock, today_in
 from ..store import Store
 from ..wording import plural
 from .app import (
     DATE,
+    EXIT_CONFIG,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
     QUIET,
+    fail,
     main,
     run_date_of,
     settings_of,
@@ -54,6 +57,10 @@ def _execute(
 
 
 def _report(summary: RunSummary, settings_out: str, *, quiet: bool = False) -> None:
+    if summary.created_database is not None:
+        # Even with --quiet: a new database where one was expected is a typo in
+        # [storage] database, and every entry would be new (and mailed) again.
+        fields("Created a new database at {path}", path=summary.created_database)
     if not quiet:
         _report_done(summary, settings_out)
     for report in summary.sources:
@@ -206,6 +213,14 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     if print_format:
         from ..digest import day_links, render
 
+        if not settings.storage.database.exists():
+            fail(
+                StorageError(
+                    f"no database yet at {settings.storage.database}",
+                    hint="run `aggregator run` first, or check [storage] database",
+                ),
+                EXIT_CONFIG,
+            )
         with Store(settings.storage.database) as store:
             chosen = build_digest(settings, store, chosen_day)
             days = sorted({*store.digest_days(), *store.announcement_days()})
