@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import SEEDS
+from smtpserver import email_config
 
 from aggregator.cli import main
 
@@ -113,3 +114,17 @@ def test_create_must_be_a_boolean(tmp_path: Path) -> None:
     result = invoke(tmp_path, "run")
     assert result.exit_code == 2
     assert f"{config}: storage.create" in result.stderr
+
+
+def test_send_without_a_database_creates_none(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    config.write_text(
+        email_config(str(SEEDS), 9).replace('"db.sqlite"', '"dta/db.sqlite"'), encoding="utf-8"
+    )
+    result = invoke(tmp_path, "send", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: no database yet at {tmp_path / 'dta' / 'db.sqlite'} (run `aggregator run`"
+        " first, or check [storage] database)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aggregator.toml"]
