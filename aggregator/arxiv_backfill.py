@@ -23,7 +23,14 @@ from .config import Settings
 from .dedup import Outcome
 from .errors import SourceError
 from .fetch import make_client
-from .pipeline import Clock, SourceReport, decide_all, publish_feeds, write_digests
+from .pipeline import (
+    Clock,
+    SourceReport,
+    decide_all,
+    prepare_database,
+    publish_feeds,
+    write_digests,
+)
 from .reading import normalize_all
 from .sources import Source
 from .store import Store
@@ -68,6 +75,7 @@ def backfill(
     pacer = Pacer(settings.arxiv.api_delay, sleep)
     touched: set[date] = set()
     http = client or make_client(settings.fetch)
+    prepare_database(settings)
     try:
         with Store(settings.storage.database) as store:
             for source in chosen:
@@ -111,6 +119,7 @@ def _store(
     with store.transaction():
         store.apply(decisions, source=source.name, now=now)
         store.record_announcements(decisions, source=source.name)
+        store.mark_digests_due(days, now=now)
         for day, count in days.items():
             store.record_batch(source.name, day, entries=count, now=now)
     new = report.counts[Outcome.NEW.value]

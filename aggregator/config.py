@@ -36,6 +36,9 @@ class StorageSettings:
     lock_timeout: float = 60.0
     #: Prune entries unchanged for this many days (and their digests); 0 keeps everything.
     keep_days: int = 0
+    #: Create the database's folder when it does not exist (else that is a config error:
+    #: a typo in the path must not start a new, empty database).
+    create: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
             "seconds to wait while another run holds the database, then give up (exit 4)",
         ),
         "keep_days": (int, 0, "prune entries unchanged for this many days; 0 keeps all"),
+        "create": (bool, False, "create the database's folder if it does not exist"),
     },
     "publish": {
         "output_dir": (str, "public", "folder for feeds, digests and the index page"),
@@ -399,6 +403,7 @@ def _storage(values: dict[str, Any], *, work_base: Path, file: str) -> StorageSe
         database=work_base / values["database"],
         lock_timeout=float(values["lock_timeout"]),
         keep_days=values["keep_days"],
+        create=values["create"],
     )
 
 

@@ -370,6 +370,8 @@ def _ingest_source(
     with store.transaction():
         store.apply(decisions, source=source.name, now=now)
         store.record_announcements(decisions, source=source.name)
+        # With the entries: a run that fails before writing these digests leaves them due.
+        store.mark_digests_due(touched, now=now)
         if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
             store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
         linked = duplicates.link_new_entries(

@@ -1,10 +1,11 @@
 """The pipeline: wiring fetch, parse, normalise, dedup, store, publish and digest.
 
 Owns the order of the stages (ingest, prune, digests, feeds, mail), the run lock, the
-recovery of interrupted runs (their files, digests and unfinished deliveries) and the
-run record; formats nothing for people (the CLI does). Ingest lives in
-:mod:`.ingest`: a failing source becomes a :class:`SourceReport` with its error and
-the run goes on; only storage and publishing failures stop a run.
+recovery of interrupted runs (their files, digests and unfinished deliveries), the
+run record, and where the database may be created; formats nothing for people (the
+CLI does). Ingest lives in :mod:`.ingest`: a failing source becomes a
+:class:`SourceReport` with its error and the run goes on; only storage and publishing
+failures stop a run, and what they left unwritten is written by the next run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from . import deliver, housekeeping, publish
 from . import digest as digests
 from .config import Settings
 from .dedup import Outcome
-from .errors import AggregatorError, DeliveryError
+from .errors import AggregatorError, ConfigError, DeliveryError, PublishError, StorageError
 from .ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .lock import database_lock
 from .store import Store
@@ -37,6 +38,7 @@ __all__ = [
     "days_to_finish",
     "decide_all",
     "ingest",
+    "prepare_database",
     "publish_feeds",
     "run",
     "send_day",
@@ -68,6 +70,8 @@ class RunSummary:
     recovered_runs: list[int] = field(default_factory=list)
     #: Why the run stopped, when an error stopped it (kept in the run record for `status`).
     error: str | None = None
+    #: The database file, when this run created it (a first run, or a typo in its name).
+    created_database: Path | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -141,33 +145,39 @@ def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[in
 
     done: list[PublishedFile] = []
     written = total = 0
-    for category, filename, title in targets:
-        path = paths[filename]
-        total += 1
-        wanted = fingerprint(path, f"feed {category!r}")
-        if publish.is_current(path, known.get(str(path)), wanted):
-            continue
-        data = publish.build_feed(
-            store.entries_in_category(category, limit),
-            category=category,
-            title=title,
-            base_url=base,
-            self_href=f"{base}feeds/{filename}",
-            fallback_updated=clock(),
-        )
-        written += publish.write_atomic(path, data)
-        done.append(publish.published_file(path, wanted))
-    wanted = fingerprint(index_path, "index")
-    if not publish.is_current(index_path, known.get(str(index_path)), wanted):
-        links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
-        index = publish.render_index(
-            title=settings.publish.title,
-            feeds=links,
-            days=sorted({*store.digest_days(), *store.announcement_days()}),
-            base_url=base,
-        )
-        publish.write_atomic(index_path, index)
-        done.append(publish.published_file(index_path, wanted))
+    try:
+        for category, filename, title in targets:
+            path = paths[filename]
+            total += 1
+            wanted = fingerprint(path, f"feed {category!r}")
+            if publish.is_current(path, known.get(str(path)), wanted):
+                continue
+            data = publish.build_feed(
+                store.entries_in_category(category, limit),
+                category=category,
+                title=title,
+                base_url=base,
+                self_href=f"{base}feeds/{filename}",
+                fallback_updated=clock(),
+            )
+            written += publish.write_atomic(path, data)
+            done.append(publish.published_file(path, wanted))
+        wanted = fingerprint(index_path, "index")
+        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+            links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
+            index = publish.render_index(
+                title=settings.publish.title,
+                feeds=links,
+                days=sorted({*store.digest_days(), *store.announcement_days()}),
+                base_url=base,
+            )
+            publish.write_atomic(index_path, index)
+            done.append(publish.published_file(index_path, wanted))
+    except PublishError:
+        # What was written is recorded; what failed has its old record, which no longer
+        # matches, so the next run writes it (and only it).
+        store.record_published(done)
+        raise
     # Only now that every file is in place: a crash before this line leaves the old
     # records, which no longer match, so the next run rebuilds (and rewrites nothing).
     store.record_published(done)
@@ -203,15 +213,18 @@ def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
 def write_digests(
     settings: Settings, store: Store, days: set[date], *, gone: Iterable[date] = ()
 ) -> tuple[int, list[date]]:
-    """Render and write the digests of ``days`` plus any stored day missing its files.
+    """Render and write the digests of ``days``, of the days the store has marked due
+    (changed by a run whose digest writing failed), and of any stored day missing its
+    files.
 
     A day whose files are in place and were written from the same output generation,
     settings, code and neighbouring days is not rendered again (it is still among the
     days returned). ``gone``: days whose digest was just removed (pruned), so that the
-    days around them drop their links to it.
+    days around them drop their links to it. A day leaves the due list only in the
+    transaction that records its written files.
     """
     out = settings.publish.output_dir / "digests"
-    wanted = set(days)
+    wanted = {*days, *store.digests_due()}
     every_day = sorted({*store.digest_days(), *store.announcement_days()})
     missing = set()
     for day in every_day:
@@ -251,10 +264,13 @@ def write_digests(
             publish.is_current(path, known.get(str(path)), fingerprint)
             for path, fingerprint in zip(paths, wanted_prints, strict=True)
         ):
-            done.append(day)  # touched, but nothing it shows changed since it was written
+            # Touched, but nothing it shows changed since it was written.
+            store.record_published((), digests_done=[day])
+            done.append(day)
             continue
         chosen = build_digest(settings, store, day)
         if chosen.is_empty:
+            store.record_published((), digests_done=[day])
             continue
         # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
         html = digests.render_html(chosen, base_url=base, links=links)
@@ -262,8 +278,11 @@ def write_digests(
         text = digests.render_text(chosen, base_url=base, links=links)
         written += publish.write_atomic_text(paths[1], text)
         store.record_published(
-            publish.published_file(path, fingerprint)
-            for path, fingerprint in zip(paths, wanted_prints, strict=True)
+            [
+                publish.published_file(path, fingerprint)
+                for path, fingerprint in zip(paths, wanted_prints, strict=True)
+            ],
+            digests_done=[day],
         )
         done.append(day)
     return written, done
@@ -343,10 +362,20 @@ def run(
     run_date = run_date or today_in(settings, clock())
     summary = RunSummary(run_date=run_date)
     storage = settings.storage
+    prepare_database(settings)
     with (
         database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
-        Store(storage.database, busy_timeout=max(storage.lock_timeout, 1.0)) as store,
+        Store(
+            storage.database,
+            busy_timeout=max(storage.lock_timeout, 1.0),
+            # A run that ingests reads the tables it needs and meets damage there; the
+            # whole-file check would double a quiet rerun's time. publish, digest and
+            # dupes split check first.
+            verify=not do_ingest,
+        ) as store,
     ):
+        if store.created:
+            summary.created_database = storage.database
         if do_digest:
             # Only a run that writes digests can finish an interrupted one's work; until
             # then the interrupted run stays on record as unfinished.
@@ -354,7 +383,7 @@ def run(
         housekeeping.remove_temp_files(settings.publish.output_dir)
         sending = do_send and settings.email is not None
         run_id = store.start_run(now=clock(), run_date=run_date, sends=sending)
-        status = "failed"
+        status: str | None = "failed"
         try:
             touched: set[date] = set()
             if do_ingest:
@@ -390,14 +419,45 @@ def run(
             summary.error = err.describe()
             raise
         except KeyboardInterrupt:
-            summary.error = "stopped by Ctrl-C (SIGINT)"
+            # Left "running" on purpose: the next run treats it as interrupted, like a
+            # killed one, and finishes its digests, feeds and mail.
+            status = None
             raise
         except Exception as err:
             summary.error = f"{type(err).__name__}: {err}"
             raise
         finally:
-            store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
+            if status is not None:
+                store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
     return summary
+
+
+def prepare_database(settings: Settings) -> None:
+    """Make sure ``[storage] database`` can be opened where the config says.
+
+    Its folder must exist, or ``[storage] create`` must allow creating it: a typo in
+    the path would otherwise start a new, empty database, and every entry would be new
+    again (and mailed again). Raises ConfigError naming the key and the folder.
+    """
+    folder = settings.storage.database.parent
+    if folder.is_dir():
+        return
+    if folder.exists() or not settings.storage.create:
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(
+            f"the database's folder {folder} {what}",
+            file=settings.origin,
+            key="storage.database",
+            hint="fix the path, create the folder, or set [storage] create = true"
+            " to have it created",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(
+            f"cannot create the database's folder {folder}: {err.strerror or err}",
+            hint="create it yourself, with write access for the user running aggregator",
+        ) from err
 
 
 def prune(settings: Settings, store: Store, summary: RunSummary, *, now: datetime) -> None:

@@ -140,8 +140,10 @@ def test_two_cli_runs_in_one_process_the_second_is_refused(tmp_path: Path) -> No
 
 
 def test_a_lock_file_that_cannot_be_created_is_a_storage_error(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("")
-    (tmp_path / "aggregator.toml").write_text('[storage]\ndatabase = "file/x.db"\n')
+    # A folder where the lock file must go (a file where the database's folder must go
+    # is a configuration error: see tests/test_database_path.py).
+    (tmp_path / "x.db.lock").mkdir()
+    (tmp_path / "aggregator.toml").write_text('[storage]\ndatabase = "x.db"\n')
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "aggregator.toml"), "run"])
     assert result.exit_code == 3
     assert "cannot create the lock file" in result.output

@@ -65,7 +65,7 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StorageError, match="is not a database"):
+    with pytest.raises(StorageError, match="is not an SQLite database"):
         Store(path)
 
 

@@ -4,16 +4,26 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, commands, daemon, dupes, send, sources, status
-from .app import EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_SOURCES_FAILED, main
+from . import arxiv, check, commands, daemon, dupes, send, sources, status
+from .app import (
+    EXIT_CONFIG,
+    EXIT_FATAL,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_SOURCES_FAILED,
+    main,
+)
 
 __all__ = [
     "EXIT_CONFIG",
     "EXIT_FATAL",
+    "EXIT_INTERRUPTED",
     "EXIT_LOCKED",
     "EXIT_OK",
     "EXIT_SOURCES_FAILED",
     "arxiv",
+    "check",
     "commands",
     "daemon",
     "dupes",

@@ -1,9 +1,13 @@
 """The ``aggregator`` click group and what every command shares.
 
 Exit codes (documented in the README): 0 success; 1 one or more sources failed
-(everything else was done); 2 bad usage or configuration; 3 a fatal error
-(database or output not writable); 4 another run held the database's lock for longer
-than ``[storage].lock_timeout``.
+(everything else was done); 2 bad usage or configuration; 3 a fatal error (the
+database damaged or not usable, the output not writable); 4 another run held the
+database's lock for longer than ``[storage].lock_timeout``; 130 interrupted (Ctrl-C).
+
+Errors become exit codes in one place: :class:`AggregatorGroup` turns any
+:class:`AggregatorError` a command lets through into one line on standard error and
+the code :data:`EXIT_CODES` gives its class, and Ctrl-C into 130, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,19 +22,37 @@ import click
 
 from .. import __version__
 from ..config import Settings, load_config
-from ..errors import AggregatorError, ConfigError
+from ..errors import AggregatorError, ConfigError, LinkNotFoundError, LockedError
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_FATAL = 3
 EXIT_LOCKED = 4
+#: 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+EXIT_INTERRUPTED = 130
+
+#: The exit code of each error class; the first entry the error is an instance of wins.
+EXIT_CODES: tuple[tuple[type[AggregatorError], int], ...] = (
+    (LockedError, EXIT_LOCKED),
+    (ConfigError, EXIT_CONFIG),
+    (LinkNotFoundError, EXIT_CONFIG),
+    (AggregatorError, EXIT_FATAL),
+)
+
+log = logging.getLogger(__name__)
 
 
-def fail(err: AggregatorError, code: int) -> NoReturn:
-    """Print the error as one line on stderr and exit with ``code``."""
+def exit_code_of(err: AggregatorError) -> int:
+    return next(code for kind, code in EXIT_CODES if isinstance(err, kind))
+
+
+def fail(err: AggregatorError, code: int | None = None) -> NoReturn:
+    """Print the error as one line on stderr and exit with ``code`` (default: its class's)."""
     click.echo(f"error: {err.describe()}", err=True)
-    sys.exit(code)
+    # With -v, the chain of causes (the sqlite3 or OS error) for a bug report.
+    log.info("details of the error above", exc_info=err)
+    sys.exit(exit_code_of(err) if code is None else code)
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -87,11 +109,34 @@ class Group(click.Group):
     group_class = type
 
 
+class AggregatorGroup(Group):
+    """The root group: maps what escapes a command to one line and an exit code.
+
+    (Its subgroups are of its class too, see :class:`Group`: the innermost one maps.)
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AggregatorError as err:
+            fail(err)
+        except KeyboardInterrupt:
+            # Whatever was being written was rolled back or left for the next run to
+            # finish (see pipeline.run); say so in one line instead of click's "Aborted!".
+            after_caret = "\n" if sys.stderr.isatty() else ""  # the terminal echoed ^C
+            click.echo(
+                f"{after_caret}interrupted (Ctrl-C): nothing half-done was kept;"
+                " the next run finishes the rest",
+                err=True,
+            )
+            sys.exit(EXIT_INTERRUPTED)
+
+
 def run_date_of(value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "-c",

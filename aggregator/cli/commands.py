@@ -1,4 +1,8 @@
-"""The pipeline commands: run, fetch, publish and digest (status: see ``status``)."""
+"""The pipeline commands: run, fetch, publish and digest (status: see ``status``).
+
+Errors are not caught here: what the pipeline raises reaches ``app.AggregatorGroup``,
+which prints it as one line and exits with the code of its class.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ from datetime import date, datetime
 import click
 
 from ..dedup import Outcome
-from ..errors import AggregatorError, LockedError
+from ..errors import StorageError
 from ..pipeline import RunSummary, build_digest, run, system_clock, today_in
 from ..store import Store
 from ..wording import plural
 from .app import (
     DATE,
-    EXIT_FATAL,
-    EXIT_LOCKED,
+    EXIT_CONFIG,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
     QUIET,
@@ -39,27 +42,25 @@ def _execute(
     do_send: bool = False,
 ) -> RunSummary:
     settings = settings_of(ctx)
-    try:
-        with progress_for(settings, enabled=do_ingest) as progress:
-            return run(
-                settings,
-                clock=system_clock,
-                run_date=run_date,
-                do_ingest=do_ingest,
-                do_publish=do_publish,
-                do_digest=do_digest,
-                do_send=do_send,
-                purpose=ctx.info_name or "run",
-                progress=progress,
-            )
-    except LockedError as err:
-        fail(err, EXIT_LOCKED)
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
-        raise
+    with progress_for(settings, enabled=do_ingest) as progress:
+        return run(
+            settings,
+            clock=system_clock,
+            run_date=run_date,
+            do_ingest=do_ingest,
+            do_publish=do_publish,
+            do_digest=do_digest,
+            do_send=do_send,
+            purpose=ctx.info_name or "run",
+            progress=progress,
+        )
 
 
 def _report(summary: RunSummary, settings_out: str, *, quiet: bool = False) -> None:
+    if summary.created_database is not None:
+        # Even with --quiet: a new database where one was expected is a typo in
+        # [storage] database, and every entry would be new (and mailed) again.
+        fields("Created a new database at {path}", path=summary.created_database)
     if not quiet:
         _report_done(summary, settings_out)
     for report in summary.sources:
@@ -212,12 +213,17 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     if print_format:
         from ..digest import day_links, render
 
-        try:
-            with Store(settings.storage.database) as store:
-                chosen = build_digest(settings, store, chosen_day)
-                days = sorted({*store.digest_days(), *store.announcement_days()})
-        except AggregatorError as err:
-            fail(err, EXIT_FATAL)
+        if not settings.storage.database.exists():
+            fail(
+                StorageError(
+                    f"no database yet at {settings.storage.database}",
+                    hint="run `aggregator run` first, or check [storage] database",
+                ),
+                EXIT_CONFIG,
+            )
+        with Store(settings.storage.database) as store:
+            chosen = build_digest(settings, store, chosen_day)
+            days = sorted({*store.digest_days(), *store.announcement_days()})
         # The same page as the file (its links to the days around it included).
         links = day_links(days, chosen_day)
         rendered = render(chosen, base_url=settings.publish.base_url, links=links)

@@ -1,4 +1,8 @@
-"""``aggregator dupes``: list, explain, split and re-index duplicate links."""
+"""``aggregator dupes``: list, explain, split and re-index duplicate links.
+
+Errors are not caught here: ``app.AggregatorGroup`` prints them as one line and exits
+with the code of their class (a link that is not found: 2; the database: 3).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from rich.text import Text
 
 from .. import duplicates
 from ..config import Settings
-from ..errors import AggregatorError, LinkNotFoundError, StorageError
+from ..errors import StorageError
 from ..pipeline import run, system_clock
 from ..store import Store
 from ..wording import plural
-from .app import EXIT_CONFIG, EXIT_FATAL, fail, main, settings_of
+from .app import EXIT_CONFIG, fail, main, settings_of
 from .output import clean, echo, fields
 
 
@@ -63,12 +67,9 @@ def list_command(ctx: click.Context, limit: int) -> None:
     if not settings.storage.database.exists():
         click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
         return
-    try:
-        with Store(settings.storage.database) as store:
-            links = store.duplicate_links(limit=limit)
-            total = store.count_duplicates()
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    with Store(settings.storage.database) as store:
+        links = store.duplicate_links(limit=limit)
+        total = store.count_duplicates()
     if not links:
         echo("No duplicates linked.")
         return
@@ -104,13 +105,8 @@ def explain_command(ctx: click.Context, ident: str) -> None:
     """
     settings = settings_of(ctx)
     _require_database(settings)
-    try:
-        with Store(settings.storage.database) as store:
-            found = duplicates.explain(store, ident, settings.dedup)
-    except LinkNotFoundError as err:
-        fail(err, EXIT_CONFIG)
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    with Store(settings.storage.database) as store:
+        found = duplicates.explain(store, ident, settings.dedup)
     link = found.link
     fields(
         "Link #{id}: {reason_text} ({reason})",
@@ -157,15 +153,10 @@ def split_command(ctx: click.Context, ident: str, no_publish: bool) -> None:
     """
     settings = settings_of(ctx)
     _require_database(settings)
-    try:
-        with Store(settings.storage.database) as store:
-            link = duplicates.split(store, ident, now=system_clock(), settings=settings.dedup)
-        if not no_publish:
-            run(settings, clock=system_clock, do_ingest=False)
-    except LinkNotFoundError as err:
-        fail(err, EXIT_CONFIG)
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    with Store(settings.storage.database) as store:
+        link = duplicates.split(store, ident, now=system_clock(), settings=settings.dedup)
+    if not no_publish:
+        run(settings, clock=system_clock, do_ingest=False)
     fields(
         "Split #{id}: {title} is no longer a duplicate of {kept}.",
         id=link.id,
@@ -193,11 +184,8 @@ def reindex_command(ctx: click.Context, everything: bool) -> None:
     """
     settings = settings_of(ctx)
     _require_database(settings)
-    try:
-        with Store(settings.storage.database) as store:
-            count = duplicates.index_missing(
-                store, settings.dedup, now=system_clock(), everything=everything
-            )
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    with Store(settings.storage.database) as store:
+        count = duplicates.index_missing(
+            store, settings.dedup, now=system_clock(), everything=everything
+        )
     click.echo(f"Indexed {plural(count, 'entry')}.")

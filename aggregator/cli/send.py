@@ -21,7 +21,7 @@ from ..deliver import (
     DeliveryReport,
     outbox_folder,
 )
-from ..errors import AggregatorError, ConfigError, DeliveryError, LockedError
+from ..errors import AggregatorError, ConfigError, DeliveryError, LockedError, StorageError
 from ..lock import database_lock
 from ..pipeline import send_day, system_clock, today_in
 from ..store import Store
@@ -207,6 +207,15 @@ def send_command(
         except DeliveryError as err:
             fail(err, EXIT_CONFIG)
     storage = settings.storage
+    if not storage.database.exists():
+        # Nothing stored, nothing to send; and no new, empty database at a mistyped path.
+        fail(
+            StorageError(
+                f"no database yet at {storage.database}",
+                hint="run `aggregator run` first, or check [storage] database",
+            ),
+            EXIT_CONFIG,
+        )
     try:
         with (
             database_lock(storage.database, timeout=storage.lock_timeout, purpose="send"),

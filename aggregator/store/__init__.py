@@ -10,6 +10,7 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 from __future__ import annotations
 
 from .arxiv import ArxivQueries
+from .check import RepairQueries
 from .deliveries import Delivery, DeliveryQueries
 from .documents import DocumentQueries
 from .dupes import DuplicateQueries
@@ -31,6 +32,7 @@ class Store(
     DuplicateQueries,
     DocumentQueries,
     PublishedQueries,
+    RepairQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 

@@ -306,6 +306,14 @@ def _m9_output_generation(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m10_digests_due(db: sqlite_utils.Database) -> None:
+    # The days whose digest must be rendered again: marked in the transaction that
+    # stores the entries changing them, cleared in the one that records the digest's
+    # files as written. A run that stores entries and then fails to write the digest
+    # (a full disk, a read-only folder) leaves the day here for the next run to do.
+    db.execute("CREATE TABLE digests_due (day TEXT PRIMARY KEY, since TEXT NOT NULL)")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -317,4 +325,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (7, "fingerprints of sources' last documents", _m7_source_documents),
     (8, "arXiv batch of sources' last documents", _m8_document_batches),
     (9, "output generation, published files, feed order index", _m9_output_generation),
+    (10, "digest days to render again", _m10_digests_due),
 )
