@@ -1,6 +1,8 @@
-.PHONY: test lint run bench bench-quick
+.PHONY: test test-fast lint run bench bench-quick
 test:
 	python -m pytest
+test-fast:
+	python -m pytest -n auto -m "not slow"
 lint:
 	ruff check . && ruff format --check . && mypy
 run:

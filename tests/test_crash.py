@@ -16,6 +16,8 @@ import feedparser
 import pytest
 from crashkit import assert_complete, database_state, kill_at, run_to_end, tree
 
+pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
+
 
 def sample_feed(name: str, categories: list[str], count: int) -> str:
     """An RSS 2.0 feed of ``count`` dated items spread over ``categories``."""

@@ -21,6 +21,8 @@ import pytest
 from crashkit import assert_complete, database_state, kill_at, run_to_end
 from smtpserver import CRASH_DAY, CRASH_SUBSCRIBERS, NEXT_DAY, SmtpServer, mail_site
 
+pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
+
 ALPHA, BETA, EVERYONE = CRASH_SUBSCRIBERS
 
 

@@ -176,6 +176,7 @@ def assert_safe_file_names(root: Path) -> None:
 # -- the whole run -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["auto", "feedparser"])
 def test_a_hostile_feed_publishes_no_script_and_breaks_nothing(
     tmp_path: Path, httpserver: HTTPServer, engine: str
@@ -367,6 +368,7 @@ def test_random_strings_in_every_field_keep_every_output_valid(
 # -- rows stored before links were checked -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_links_stored_before_the_fix_are_not_published(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:

@@ -43,6 +43,8 @@ from smtpserver import SmtpServer
 from aggregator.config import load_config
 from aggregator.pipeline import run
 
+pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
+
 EXAMPLES = int(os.environ.get("AGGREGATOR_FUZZ_EXAMPLES", "0"))
 
 # What a hostile feed would put in a field, as building blocks.

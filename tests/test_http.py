@@ -326,6 +326,7 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path, good: str) -> Non
     assert summary.sources[1].counts["new"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(20)
 def test_a_trickling_server_is_cut_off_at_the_total_budget(tmp_path: Path, good: str) -> None:
     body = GOOD * 10
@@ -344,6 +345,7 @@ def _trickle_headers(request: BaseHTTPRequestHandler) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(20)
 def test_a_server_trickling_its_headers_is_cut_off_too(tmp_path: Path, good: str) -> None:
     with serve(_trickle_headers) as url:
@@ -467,6 +469,7 @@ def test_real_latin1_stays_latin1(httpserver: HTTPServer, tmp_path: Path) -> Non
     assert [entry.title for entry in parsed.entries] == ["Crème brûlée à Paris"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(30)
 def test_every_bad_source_at_once_leaves_the_good_ones_stored(
     httpserver: HTTPServer, tmp_path: Path, good: str

@@ -18,6 +18,8 @@ from smtpserver import CRASH_DAY, CRASH_SUBSCRIBERS, NEXT_DAY, SmtpServer, free_
 from aggregator.cli import main
 from aggregator.deliver import CONNECT_RETRY_DELAYS
 
+pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
+
 #: (host, port) pairs whose connection attempts are counted, and the attempts seen.
 _WATCHED: set[tuple[str, int]] = set()
 _CONNECTS: list[tuple[str, int]] = []

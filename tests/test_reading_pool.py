@@ -22,6 +22,8 @@ from aggregator.pipeline import RunSummary, run
 from aggregator.reading import Reader, ReadRequest, read, worker_count
 from benchmarks import feeds as generator
 
+pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
+
 #: Every table a run writes entries, their categories and duplicate links into.
 TABLES = {
     "entries": "key",

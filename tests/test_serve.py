@@ -522,6 +522,7 @@ HEADER_BAND = (0x24, 0x29, 0x2F)
 PAGE_GREY = (0xF4, 0xF5, 0xF7)
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_published_pages_render_under_the_policy(server: FeedServer, tmp_path: Path) -> None:
     for path in ("", "digests/2026-01-14/digest.txt", "feeds/all.atom"):
@@ -534,6 +535,7 @@ def test_the_published_pages_render_under_the_policy(server: FeedServer, tmp_pat
     assert pixel(shot, 770, 50) == PAGE_GREY
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_render_check_sees_a_policy_that_blocks_the_styles(
     server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

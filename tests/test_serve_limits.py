@@ -31,6 +31,8 @@ from aggregator.errors import ConfigError
 from aggregator.serve import FeedServer
 from aggregator.serveconfig import ServeSettings
 
+pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
+
 #: What a slowloris client sends, and never finishes (tests/data/hostile/).
 HALF_REQUEST = (DATA / "hostile" / "serve-half-request.http").read_bytes()
 BIG_BYTES = 32 * 1024 * 1024  # more than loopback's socket buffers hold

@@ -65,6 +65,8 @@ def test_status_reads_at_80_columns_with_no_word_cut(troubled: Path) -> None:
     assert notes[LONG_NAME].startswith("file not found:") and "next attempt" in notes["down"]
     whole = {*notes, *(token for note in notes.values() for token in note.split()), "Notes:"}
     whole |= {f"({source['flag']}){end}" for source in sources for end in ("", ",")}
+    # The database's path is one word however long; its label may stand alone before it.
+    whole |= {"Database:", str(troubled.parent / "agg.db")}
     for line in lines:
         tokens = line.strip(BOX + " ").split()
         # A line of one word is a whole name or a whole word of a note, never a piece.
