@@ -1,7 +1,7 @@
 """aggregator: feeds and daily lists in, deduplicated Atom feeds and email digests out.
 
-The public surface is the CLI (``aggregator.cli``), :func:`aggregator.pipeline.run`,
-the settings loader :func:`aggregator.config.load_config` and the errors in
+The public surface is the CLI (``aggregator._app.cli``), :func:`aggregator.core.run`,
+the settings loader :func:`aggregator.config.settings.load_config` and the errors in
 :mod:`aggregator.errors`.
 """
 

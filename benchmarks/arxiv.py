@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 
-from aggregator.normalize import normalize
-from aggregator.parsers import ParseOptions
-from aggregator.parsers.arxiv import parse
+from aggregator._sources import ParseOptions
+from aggregator._sources.arxiv.feed import parse
+from aggregator._update.normalize import normalize
 
 ITEMS = 2000
 

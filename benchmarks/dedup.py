@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from dedupeval import PAIRS, Score, load_pairs, to_entry  # noqa: E402
 
-from aggregator.config import DedupSettings  # noqa: E402
-from aggregator.duplicates import find_match, hasher_for, rules_of  # noqa: E402
-from aggregator.minhash import tokens  # noqa: E402
-from aggregator.neardup import entry_text, features  # noqa: E402
-from aggregator.store import Store  # noqa: E402
+from aggregator._neardup.linking import find_match, hasher_for, rules_of  # noqa: E402
+from aggregator._neardup.minhash import tokens  # noqa: E402
+from aggregator._neardup.rules import entry_text, features  # noqa: E402
+from aggregator._storage.sqlite import Store  # noqa: E402
+from aggregator.config.settings import DedupSettings  # noqa: E402
 from aggregator.types import Entry  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)

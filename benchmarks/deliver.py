@@ -15,13 +15,13 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aggregator.config import load_config
-from aggregator.deliver import send_digest
-from aggregator.digest import choose
-from aggregator.email_digest import render_email, select
-from aggregator.mailconfig import Subscriber
-from aggregator.mailmessage import build_message
-from aggregator.store import Store
+from aggregator._mail.deliver import send_digest
+from aggregator._mail.digest import render_email, select
+from aggregator._mail.message import build_message
+from aggregator._output.digest import choose
+from aggregator._storage.sqlite import Store
+from aggregator.config.mail import Subscriber
+from aggregator.config.settings import load_config
 
 from .publish import sample_entries
 

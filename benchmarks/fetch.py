@@ -26,9 +26,9 @@ from multiprocessing import Process, Queue
 from pathlib import Path
 from typing import ClassVar
 
-from aggregator.config import load_config
-from aggregator.fetch import Fetcher
-from aggregator.pipeline import run
+from aggregator._fetch.http import Fetcher
+from aggregator.config.settings import load_config
+from aggregator.core import run
 from benchmarks.feeds import _WORDS, answer
 
 ITEMS = 20

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from feedgen.feed import FeedGenerator
 
-from aggregator.dedup import atom_id_for
-from aggregator.publish import build_feed, entry_html, rfc3339
+from aggregator._output.publish import build_feed, entry_html, rfc3339
+from aggregator._update.decide import atom_id_for
 from aggregator.types import StoredEntry
 
 BASE = "http://localhost:8000/"
@@ -91,7 +91,7 @@ def main() -> None:
     lxml_s = min(with_lxml(entries, 100) for _ in range(3))
     feedgen_s = min(with_feedgen(entries, 100) for _ in range(3))
     print("100 feeds x 100 entries")
-    print(f"  aggregator.publish:        {lxml_s:.3f} s")
+    print(f"  aggregator._output.publish:        {lxml_s:.3f} s")
     print(f"  feedgen:                   {feedgen_s:.3f} s")
 
 

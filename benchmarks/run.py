@@ -96,10 +96,10 @@ def _worker_peak_mb() -> float:
 
 def _scenario_run(config: str) -> dict[str, Any]:
     """The stages of ``aggregator run`` (``pipeline.run``), timed one by one."""
-    from aggregator.config import load_config
-    from aggregator.dedup import Outcome
-    from aggregator.pipeline import RunSummary, ingest, publish_feeds, write_digests
-    from aggregator.store import Store
+    from aggregator._storage.sqlite import Store
+    from aggregator._update.decide import Outcome
+    from aggregator.config.settings import load_config
+    from aggregator.core import RunSummary, ingest, publish_feeds, write_digests
 
     settings = load_config(Path(config))
     summary = RunSummary(run_date=RUN_DATE)
@@ -134,7 +134,7 @@ def _scenario_run(config: str) -> dict[str, Any]:
 
 def _scenario_parse(config: str) -> dict[str, Any]:
     """Parsing alone, both paths, on ten generated feeds (CPU seconds)."""
-    from aggregator.parsers import ParseOptions, fast_feed, feed
+    from aggregator._sources import ParseOptions, fast_feed, feed
 
     feeds, entries = (int(part) for part in config.split("x"))
     documents = [generator.feed_bytes(i, entries) for i in range(feeds)]
@@ -155,7 +155,7 @@ def _scenario_parse(config: str) -> dict[str, Any]:
 
 def _scenario_parse_big(config: str) -> dict[str, Any]:
     """Peak memory of parsing one big feed with the fast path, beyond holding its bytes."""
-    from aggregator.parsers import ParseOptions, fast_feed
+    from aggregator._sources import ParseOptions, fast_feed
 
     data = Path(config).read_bytes()
     before = _peak_mb()
@@ -169,9 +169,9 @@ def _scenario_parse_big(config: str) -> dict[str, Any]:
 
 
 def _scenario_publish(config: str) -> dict[str, Any]:
-    from aggregator.config import load_config
-    from aggregator.pipeline import publish_feeds
-    from aggregator.store import Store
+    from aggregator._storage.sqlite import Store
+    from aggregator.config.settings import load_config
+    from aggregator.core import publish_feeds
 
     settings = load_config(Path(config))
     shutil.rmtree(settings.publish.output_dir, ignore_errors=True)
@@ -185,9 +185,9 @@ def _scenario_publish(config: str) -> dict[str, Any]:
 
 def _scenario_digest(config: str) -> dict[str, Any]:
     """The first run's digests (every day it wrote), rendered into an empty folder."""
-    from aggregator.config import load_config
-    from aggregator.pipeline import build_digest, write_digests
-    from aggregator.store import Store
+    from aggregator._storage.sqlite import Store
+    from aggregator.config.settings import load_config
+    from aggregator.core import build_digest, write_digests
 
     settings = load_config(Path(config))
     folder = settings.publish.output_dir / "digests"

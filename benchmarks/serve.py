@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from aggregator.publish import build_feed, write_atomic
-from aggregator.serve import FeedServer
+from aggregator._app.serve import FeedServer
+from aggregator._output.publish import build_feed, write_atomic
 from benchmarks.publish import BASE, sample_entries
 
 REQUESTS = 500

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from aggregator import reading
+from aggregator._update import reading
 from benchmarks import feeds as generator
 
 ROOT = Path(__file__).resolve().parent.parent

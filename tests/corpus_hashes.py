@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.append(str(ROOT))  # the benchmark's feed generator, when run as a script
 
+from aggregator._sources import ParseOptions, get_parser  # noqa: E402
+from aggregator._update.normalize import normalize  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
-from aggregator.normalize import normalize  # noqa: E402
-from aggregator.parsers import ParseOptions, get_parser  # noqa: E402
 from benchmarks import feeds as generator  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "content-hashes.json"

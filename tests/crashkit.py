@@ -1,5 +1,5 @@
 """Helpers for the crash tests: run the real CLI in a subprocess, pause it at a
-test hook (``AGGREGATOR_TEST_PAUSE_AT``, see aggregator/faults.py), SIGKILL it
+test hook (``AGGREGATOR_TEST_PAUSE_AT``, see aggregator/_common/faults.py), SIGKILL it
 there, and check what it left: the database and every published file."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import feedparser
 from atomcheck import validate_atom
 from conftest import ROOT
 
-from aggregator.faults import ENV
+from aggregator._common.faults import ENV
 
-RUN = [sys.executable, "-c", "from aggregator.cli import main; main()"]
+RUN = [sys.executable, "-c", "from aggregator._app.cli import main; main()"]
 
 
 def cli(folder: Path, *args: str, pause_at: str | None = None) -> subprocess.Popen[str]:

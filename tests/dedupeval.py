@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aggregator.minhash import MinHasher
-from aggregator.neardup import (
+from aggregator._neardup.minhash import MinHasher
+from aggregator._neardup.rules import (
     Candidate,
     Features,
     Rules,
@@ -27,7 +27,7 @@ from aggregator.neardup import (
     grey_keys,
     refine,
 )
-from aggregator.normalize import normalize
+from aggregator._update.normalize import normalize
 from aggregator.types import Entry, ParsedEntry
 
 PAIRS = Path(__file__).resolve().parent / "data" / "dedup" / "pairs.jsonl"

@@ -13,14 +13,14 @@ from conftest import DATA
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from aggregator.arxiv_api import query_url
-from aggregator.arxiv_backfill import backfill
-from aggregator.arxiv_calendar import Calendar
-from aggregator.cli import main
-from aggregator.config import Settings, load_config
+from aggregator._app.cli import main
+from aggregator._sources.arxiv.api import query_url
+from aggregator._sources.arxiv.api_page import parse_page
+from aggregator._sources.arxiv.backfill import backfill
+from aggregator._sources.arxiv.calendar import Calendar
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import Settings, load_config
 from aggregator.errors import ParseError
-from aggregator.parsers.arxiv_api import parse_page
-from aggregator.store import Store
 
 ARXIV = DATA / "arxiv"
 NOW = datetime(2026, 1, 22, 12, tzinfo=UTC)

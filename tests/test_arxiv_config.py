@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.arxiv_calendar import DEFAULT_HOLIDAYS
-from aggregator.config import load_config
+from aggregator._sources.arxiv.calendar import DEFAULT_HOLIDAYS
+from aggregator.config.settings import load_config
 from aggregator.errors import ConfigError
 
 

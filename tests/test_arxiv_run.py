@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from conftest import DATA
 from pytest_httpserver import HTTPServer
 
-from aggregator.cli import main
-from aggregator.config import Settings, load_config
-from aggregator.pipeline import RunSummary, run
-from aggregator.store import Store
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import RunSummary, run
 
 ARXIV = DATA / "arxiv"
 RSS = "application/rss+xml; charset=utf-8"

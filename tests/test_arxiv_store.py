@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from aggregator.store import Store
-from aggregator.store.schema import MIGRATIONS
+from aggregator._storage.sqlite import Store
+from aggregator._storage.sqlite.schema import MIGRATIONS
 
 NOW = datetime(2026, 1, 14, 12, tzinfo=UTC)
 

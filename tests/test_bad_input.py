@@ -9,9 +9,9 @@ from pathlib import Path
 import feedparser
 from conftest import SEEDS
 
-from aggregator.config import load_config
-from aggregator.pipeline import run
-from aggregator.store import Store
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import load_config
+from aggregator.core import run
 
 GOOD = f"""
 [[sources]]

@@ -24,11 +24,11 @@ from conftest import NOW, SEEDS
 from crashkit import cli, run_to_end
 from smtpserver import email_config
 
-from aggregator.cli import main
-from aggregator.config import load_config
-from aggregator.pipeline import run
-from aggregator.store import MIGRATIONS, Store
-from aggregator.store.check import inspect_database
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import MIGRATIONS, Store
+from aggregator._storage.sqlite.check import inspect_database
+from aggregator.config.settings import load_config
+from aggregator.core import run
 
 NEWEST = MIGRATIONS[-1][0]
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
-from aggregator.cli import main
+from aggregator._app.cli import main
 
 COMMANDS = ["run", "fetch", "publish", "digest", "status", "send"]
 
@@ -123,7 +123,7 @@ def test_verbose_is_accepted_after_every_command(command: tuple[str, ...]) -> No
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real command in a process of its own (logging is configured once per process)."""
     return subprocess.run(
-        [sys.executable, "-c", "from aggregator.cli import main; main()", *args],
+        [sys.executable, "-c", "from aggregator._app.cli import main; main()", *args],
         cwd=folder,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -138,6 +138,6 @@ def test_verbose_logs_each_stage_wherever_it_is_given(tmp_path: Path, where: str
     run = ["run", "--date", "2026-11-23"]
     done = cli(tmp_path, *(["-v", *run] if where == "before" else [*run, "-v"]))
     assert done.returncode == 0, done.stderr
-    assert "INFO aggregator.ingest: arxiv-daily-2026-01-14:" in done.stderr
+    assert "INFO aggregator._update.ingest: arxiv-daily-2026-01-14:" in done.stderr
     quiet = cli(tmp_path, "run", "--date", "2026-11-23", "--quiet")
     assert quiet.returncode == 0 and "INFO" not in quiet.stderr and not quiet.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from aggregator.cli import main
+from aggregator._app.cli import main
 
 
 @pytest.mark.parametrize("command", sorted(main.commands))

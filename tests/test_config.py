@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS
 
-from aggregator.config import SCHEMA, SOURCE_SCHEMA, load_config
+from aggregator.config.settings import SCHEMA, SOURCE_SCHEMA, load_config
 from aggregator.errors import ConfigError
 
 

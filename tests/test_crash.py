@@ -1,7 +1,7 @@
 """Crash safety: a real ``aggregator run`` killed with SIGKILL, then a clean rerun.
 
 The kill is made deterministic with the documented test hook ``AGGREGATOR_TEST_PAUSE_AT``
-(aggregator/faults.py): the process announces the point on stderr and sleeps there, the
+(aggregator/_common/faults.py): the process announces the point on stderr and sleeps there, the
 test kills it with SIGKILL, checks the database and every published file, reruns, and
 compares the output tree with that of a run that was never interrupted.
 """

@@ -2,7 +2,7 @@
 through a real SMTP server on 127.0.0.1, killed with SIGKILL while sending, then a
 clean rerun.
 
-The kill points are the test hooks of aggregator/deliver.py: ``send:<address>``
+The kill points are the test hooks of aggregator/_mail/deliver.py: ``send:<address>``
 (the server has that message but for its final dot; the log says pending) and
 ``send-accepted:<address>`` (the server answered 250; the log still says sending).
 Every subscriber must end with exactly one message, except in the one window no

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from conftest import SEEDS
 from smtpserver import email_config
 
-from aggregator.cli import main
+from aggregator._app.cli import main
 
 SOURCES = f"""
 [[sources]]

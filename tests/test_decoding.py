@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.decoding import detect, prepare, screen_entities
+from aggregator._fetch.decoding import detect, prepare, screen_entities
 from aggregator.errors import ParseError
 
 CHINESE = "大型语言模型在自然语言处理中的应用与挑战，以及未来的研究方向。"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from aggregator.dedup import Outcome, atom_id_for, decide
-from aggregator.normalize import normalize
+from aggregator._update.decide import Outcome, atom_id_for, decide
+from aggregator._update.normalize import normalize
 from aggregator.types import ParsedEntry
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from dedupeval import evaluate, load_pairs
 
-from aggregator.config import DedupSettings
-from aggregator.minhash import MinHasher, Scheme
-from aggregator.neardup import Rules
+from aggregator._neardup.minhash import MinHasher, Scheme
+from aggregator._neardup.rules import Rules
+from aggregator.config.settings import DedupSettings
 
 
 def test_the_evaluation_set_is_large_and_varied() -> None:

@@ -15,11 +15,11 @@ import pytest
 from conftest import NOW, SEEDS
 from smtpserver import LIST_DAY, RUN_DAY, SmtpServer, email_config
 
-from aggregator.config import Settings, load_config
-from aggregator.deliver import CONNECT_RETRY_DELAYS, DeliveryReport
-from aggregator.pipeline import run, send_day
-from aggregator.store import Store
-from aggregator.store.deliveries import FAILED_PERMANENT, FAILED_TEMPORARY, SENDING, SENT
+from aggregator._mail.deliver import CONNECT_RETRY_DELAYS, DeliveryReport
+from aggregator._storage.sqlite import Store
+from aggregator._storage.sqlite.deliveries import FAILED_PERMANENT, FAILED_TEMPORARY, SENDING, SENT
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import run, send_day
 
 ServerFactory = Callable[..., SmtpServer]
 
@@ -322,7 +322,7 @@ def test_a_server_that_is_down_is_retried_briefly_then_reported_once(
     delays: list[float] = []
     port = free_port()
     settings = prepare(tmp_path, port)
-    with caplog.at_level(logging.WARNING, logger="aggregator.deliver"):
+    with caplog.at_level(logging.WARNING, logger="aggregator._mail.deliver"):
         report = send(settings, LIST_DAY, sleep=delays.append)
     # Not [email] backoff (0.01 s here, doubling), which is for messages refused for now.
     assert delays == list(CONNECT_RETRY_DELAYS)
@@ -345,7 +345,7 @@ def test_a_message_refused_for_now_is_retried_after_saying_when(
     server.handler.fail["cl@example.org"] = ["451 4.7.1 greylisted, try again later"]
     settings = prepare(tmp_path, server.port)
     delays: list[float] = []
-    with caplog.at_level(logging.WARNING, logger="aggregator.deliver"):
+    with caplog.at_level(logging.WARNING, logger="aggregator._mail.deliver"):
         assert send(settings, LIST_DAY, sleep=delays.append).ok
     assert delays == [0.01]
     (notice,) = [r.getMessage() for r in caplog.records]
@@ -420,7 +420,7 @@ def test_gmail_clipping_keeps_html_small_and_links_the_full_digest(
 def test_status_shows_the_last_deliveries(tmp_path: Path, smtp: ServerFactory) -> None:
     from click.testing import CliRunner
 
-    from aggregator.cli import main
+    from aggregator._app.cli import main
 
     server = smtp()
     server.handler.refuse["cl@example.org"] = "550 5.1.1 no such user"

@@ -9,8 +9,8 @@ import click
 import pytest
 from conftest import ROOT
 
-from aggregator.cli import main
-from aggregator.cron import cron_trigger
+from aggregator._app.cli import main
+from aggregator._app.cron import cron_trigger
 
 CONFIG = ROOT / "config"
 

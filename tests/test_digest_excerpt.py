@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from aggregator.digest import _text_start
-from aggregator.normalize import html_to_text
+from aggregator._output.digest import _text_start
+from aggregator._update.normalize import html_to_text
 
 PARTS = [
     "word ", "x", " ", "\n", "<p>", "</p>", "<b>", "</b>", "&amp;", "&lt;", "&#233;",

@@ -20,9 +20,9 @@ import pytest
 from conftest import NOW
 from test_email_digest import entry
 
-from aggregator.config import Settings, load_config
-from aggregator.digest import DayLinks, anchor, choose, day_links, relinked_days, render
-from aggregator.pipeline import run
+from aggregator._output.digest import DayLinks, anchor, choose, day_links, relinked_days, render
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import run
 
 D1, D2, D3, D4 = (date(2026, 11, day) for day in (20, 21, 23, 24))
 HOSTILE_CATEGORIES = (

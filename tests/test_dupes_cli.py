@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from test_duplicates import CLUTTERED, STORY, Item, atom
 
-from aggregator.cli import main
-from aggregator.store import Store
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
 
 SUBCOMMANDS = ["list", "explain", "split", "reindex"]
 

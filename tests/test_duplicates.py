@@ -14,11 +14,11 @@ import feedparser
 import sqlite_utils
 from atomcheck import validate_atom
 
-from aggregator import duplicates
-from aggregator.config import Settings, load_config
-from aggregator.dedup import Outcome
-from aggregator.pipeline import RunSummary, run
-from aggregator.store import MIGRATIONS, Store
+from aggregator._neardup import linking as duplicates
+from aggregator._storage.sqlite import MIGRATIONS, Store
+from aggregator._update.decide import Outcome
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import RunSummary, run
 
 RUN_DATE = date(2026, 11, 23)
 

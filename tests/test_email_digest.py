@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from conftest import NOW
 
-from aggregator.digest import Digest, choose
-from aggregator.email_digest import matches, render_email, select, strip_images, subject
-from aggregator.mailconfig import EmailSettings, Subscriber
+from aggregator._mail.digest import matches, render_email, select, strip_images, subject
+from aggregator._output.digest import Digest, choose
+from aggregator.config.mail import EmailSettings, Subscriber
 from aggregator.types import StoredEntry
 
 DAY = date(2026, 11, 23)

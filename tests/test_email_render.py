@@ -22,11 +22,11 @@ import pytest
 from conftest import NOW, SEEDS
 from test_email_digest import email_settings, entry, subscriber
 
-from aggregator.config import load_config
-from aggregator.digest import choose
-from aggregator.email_digest import render_email
-from aggregator.pipeline import build_digest, run
-from aggregator.store import Store
+from aggregator._mail.digest import render_email
+from aggregator._output.digest import choose
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import load_config
+from aggregator.core import build_digest, run
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None

@@ -25,9 +25,9 @@ from atomcheck import validate_atom
 from conftest import NOW
 from crashkit import run_to_end, tree
 
-from aggregator.config import load_config
-from aggregator.pipeline import publish_feeds, write_digests
-from aggregator.store import Store
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import load_config
+from aggregator.core import publish_feeds, write_digests
 
 DAY = "2026-11-23"
 

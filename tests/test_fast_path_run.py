@@ -11,10 +11,10 @@ import pytest
 from conftest import serve_generated
 from pytest_httpserver import HTTPServer
 
-from aggregator.config import load_config
-from aggregator.dedup import Outcome
+from aggregator._update.decide import Outcome
+from aggregator.config.settings import load_config
+from aggregator.core import run
 from aggregator.errors import ConfigError
-from aggregator.pipeline import run
 from benchmarks import feeds as generator
 
 

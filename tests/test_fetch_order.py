@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aggregator.config import FetchSettings
-from aggregator.fetch import Fetcher, fetch_in_order
-from aggregator.health import FetchState
-from aggregator.sources import Source
+from aggregator._fetch.health import FetchState
+from aggregator._fetch.http import Fetcher, fetch_in_order
+from aggregator.config.settings import FetchSettings
+from aggregator.config.sources import Source
 
 
 class CountingPool(ThreadPoolExecutor):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import health
-from aggregator.config import FetchSettings, load_config
+from aggregator._fetch import health
+from aggregator._fetch.health import FetchState, judge
+from aggregator.config.settings import FetchSettings, load_config
 from aggregator.errors import ConfigError, FetchError, GoneError
-from aggregator.health import FetchState, judge
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 SETTINGS = FetchSettings(timeout=60, max_bytes=1, backoff_base=1800, backoff_max=86400)

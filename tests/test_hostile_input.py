@@ -35,15 +35,16 @@ from crashkit import run_to_end
 from pytest_httpserver import HTTPServer
 from test_email_digest import email_settings, subscriber
 
-from aggregator import normalize, publish
-from aggregator.config import MAX_NAME_BYTES, load_config
-from aggregator.dedup import Outcome
-from aggregator.email_digest import render_email
+from aggregator._common.safety import has_controls, safe_url
+from aggregator._mail.digest import render_email
+from aggregator._output import publish
+from aggregator._storage.sqlite import Store
+from aggregator._update import normalize
+from aggregator._update.decide import Outcome
+from aggregator._update.reading import SHOWN_REFUSALS, normalize_all
+from aggregator.config.settings import MAX_NAME_BYTES, load_config
+from aggregator.core import build_digest, run
 from aggregator.errors import ConfigError
-from aggregator.pipeline import build_digest, run
-from aggregator.reading import SHOWN_REFUSALS, normalize_all
-from aggregator.safety import has_controls, safe_url
-from aggregator.store import Store
 from aggregator.types import ParsedEntry, StoredEntry
 
 HOSTILE = DATA / "hostile"

@@ -40,8 +40,8 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 from smtpserver import SmtpServer
 
-from aggregator.config import load_config
-from aggregator.pipeline import run
+from aggregator.config.settings import load_config
+from aggregator.core import run
 
 pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
 

@@ -25,10 +25,10 @@ from pytest_httpserver import HTTPServer
 from rawserver import serve, silent_server, trickle
 from werkzeug import Request, Response
 
-from aggregator.cli import main
-from aggregator.config import Settings, load_config
-from aggregator.pipeline import RunSummary, run
-from aggregator.store import Store
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import RunSummary, run
 
 T0 = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 FAST = """

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
-from aggregator.cli import EXIT_LOCKED, main
+from aggregator._app.cli import EXIT_LOCKED, main
+from aggregator._app.lock import database_lock, holder_of, lock_path
 from aggregator.errors import LockedError
-from aggregator.lock import database_lock, holder_of, lock_path
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from aggregator.lock import database_lock
+from aggregator._app.lock import database_lock
 with database_lock(Path(sys.argv[1]), timeout=0, purpose="test holder"):
     print("held", flush=True)
     time.sleep(120)
@@ -51,7 +51,7 @@ def test_a_second_run_waits_then_exits_4_naming_the_holder(tmp_path: Path) -> No
     (tmp_path / "aggregator.toml").write_text("[storage]\nlock_timeout = 0.5\n")
     with holder(tmp_path / "aggregator.db") as process:
         result = subprocess.run(
-            [sys.executable, "-c", "from aggregator.cli import main; main()", "run", "-q"],
+            [sys.executable, "-c", "from aggregator._app.cli import main; main()", "run", "-q"],
             cwd=tmp_path,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             capture_output=True,

@@ -14,12 +14,12 @@ import pytest
 from conftest import NOW, SEEDS
 from smtpserver import LIST_DAY, RUN_DAY, Received, SmtpServer, email_config
 
-from aggregator.config import Settings, load_config
-from aggregator.email_digest import unsubscribe_for
+from aggregator._mail.digest import unsubscribe_for
+from aggregator._storage.sqlite import Store
+from aggregator.config.mail import Subscriber
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import run, send_day
 from aggregator.errors import ConfigError
-from aggregator.mailconfig import Subscriber
-from aggregator.pipeline import run, send_day
-from aggregator.store import Store
 
 #: 64 characters before the @, as long as RFC 5321 allows.
 LONG_ADDRESS = (
@@ -153,7 +153,7 @@ def test_an_internationalised_unsubscribe_url_goes_out_as_ascii(tmp_path: Path) 
 def fold(name: str, value: str, *, utf8: bool = False) -> str:
     from email.message import EmailMessage
 
-    from aggregator.mailmessage import POLICY, POLICY_UTF8
+    from aggregator._mail.message import POLICY, POLICY_UTF8
 
     message = EmailMessage(policy=POLICY_UTF8 if utf8 else POLICY)
     message[name] = value

@@ -16,9 +16,9 @@ from click.testing import CliRunner, Result
 from conftest import DATA
 from smtpserver import CRASH_DAY, CRASH_SUBSCRIBERS, Received, SmtpServer, mail_site
 
-from aggregator.cli import main
-from aggregator.store import Store
-from aggregator.store.deliveries import FAILED_PERMANENT, SENT
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
+from aggregator._storage.sqlite.deliveries import FAILED_PERMANENT, SENT
 
 HOSTILE_FEED = DATA / "hostile" / "mail-crlf-category.rss"
 EVIL = "evil\r\nBcc: victim@example.org"

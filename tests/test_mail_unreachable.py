@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 from smtpserver import CRASH_DAY, CRASH_SUBSCRIBERS, NEXT_DAY, SmtpServer, free_port, mail_site
 
-from aggregator.cli import main
-from aggregator.deliver import CONNECT_RETRY_DELAYS
+from aggregator._app.cli import main
+from aggregator._mail.deliver import CONNECT_RETRY_DELAYS
 
 pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
 

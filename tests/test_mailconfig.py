@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from aggregator.config import load_config
+from aggregator.config.mail import EMAIL_SCHEMA, SUBSCRIBER_SCHEMA, normalize_address
+from aggregator.config.settings import load_config
 from aggregator.errors import ConfigError
-from aggregator.mailconfig import EMAIL_SCHEMA, SUBSCRIBER_SCHEMA, normalize_address
 
 MINIMAL = '[email]\nfrom = "digest@example.org"\n'
 

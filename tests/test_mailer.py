@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from smtpserver import SmtpServer
 
-from aggregator.config import load_config
+from aggregator._mail.smtp import SmtpMailer, dot_stuffed
+from aggregator.config.mail import EmailSettings
+from aggregator.config.settings import load_config
 from aggregator.errors import StorageError
-from aggregator.mailconfig import EmailSettings
-from aggregator.mailer import SmtpMailer, dot_stuffed
 
 MESSAGE = (
     b"From: digest@example.org\r\nTo: a@example.org\r\nSubject: test\r\n\r\n"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.minhash import (
+from aggregator._neardup.minhash import (
     MIN_SHINGLES,
     MinHasher,
     Scheme,
@@ -19,7 +19,7 @@ from aggregator.minhash import (
     similarity,
     tokens,
 )
-from aggregator.neardup import (
+from aggregator._neardup.rules import (
     Candidate,
     Features,
     Rules,
@@ -33,7 +33,7 @@ from aggregator.neardup import (
     surname,
     title_author_key,
 )
-from aggregator.normalize import normalize
+from aggregator._update.normalize import normalize
 from aggregator.types import Entry, ParsedEntry
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.normalize import (
+from aggregator._update.normalize import (
     arxiv_id,
     canonical_url,
     doi,

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import DATA
 
-from aggregator.arxiv_calendar import Calendar, batch_state
+from aggregator._sources import ParseOptions, get_parser
+from aggregator._sources.arxiv.calendar import Calendar, batch_state
+from aggregator._sources.arxiv.feed import announce_per_category, parse
+from aggregator._sources.markdown_digest import announce_type
+from aggregator._update.latex import to_unicode
+from aggregator._update.normalize import normalize
 from aggregator.errors import ParseError
-from aggregator.latex import to_unicode
-from aggregator.normalize import normalize
-from aggregator.parsers import ParseOptions, get_parser
-from aggregator.parsers.arxiv import announce_per_category, parse
-from aggregator.parsers.markdown_digest import announce_type
 from aggregator.types import ParsedFeed
 
 ARXIV = DATA / "arxiv"

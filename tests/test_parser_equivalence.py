@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from aggregator._sources import ParseOptions, fast_feed, feed, get_parser
+from aggregator._sources.arxiv import feed as arxiv
+from aggregator._update.normalize import normalize, sanitize_html
 from aggregator.errors import ParseError
-from aggregator.normalize import normalize, sanitize_html
-from aggregator.parsers import ParseOptions, arxiv, fast_feed, feed, get_parser
 from aggregator.types import ParsedEntry, ParsedFeed
 from benchmarks import feeds as generator
 

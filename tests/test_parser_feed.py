@@ -1,4 +1,4 @@
-"""aggregator.parsers.feed: RSS and Atom documents in, exact ParsedFeed values out."""
+"""aggregator._sources.feed: RSS and Atom documents in, exact ParsedFeed values out."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from aggregator._sources import ParseOptions
+from aggregator._sources.feed import parse
+from aggregator._update.normalize import arxiv_id, canonical_url, normalize
 from aggregator.errors import ParseError
-from aggregator.normalize import arxiv_id, canonical_url, normalize
-from aggregator.parsers import ParseOptions
-from aggregator.parsers.feed import parse
 from aggregator.types import ParsedEntry, ParsedFeed
 
 DATA = Path(__file__).parent / "data" / "feeds"

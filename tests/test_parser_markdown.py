@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from aggregator._sources import ParseOptions
+from aggregator._sources.markdown import date_in_url, parse
 from aggregator.errors import ParseError
-from aggregator.parsers import ParseOptions
-from aggregator.parsers.markdown import date_in_url, parse
 from aggregator.types import ParsedEntry, ParsedFeed
 
 ROOT = Path(__file__).resolve().parent.parent

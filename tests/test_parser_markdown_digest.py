@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from aggregator._sources import ParseOptions
+from aggregator._sources.markdown_digest import parse, split_authors
 from aggregator.errors import ParseError
-from aggregator.parsers import ParseOptions
-from aggregator.parsers.markdown_digest import parse, split_authors
 from aggregator.types import ParsedFeed
 
 ROOT = Path(__file__).resolve().parent.parent

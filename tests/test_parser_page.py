@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from aggregator._sources import ParseOptions
+from aggregator._sources.page import parse
 from aggregator.errors import ParseError
-from aggregator.parsers import ParseOptions
-from aggregator.parsers.page import parse
 from aggregator.types import ParsedEntry, ParsedFeed
 
 ROOT = Path(__file__).resolve().parent.parent

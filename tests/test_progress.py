@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli.progress import progress_for
-from aggregator.config import load_config
-from aggregator.pipeline import SourceReport
+from aggregator._app.cli.progress import progress_for
+from aggregator.config.settings import load_config
+from aggregator.core import SourceReport
 
 
 class _Terminal(io.StringIO):

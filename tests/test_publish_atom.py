@@ -8,8 +8,8 @@ import feedparser
 from atomcheck import validate_atom
 from lxml import etree
 
-from aggregator.dedup import atom_id_for
-from aggregator.publish import build_feed
+from aggregator._output.publish import build_feed
+from aggregator._update.decide import atom_id_for
 from aggregator.types import StoredEntry
 
 WHEN = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)

@@ -14,12 +14,12 @@ import pytest
 from conftest import ROOT, SEEDS, serve_generated
 from pytest_httpserver import HTTPServer
 
-from aggregator.config import load_config
-from aggregator.dedup import Outcome
+from aggregator._sources import ParseOptions
+from aggregator._update.decide import Outcome
+from aggregator._update.reading import Reader, ReadRequest, read, worker_count
+from aggregator.config.settings import load_config
+from aggregator.core import RunSummary, run
 from aggregator.errors import ConfigError
-from aggregator.parsers import ParseOptions
-from aggregator.pipeline import RunSummary, run
-from aggregator.reading import Reader, ReadRequest, read, worker_count
 from benchmarks import feeds as generator
 
 pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from smtpserver import CRASH_DAY, CRASH_SUBSCRIBERS, NEXT_DAY, SmtpServer, mail_site
 
-from aggregator import schedule
-from aggregator.cli import main
-from aggregator.config import Settings, load_config
-from aggregator.pipeline import RunSummary, days_to_finish, run
-from aggregator.store import Store
-from aggregator.store.deliveries import EMPTY, FAILED_TEMPORARY, SENT
+from aggregator._app import schedule
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
+from aggregator._storage.sqlite.deliveries import EMPTY, FAILED_TEMPORARY, SENT
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import RunSummary, days_to_finish, run
 
 ALPHA, BETA, EVERYONE = CRASH_SUBSCRIBERS
 GREYLISTED = "451 4.7.1 greylisted, try again later"
@@ -174,7 +174,7 @@ def test_the_scheduler_logs_subscribers_not_served(
     server.handler.refuse[BETA] = "550 5.1.1 no such user"
     job = schedule.JobKind("run on a fixed day", lambda s: run_on(s, CRASH_DAY))
     monkeypatch.setitem(schedule.JOBS, "run", job)
-    with caplog.at_level(logging.INFO, logger="aggregator.schedule"):
+    with caplog.at_level(logging.INFO, logger="aggregator._app.schedule"):
         schedule.run_job("run", settings)
     assert f"run: email {CRASH_DAY} to {BETA} failed-permanent: recipient {BETA} refused: 550" in (
         caplog.text

@@ -9,10 +9,10 @@ import feedparser
 from click.testing import CliRunner
 from conftest import NOW, SEEDS
 
-from aggregator.cli import main
-from aggregator.config import load_config
-from aggregator.pipeline import run
-from aggregator.store import Store
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import load_config
+from aggregator.core import run
 
 
 def feed(items: list[tuple[str, str]]) -> str:

@@ -12,10 +12,10 @@ import pytest
 from atomcheck import validate_atom
 from conftest import SEEDS
 
-from aggregator.config import Settings, load_config
-from aggregator.dedup import Outcome
-from aggregator.pipeline import RunSummary, run
-from aggregator.store import Store
+from aggregator._storage.sqlite import Store
+from aggregator._update.decide import Outcome
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import RunSummary, run
 
 RUN_DATE = date(2026, 11, 23)
 LIST_DAY = "2026-01-14"

@@ -1,10 +1,10 @@
-"""The rules for untrusted strings leaving the program (``aggregator.safety``)."""
+"""The rules for untrusted strings leaving the program (``aggregator._common.safety``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from aggregator.safety import (
+from aggregator._common.safety import (
     MAX_STEM_BYTES,
     clean_text,
     distinct_stems,
@@ -102,7 +102,7 @@ def test_the_fast_path_of_safe_url_answers_as_the_parser_does() -> None:
     import itertools
     import random
 
-    from aggregator.safety import _parsed_safe_url
+    from aggregator._common.safety import _parsed_safe_url
 
     schemes = ["http", "https", "HTTP", "Https", "javascript", "ftp", ""]
     separators = ["://", ":", ":///", "//", ":/"]
@@ -127,7 +127,7 @@ def test_the_fast_paths_of_the_text_rules_answer_as_the_character_classes_do() -
     import random
     import sys
 
-    from aggregator import safety
+    from aggregator._common import safety
 
     removed = [chr(c) for c in range(sys.maxunicode + 1) if safety._CONTROL_RE.match(chr(c))]
     assert removed and not any(c.isprintable() for c in removed)

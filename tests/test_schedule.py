@@ -19,12 +19,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
 from conftest import ROOT
 
-from aggregator import schedule
-from aggregator.cli import main
-from aggregator.config import load_config
-from aggregator.cron import cron_trigger, crontab_weekdays, fire_times, is_repeated_wall_time
+from aggregator._app import schedule
+from aggregator._app.cli import main
+from aggregator._app.cron import cron_trigger, crontab_weekdays, fire_times, is_repeated_wall_time
+from aggregator.config.settings import load_config
+from aggregator.core import RunSummary
 from aggregator.errors import ConfigError, StorageError
-from aggregator.pipeline import RunSummary
 
 # 2026's transitions: Europe/Berlin 29 March (02:00 -> 03:00) and 25 October
 # (03:00 -> 02:00); America/New_York 8 March and 1 November.
@@ -212,7 +212,7 @@ def test_a_failing_job_is_logged_and_does_not_raise(
     monkeypatch.setitem(schedule.JOBS, "run", schedule.JobKind("broken", broken))
     monkeypatch.setitem(schedule.JOBS, "fetch", schedule.JobKind("buggy", buggy))
     settings = load_config(None, cwd=tmp_path)
-    with caplog.at_level(logging.INFO, logger="aggregator.schedule"):
+    with caplog.at_level(logging.INFO, logger="aggregator._app.schedule"):
         assert schedule.run_job("run", settings) is False
         assert schedule.run_job("fetch", settings) is False
         assert schedule.run_job("run", settings) is False
@@ -225,7 +225,7 @@ def test_a_job_runs_the_pipeline_and_logs_a_summary(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = load_config(None, cwd=tmp_path)
-    with caplog.at_level(logging.INFO, logger="aggregator.schedule"):
+    with caplog.at_level(logging.INFO, logger="aggregator._app.schedule"):
         assert schedule.run_job("run", settings) is True
     assert "run: done: 6 sources, 42 new" in caplog.text
     assert (tmp_path / "public" / "feeds" / "all.atom").is_file()
@@ -238,7 +238,7 @@ def test_the_scheduler_process_logs_next_runs_and_stops_cleanly_on_sigterm(
     config.write_text('[schedule]\nrun = "30 6 * * *"\nfetch = "*/5 * * * *"\n')
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from aggregator.cli import main; main()", "schedule"],
+        [sys.executable, "-c", "from aggregator._app.cli import main; main()", "schedule"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import SEEDS
 from smtpserver import LIST_DAY, SmtpServer, email_config
 
-from aggregator.cli import main
+from aggregator._app.cli import main
 
 
 @pytest.fixture

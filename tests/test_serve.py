@@ -26,11 +26,11 @@ from atomcheck import validate_atom
 from click.testing import CliRunner
 from conftest import ROOT
 
-from aggregator import serve
-from aggregator.cli import main
-from aggregator.config import load_config
-from aggregator.pipeline import run
-from aggregator.serve import FeedServer, accepts_gzip, etag_matches, is_loopback
+from aggregator._app import serve
+from aggregator._app.cli import main
+from aggregator._app.serve import FeedServer, accepts_gzip, etag_matches, is_loopback
+from aggregator.config.settings import load_config
+from aggregator.core import run
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -306,7 +306,7 @@ def test_serve_command_serves_and_stops_on_sigterm(site: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from aggregator.cli import main; main()",
+            "from aggregator._app.cli import main; main()",
             "serve",
             "--port",
             str(port),

@@ -25,11 +25,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA, ROOT
 
-from aggregator.cli import main
-from aggregator.config import load_config
+from aggregator._app.cli import main
+from aggregator._app.serve import FeedServer
+from aggregator.config.serve import ServeSettings
+from aggregator.config.settings import load_config
 from aggregator.errors import ConfigError
-from aggregator.serve import FeedServer
-from aggregator.serveconfig import ServeSettings
 
 pytestmark = pytest.mark.slow  # real processes, kills or timeouts: `-m "not slow"` skips
 
@@ -110,7 +110,7 @@ def test_half_sent_connections_cannot_starve_a_client_at_128_descriptors(site: P
         port = probe.getsockname()[1]
     code = (
         "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128));"
-        " from aggregator.cli import main; main()"
+        " from aggregator._app.cli import main; main()"
     )
     # No [serve] table: the defaults (header_timeout 10 s) must do.
     (site.parent / "aggregator.toml").write_text(f'[publish]\noutput_dir = "{site.name}"\n')

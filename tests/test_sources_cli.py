@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aggregator.cli import main
-from aggregator.config import load_config
-from aggregator.opml import read
+from aggregator._app.cli import main
+from aggregator._sources.opml import read
+from aggregator.config.settings import load_config
 
 CONFIG = """# My feeds. This comment must survive.
 [storage]

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 from conftest import DATA, SEEDS
 from pytest_httpserver import HTTPServer
 
-from aggregator.cli import main
-from aggregator.store import Store
+from aggregator._app.cli import main
+from aggregator._storage.sqlite import Store
 
 HOSTILE = DATA / "hostile"
 LONG_NAME = "a-source-whose-name-is-longer-than-any-column-leaves-room-for"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.dedup import decide
+from aggregator._storage.sqlite import MIGRATIONS, Store
+from aggregator._update.decide import decide
+from aggregator._update.normalize import normalize
 from aggregator.errors import StorageError
-from aggregator.normalize import normalize
-from aggregator.store import MIGRATIONS, Store
 from aggregator.types import ParsedEntry
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aggregator.normalize import normalize
-from aggregator.pipeline import decide_all
-from aggregator.sources import Source
-from aggregator.store import Store
+from aggregator._storage.sqlite import Store
+from aggregator._update.normalize import normalize
+from aggregator.config.sources import Source
+from aggregator.core import decide_all
 from aggregator.types import Entry, ParsedEntry, StoredEntry
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
@@ -70,8 +70,8 @@ def test_an_update_rewrites_only_that_row(tmp_path: Path) -> None:
 
 def test_the_batch_statements_name_every_column_of_entries(tmp_path: Path) -> None:
     """A column added to the table or to _entry_to_row must be in _COLUMNS too."""
-    from aggregator.dedup import atom_id_for
-    from aggregator.store import entries as entries_module
+    from aggregator._storage.sqlite import entries as entries_module
+    from aggregator._update.decide import atom_id_for
 
     with Store(tmp_path / "a.db") as store:
         table = [row[1] for row in store.db.execute("PRAGMA table_info(entries)")]

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEEDS
 
-from aggregator import publish
-from aggregator.cli import main
+from aggregator._app.cli import main
+from aggregator._output import publish
 
 DAILY = next(SEEDS.glob("002_*.txt"))
 SOURCE = f'[[sources]]\nname = "daily"\nkind = "markdown-digest"\npath = "{DAILY}"\n'

@@ -1,4 +1,4 @@
-"""A source whose document has not changed is not parsed again (aggregator.unchanged)."""
+"""A source whose document has not changed is not parsed again (aggregator._fetch.unchanged)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import DATA, Parses
 
-from aggregator.config import load_config
-from aggregator.dedup import Outcome
-from aggregator.pipeline import RunSummary, run
-from aggregator.sources import Source
-from aggregator.store import Store
-from aggregator.unchanged import fingerprint
+from aggregator._fetch.unchanged import fingerprint
+from aggregator._storage.sqlite import Store
+from aggregator._update.decide import Outcome
+from aggregator.config.settings import load_config
+from aggregator.config.sources import Source
+from aggregator.core import RunSummary, run
 from benchmarks import feeds as generator
 
 

@@ -1,10 +1,10 @@
-"""Counts in words (``aggregator.wording``): the singular for one, the plural otherwise."""
+"""Counts in words (``aggregator._common.wording``): the singular for one, the plural otherwise."""
 
 from __future__ import annotations
 
 import pytest
 
-from aggregator.wording import plural
+from aggregator._common.wording import plural
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,308 @@
+"""The connection, transactions and migrations every store query builds on.
+
+Also the store's error boundary: every public method of every store mixin turns an
+``sqlite3`` error into :class:`StorageError` (``raise ... from err``), worded for people
+(a damaged file, a lock held too long, a read-only folder), so that no caller ever
+sees an ``sqlite3`` exception.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import sqlite_utils
+
+from ...errors import StorageError
+from .schema import MIGRATIONS
+
+
+class StoreBase:
+    """An open SQLite database with the schema migrated to the newest version."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The error boundary (see the module docstring): each query mixin's public
+        # methods, wrapped once where they are defined.
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(value):
+                setattr(cls, name, _converting(value))
+
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0, verify: bool = True) -> None:
+        """Open (creating if needed) and migrate ``path``.
+
+        ``busy_timeout`` is how long a statement waits while another program holds a
+        lock on the database before it fails with StorageError. ``verify`` first reads
+        every page (SQLite's ``quick_check``, about 0.2 s per 100 MB) and refuses a
+        damaged database with StorageError; the frequent unattended run skips it, as
+        it reads the tables it uses anyway. ``created`` says whether the file was new.
+        """
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._batch: Batch | None = None
+        self._verified = False
+        conn: sqlite3.Connection | None = None
+        self.created = not path.exists()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA cache_size = -32768")
+            problem = _quick_check(conn) if verify and not self.created else None
+            self._verified = verify
+        except (OSError, sqlite3.Error) as err:
+            if conn is not None:
+                conn.close()
+            if isinstance(err, sqlite3.Error):
+                raise storage_error(err, path, busy_timeout) from err
+            raise StorageError(
+                f"cannot open database {path}: {err}",
+                hint="check the folder exists and is writable by this user",
+            ) from err
+        if problem is not None:
+            conn.close()
+            raise damaged(path, problem)
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen, or none do.
+
+        Inside :meth:`batch` this is a savepoint of the batch's transaction: it is
+        undone alone when it fails, and made durable when the batch commits.
+        """
+        conn = self.db.conn
+        if self._batch is not None:
+            begin, end, undo = (
+                ["SAVEPOINT unit"],
+                ["RELEASE unit"],
+                ["ROLLBACK TO unit", "RELEASE unit"],
+            )
+        else:
+            begin, end, undo = ["BEGIN IMMEDIATE"], ["COMMIT"], ["ROLLBACK"]
+        try:
+            for statement in begin:
+                conn.execute(statement)
+            yield
+            for statement in end:
+                conn.execute(statement)
+        except BaseException as err:
+            self._undo(undo)
+            self._raise_storage(err)
+            raise
+
+    def _undo(self, statements: list[str]) -> None:
+        """Roll back what is open; a damaged file may refuse even that (the error
+        being raised already says so, and SQLite drops the transaction on close)."""
+        conn = self.db.conn
+        try:
+            if conn.in_transaction:
+                for statement in statements:
+                    conn.execute(statement)
+        except sqlite3.Error:
+            pass
+
+    def _raise_storage(self, err: BaseException) -> None:
+        if isinstance(err, sqlite3.Error):
+            raise storage_error(err, self.path, self.busy_timeout) from err
+
+    @contextmanager
+    def batch(self, *, seconds: float = 2.0) -> Iterator[Batch]:
+        """Group the :meth:`transaction` blocks inside into commits of about ``seconds``.
+
+        Each commit writes every page changed since the last; sources that change
+        rows in the same indexes share pages, so fewer commits write less (measured:
+        a few percent of a big first run, see the README). A crash loses at most the
+        uncommitted batch, which the next run simply does again (the sources' fetch
+        states are in it too, so nothing answers 304 for it).
+        """
+        conn = self.db.conn
+        batch = Batch(self, seconds)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            self._raise_storage(err)
+            raise
+        self._batch = batch
+        try:
+            yield batch
+            conn.execute("COMMIT")
+        except BaseException as err:
+            self._undo(["ROLLBACK"])
+            self._raise_storage(err)
+            raise
+        finally:
+            self._batch = None
+
+    # -- migrations -------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        try:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.Error as err:
+            raise storage_error(err, self.path, self.busy_timeout) from err
+        newest = max(version for version, _, _ in MIGRATIONS)
+        pending = [version for version, _, _ in MIGRATIONS if version not in done]
+        if done and pending and not self._verified:
+            # An upgrade writes: never into a damaged file, even on the run's fast path.
+            try:
+                problem = _quick_check(self.db.conn)
+            except sqlite3.Error as err:
+                raise storage_error(err, self.path, self.busy_timeout) from err
+            if problem is not None:
+                raise damaged(self.path, problem)
+        if done and max(done) > newest:
+            raise StorageError(
+                f"{self.path} was written by a newer aggregator (schema {max(done)},"
+                f" this one knows up to {newest})",
+                hint="upgrade aggregator, or point [storage].database at another file",
+            )
+        for version, name, migrate in MIGRATIONS:
+            if version in done:
+                continue
+            with self.transaction():
+                migrate(self.db)
+                self.db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                    [version, name],
+                )
+
+    def schema_version(self) -> int:
+        try:
+            row = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        except sqlite3.Error as err:
+            raise storage_error(err, self.path, self.busy_timeout) from err
+        return int(row[0] or 0)
+
+
+def _quick_check(conn: sqlite3.Connection) -> str | None:
+    """SQLite's first complaint about the file's pages and b-trees, or None."""
+    answer = str(conn.execute("PRAGMA quick_check(1)").fetchone()[0])
+    return None if answer == "ok" else answer
+
+
+def damaged(path: Path, problem: str) -> StorageError:
+    """The error of a database whose file is damaged (``problem`` as SQLite says it)."""
+    text = " ".join(problem.replace("*** in database main ***", "").split())
+    return StorageError(f"database {path} is damaged: {text}", hint="run `aggregator check`")
+
+
+#: Words of SQLite's messages for a file whose content is broken (SQLITE_CORRUPT,
+#: SQLITE_NOTADB): "database disk image is malformed", "file is not a database",
+#: "malformed database schema (...)".
+_DAMAGED = ("malformed", "not a database", "corrupt")
+
+
+def is_damage(err: sqlite3.Error) -> bool:
+    """Whether ``err`` says the database file's content is broken."""
+    return any(word in str(err).lower() for word in _DAMAGED)
+
+
+def storage_error(err: sqlite3.Error, path: Path, waited: float) -> StorageError:
+    """``err`` as one line for people: what is wrong with the database and what to do."""
+    text = str(err).lower()
+    if "not a database" in text:
+        return StorageError(
+            f"{path} is not an SQLite database, or its first page is damaged",
+            hint="check [storage] database names the right file, or run `aggregator check`",
+        )
+    if is_damage(err):
+        return damaged(path, str(err))
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            f"database {path}: {err}",
+            hint=f"another program kept the database locked for more than {waited:g} s"
+            " (an sqlite3 shell or a backup in a transaction?); close it, or raise"
+            " [storage].lock_timeout",
+        )
+    if "readonly" in text or "read-only" in text:
+        return StorageError(
+            f"database {path}: {err}",
+            hint="the database file or its folder is read-only for this user; fix the"
+            " permissions, or point [storage].database at a writable place",
+        )
+    if "unable to open" in text:
+        return StorageError(
+            f"cannot open database {path}: {err}",
+            hint="check the folder exists and is writable by this user",
+        )
+    if "disk i/o" in text or "full" in text:
+        return StorageError(
+            f"database {path}: {err}",
+            hint="check the disk: free space, and the kernel log for read errors",
+        )
+    return StorageError(f"database {path}: {err}")
+
+
+def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with its ``sqlite3`` errors raised as StorageError."""
+
+    @functools.wraps(method)
+    def converted(self: StoreBase, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as err:
+            raise storage_error(err, self.path, self.busy_timeout) from err
+
+    return converted
+
+
+def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``items`` in slices small enough for SQLite's parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def stamp(value: datetime) -> str:
+    """UTC, second precision: stored times compare correctly as text."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class Batch:
+    """An open :meth:`StoreBase.batch`: :meth:`due` says when to :meth:`commit`."""
+
+    def __init__(self, store: StoreBase, seconds: float) -> None:
+        self._store = store
+        self._seconds = seconds
+        self._started = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self._started >= self._seconds
+
+    def commit(self) -> None:
+        """Make everything so far durable and go on in a new transaction."""
+        conn = self._store.db.conn
+        try:
+            conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            self._store._raise_storage(err)
+            raise
+        self._started = time.monotonic()

@@ -1,0 +1,253 @@
+"""Entry rows: storing what ``dedup`` decided, and the queries feeds and digests need."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from ..._update.decide import Decision, Outcome
+from ...types import StoredEntry
+from .base import StoreBase, chunks, stamp
+
+#: Linked duplicates (see store/dupes.py) are stored but never published or sent.
+_VISIBLE = "key NOT IN (SELECT entry_key FROM duplicates)"
+
+
+class EntryQueries(StoreBase):
+    def get_entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
+        """The stored rows for ``keys`` that exist."""
+        found: dict[str, StoredEntry] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT * FROM entries WHERE key IN ({marks})", chunk)
+            found.update(self._rows_to_entries(rows))
+        return found
+
+    def source_hashes(self, source: str, keys: Sequence[str]) -> dict[str, str]:
+        """The content hash ``source`` last delivered for each of ``keys``."""
+        hashes: dict[str, str] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT entry_key, content_hash FROM entry_sources"
+                f" WHERE source = ? AND entry_key IN ({marks})",
+                [source, *chunk],
+            )
+            hashes.update({key: value for key, value in rows})
+        return hashes
+
+    def apply(self, decisions: Iterable[Decision], *, source: str, now: datetime) -> None:
+        """Store the rows, categories and per-source hashes the decisions call for.
+
+        Call inside :meth:`transaction`. Unchanged rows are not rewritten. Each kind of
+        write is one prepared statement run over the whole batch (``executemany``):
+        new rows first, then updates in decision order, then the links that refer to them.
+        """
+        decisions = list(decisions)
+        when = now.isoformat()
+        conn = self.db.conn
+        new = [_entry_to_row(d.row) for d in decisions if d.changed and d.outcome is Outcome.NEW]
+        changed = [
+            _entry_to_row(d.row) for d in decisions if d.changed and d.outcome is not Outcome.NEW
+        ]
+        if new:
+            conn.executemany(_INSERT_ENTRY, new)
+        if changed:
+            conn.executemany(_UPDATE_ENTRY, changed)
+        conn.executemany(
+            "INSERT OR IGNORE INTO entry_categories VALUES (?, ?, ?, ?, ?)",
+            [
+                (d.row.key, category, source, dict(d.announce).get(category, "listed"), when)
+                for d in decisions
+                for category in d.categories
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO entry_sources VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (entry_key, source) DO UPDATE SET"
+            " content_hash = excluded.content_hash, guid = excluded.guid"
+            " WHERE content_hash != excluded.content_hash"
+            " OR guid IS NOT excluded.guid",
+            [(d.row.key, source, d.source_guid, d.source_hash, when) for d in decisions],
+        )
+
+    def entries_in_category(self, category: str | None, limit: int) -> list[StoredEntry]:
+        """Newest first by ``updated``; ``category=None`` means every entry."""
+        if category is None:
+            rows = self.db.execute(
+                f"SELECT * FROM entries WHERE {_VISIBLE} ORDER BY updated DESC, key LIMIT ?",
+                [limit],
+            )
+        else:
+            # Choose the keys first, then read only those rows in full: sorting the
+            # category's whole rows (abstracts and all) costs twice as much.
+            rows = self.db.execute(
+                "SELECT * FROM entries WHERE key IN (SELECT key FROM entries WHERE key IN"
+                " (SELECT entry_key FROM entry_categories WHERE category = ?)"
+                f" AND {_VISIBLE} ORDER BY updated DESC, key LIMIT ?) ORDER BY updated DESC, key",
+                [category, limit],
+            )
+        return list(self._rows_to_entries(rows).values())
+
+    def entries_for_day(self, day: date) -> list[StoredEntry]:
+        """Entries whose digest day is ``day``, in arrival order."""
+        rows = self.db.execute(
+            f"SELECT * FROM entries WHERE digest_day = ? AND {_VISIBLE}"
+            " ORDER BY first_seen, position, key",
+            [day.isoformat()],
+        )
+        return list(self._rows_to_entries(rows).values())
+
+    def entries_updated_between(
+        self, start: datetime, end: datetime, *, before_day: date
+    ) -> list[StoredEntry]:
+        """Entries first shown before ``before_day`` whose ``updated`` is in [start, end)."""
+        rows = self.db.execute(
+            "SELECT * FROM entries WHERE updated >= ? AND updated < ? AND digest_day < ?"
+            f" AND {_VISIBLE} ORDER BY updated, key",
+            [stamp(start), stamp(end), before_day.isoformat()],
+        )
+        return list(self._rows_to_entries(rows).values())
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Every category with its number of entries, by name."""
+        rows = self.db.execute(
+            "SELECT category, count(DISTINCT entry_key) FROM entry_categories"
+            " WHERE entry_key NOT IN (SELECT entry_key FROM duplicates)"
+            " GROUP BY category ORDER BY category"
+        )
+        return [(name, int(count)) for name, count in rows]
+
+    def digest_days(self) -> list[date]:
+        # The days from the index alone, then one visible entry per day: never a scan
+        # of the rows themselves.
+        rows = self.db.execute(
+            "SELECT day FROM (SELECT DISTINCT digest_day AS day FROM entries) WHERE EXISTS"
+            f" (SELECT 1 FROM entries WHERE digest_day = day AND {_VISIBLE}) ORDER BY day"
+        )
+        return [date.fromisoformat(day) for (day,) in rows]
+
+    def count_entries(self) -> int:
+        # Each linked duplicate is exactly one stored entry (a unique, cascading key).
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM entries) - (SELECT count(*) FROM duplicates)"
+        ).fetchone()
+        return int(row[0])
+
+    def _rows_to_entries(self, cursor: sqlite3.Cursor) -> dict[str, StoredEntry]:
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+        if not rows:
+            return {}
+        keys = [row["key"] for row in rows]
+        # Ordered sets: a kept entry can gather thousands of duplicates' categories.
+        categories: dict[str, dict[str, None]] = {key: {} for key in keys}
+        sources: dict[str, dict[str, None]] = {key: {} for key in keys}
+        for chunk in chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for key, category in self.db.execute(
+                "SELECT entry_key, category FROM entry_categories"
+                f" WHERE entry_key IN ({marks}) ORDER BY rowid",
+                chunk,
+            ):
+                categories[key][category] = None
+            for key, name in self.db.execute(
+                f"SELECT entry_key, source FROM entry_sources WHERE entry_key IN ({marks})"
+                " ORDER BY rowid",
+                chunk,
+            ):
+                sources[key][name] = None
+            # A kept entry also lists the sources of the duplicates merged into it.
+            for key, name in self.db.execute(
+                "SELECT d.kept_key, s.source FROM duplicates d"
+                " JOIN entry_sources s ON s.entry_key = d.entry_key"
+                f" WHERE d.kept_key IN ({marks}) ORDER BY d.id, s.rowid",
+                chunk,
+            ):
+                sources[key].setdefault(name, None)
+        return {
+            row["key"]: _row_to_entry(row, list(categories[row["key"]]), list(sources[row["key"]]))
+            for row in rows
+        }
+
+
+#: The columns of ``entries`` as :func:`_entry_to_row` fills them: one place to add a
+#: column, so an insert or update can never leave one out.
+#: (tests/test_store_batch.py checks these against the table and _entry_to_row.)
+_COLUMNS = (
+    "key", "atom_id", "title", "link", "published", "updated", "first_seen", "digest_day",
+    "authors", "summary", "content", "sections", "pdf_url", "arxiv_id", "doi", "language",
+    "content_hash", "position", "version", "primary_category", "subjects", "journal_ref",
+    "raw_title", "raw_summary",
+)  # fmt: skip
+_INSERT_ENTRY = (
+    f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)})"
+)
+_UPDATE_ENTRY = (
+    "UPDATE entries SET "
+    + ", ".join(f"{c} = :{c}" for c in _COLUMNS if c not in ("key", "atom_id", "first_seen"))
+    + " WHERE key = :key AND content_hash != :content_hash"
+)
+
+
+def _entry_to_row(entry: StoredEntry) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "atom_id": entry.atom_id,
+        "title": entry.title,
+        "link": entry.link,
+        "published": stamp(entry.published) if entry.published else None,
+        "updated": stamp(entry.updated),
+        "first_seen": stamp(entry.first_seen),
+        "digest_day": entry.digest_day.isoformat(),
+        "authors": json.dumps(list(entry.authors), ensure_ascii=False),
+        "summary": entry.summary,
+        "content": entry.content,
+        "sections": json.dumps([list(s) for s in entry.sections], ensure_ascii=False),
+        "pdf_url": entry.pdf_url,
+        "arxiv_id": entry.arxiv_id,
+        "doi": entry.doi,
+        "language": entry.language,
+        "content_hash": entry.content_hash,
+        "position": entry.position,
+        "version": entry.version,
+        "primary_category": entry.primary_category,
+        "subjects": json.dumps(list(entry.subjects)),
+        "journal_ref": entry.journal_ref,
+        "raw_title": entry.raw_title,
+        "raw_summary": entry.raw_summary,
+    }
+
+
+def _row_to_entry(row: dict[str, Any], categories: list[str], sources: list[str]) -> StoredEntry:
+    return StoredEntry(
+        key=row["key"],
+        atom_id=row["atom_id"],
+        title=row["title"],
+        link=row["link"],
+        published=datetime.fromisoformat(row["published"]) if row["published"] else None,
+        updated=datetime.fromisoformat(row["updated"]),
+        first_seen=datetime.fromisoformat(row["first_seen"]),
+        digest_day=date.fromisoformat(row["digest_day"]),
+        authors=tuple(json.loads(row["authors"])),
+        summary=row["summary"],
+        content=row["content"],
+        sections=tuple((h, t) for h, t in json.loads(row["sections"])),
+        categories=tuple(categories),
+        pdf_url=row["pdf_url"],
+        arxiv_id=row["arxiv_id"],
+        doi=row["doi"],
+        language=row["language"],
+        content_hash=row["content_hash"],
+        position=int(row["position"]),
+        sources=tuple(sources),
+        version=row["version"],
+        primary_category=row["primary_category"],
+        subjects=tuple(json.loads(row["subjects"])),
+        journal_ref=row["journal_ref"],
+        raw_title=row["raw_title"],
+        raw_summary=row["raw_summary"],
+    )

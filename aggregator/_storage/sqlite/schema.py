@@ -1,0 +1,329 @@
+"""The database schema: versioned migrations, applied in order and recorded.
+
+Each feature that needs tables appends one migration with the next version number;
+a migration never changes after it has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE entries (
+            key TEXT PRIMARY KEY,
+            atom_id TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            link TEXT,
+            published TEXT,
+            updated TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            digest_day TEXT NOT NULL,
+            authors TEXT NOT NULL DEFAULT '[]',
+            summary TEXT,
+            content TEXT,
+            sections TEXT NOT NULL DEFAULT '[]',
+            pdf_url TEXT,
+            arxiv_id TEXT,
+            doi TEXT,
+            language TEXT,
+            content_hash TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX entries_digest_day ON entries (digest_day)")
+    db.execute("CREATE INDEX entries_updated ON entries (updated)")
+    db.execute(
+        """
+        CREATE TABLE entry_categories (
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            source TEXT NOT NULL,
+            how TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (entry_key, category, source)
+        )"""
+    )
+    db.execute("CREATE INDEX entry_categories_category ON entry_categories (category)")
+    db.execute(
+        """
+        CREATE TABLE entry_sources (
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            guid TEXT,
+            content_hash TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (entry_key, source)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            location TEXT NOT NULL,
+            last_attempt TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_new_entries TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            run_date TEXT NOT NULL,
+            status TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+
+
+def _m2_fetch_state(db: sqlite_utils.Database) -> None:
+    # HTTP state per source, kept apart from ``sources`` (which every kind of source
+    # has). ``url`` is the configured URL the state belongs to: when the config names
+    # another URL, the state is stale and is ignored (which also re-enables a 410).
+    db.execute(
+        """
+        CREATE TABLE source_fetch (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            effective_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_status INTEGER,
+            next_attempt TEXT,
+            next_reason TEXT,
+            disabled_reason TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX entry_sources_source ON entry_sources (source, first_seen)")
+
+
+def _m3_arxiv(db: sqlite_utils.Database) -> None:
+    """arXiv: versions, categories and raw LaTeX per entry; announcements per day; batches."""
+    for column in (
+        "version INTEGER",
+        "primary_category TEXT",
+        "subjects TEXT NOT NULL DEFAULT '[]'",
+        "journal_ref TEXT",
+        "raw_title TEXT",
+        "raw_summary TEXT",
+    ):
+        db.execute(f"ALTER TABLE entries ADD COLUMN {column}")
+    # How a paper was announced in a category on a day (new, cross, replace, replace-cross):
+    # the digest of that day lists it under New submissions, Cross-lists or Replacements.
+    db.execute(
+        """
+        CREATE TABLE arxiv_announcements (
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            day TEXT NOT NULL,
+            how TEXT NOT NULL,
+            version INTEGER,
+            source TEXT NOT NULL,
+            PRIMARY KEY (entry_key, category, day)
+        )"""
+    )
+    db.execute("CREATE INDEX arxiv_announcements_day ON arxiv_announcements (day)")
+    # Which announcement day's batch each arXiv source has read, to tell a feed that has
+    # not refreshed yet from a new batch.
+    db.execute(
+        """
+        CREATE TABLE arxiv_batches (
+            source TEXT NOT NULL,
+            day TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            PRIMARY KEY (source, day)
+        )"""
+    )
+
+
+def _m4_deliveries(db: sqlite_utils.Database) -> None:
+    # One row per (digest day, subscriber): the delivery log that makes sending
+    # exactly-once. See store/deliveries.py for the states.
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            day TEXT NOT NULL,
+            subscriber TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            entries INTEGER NOT NULL DEFAULT 0,
+            message_id TEXT,
+            smtp_code INTEGER,
+            smtp_reply TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT,
+            PRIMARY KEY (day, subscriber)
+        )"""
+    )
+    db.execute("CREATE INDEX deliveries_updated ON deliveries (updated_at)")
+
+
+def _m5_retention(db: sqlite_utils.Database) -> None:
+    # Tombstones of pruned entries: what each source last delivered, so that an old
+    # item still listed by a source is not stored again as new (see store/retention.py).
+    db.execute(
+        """
+        CREATE TABLE pruned_entries (
+            entry_key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            pruned_at TEXT NOT NULL,
+            PRIMARY KEY (entry_key, source)
+        )"""
+    )
+    db.execute("CREATE INDEX pruned_entries_pruned_at ON pruned_entries (pruned_at)")
+
+
+def _m6_duplicates(db: sqlite_utils.Database) -> None:
+    """Near-duplicate detection: signatures, LSH band keys, work keys, links, splits."""
+    db.execute(
+        """
+        CREATE TABLE entry_signatures (
+            id INTEGER PRIMARY KEY,
+            entry_key TEXT NOT NULL UNIQUE REFERENCES entries (key) ON DELETE CASCADE,
+            scheme TEXT NOT NULL,
+            signature BLOB,
+            shingles INTEGER NOT NULL DEFAULT 0,
+            seen TEXT NOT NULL
+        )"""
+    )
+    # One row per (band key, entry): finding candidates is one index seek per band.
+    db.execute(
+        """
+        CREATE TABLE lsh_bands (
+            band INTEGER NOT NULL,
+            sig_id INTEGER NOT NULL,
+            PRIMARY KEY (band, sig_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX lsh_bands_sig ON lsh_bands (sig_id)")
+    db.execute(
+        "CREATE TRIGGER entry_signatures_delete AFTER DELETE ON entry_signatures"
+        " BEGIN DELETE FROM lsh_bands WHERE sig_id = OLD.id; END"
+    )
+    db.execute(
+        """
+        CREATE TABLE entry_work_keys (
+            work_key TEXT NOT NULL,
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            PRIMARY KEY (work_key, entry_key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX entry_work_keys_entry ON entry_work_keys (entry_key)")
+    db.execute(
+        """
+        CREATE TABLE duplicates (
+            id INTEGER PRIMARY KEY,
+            entry_key TEXT NOT NULL UNIQUE REFERENCES entries (key) ON DELETE CASCADE,
+            kept_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            similarity REAL,
+            linked_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX duplicates_kept ON duplicates (kept_key)")
+    db.execute(
+        """
+        CREATE TABLE duplicate_splits (
+            entry_key TEXT NOT NULL,
+            other_key TEXT NOT NULL,
+            split_at TEXT NOT NULL,
+            PRIMARY KEY (entry_key, other_key)
+        ) WITHOUT ROWID"""
+    )
+
+
+def _m7_source_documents(db: sqlite_utils.Database) -> None:
+    # One row per source: the fingerprint of the last document whose entries were
+    # stored, so that an identical document is not parsed again (aggregator._fetch.unchanged).
+    db.execute(
+        """
+        CREATE TABLE source_documents (
+            source TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            stored_at TEXT NOT NULL
+        )"""
+    )
+
+
+def _m8_document_batches(db: sqlite_utils.Database) -> None:
+    # The arXiv announcement day and size of a source's last document, so that an
+    # unchanged arXiv feed is judged ("not refreshed yet") without parsing it again.
+    db.execute("ALTER TABLE source_documents ADD COLUMN batch_day TEXT")
+    db.execute("ALTER TABLE source_documents ADD COLUMN batch_items INTEGER")
+
+
+#: Tables whose rows shape the published feeds and index page (see store/published.py):
+#: any insert, update or delete in them, cascades included, moves the output generation.
+OUTPUT_INPUTS = ("entries", "entry_categories", "duplicates", "arxiv_announcements")
+
+
+def _m9_output_generation(db: sqlite_utils.Database) -> None:
+    # A counter that every change to what feeds and the index show moves (triggers, so
+    # that no write path can forget it: ingest, pruning, dupes split and reindex alike),
+    # and what was last published for each output file: the fingerprint of its inputs
+    # (the generation, the settings that shape it, the code version) and the file's size
+    # and mtime as written. A rerun with nothing changed then rebuilds nothing.
+    db.execute(
+        "CREATE TABLE output_generation ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO output_generation VALUES (1, 0)")
+    for table in OUTPUT_INPUTS:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON {table}"
+                " BEGIN UPDATE output_generation SET generation = generation + 1"
+                " WHERE id = 1; END"
+            )
+    # Feeds want the newest entries, ties broken by key: one index walk, no sort (the
+    # old index on updated alone served the same range queries).
+    db.execute("DROP INDEX entries_updated")
+    db.execute("CREATE INDEX entries_updated_key ON entries (updated DESC, key)")
+    db.execute(
+        """
+        CREATE TABLE published_files (
+            path TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL
+        )"""
+    )
+
+
+def _m10_digests_due(db: sqlite_utils.Database) -> None:
+    # The days whose digest must be rendered again: marked in the transaction that
+    # stores the entries changing them, cleared in the one that records the digest's
+    # files as written. A run that stores entries and then fails to write the digest
+    # (a full disk, a read-only folder) leaves the day here for the next run to do.
+    db.execute("CREATE TABLE digests_due (day TEXT PRIMARY KEY, since TEXT NOT NULL)")
+
+
+#: Versioned migrations, applied in order, each in its own transaction and recorded.
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (1, "initial schema", _m1_initial),
+    (2, "HTTP fetch state per source", _m2_fetch_state),
+    (3, "arxiv versions, announcements and batches", _m3_arxiv),
+    (4, "delivery log", _m4_deliveries),
+    (5, "tombstones of pruned entries", _m5_retention),
+    (6, "duplicates beyond identity keys", _m6_duplicates),
+    (7, "fingerprints of sources' last documents", _m7_source_documents),
+    (8, "arXiv batch of sources' last documents", _m8_document_batches),
+    (9, "output generation, published files, feed order index", _m9_output_generation),
+    (10, "digest days to render again", _m10_digests_due),
+)

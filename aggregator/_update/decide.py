@@ -1,0 +1,251 @@
+"""The new / updated / unchanged / duplicate decision. Pure: no I/O.
+
+Given a normalised entry from one source and what the store knows about its
+identity key, decide what happens and build the row to store:
+
+- **new**: no row has this key yet; the row is created.
+- **unchanged**: this source delivered this key before with the same content hash.
+- **updated**: this source delivered this key before with different content; its
+  fields replace the stored ones, ``updated`` moves forward, ``published`` stays.
+- **duplicate**: the key is known from another source (or earlier in the same
+  document); the row gains this source's categories and any fields it lacked,
+  and keeps its own values and times.
+
+arXiv papers follow the same rules with one more: a delivery carrying a **higher
+version** than the stored row (``2601.06098v2`` after ``v1``), from whichever source, is
+an update (new title, abstract, version; ``published`` stays the first announcement), and
+a lower version never overwrites a higher one. Each delivery also says how it was
+announced in each category (``Decision.announce``), which the store records per day.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from ..types import Entry, StoredEntry
+
+
+class Outcome(enum.Enum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    #: The row as it should be stored afterwards.
+    row: StoredEntry
+    #: Categories this delivery files the entry under.
+    categories: tuple[str, ...]
+    #: The content hash this source delivered (recorded per source).
+    source_hash: str
+    source_guid: str | None
+    #: Whether the stored row must be rewritten.
+    changed: bool = True
+    #: arXiv: (category, announce type) pairs of this delivery, and the day announced.
+    announce: tuple[tuple[str, str], ...] = ()
+    announced: date | None = None
+
+
+_ATOM_NAMESPACE = uuid.UUID("6f3c5c1e-4b1d-5d8e-9a53-1c3a2b0f7e11")
+
+
+def atom_id_for(key: str) -> str:
+    """A stable ``urn:uuid:`` for an identity key, fixed at first sight and stored."""
+    return f"urn:uuid:{uuid.uuid5(_ATOM_NAMESPACE, key)}"
+
+
+def row_hash(row: StoredEntry) -> str:
+    """Hash of a stored row's visible content, to skip rewriting unchanged rows."""
+    payload = [
+        row.title,
+        row.link,
+        list(row.authors),
+        row.summary,
+        row.content,
+        [list(s) for s in row.sections],
+        row.pdf_url,
+        sorted(row.categories),
+        row.updated.isoformat(),
+    ]
+    if row.version is not None or row.journal_ref or row.subjects:
+        payload += [str(row.version), row.journal_ref, list(row.subjects), row.primary_category]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def decide(
+    entry: Entry,
+    *,
+    existing: StoredEntry | None,
+    previous_hash: str | None,
+    seen_in_this_document: bool,
+    categories: tuple[str, ...],
+    now: datetime,
+    today: date,
+) -> Decision:
+    """Decide what one delivery of ``entry`` means (see the module docstring).
+
+    ``previous_hash`` is the content hash this same source delivered for the key
+    last time (``None`` if never); ``today`` is the run's day in the digest time zone.
+    """
+
+    def decision(outcome: Outcome, row: StoredEntry) -> Decision:
+        changed = existing is None or row != existing
+        announce = tuple((c, how) for c, how in entry.announce if c in categories)
+        return Decision(
+            outcome,
+            row,
+            categories,
+            entry.content_hash,
+            entry.guid,
+            changed,
+            announce=announce,
+            announced=entry.announced if announce else None,
+        )
+
+    if existing is None:
+        updated = entry.updated or entry.published or now
+        row = StoredEntry(
+            key=entry.key,
+            atom_id=atom_id_for(entry.key),
+            title=entry.title,
+            link=entry.link,
+            published=entry.published,
+            updated=updated,
+            first_seen=now,
+            digest_day=entry.announced or today,
+            authors=entry.authors,
+            summary=entry.summary,
+            content=entry.content,
+            sections=entry.sections,
+            categories=tuple(dict.fromkeys(categories)),
+            pdf_url=entry.pdf_url,
+            arxiv_id=entry.arxiv_id,
+            doi=entry.doi,
+            language=entry.language,
+            content_hash="",
+            position=entry.position,
+            sources=(entry.source,),
+            version=entry.version,
+            primary_category=entry.primary_category,
+            subjects=entry.subjects,
+            journal_ref=entry.journal_ref,
+            raw_title=entry.raw_title,
+            raw_summary=entry.raw_summary,
+        )
+        return decision(Outcome.NEW, replace(row, content_hash=row_hash(row)))
+
+    merged_categories = tuple(dict.fromkeys((*existing.categories, *categories)))
+    sources = tuple(dict.fromkeys((*existing.sources, entry.source)))
+
+    if entry.version is not None and existing.version is not None:
+        if entry.version > existing.version:
+            row = _replacement(existing, entry, now)
+            row = replace(row, categories=merged_categories, sources=sources)
+            return decision(Outcome.UPDATED, replace(row, content_hash=row_hash(row)))
+        same_text = entry.title == existing.title and entry.summary in (None, existing.summary)
+        if entry.version == existing.version and same_text and previous_hash != entry.content_hash:
+            # This source's copy caught up with a version another source brought first.
+            row = _fill_missing(existing, entry)
+            row = replace(row, categories=merged_categories, sources=sources)
+            return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
+        if entry.version < existing.version:  # an older copy never overwrites a newer one
+            row = _fill_missing(existing, entry)
+            row = replace(row, categories=merged_categories, sources=sources)
+            if row == existing:
+                return decision(Outcome.UNCHANGED, row)
+            return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
+
+    if previous_hash is None or seen_in_this_document:
+        row = _fill_missing(existing, entry)
+        row = replace(row, categories=merged_categories, sources=sources)
+        return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
+
+    if previous_hash == entry.content_hash:
+        row = replace(existing, categories=merged_categories, sources=sources)
+        if row != existing:
+            row = replace(row, content_hash=row_hash(row))
+        return decision(Outcome.UNCHANGED, row)
+
+    updated = entry.updated if entry.updated and entry.updated > existing.updated else now
+    row = replace(
+        existing,
+        title=entry.title,
+        link=entry.link or existing.link,
+        published=existing.published or entry.published,
+        updated=max(updated, existing.updated),
+        authors=entry.authors or existing.authors,
+        summary=entry.summary or existing.summary,
+        content=entry.content or existing.content,
+        sections=entry.sections or existing.sections,
+        pdf_url=entry.pdf_url or existing.pdf_url,
+        doi=existing.doi or entry.doi,
+        language=entry.language or existing.language,
+        categories=merged_categories,
+        sources=sources,
+        version=_max_version(existing.version, entry.version),
+        primary_category=entry.primary_category or existing.primary_category,
+        subjects=tuple(dict.fromkeys((*existing.subjects, *entry.subjects))),
+        journal_ref=entry.journal_ref or existing.journal_ref,
+        raw_title=entry.raw_title,
+        raw_summary=entry.raw_summary if entry.summary else existing.raw_summary,
+    )
+    return decision(Outcome.UPDATED, replace(row, content_hash=row_hash(row)))
+
+
+def _replacement(row: StoredEntry, entry: Entry, now: datetime) -> StoredEntry:
+    """The row after a new arXiv version: its title, abstract and version; same ``published``.
+
+    ``updated`` is the replacement's own time when it gives one later than the row's,
+    else ``now``: it always moves forward.
+    """
+    updated = entry.updated if entry.updated and entry.updated > row.updated else now
+    return replace(
+        row,
+        title=entry.title,
+        link=row.link or entry.link,
+        published=row.published or entry.published,
+        updated=max(updated, row.updated),
+        authors=entry.authors or row.authors,
+        summary=entry.summary or row.summary,
+        raw_title=entry.raw_title,
+        raw_summary=entry.raw_summary if entry.summary else row.raw_summary,
+        pdf_url=row.pdf_url or entry.pdf_url,
+        doi=entry.doi or row.doi,
+        version=entry.version,
+        primary_category=entry.primary_category or row.primary_category,
+        subjects=tuple(dict.fromkeys((*entry.subjects, *row.subjects))),
+        journal_ref=entry.journal_ref or row.journal_ref,
+    )
+
+
+def _max_version(a: int | None, b: int | None) -> int | None:
+    return max(a, b) if a is not None and b is not None else a if a is not None else b
+
+
+def _fill_missing(row: StoredEntry, entry: Entry) -> StoredEntry:
+    """The row with empty fields taken from another source's copy of the entry."""
+    return replace(
+        row,
+        link=row.link or entry.link,
+        published=row.published or entry.published,
+        authors=row.authors or entry.authors,
+        summary=row.summary or entry.summary,
+        content=row.content or entry.content,
+        sections=row.sections or entry.sections,
+        pdf_url=row.pdf_url or entry.pdf_url,
+        doi=row.doi or entry.doi,
+        language=row.language or entry.language,
+        version=_max_version(row.version, entry.version),
+        primary_category=row.primary_category or entry.primary_category,
+        subjects=tuple(dict.fromkeys((*row.subjects, *entry.subjects))),
+        journal_ref=row.journal_ref or entry.journal_ref,
+        raw_summary=row.raw_summary if row.summary else entry.raw_summary,
+    )

@@ -1,0 +1,257 @@
+"""Reading documents: parsing, normalising and near-duplicate features, on every core.
+
+Owns the CPU-bound, pure part of ingesting one document, from its screened bytes to
+normalised entries (with, on request, their near-duplicate features), and where it
+runs: in this process, or in a pool of worker processes (``[fetch] processes``) so
+that parsing uses the other cores while the main process fetches, decides and
+stores. Knows nothing of the database: unchanged documents, arXiv batches and the
+decisions stay in ``ingest``.
+
+Worker processes are started with ``spawn`` (the main process runs fetching
+threads, which ``fork`` would copy mid-flight) and only when a run has enough to
+read: in ``auto`` mode once the documents read in this process pass
+:data:`AUTO_POOL_BYTES`, so a run of a few small feeds never pays their start-up.
+Exceptions do not cross the process boundary: a worker returns a failure as text,
+and the main process raises it again as the :class:`ParseError` it was. Should the
+workers themselves fail (one killed, none able to start), the run says so once and
+reads the rest, the document in hand included, in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from multiprocessing import get_context
+
+from .._neardup.minhash import hasher_for
+from .._neardup.rules import Features, features
+from .._sources import ParseOptions, get_parser
+from ..config.sources import Source
+from ..errors import ParseError, SourceError
+from ..types import Entry, ParsedEntry
+from .decide import Decision, decide
+from .normalize import normalize
+
+log = logging.getLogger(__name__)
+
+#: In ``auto`` mode, bytes read in this process before the worker pool starts.
+AUTO_POOL_BYTES = 2_000_000
+
+#: Links dropped by normalising that a document's warnings name one by one.
+SHOWN_REFUSALS = 3
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """One document to read, and how."""
+
+    data: bytes
+    kind: str
+    #: ``[fetch] parser``: "auto" or "feedparser".
+    engine: str
+    source: str
+    options: ParseOptions
+    #: First-seen time of new entries (near-duplicate features use it when undated).
+    now: datetime
+    #: Near-duplicate scheme ``(num_perm, bands)``, or ``None`` for no features.
+    scheme: tuple[int, int] | None = None
+    #: To decide each entry as if seen for the first time (``dedup.decide`` with no
+    #: stored row): the source's settings and the run's day. ``None``: no decisions.
+    first_sight: tuple[Source, date] | None = None
+
+
+@dataclass(frozen=True)
+class Read:
+    """A document read: its normalised entries and what the parser said of it."""
+
+    #: One per entry the parser found, in document order.
+    entries: tuple[Entry, ...]
+    #: The parser's: a document with warnings is read again on the next run.
+    warnings: tuple[str, ...]
+    #: arXiv: the announcement day the document lists.
+    announced: date | None
+    #: Near-duplicate features by entry key, with the entry they describe and
+    #: without shingle sets (see ``duplicates.link_new_entries``).
+    features: dict[str, tuple[Entry, Features]] = field(default_factory=dict)
+    #: The decision for each key's first entry should the store not know the key
+    #: (``dedup.decide`` is pure: ``ingest.decide_all`` uses it where that holds).
+    first_sight: dict[str, Decision] = field(default_factory=dict)
+    #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
+    #: the document again: the same bytes drop the same links.
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A failure in a worker, as text: exceptions with keyword arguments do not pickle."""
+
+    message: str
+    hint: str | None
+    #: True for a bug (not a ParseError); the type's name leads the message.
+    unexpected: bool
+
+
+def normalize_all(
+    items: list[ParsedEntry], source: str, warnings: list[str] | None = None
+) -> tuple[Entry, ...]:
+    """Normalise parsed entries; ``position`` is each one's place in the document.
+
+    What normalising refused (a ``javascript:`` link) is added to ``warnings``: the
+    first :data:`SHOWN_REFUSALS` one by one, the rest counted in one more line (a
+    local copy of a feed can hold hundreds of relative links).
+    """
+    refused: list[str] = []
+    entries = tuple(
+        normalize(item, source=source, position=index, warnings=refused)
+        for index, item in enumerate(items, start=1)
+    )
+    if warnings is not None and refused:
+        warnings.extend(refused[:SHOWN_REFUSALS])
+        if len(refused) > SHOWN_REFUSALS:
+            warnings.append(f"and {len(refused) - SHOWN_REFUSALS} more links dropped likewise")
+    return entries
+
+
+def read(request: ReadRequest) -> Read:
+    """Parse and normalise one document (raises ParseError as the parser does)."""
+    parser = get_parser(request.kind, request.engine)
+    parsed = parser(request.data, source=request.source, options=request.options)
+    dropped: list[str] = []
+    entries = normalize_all(list(parsed.entries), request.source, dropped)
+    found: dict[str, tuple[Entry, Features]] = {}
+    if request.scheme is not None:
+        hasher = hasher_for(*request.scheme)
+        for entry in entries:
+            # The shingle set is only needed near the threshold; it is recomputed then.
+            computed = features(
+                entry,
+                key=entry.key,
+                source=request.source,
+                first_seen=request.now,
+                hasher=hasher,
+                keep_shingles=False,
+            )
+            found[entry.key] = (entry, computed)
+    decided: dict[str, Decision] = {}
+    if request.first_sight is not None:
+        source, today = request.first_sight
+        for entry in entries:
+            if entry.key not in decided:
+                decided[entry.key] = decide(
+                    entry,
+                    existing=None,
+                    previous_hash=None,
+                    seen_in_this_document=False,
+                    categories=source.categories_for(entry.categories),
+                    now=request.now,
+                    today=today,
+                )
+    return Read(
+        entries=entries,
+        warnings=tuple(parsed.warnings),
+        dropped=tuple(dropped),
+        announced=parsed.announced,
+        features=found,
+        first_sight=decided,
+    )
+
+
+def _read_in_worker(request: ReadRequest) -> Read | _Failed:
+    try:
+        return read(request)
+    except SourceError as err:
+        return _Failed(err.message, err.hint, unexpected=False)
+    except Exception as err:  # a bug in a parser: reported for this source only
+        return _Failed(f"{type(err).__name__}: {err}", None, unexpected=True)
+
+
+class PendingRead:
+    """A document being read in a worker; :meth:`result` waits for it."""
+
+    def __init__(self, future: Future[Read | _Failed], request: ReadRequest, reader: Reader):
+        self._future = future
+        self._request = request
+        self._reader = reader
+
+    def result(self) -> Read:
+        try:
+            outcome = self._future.result()
+        except BrokenProcessPool as err:  # a worker died (killed, out of memory)
+            self._reader.give_up(err)
+            return self._reader.read_here(self._request)
+        if isinstance(outcome, _Failed):
+            if outcome.unexpected:
+                raise RuntimeError(outcome.message)
+            raise ParseError(outcome.message, source=self._request.source, hint=outcome.hint)
+        return outcome
+
+
+def worker_count(setting: str | int) -> int:
+    """Worker processes for ``[fetch] processes``: ``auto`` is one per core (none on one)."""
+    if setting == "auto":
+        cores = os.cpu_count() or 1
+        return cores if cores > 1 else 0
+    return int(setting)
+
+
+class Reader:
+    """Reads documents here or in worker processes; close it (``with``) when done."""
+
+    def __init__(self, setting: str | int) -> None:
+        self.workers = worker_count(setting)
+        self._auto = setting == "auto"
+        self._read_here = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def pooled(self) -> bool:
+        """Whether documents are read in workers (from now on)."""
+        if self.workers < 1:
+            return False
+        return not self._auto or self._read_here >= AUTO_POOL_BYTES
+
+    def read_here(self, request: ReadRequest) -> Read:
+        """Read ``request`` in this process (and count it towards starting the pool)."""
+        self._read_here += len(request.data)
+        return read(request)
+
+    def submit(self, request: ReadRequest) -> PendingRead | None:
+        """Start reading ``request`` in a worker; ``None`` when it is to be read here."""
+        if not self.pooled:
+            return None
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=get_context("spawn")
+                )
+            future = self._pool.submit(_read_in_worker, request)
+        except (BrokenProcessPool, OSError) as err:
+            self.give_up(err)
+            return None
+        return PendingRead(future, request, self)
+
+    def give_up(self, err: BaseException) -> None:
+        """Read everything in this process from now on: the workers cannot be used."""
+        if self.workers:
+            log.warning(
+                "parsing in worker processes failed (%s); reading in this process instead", err
+            )
+        self.workers = 0
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

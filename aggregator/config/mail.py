@@ -1,0 +1,370 @@
+"""Email settings: the ``[email]`` table and ``[[subscribers]]``, validated into values.
+
+Owns the schema of every email key (type, default, help), the rules for addresses
+(RFC 5322 dot-atoms, internationalised domains and UTF-8 local parts) and the checks
+that need several keys at once. Reads no environment variable and opens no socket:
+the password's *variable name* is stored, its value is read when sending.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from .._common.safety import safe_url
+from ..errors import ConfigError
+
+#: ``check(value, expected_type, file=..., key=...)``: config.py's type check.
+TypeCheck = Callable[..., None]
+
+SECURITY = ("none", "starttls", "tls")
+FORMATS = ("html", "text")
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+# key: (type, default, help). Every key is documented in config/example.toml.
+EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+    "smtp_host": (str, "localhost", "SMTP server that accepts the digests"),
+    "smtp_port": (int, None, "SMTP port (default: 25, 587 for starttls, 465 for tls)"),
+    "security": (str, None, "none | starttls | tls (default: none for localhost, else starttls)"),
+    "username": (str, None, "SMTP user name; needs password_env"),
+    "password_env": (str, None, "NAME of the environment variable holding the password"),
+    "timeout": ((int, float), 30.0, "seconds before an SMTP operation is abandoned"),
+    "from": (str, None, "sender address, optionally with a name (required)"),
+    "reply_to": (str, None, "Reply-To address"),
+    "list_id": (str, None, "List-Id header (default: derived from the sender)"),
+    "unsubscribe_url": (
+        str,
+        None,
+        "http(s) unsubscribe URL, at most 400 characters; {email} is replaced",
+    ),
+    "unsubscribe_mailto": (str, None, "address that handles unsubscribe mails"),
+    "send_empty": (bool, False, "also mail subscribers whose selection is empty"),
+    "max_retries": (int, 3, "retries of a temporary failure within one send"),
+    "backoff": ((int, float), 30.0, "seconds before the first retry; doubles each time"),
+    "max_html_bytes": (int, 100_000, "largest HTML part before entries are cut"),
+    "resume_days": (
+        int,
+        3,
+        "earlier days whose unfinished deliveries each run finishes (0: only the run's day)",
+    ),
+}
+
+SUBSCRIBER_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+    "email": (str, None, "the subscriber's address (required)"),
+    "name": (str, None, "display name used in the To header"),
+    "categories": (list, None, "categories to include (default: all)"),
+    "keywords": (list, None, "only entries mentioning one of these words"),
+    "format": (str, "html", "html (with a text alternative) | text"),
+}
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One recipient of the daily digest."""
+
+    #: The address as it goes on the wire (domain in lower case; IDN kept as Unicode).
+    email: str
+    name: str | None
+    #: Empty means every category.
+    categories: tuple[str, ...]
+    keywords: tuple[str, ...]
+    format: str
+
+    @property
+    def key(self) -> str:
+        """The delivery log's name for this subscriber."""
+        return self.email
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    smtp_host: str
+    smtp_port: int
+    security: str
+    username: str | None
+    password_env: str | None
+    timeout: float
+    sender: Address
+    reply_to: Address | None
+    list_id: str
+    unsubscribe_url: str | None
+    unsubscribe_mailto: str | None
+    send_empty: bool
+    max_retries: int
+    backoff: float
+    max_html_bytes: int
+    #: ``run`` also finishes the deliveries left pending on this many earlier days.
+    resume_days: int = 3
+
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]+"
+_LOCAL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def normalize_address(text: str) -> str:
+    """``local@domain`` checked, its domain lower-cased; ValueError says what is wrong.
+
+    Accepts internationalised domains (checked through their IDNA form) and UTF-8
+    local parts (RFC 6531; they need a server with SMTPUTF8). Quoted local parts,
+    IP-literal domains and single-label domains are refused.
+    """
+    text = text.strip()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError(f"{text!r} is not an email address (expected name@domain)")
+    if len(local) > 64 or not _LOCAL.fullmatch(local):
+        raise ValueError(f"{text!r}: the part before @ is not a valid mailbox name")
+    domain = domain.lower().rstrip(".")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{text!r}: {domain!r} is not a valid domain name") from None
+    labels = ascii_domain.split(".")
+    if len(ascii_domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(x) for x in labels):
+        raise ValueError(f"{text!r}: {domain!r} is not a valid domain name") from None
+    return f"{local}@{domain}"
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in IDNA form (the local part is left as is)."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def _address(text: str, *, file: str, key: str) -> Address:
+    name, addr = parseaddr(text)
+    if not addr:
+        raise ConfigError(f"{text!r} is not an email address", file=file, key=key)
+    try:
+        normalized = normalize_address(addr)
+    except ValueError as err:
+        raise ConfigError(str(err), file=file, key=key) from None
+    local, _, domain = normalized.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def _typed(
+    table: Any,
+    schema: dict[str, tuple[type | tuple[type, ...], Any, str]],
+    *,
+    file: str,
+    where: str,
+    check: TypeCheck,
+) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError("expected a table", file=file, key=where)
+    for key in table:
+        if key not in schema:
+            raise ConfigError(
+                "unknown key",
+                file=file,
+                key=f"{where}.{key}",
+                hint=f"known keys: {', '.join(schema)}",
+            )
+    values: dict[str, Any] = {}
+    for key, (typ, default, _help) in schema.items():
+        value = table.get(key, default)
+        if value is not None:
+            check(value, typ, file=file, key=f"{where}.{key}")
+        values[key] = value
+    return values
+
+
+def _strings(value: list[Any] | None, *, file: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError("expected a list of non-empty strings", file=file, key=key)
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
+    v = _typed(raw, EMAIL_SCHEMA, file=file, where="email", check=check)
+    if v["security"] is None:
+        v["security"] = "none" if v["smtp_host"].strip() in LOOPBACK else "starttls"
+    if v["security"] not in SECURITY:
+        raise ConfigError(
+            f"unknown security {v['security']!r}",
+            file=file,
+            key="email.security",
+            hint=f"one of: {', '.join(SECURITY)}",
+        )
+    port = v["smtp_port"] if v["smtp_port"] is not None else DEFAULT_PORTS[v["security"]]
+    if not 0 < port < 65536:
+        raise ConfigError(f"{port} is not a TCP port", file=file, key="email.smtp_port")
+    if not v["smtp_host"].strip():
+        raise ConfigError("must not be empty", file=file, key="email.smtp_host")
+    if (v["username"] is None) != (v["password_env"] is None):
+        raise ConfigError(
+            "give both username and password_env, or neither",
+            file=file,
+            key="email.username" if v["username"] is None else "email.password_env",
+        )
+    if v["password_env"] is not None and not re.fullmatch(
+        r"[A-Za-z_][A-Za-z0-9_]*", v["password_env"]
+    ):
+        raise ConfigError(
+            f"{v['password_env']!r} is not an environment variable name",
+            file=file,
+            key="email.password_env",
+            hint='give the NAME of a variable, e.g. password_env = "SMTP_PASSWORD", '
+            "never the password itself",
+        )
+    if v["username"] is not None and v["security"] == "none" and v["smtp_host"] not in LOOPBACK:
+        raise ConfigError(
+            "would send the password unencrypted",
+            file=file,
+            key="email.security",
+            hint='use security = "starttls" or "tls" with a username',
+        )
+    if v["timeout"] <= 0 or v["backoff"] < 0 or v["max_retries"] < 0:
+        raise ConfigError(
+            "timeout must be positive, backoff and max_retries not negative", file=file, key="email"
+        )
+    if v["resume_days"] < 0:
+        raise ConfigError("must not be negative", file=file, key="email.resume_days")
+    if v["max_html_bytes"] < 10_000:
+        raise ConfigError("must be at least 10000", file=file, key="email.max_html_bytes")
+    if v["from"] is None:
+        raise ConfigError(
+            "the sender address is required",
+            file=file,
+            key="email.from",
+            hint='e.g. from = "Daily digest <digest@example.org>"',
+        )
+    sender = _address(v["from"], file=file, key="email.from")
+    reply_to = _address(v["reply_to"], file=file, key="email.reply_to") if v["reply_to"] else None
+    url = v["unsubscribe_url"]
+    if url is not None:
+        url = _unsubscribe_url(url, file=file)
+    mailto = v["unsubscribe_mailto"]
+    if mailto is not None:
+        mailto = _address(mailto.removeprefix("mailto:"), file=file, key="email.unsubscribe_mailto")
+    list_id = v["list_id"] or f"{sender.username}.{sender.domain}"
+    list_id = list_id.strip().strip("<>")
+    if not re.fullmatch(r"[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+", ascii_list_id(list_id)):
+        raise ConfigError(
+            f"{list_id!r} is not a list identifier",
+            file=file,
+            key="email.list_id",
+            hint='use a dotted name you control, e.g. list_id = "daily.example.org"',
+        )
+    return EmailSettings(
+        smtp_host=v["smtp_host"].strip(),
+        smtp_port=port,
+        security=v["security"],
+        username=v["username"],
+        password_env=v["password_env"],
+        timeout=float(v["timeout"]),
+        sender=sender,
+        reply_to=reply_to,
+        list_id=list_id,
+        unsubscribe_url=url,
+        unsubscribe_mailto=mailto.addr_spec if mailto else None,
+        send_empty=v["send_empty"],
+        max_retries=v["max_retries"],
+        backoff=float(v["backoff"]),
+        max_html_bytes=v["max_html_bytes"],
+        resume_days=v["resume_days"],
+    )
+
+
+#: Longest unsubscribe URL (before {email} is filled in): its header line, with the
+#: longest address filled in, stays under RFC 5322's 998 characters.
+MAX_UNSUBSCRIBE_URL = 400
+
+
+def _unsubscribe_url(url: str, *, file: str) -> str:
+    """The URL as it goes into List-Unsubscribe: ASCII (IDNA host, other characters
+    percent-encoded), since a header of URLs can be folded but never encoded."""
+    key = "email.unsubscribe_url"
+    checked = safe_url(url.strip())
+    if checked is None:
+        raise ConfigError(
+            f"expected an http(s) URL with a host and no spaces, got {url!r}", file=file, key=key
+        )
+    parts = urlsplit(checked)
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"{host!r} is not a valid host name", file=file, key=key) from None
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    if parts.username is not None or "[" in parts.netloc:
+        netloc = parts.netloc  # user info and IP literals are ASCII already
+    rest = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+    ascii_url = f"{parts.scheme}://{netloc}" + re.sub(
+        r"[^\x21-\x7e]", lambda m: quote(m.group(0), safe=""), rest
+    )
+    if len(ascii_url) > MAX_UNSUBSCRIBE_URL:
+        raise ConfigError(
+            f"{len(ascii_url)} characters; at most {MAX_UNSUBSCRIBE_URL}",
+            file=file,
+            key=key,
+            hint="a List-Unsubscribe header line must stay under 998 characters",
+        )
+    return ascii_url
+
+
+def ascii_list_id(list_id: str) -> str:
+    try:
+        return list_id.encode("idna").decode("ascii")
+    except UnicodeError:
+        return list_id
+
+
+def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(
+            "expected an array of tables ([[subscribers]])", file=file, key="subscribers"
+        )
+    found: list[Subscriber] = []
+    seen: set[str] = set()
+    for index, table in enumerate(raw):
+        where = f"subscribers[{index}]"
+        v = _typed(table, SUBSCRIBER_SCHEMA, file=file, where=where, check=check)
+        if v["email"] is None:
+            raise ConfigError("every subscriber needs an email", file=file, key=f"{where}.email")
+        where = f"subscribers[{index}] ({v['email']})"
+        try:
+            address = normalize_address(v["email"])
+        except ValueError as err:
+            raise ConfigError(str(err), file=file, key=f"{where}.email") from None
+        if address.lower() in seen:
+            raise ConfigError(f"{address} is listed twice", file=file, key=where)
+        seen.add(address.lower())
+        if v["format"] not in FORMATS:
+            raise ConfigError(
+                f"unknown format {v['format']!r}",
+                file=file,
+                key=f"{where}.format",
+                hint=f"one of: {', '.join(FORMATS)}",
+            )
+        found.append(
+            Subscriber(
+                email=address,
+                name=v["name"].strip() or None if v["name"] else None,
+                categories=_strings(v["categories"], file=file, key=f"{where}.categories"),
+                keywords=_strings(v["keywords"], file=file, key=f"{where}.keywords"),
+                format=v["format"],
+            )
+        )
+    return tuple(found)
+
+
+def parse_email(
+    raw: dict[str, Any], *, file: str, check: TypeCheck
+) -> tuple[EmailSettings | None, tuple[Subscriber, ...]]:
+    """The ``[email]`` settings (None when absent: sending is off) and the subscribers."""
+    email = _email(raw["email"], file=file, check=check) if "email" in raw else None
+    subscribers = _subscribers(raw.get("subscribers"), file=file, check=check)
+    return email, subscribers

@@ -1,0 +1,635 @@
+"""Configuration: a TOML file read once into validated, typed, frozen settings.
+
+Owns the schema of every key (type, default, help), the embedded default
+configuration, and the rules for relative paths. Reads only the config file itself.
+An unknown key or a wrong type is a :class:`ConfigError` naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .._app.cron import cron_trigger
+from .._common import resources, safety
+from .._sources import FEED_ENGINES
+from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
+from .._sources.arxiv.feed import categories_in_url
+from ..errors import ConfigError
+from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
+from .sources import KINDS, Source
+
+DEFAULT_CONFIG_NAME = "aggregator.toml"
+_ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    database: Path
+    #: Seconds to wait for another aggregator (or another program) using the database.
+    lock_timeout: float = 60.0
+    #: Prune entries unchanged for this many days (and their digests); 0 keeps everything.
+    keep_days: int = 0
+    #: Create the database's folder when it does not exist (else that is a config error:
+    #: a typo in the path must not start a new, empty database).
+    create: bool = False
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    output_dir: Path
+    base_url: str
+    title: str
+    feed_max_entries: int
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    timezone: str
+    title: str
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    #: Total seconds one request may take, however the server drips its bytes.
+    timeout: float
+    max_bytes: int
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    workers: int = 16
+    per_host: int = 2
+    #: Host name to the least seconds between the starts of two requests to it.
+    min_interval: tuple[tuple[str, float], ...] = ()
+    backoff_base: float = 1800.0
+    backoff_max: float = 86400.0
+    #: "auto" (fast lxml path, feedparser fallback) or "feedparser".
+    parser: str = "auto"
+    #: Worker processes that parse: "auto" (one per core) or a number (0: none).
+    processes: str | int = "auto"
+
+    def interval_for(self, host: str) -> float:
+        """The configured minimum interval between requests to ``host`` (0 when none)."""
+        return dict(self.min_interval).get(host.lower(), 0.0)
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """Cron expressions (in ``[digest].timezone``) for ``aggregator schedule``; "" = off."""
+
+    jobs: tuple[tuple[str, str], ...] = (("run", "30 6 * * *"),)
+    misfire_grace_time: int = 3600
+
+
+@dataclass(frozen=True)
+class ArxivSettings:
+    """Where arXiv's feeds are and its announcement calendar."""
+
+    base_url: str = "https://rss.arxiv.org/"
+    feed_format: str = "rss"
+    holidays: tuple[date, ...] = DEFAULT_HOLIDAYS
+    api_url: str = "https://export.arxiv.org/api/query"
+    api_delay: float = 3.0
+    catch_up_days: int = 5
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    """Duplicates beyond identity keys (see aggregator/_neardup/rules.py and the README)."""
+
+    enabled: bool = True
+    threshold: float = 0.5
+    window_days: int = 14
+    title_window_days: int = 180
+    num_perm: int = 128
+    bands: int = 32
+    source_priority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs, validated. Passed explicitly; never global."""
+
+    storage: StorageSettings
+    publish: PublishSettings
+    digest: DigestSettings
+    fetch: FetchSettings
+    sources: tuple[Source, ...]
+    #: None when there is no [email] table: digests are not mailed.
+    email: EmailSettings | None = None
+    subscribers: tuple[Subscriber, ...] = ()
+    schedule: ScheduleSettings = field(default=ScheduleSettings())
+    #: Where the settings came from, for messages ("<embedded default>" or a path).
+    origin: str = "<embedded default>"
+    #: Unused sections or values worth telling the user about.
+    notes: tuple[str, ...] = field(default=())
+    arxiv: ArxivSettings = field(default_factory=ArxivSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+
+
+# key: (type, default, help). The help strings are what config/example.toml documents;
+# tests check that each key appears there.
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
+    "storage": {
+        "database": (str, "aggregator.db", "SQLite database file"),
+        "lock_timeout": (
+            (int, float),
+            60,
+            "seconds to wait while another run holds the database, then give up (exit 4)",
+        ),
+        "keep_days": (int, 0, "prune entries unchanged for this many days; 0 keeps all"),
+        "create": (bool, False, "create the database's folder if it does not exist"),
+    },
+    "publish": {
+        "output_dir": (str, "public", "folder for feeds, digests and the index page"),
+        "base_url": (str, "http://localhost:8000/", "public URL of output_dir, for self links"),
+        "title": (str, "aggregator", "title of the index page and prefix of feed titles"),
+        "feed_max_entries": (int, 100, "newest entries kept in each category feed"),
+    },
+    "digest": {
+        "timezone": (str, "UTC", "IANA time zone that decides which day an entry belongs to"),
+        "title": (str, "Daily digest", "title shown at the top of each digest"),
+    },
+    "fetch": {
+        "timeout": ((int, float), 60.0, "total seconds one HTTP request may take"),
+        "connect_timeout": ((int, float), 10.0, "seconds to wait for a connection"),
+        "read_timeout": ((int, float), 30.0, "seconds to wait for the next bytes"),
+        "max_bytes": (int, 20_000_000, "largest response accepted, in bytes"),
+        "workers": (int, 16, "sources fetched at the same time"),
+        "per_host": (int, 2, "requests to one host at the same time"),
+        "min_interval": (
+            dict,
+            {"export.arxiv.org": 3.0},
+            "least seconds between two requests to a host, per host name",
+        ),
+        "backoff_base": ((int, float), 1800.0, "seconds a source rests after its first failure"),
+        "backoff_max": ((int, float), 86400.0, "longest rest of a failing source, in seconds"),
+        "parser": (str, "auto", "RSS/Atom reader: auto (fast, feedparser fallback) | feedparser"),
+        "processes": (
+            (str, int),
+            "auto",
+            "worker processes that parse documents: auto (one per core) | a number (0: none)",
+        ),
+    },
+    "email": EMAIL_SCHEMA,
+    "schedule": {
+        "run": (str, "30 6 * * *", 'cron expression for the full run; "" = off'),
+        "fetch": (str, "", 'cron expression for fetching only (more often); "" = off'),
+        "misfire_grace_time": (int, 3600, "seconds a late job may still start"),
+    },
+    "arxiv": {
+        "base_url": (str, "https://rss.arxiv.org/", "where arXiv's RSS and Atom feeds are"),
+        "feed_format": (str, "rss", "rss | atom: which of arXiv's feeds an arxiv source reads"),
+        "holidays": (
+            list,
+            [d.isoformat() for d in DEFAULT_HOLIDAYS],
+            "listing days without an arXiv announcement (YYYY-MM-DD)",
+        ),
+        "api_url": (str, "https://export.arxiv.org/api/query", "arXiv's export API, for backfill"),
+        "api_delay": ((int, float), 3.0, "seconds between API requests (arXiv asks for 3)"),
+        "catch_up_days": (int, 5, "missed listing days a run fetches from the API (0: none)"),
+    },
+    "dedup": {
+        "enabled": (bool, True, "link near-duplicates and the same work under other IDs"),
+        "threshold": ((int, float), 0.5, "estimated Jaccard similarity that makes a duplicate"),
+        "window_days": (int, 14, "near-duplicates only count within this many days"),
+        "title_window_days": (int, 180, "days within which title + first author match"),
+        "num_perm": (int, 128, "MinHash functions per signature"),
+        "bands": (int, 32, "LSH bands; num_perm must be a multiple of it"),
+        "source_priority": (list, [], "source names, most authoritative first"),
+    },
+    "serve": SERVE_SCHEMA,
+}
+
+SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+    "name": (str, None, "unique name of the source (required)"),
+    "kind": (str, "feed", "feed | arxiv | markdown-digest | markdown | page"),
+    "url": (str, None, "http(s) URL to fetch (give url or path; arxiv: or categories)"),
+    "path": (str, None, "local file, relative to the config file (give url or path)"),
+    "categories": (list, None, "categories to file every entry under"),
+    "entry_categories": (bool, None, "also use the categories entries carry themselves"),
+    "timezone": (str, "UTC", "time zone of times the source gives without an offset"),
+    "enabled": (bool, True, "false skips the source without removing it"),
+}
+
+
+def _check_type(value: Any, expected: type | tuple[type, ...], *, file: str, key: str) -> None:
+    # bool is an int in Python; a boolean where a number is expected is still a mistake.
+    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+    if not ok:
+        names = (
+            " or ".join(t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        raise ConfigError(
+            f"expected {names}, got {type(value).__name__} {value!r}", file=file, key=key
+        )
+
+
+def _section(raw: dict[str, Any], name: str, *, file: str) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError("expected a table", file=file, key=f"[{name}]")
+    spec = SCHEMA[name]
+    for key in table:
+        if key not in spec:
+            raise ConfigError(
+                "unknown key",
+                file=file,
+                key=f"{name}.{key}",
+                hint=f"known keys in [{name}]: {', '.join(spec)}",
+            )
+    values: dict[str, Any] = {}
+    for key, (typ, default, _help) in spec.items():
+        value = table.get(key, default)
+        _check_type(value, typ, file=file, key=f"{name}.{key}")
+        values[key] = value
+    return values
+
+
+#: Longest source name or category, in UTF-8 bytes: either can become a feed's file
+#: name (a source without categories files its entries under its own name), and
+#: longer ones could not be that file name unchanged (see ``safety.file_stem``).
+MAX_NAME_BYTES = safety.MAX_STEM_BYTES
+
+
+def _check_name(value: str, what: str, *, file: str, key: str) -> None:
+    """Refuse a source name or category that cannot be one line of a message, a mail
+    header or a file name: the config is the admin's to fix, not ours to guess."""
+    shown = repr(value if len(value) <= 40 else value[:40] + "…")  # repr shows each control
+    if safety.has_controls(value):
+        raise ConfigError(
+            f"{what} cannot hold control characters (line breaks, tabs, escapes): {shown}",
+            file=file,
+            key=key,
+            hint="write it on one line, without control characters",
+        )
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise ConfigError(
+            f"{what} is too long ({size} bytes; at most {MAX_NAME_BYTES}): {shown}",
+            file=file,
+            key=key,
+            hint="use a shorter name",
+        )
+
+
+def _timezone(name: str, *, file: str, key: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown time zone {name!r}",
+            file=file,
+            key=key,
+            hint="use an IANA name such as 'UTC', 'Europe/Berlin' or 'Asia/Shanghai'",
+        ) from None
+    return name
+
+
+def _sources(
+    raw: Any, *, file: str, base: Path, arxiv: ArxivSettings | None = None
+) -> tuple[Source, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("expected an array of tables ([[sources]])", file=file, key="sources")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, table in enumerate(raw):
+        where = f"sources[{index}]"
+        if not isinstance(table, dict):
+            raise ConfigError("expected a table", file=file, key=where)
+        for key in table:
+            if key not in SOURCE_SCHEMA:
+                raise ConfigError(
+                    "unknown key",
+                    file=file,
+                    key=f"{where}.{key}",
+                    hint=f"known keys: {', '.join(SOURCE_SCHEMA)}",
+                )
+        values = {}
+        for key, (typ, default, _help) in SOURCE_SCHEMA.items():
+            value = table.get(key, default)
+            if value is not None:
+                _check_type(value, typ, file=file, key=f"{where}.{key}")
+            values[key] = value
+        name = values["name"]
+        if not name or not name.strip():
+            raise ConfigError("every source needs a name", file=file, key=f"{where}.name")
+        _check_name(name, "a source name", file=file, key=f"{where}.name")
+        where = f"sources[{index}] ({name})"
+        if name in seen:
+            raise ConfigError(f"source name {name!r} is used twice", file=file, key=where)
+        seen.add(name)
+        if values["kind"] not in KINDS:
+            raise ConfigError(
+                f"unknown kind {values['kind']!r}",
+                file=file,
+                key=f"{where}.kind",
+                hint=f"one of: {', '.join(KINDS)}",
+            )
+        url, path = values["url"], values["path"]
+        categories = values["categories"]
+        if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
+            raise ConfigError(
+                "categories must be non-empty strings", file=file, key=f"{where}.categories"
+            )
+        for category in categories or ():
+            _check_name(category.strip(), "a category", file=file, key=f"{where}.categories")
+        follow: tuple[str, ...] = ()
+        if values["kind"] == "arxiv":
+            follow = tuple(c.strip() for c in categories or ())
+            for category in follow:
+                if not _ARXIV_CATEGORY_RE.match(category):
+                    raise ConfigError(
+                        f"{category!r} is not an arXiv category",
+                        file=file,
+                        key=f"{where}.categories",
+                        hint="write categories as arXiv does: cs.AI, math.CO, hep-th, physics",
+                    )
+            if not follow and url is not None:
+                follow = categories_in_url(url)  # https://rss.arxiv.org/rss/cs.AI+cs.LG
+            if url is None and path is None and not follow:
+                raise ConfigError(
+                    "an arxiv source needs categories (or a url or path)", file=file, key=where
+                )
+            categories = None  # an arXiv paper is filed under the followed ones it is listed in
+            if url is None and path is None and follow:
+                settings = arxiv or ArxivSettings()
+                url = f"{settings.base_url}{settings.feed_format}/{'+'.join(follow)}"
+        if (url is None) == (path is None):
+            raise ConfigError("give exactly one of url or path", file=file, key=where)
+        if url is not None and not url.lower().startswith(("http://", "https://")):
+            raise ConfigError(
+                f"url must be http(s), got {url!r}",
+                file=file,
+                key=f"{where}.url",
+                hint="use path = ... for a local file",
+            )
+        sources.append(
+            Source(
+                name=name,
+                kind=values["kind"],
+                url=url,
+                path=(base / path) if path is not None else None,
+                categories=tuple(c.strip() for c in categories) if categories else (),
+                entry_categories=(
+                    values["entry_categories"]
+                    if values["entry_categories"] is not None
+                    else KINDS[values["kind"]].entry_categories
+                ),
+                timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
+                enabled=values["enabled"],
+                follow=follow,
+            )
+        )
+    return tuple(sources)
+
+
+def _storage(values: dict[str, Any], *, work_base: Path, file: str) -> StorageSettings:
+    if values["lock_timeout"] < 0:
+        raise ConfigError("must be 0 or more", file=file, key="storage.lock_timeout")
+    if values["keep_days"] < 0:
+        raise ConfigError("must be 0 (keep everything) or more", file=file, key="storage.keep_days")
+    return StorageSettings(
+        database=work_base / values["database"],
+        lock_timeout=float(values["lock_timeout"]),
+        keep_days=values["keep_days"],
+        create=values["create"],
+    )
+
+
+def _schedule(values: dict[str, Any], timezone: str, *, file: str) -> ScheduleSettings:
+    jobs: list[tuple[str, str]] = []
+    for name in (key for key in SCHEMA["schedule"] if key != "misfire_grace_time"):
+        expression = values[name].strip()
+        if not expression:
+            continue
+        try:
+            cron_trigger(expression, timezone)
+        except ValueError as err:
+            raise ConfigError(
+                f"not a cron expression: {expression!r} ({err})",
+                file=file,
+                key=f"schedule.{name}",
+                hint="five fields: minute hour day-of-month month day-of-week,"
+                " e.g. '30 6 * * *' for 06:30 every day",
+            ) from None
+        jobs.append((name, expression))
+    if values["misfire_grace_time"] < 1:
+        raise ConfigError("must be at least 1", file=file, key="schedule.misfire_grace_time")
+    return ScheduleSettings(jobs=tuple(jobs), misfire_grace_time=values["misfire_grace_time"])
+
+
+def _dedup(values: dict[str, Any], sources: tuple[Source, ...], *, file: str) -> DedupSettings:
+    if not 0 < values["threshold"] <= 1:
+        raise ConfigError(
+            f"must be above 0 and at most 1, got {values['threshold']!r}",
+            file=file,
+            key="dedup.threshold",
+            hint="0.5 is the tested default; higher merges less",
+        )
+    for key in ("window_days", "title_window_days"):
+        if values[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"dedup.{key}")
+    num_perm, bands = values["num_perm"], values["bands"]
+    if not 16 <= num_perm <= 1024 or bands < 1 or num_perm % bands:
+        raise ConfigError(
+            f"num_perm ({num_perm}) must be 16 to 1024 and a multiple of bands ({bands})",
+            file=file,
+            key="dedup.num_perm",
+            hint="the defaults are num_perm = 128, bands = 32",
+        )
+    names = {source.name for source in sources}
+    priority = values["source_priority"]
+    for index, name in enumerate(priority):
+        if not isinstance(name, str) or name not in names:
+            raise ConfigError(
+                f"{name!r} is not the name of a configured source",
+                file=file,
+                key=f"dedup.source_priority[{index}]",
+                hint=f"configured sources: {', '.join(sorted(names)) or 'none'}",
+            )
+    return DedupSettings(
+        enabled=values["enabled"],
+        threshold=float(values["threshold"]),
+        window_days=values["window_days"],
+        title_window_days=values["title_window_days"],
+        num_perm=num_perm,
+        bands=bands,
+        source_priority=tuple(dict.fromkeys(priority)),
+    )
+
+
+def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) -> Settings:
+    """Validate TOML text into Settings.
+
+    Relative source paths resolve against ``source_base``; the database and output
+    folder against ``work_base``.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"not valid TOML: {err}", file=file) from err
+    known = {*SCHEMA, "sources", "subscribers"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                "unknown section or key",
+                file=file,
+                key=key,
+                hint=f"known: {', '.join(sorted(known))}",
+            )
+    storage = _section(raw, "storage", file=file)
+    publish = _section(raw, "publish", file=file)
+    digest = _section(raw, "digest", file=file)
+    fetch = _section(raw, "fetch", file=file)
+    email, subscribers = parse_email(raw, file=file, check=_check_type)
+    storage_settings = _storage(storage, work_base=work_base, file=file)
+    digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
+    schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
+    arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
+    sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
+    dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
+    serve = parse_serve(_section(raw, "serve", file=file), file=file)
+    base_url = publish["base_url"]
+    if not base_url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {base_url!r}", file=file, key="publish.base_url"
+        )
+    if publish["feed_max_entries"] < 1:
+        raise ConfigError("must be at least 1", file=file, key="publish.feed_max_entries")
+    for key in ("timeout", "connect_timeout", "read_timeout", "max_bytes", "workers", "per_host"):
+        if fetch[key] <= 0:
+            raise ConfigError("must be positive", file=file, key=f"fetch.{key}")
+    for key in ("backoff_base", "backoff_max"):
+        if fetch[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"fetch.{key}")
+    intervals: list[tuple[str, float]] = []
+    for host, seconds in fetch["min_interval"].items():
+        _check_type(seconds, (int, float), file=file, key=f"fetch.min_interval.{host}")
+        if seconds < 0:
+            raise ConfigError("must not be negative", file=file, key=f"fetch.min_interval.{host}")
+        intervals.append((host.lower(), float(seconds)))
+    if fetch["parser"] not in FEED_ENGINES:
+        raise ConfigError(
+            f"expected one of {', '.join(FEED_ENGINES)}, got {fetch['parser']!r}",
+            file=file,
+            key="fetch.parser",
+        )
+    processes = fetch["processes"]
+    if isinstance(processes, bool) or (
+        processes != "auto" and not (isinstance(processes, int) and processes >= 0)
+    ):
+        raise ConfigError(
+            f'expected "auto" or a number of processes (0 or more), got {processes!r}',
+            file=file,
+            key="fetch.processes",
+        )
+    return Settings(
+        storage=storage_settings,
+        publish=PublishSettings(
+            output_dir=work_base / publish["output_dir"],
+            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            title=publish["title"],
+            feed_max_entries=publish["feed_max_entries"],
+        ),
+        digest=DigestSettings(
+            timezone=digest_timezone,
+            title=digest["title"],
+        ),
+        fetch=FetchSettings(
+            timeout=float(fetch["timeout"]),
+            max_bytes=fetch["max_bytes"],
+            connect_timeout=float(fetch["connect_timeout"]),
+            read_timeout=float(fetch["read_timeout"]),
+            workers=fetch["workers"],
+            per_host=fetch["per_host"],
+            min_interval=tuple(sorted(intervals)),
+            backoff_base=float(fetch["backoff_base"]),
+            backoff_max=float(fetch["backoff_max"]),
+            parser=fetch["parser"],
+            processes=processes,
+        ),
+        sources=sources,
+        email=email,
+        subscribers=subscribers,
+        schedule=schedule,
+        origin=file,
+        arxiv=arxiv,
+        dedup=dedup,
+        serve=serve,
+    )
+
+
+def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
+    base_url = values["base_url"]
+    if not base_url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {base_url!r}", file=file, key="arxiv.base_url"
+        )
+    if values["feed_format"] not in ("rss", "atom"):
+        raise ConfigError(
+            f"expected 'rss' or 'atom', got {values['feed_format']!r}",
+            file=file,
+            key="arxiv.feed_format",
+        )
+    holidays = []
+    for index, text in enumerate(values["holidays"]):
+        try:
+            holidays.append(date.fromisoformat(text))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"expected a day as 'YYYY-MM-DD', got {text!r}",
+                file=file,
+                key=f"arxiv.holidays[{index}]",
+            ) from None
+    if not values["api_url"].lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"expected an http(s) URL, got {values['api_url']!r}", file=file, key="arxiv.api_url"
+        )
+    for key in ("api_delay", "catch_up_days"):
+        if values[key] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"arxiv.{key}")
+    return ArxivSettings(
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        feed_format=values["feed_format"],
+        holidays=tuple(holidays),
+        api_url=values["api_url"],
+        api_delay=float(values["api_delay"]),
+        catch_up_days=values["catch_up_days"],
+    )
+
+
+def load_config(path: Path | None, *, cwd: Path | None = None) -> Settings:
+    """Load ``path``; else ``./aggregator.toml`` if present; else the embedded default.
+
+    Paths in a config file are relative to that file's folder. For the embedded
+    default, sources are the bundled samples and outputs go to the current folder.
+    """
+    cwd = cwd or Path.cwd()
+    if path is None and (cwd / DEFAULT_CONFIG_NAME).is_file():
+        path = cwd / DEFAULT_CONFIG_NAME
+    if path is None:
+        return parse_config(
+            resources.default_config().read_text(encoding="utf-8"),
+            file="<embedded default>",
+            source_base=resources.data_root(),
+            work_base=cwd,
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read: {err}", file=str(path)) from err
+    base = path.resolve().parent
+    return parse_config(text, file=str(path), source_base=base, work_base=base)
