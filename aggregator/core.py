@@ -10,32 +10,40 @@ failures stop a run, and what they left unwritten is written by the next run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time as time_module
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from ._app.lock import database_lock
 from ._mail import deliver
+from ._neardup import linking
 from ._output import digest as digests
-from ._output import housekeeping, publish
+from ._output import housekeeping
+from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
+from ._storage.lock import database_lock
 from ._storage.sqlite import Store
 from ._storage.sqlite.deliveries import UNFINISHED
+from ._storage.sqlite.dupes import DuplicateLink
 from ._update.decide import Outcome
 from ._update.ingest import Clock, SourceReport, decide_all, ingest, system_clock
 from .config.settings import Settings
-from .errors import AggregatorError, ConfigError, DeliveryError, PublishError, StorageError
-from .types import PublishedFile
+from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
+from .types import StoredEntry
 
 __all__ = [
+    "Aggregator",
     "Clock",
+    "Enricher",
     "RunSummary",
     "SourceReport",
     "build_digest",
+    "day_bounds",
     "days_to_finish",
     "decide_all",
     "ingest",
@@ -110,185 +118,6 @@ def today_in(settings: Settings, now: datetime) -> date:
     return now.astimezone(ZoneInfo(settings.digest.timezone)).date()
 
 
-# -- publish ------------------------------------------------------------------------------
-
-
-def publish_feeds(settings: Settings, store: Store, *, clock: Clock) -> tuple[int, int]:
-    """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
-
-    A file whose inputs cannot have changed since it was written (same output
-    generation, same settings, same code: :func:`publish.output_fingerprint`), and which
-    is still on disk as it was written, is not rebuilt at all.
-    """
-    out = settings.publish.output_dir
-    base = settings.publish.base_url
-    limit = settings.publish.feed_max_entries
-    # Read before any data: a change made while we build moves it past what we record.
-    generation = store.output_generation()
-    links: list[publish.FeedLink] = []
-    targets: list[tuple[str | None, str, str]] = [
-        (None, "all.atom", f"{settings.publish.title}: all entries")
-    ]
-    categories = store.categories()
-    filenames = publish.feed_filenames(name for name, _ in categories)
-    for name, count in categories:
-        filename = filenames[name]
-        links.append(publish.FeedLink(name, filename, count))
-        targets.append((name, filename, f"{settings.publish.title}: {name}"))
-    paths = {filename: out / "feeds" / filename for _, filename, _ in targets}
-    index_path = out / "index.html"
-    known = store.published_files([*map(str, paths.values()), str(index_path)])
-
-    def fingerprint(path: Path, what: str) -> str:
-        return publish.output_fingerprint(
-            what, generation=generation, settings=settings.publish, path=path
-        )
-
-    done: list[PublishedFile] = []
-    written = total = 0
-    try:
-        for category, filename, title in targets:
-            path = paths[filename]
-            total += 1
-            wanted = fingerprint(path, f"feed {category!r}")
-            if publish.is_current(path, known.get(str(path)), wanted):
-                continue
-            data = publish.build_feed(
-                store.entries_in_category(category, limit),
-                category=category,
-                title=title,
-                base_url=base,
-                self_href=f"{base}feeds/{filename}",
-                fallback_updated=clock(),
-            )
-            written += publish.write_atomic(path, data)
-            done.append(publish.published_file(path, wanted))
-        wanted = fingerprint(index_path, "index")
-        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
-            links.insert(0, publish.FeedLink("all", "all.atom", store.count_entries()))
-            index = publish.render_index(
-                title=settings.publish.title,
-                feeds=links,
-                days=sorted({*store.digest_days(), *store.announcement_days()}),
-                base_url=base,
-            )
-            publish.write_atomic(index_path, index)
-            done.append(publish.published_file(index_path, wanted))
-    except PublishError:
-        # What was written is recorded; what failed has its old record, which no longer
-        # matches, so the next run writes it (and only it).
-        store.record_published(done)
-        raise
-    # Only now that every file is in place: a crash before this line leaves the old
-    # records, which no longer match, so the next run rebuilds (and rewrites nothing).
-    store.record_published(done)
-    return written, total
-
-
-def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
-    """The UTC instants where ``day`` begins and ends in ``timezone``."""
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(day, time(), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
-    return start, end
-
-
-def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
-    """Choose the digest of ``day`` from the store."""
-    start, end = day_bounds(day, settings.digest.timezone)
-    announced = store.announcements_on(day)
-    new = [e for e in store.entries_for_day(day) if e.key not in announced]
-    updated = store.entries_updated_between(start, end, before_day=day)
-    # A paper arXiv announced belongs to its announcement days' digests only.
-    listed = store.announced_keys([e.key for e in updated])
-    rows = store.get_entries(list(announced))
-    return digests.choose(
-        day,
-        title=settings.digest.title,
-        new=new,
-        updated=[e for e in updated if e.key not in listed],
-        listings=[(rows[key], how) for key, how in announced.items() if key in rows],
-    )
-
-
-def write_digests(
-    settings: Settings, store: Store, days: set[date], *, gone: Iterable[date] = ()
-) -> tuple[int, list[date]]:
-    """Render and write the digests of ``days``, of the days the store has marked due
-    (changed by a run whose digest writing failed), and of any stored day missing its
-    files.
-
-    A day whose files are in place and were written from the same output generation,
-    settings, code and neighbouring days is not rendered again (it is still among the
-    days returned). ``gone``: days whose digest was just removed (pruned), so that the
-    days around them drop their links to it. A day leaves the due list only in the
-    transaction that records its written files.
-    """
-    out = settings.publish.output_dir / "digests"
-    wanted = {*days, *store.digests_due()}
-    every_day = sorted({*store.digest_days(), *store.announcement_days()})
-    missing = set()
-    for day in every_day:
-        folder = out / day.isoformat()
-        if not ((folder / "index.html").is_file() and (folder / "digest.txt").is_file()):
-            missing.add(day)
-    # Each page links the previous and next day: a day that appears or goes (pruned,
-    # emptied) changes its neighbours' pages. They are written before the new days,
-    # so a failure in between leaves a day missing, which finds them again next time.
-    relinked = digests.relinked_days(
-        every_day,
-        added=missing,
-        removed={*gone, *housekeeping.digest_folders(out)} - set(every_day),
-    )
-    wanted |= missing | relinked
-    base = settings.publish.base_url
-    # As for feeds (see publish_feeds): read before any data, record after the files.
-    generation = store.output_generation()
-    shaping = (settings.publish, settings.digest)
-    written = 0
-    done: list[date] = []
-    for day in sorted(wanted, key=lambda d: (d not in relinked, d)):
-        folder = out / day.isoformat()
-        paths = (folder / "index.html", folder / "digest.txt")
-        known = store.published_files(map(str, paths))
-        links = digests.day_links(every_day, day)
-        wanted_prints = [
-            publish.output_fingerprint(
-                f"digest {day} between {links.previous} and {links.next}",
-                generation=generation,
-                settings=shaping,
-                path=path,
-            )
-            for path in paths
-        ]
-        if all(
-            publish.is_current(path, known.get(str(path)), fingerprint)
-            for path, fingerprint in zip(paths, wanted_prints, strict=True)
-        ):
-            # Touched, but nothing it shows changed since it was written.
-            store.record_published((), digests_done=[day])
-            done.append(day)
-            continue
-        chosen = build_digest(settings, store, day)
-        if chosen.is_empty:
-            store.record_published((), digests_done=[day])
-            continue
-        # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
-        html = digests.render_html(chosen, base_url=base, links=links)
-        written += publish.write_atomic_text(paths[0], html)
-        text = digests.render_text(chosen, base_url=base, links=links)
-        written += publish.write_atomic_text(paths[1], text)
-        store.record_published(
-            [
-                publish.published_file(path, fingerprint)
-                for path, fingerprint in zip(paths, wanted_prints, strict=True)
-            ],
-            digests_done=[day],
-        )
-        done.append(day)
-    return written, done
-
-
 def send_day(
     settings: Settings, store: Store, day: date, *, clock: Clock, **options: Any
 ) -> deliver.DeliveryReport:
@@ -334,7 +163,304 @@ def finish_earlier_days(
     ]
 
 
-# -- run ----------------------------------------------------------------------------------
+# -- the facade ---------------------------------------------------------------------------
+
+
+class Enricher(Protocol):
+    """A stage between storing and publishing: ranking, summaries (the ``enrich`` hook).
+
+    Each run hands every entry it created to each enricher once, after the entries are
+    stored and before anything is published, in the order they were stored. An
+    enricher that raises stops the run like a storage error: what it was given is
+    stored already, and the next run does not hand it over again.
+    """
+
+    def enrich(self, entries: Sequence[StoredEntry]) -> None: ...
+
+
+class Aggregator:
+    """The one way in: every command a user runs is one method here.
+
+    Built from validated settings and what varies (the clock, the HTTP client, the
+    enrichers), it owns the run lock and the run record: every method that writes
+    the database holds ``[storage]``'s lock while it does (waiting up to
+    ``lock_timeout``, then :class:`LockedError`), and the runs are recorded for
+    ``status``. Stages do the work; this class only wires them. Errors are
+    :class:`AggregatorError` subclasses; a failing source is a value in the result.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = system_clock,
+        client: httpx.Client | None = None,
+        enrichers: Sequence[Enricher] = (),
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.client = client
+        self.enrichers = tuple(enrichers)
+
+    # -- the pipeline commands
+
+    def run(
+        self,
+        *,
+        run_date: date | None = None,
+        ingest: bool = True,
+        publish: bool = True,
+        digest: bool = True,
+        send: bool = False,
+        purpose: str = "run",
+        progress: Callable[[SourceReport], None] | None = None,
+    ) -> RunSummary:
+        """One run: ingest every source, prune, write digests, publish feeds and the
+        index, then mail the run day's digest (``send``, when ``[email]`` is
+        configured), after finishing the deliveries earlier runs left unfinished.
+
+        A run that finds an earlier one interrupted (killed) also removes its
+        temporary files and re-renders every digest, so the outputs end as if the
+        interrupted run had finished. Feeds and the index are rebuilt when what they
+        show may have changed (see :func:`publish_feeds`).
+        """
+        steps = _Steps(ingest, publish, digest, send and self.settings.email is not None)
+        # A run that ingests reads the tables it needs and meets damage there; the
+        # whole-file check would double a quiet rerun's time. publish, digest and dupes
+        # split check first.
+        with self._locked_store(purpose, verify=not ingest) as store:
+            return self._run(store, run_date or self.today(), steps, progress)
+
+    def fetch(
+        self,
+        *,
+        run_date: date | None = None,
+        progress: Callable[[SourceReport], None] | None = None,
+    ) -> RunSummary:
+        """Fetch and store every source; publish nothing."""
+        return self.run(
+            run_date=run_date, publish=False, digest=False, purpose="fetch", progress=progress
+        )
+
+    def publish(self) -> RunSummary:
+        """Write the feeds and the index page from what is stored."""
+        return self.run(ingest=False, digest=False, purpose="publish")
+
+    def digest(self, day: date | None = None) -> RunSummary:
+        """Write the digest of ``day`` (default: today) from what is stored."""
+        return self.run(run_date=day, ingest=False, publish=False, purpose="digest")
+
+    def render_digest(self, day: date) -> digests.Rendered:
+        """The digest of ``day`` as HTML and text, written nowhere (reads only): the same
+        page as the file, its links to the days around it included."""
+        self._require_database()
+        with Store(self.settings.storage.database) as store:
+            chosen = build_digest(self.settings, store, day)
+            days = sorted({*store.digest_days(), *store.announcement_days()})
+        links = digests.day_links(days, day)
+        return digests.render(chosen, base_url=self.settings.publish.base_url, links=links)
+
+    def send(
+        self, day: date, *, mark_unconfirmed_sent: bool = False, **options: Any
+    ) -> tuple[deliver.DeliveryReport, list[str]]:
+        """Mail the digest of ``day`` to each subscriber not served yet.
+
+        ``mark_unconfirmed_sent`` first records unconfirmed messages as sent (returned
+        as the second value); ``options`` go to :func:`deliver.send_digest`.
+        """
+        self._require_database()
+        with self._locked_store("send") as store:
+            marked = (
+                store.mark_unconfirmed_sent(day, now=self.clock()) if mark_unconfirmed_sent else []
+            )
+            return send_day(self.settings, store, day, clock=self.clock, **options), marked
+
+    # -- maintenance commands
+
+    def backfill(
+        self,
+        *,
+        start: date,
+        end: date,
+        names: Sequence[str] = (),
+        sleep: Callable[[float], None] = time_module.sleep,
+    ) -> Any:
+        """Store past arXiv listings from the export API (see ``arxiv backfill``)."""
+        from ._sources.arxiv import backfill
+
+        with self._locked_store("arxiv backfill"):
+            return backfill.backfill(
+                self.settings,
+                start=start,
+                end=end,
+                names=names,
+                clock=self.clock,
+                sleep=sleep,
+                client=self.client,
+            )
+
+    def split(self, ident: str, *, publish: bool = True) -> DuplicateLink:
+        """Undo a wrong duplicate link for good; rewrite the outputs unless told not to."""
+        self._require_database()
+        with self._locked_store("dupes split") as store:
+            link = linking.split(store, ident, now=self.clock(), settings=self.settings.dedup)
+            if publish:
+                self._run(store, self.today(), _Steps(False, True, True, False), None)
+        return link
+
+    def reindex(self, *, everything: bool = False) -> int:
+        """Compute near-duplicate signatures for stored entries that lack them."""
+        self._require_database()
+        with self._locked_store("dupes reindex") as store:
+            return linking.index_missing(
+                store, self.settings.dedup, now=self.clock(), everything=everything
+            )
+
+    def reset_sources(self, names: Sequence[str]) -> None:
+        """Forget the failures, rests, 410s and validators of the named sources."""
+        with self._locked_store("sources reset") as store:
+            store.reset_fetch_state(list(names))
+
+    @contextmanager
+    def locked(self, purpose: str) -> Iterator[None]:
+        """Hold the run lock while something else changes what a run reads (the config)."""
+        storage = self.settings.storage
+        if not storage.database.parent.is_dir():
+            yield  # no database can be running there
+            return
+        with database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose):
+            yield
+
+    def today(self) -> date:
+        """Today in ``[digest].timezone``."""
+        return today_in(self.settings, self.clock())
+
+    # -- wiring
+
+    @contextmanager
+    def _locked_store(self, purpose: str, *, verify: bool = True) -> Iterator[Store]:
+        storage = self.settings.storage
+        prepare_database(self.settings)
+        with (
+            database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
+            Store(
+                storage.database, busy_timeout=max(storage.lock_timeout, 1.0), verify=verify
+            ) as store,
+        ):
+            yield store
+
+    def _require_database(self) -> None:
+        database = self.settings.storage.database
+        if not database.exists():
+            # Nothing stored; and no new, empty database at a mistyped path.
+            raise ConfigError(
+                f"no database yet at {database}",
+                hint="run `aggregator run` first, or check [storage] database",
+            )
+
+    def _run(
+        self,
+        store: Store,
+        run_date: date,
+        steps: _Steps,
+        progress: Callable[[SourceReport], None] | None,
+    ) -> RunSummary:
+        summary = RunSummary(run_date=run_date)
+        if store.created:
+            summary.created_database = self.settings.storage.database
+        if steps.digest:
+            # Only a run that writes digests can finish an interrupted one's work; until
+            # then the interrupted run stays on record as unfinished.
+            summary.recovered_runs = store.close_interrupted_runs(now=self.clock())
+        housekeeping.remove_temp_files(self.settings.publish.output_dir)
+        with self._recorded(store, summary, sends=steps.send):
+            touched = self._ingest(store, summary, progress) if steps.ingest else set()
+            if steps.digest:
+                self._digests(store, summary, touched, ingested=steps.ingest)
+            if steps.publish:
+                summary.feeds_written, summary.feeds_total = publish_feeds(
+                    self.settings, store, clock=self.clock
+                )
+                summary.index_written = True
+            if steps.send:
+                summary.resumed = finish_earlier_days(
+                    self.settings, store, run_date, clock=self.clock
+                )
+                summary.delivery = send_day(self.settings, store, run_date, clock=self.clock)
+        return summary
+
+    @contextmanager
+    def _recorded(self, store: Store, summary: RunSummary, *, sends: bool) -> Iterator[None]:
+        """The run record around a run: ok, partial (a source or a subscriber failed) or
+        failed with its reason; left "running" on Ctrl-C, so that the next run treats
+        it as interrupted, like a killed one, and finishes its outputs and mail."""
+        run_id = store.start_run(now=self.clock(), run_date=summary.run_date, sends=sends)
+        status: str | None = "failed"
+        try:
+            yield
+            delivered = all(report.ok for report in summary.deliveries)
+            status = "partial" if summary.failed or not delivered else "ok"
+        except AggregatorError as err:
+            summary.error = err.describe()
+            raise
+        except KeyboardInterrupt:
+            status = None
+            raise
+        except Exception as err:
+            summary.error = f"{type(err).__name__}: {err}"
+            raise
+        finally:
+            if status is not None:
+                store.finish_run(run_id, now=self.clock(), status=status, summary=summary.as_dict())
+
+    def _ingest(
+        self,
+        store: Store,
+        summary: RunSummary,
+        progress: Callable[[SourceReport], None] | None,
+    ) -> set[date]:
+        summary.sources, touched = ingest(
+            self.settings,
+            store,
+            clock=self.clock,
+            run_date=summary.run_date,
+            client=self.client,
+            progress=progress,
+        )
+        prune(self.settings, store, summary, now=self.clock())
+        self._enrich(store, summary)
+        return touched
+
+    def _enrich(self, store: Store, summary: RunSummary) -> None:
+        if not self.enrichers:
+            return
+        keys = [key for report in summary.sources for key in report.new_keys]
+        rows = store.get_entries(keys)
+        entries = [rows[key] for key in keys if key in rows]
+        for enricher in self.enrichers:
+            enricher.enrich(entries)
+
+    def _digests(
+        self, store: Store, summary: RunSummary, touched: set[date], *, ingested: bool
+    ) -> None:
+        if summary.recovered_runs:
+            touched |= {*store.digest_days(), *store.announcement_days()}
+        # A run renders the days its entries changed; `aggregator digest` (no ingest)
+        # renders the day it was asked for.
+        wanted = touched if ingested else touched | {summary.run_date}
+        summary.digests_written, summary.digest_days = write_digests(
+            self.settings, store, wanted, gone=summary.pruned_digests
+        )
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """Which steps a run takes."""
+
+    ingest: bool
+    publish: bool
+    digest: bool
+    send: bool
 
 
 def run(
@@ -350,87 +476,16 @@ def run(
     purpose: str = "run",
     progress: Callable[[SourceReport], None] | None = None,
 ) -> RunSummary:
-    """One run: ingest every source, prune, write digests, publish feeds and the index,
-    then mail the run day's digest (``do_send``, when ``[email]`` is configured),
-    after finishing the deliveries earlier runs left unfinished (``resume_days``).
-
-    Holds the database's run lock throughout (waiting up to ``[storage].lock_timeout``,
-    then LockedError). A run that finds an earlier one interrupted (killed) also
-    removes its temporary files and re-renders every digest, so the outputs end as if
-    the interrupted run had finished. Feeds and the index are rebuilt when what they
-    show may have changed (see :func:`publish_feeds`).
-    """
-    run_date = run_date or today_in(settings, clock())
-    summary = RunSummary(run_date=run_date)
-    storage = settings.storage
-    prepare_database(settings)
-    with (
-        database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
-        Store(
-            storage.database,
-            busy_timeout=max(storage.lock_timeout, 1.0),
-            # A run that ingests reads the tables it needs and meets damage there; the
-            # whole-file check would double a quiet rerun's time. publish, digest and
-            # dupes split check first.
-            verify=not do_ingest,
-        ) as store,
-    ):
-        if store.created:
-            summary.created_database = storage.database
-        if do_digest:
-            # Only a run that writes digests can finish an interrupted one's work; until
-            # then the interrupted run stays on record as unfinished.
-            summary.recovered_runs = store.close_interrupted_runs(now=clock())
-        housekeeping.remove_temp_files(settings.publish.output_dir)
-        sending = do_send and settings.email is not None
-        run_id = store.start_run(now=clock(), run_date=run_date, sends=sending)
-        status: str | None = "failed"
-        try:
-            touched: set[date] = set()
-            if do_ingest:
-                summary.sources, touched = ingest(
-                    settings,
-                    store,
-                    clock=clock,
-                    run_date=run_date,
-                    client=client,
-                    progress=progress,
-                )
-                prune(settings, store, summary, now=clock())
-            if do_digest:
-                if summary.recovered_runs:
-                    touched |= {*store.digest_days(), *store.announcement_days()}
-                # A run renders the days its entries changed; `aggregator digest` (no
-                # ingest) renders the day it was asked for.
-                wanted = touched if do_ingest else touched | {run_date}
-                summary.digests_written, summary.digest_days = write_digests(
-                    settings, store, wanted, gone=summary.pruned_digests
-                )
-            if do_publish:
-                summary.feeds_written, summary.feeds_total = publish_feeds(
-                    settings, store, clock=clock
-                )
-                summary.index_written = True
-            if sending:
-                summary.resumed = finish_earlier_days(settings, store, run_date, clock=clock)
-                summary.delivery = send_day(settings, store, run_date, clock=clock)
-            delivery_ok = all(report.ok for report in summary.deliveries)
-            status = "partial" if summary.failed or not delivery_ok else "ok"
-        except AggregatorError as err:
-            summary.error = err.describe()
-            raise
-        except KeyboardInterrupt:
-            # Left "running" on purpose: the next run treats it as interrupted, like a
-            # killed one, and finishes its digests, feeds and mail.
-            status = None
-            raise
-        except Exception as err:
-            summary.error = f"{type(err).__name__}: {err}"
-            raise
-        finally:
-            if status is not None:
-                store.finish_run(run_id, now=clock(), status=status, summary=summary.as_dict())
-    return summary
+    """:meth:`Aggregator.run` in one call, for scripts and tests."""
+    return Aggregator(settings, clock=clock, client=client).run(
+        run_date=run_date,
+        ingest=do_ingest,
+        publish=do_publish,
+        digest=do_digest,
+        send=do_send,
+        purpose=purpose,
+        progress=progress,
+    )
 
 
 def prepare_database(settings: Settings) -> None:

@@ -16,13 +16,13 @@ from click.testing import CliRunner
 from conftest import ROOT
 
 from aggregator._app.cli import EXIT_LOCKED, main
-from aggregator._app.lock import database_lock, holder_of, lock_path
+from aggregator._storage.lock import database_lock, holder_of, lock_path
 from aggregator.errors import LockedError
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from aggregator._app.lock import database_lock
+from aggregator._storage.lock import database_lock
 with database_lock(Path(sys.argv[1]), timeout=0, purpose="test holder"):
     print("held", flush=True)
     time.sleep(120)

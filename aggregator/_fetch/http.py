@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .. import __version__
+from .._common.version import __version__
 from ..config.settings import FetchSettings
 from ..config.sources import Source
 from ..errors import FetchError, GoneError

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .. import __version__
+from .._common.version import __version__
 from ..config.sources import Source
 
 

@@ -22,9 +22,9 @@ from html import escape
 from pathlib import Path
 from typing import BinaryIO
 
-from .. import __version__
 from .._common import resources, safety
 from .._common.faults import pause_point
+from .._common.version import __version__
 from .._update import normalize
 from ..errors import PublishError
 from ..types import PublishedFile, StoredEntry

@@ -64,6 +64,8 @@ class SourceReport:
     #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
     #: yet", "no announcement today (Saturday)"); not an error.
     note: str | None = None
+    #: The identity keys of the rows this source created in this run, in store order.
+    new_keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -383,9 +385,14 @@ def _ingest_source(
             now=now,
             computed=parsed.features,
         )
-        merged = sum(1 for link in linked if not link.newcomer_kept)
-        report.counts[Outcome.NEW.value] -= merged
-        report.counts[Outcome.DUPLICATE.value] += merged
+        merged = {link.key for link in linked if not link.newcomer_kept}
+        report.new_keys += [
+            item.row.key
+            for item in decisions
+            if item.outcome is Outcome.NEW and item.row.key not in merged
+        ]
+        report.counts[Outcome.NEW.value] -= len(merged)
+        report.counts[Outcome.DUPLICATE.value] += len(merged)
         store.record_source(
             name=source.name,
             kind=source.kind,

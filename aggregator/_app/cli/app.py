@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ... import __version__
+from ..._common.version import __version__
 from ...config.settings import Settings, load_config
 from ...errors import AggregatorError, ConfigError, LinkNotFoundError, LockedError
 

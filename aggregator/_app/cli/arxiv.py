@@ -8,13 +8,11 @@ from datetime import datetime
 import click
 
 from ..._common.wording import plural
-from ..._sources.arxiv.backfill import backfill
-from ...core import system_clock
-from ...errors import AggregatorError, ConfigError
+from ...core import Aggregator, system_clock
+from ...errors import ConfigError
 from .app import (
     DATE,
     EXIT_CONFIG,
-    EXIT_FATAL,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
     fail,
@@ -76,12 +74,9 @@ def backfill_command(
             ),
             EXIT_CONFIG,
         )
-    try:
-        summary = backfill(
-            settings, start=start.date(), end=end.date(), names=names, clock=system_clock
-        )
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    summary = Aggregator(settings, clock=system_clock).backfill(
+        start=start.date(), end=end.date(), names=names
+    )
     click.echo(
         f"Backfill {summary.start} to {summary.end}: {plural(len(summary.sources), 'source')},"
         f" {plural(summary.requests, 'API request')}"

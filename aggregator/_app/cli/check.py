@@ -16,12 +16,12 @@ from pathlib import Path
 
 import click
 
+from ..._storage.lock import database_lock
 from ..._storage.sqlite import Store
 from ..._storage.sqlite.check import Inspection, inspect_database
 from ...config.settings import Settings
 from ...core import system_clock
 from ...errors import ConfigError
-from ..lock import database_lock
 from .app import EXIT_FATAL, EXIT_OK, fail, main, settings_of
 
 

@@ -12,17 +12,13 @@ from datetime import date, datetime
 import click
 
 from ..._common.wording import plural
-from ..._storage.sqlite import Store
 from ..._update.decide import Outcome
-from ...core import RunSummary, build_digest, run, system_clock, today_in
-from ...errors import StorageError
+from ...core import Aggregator, RunSummary, system_clock, today_in
 from .app import (
     DATE,
-    EXIT_CONFIG,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
     QUIET,
-    fail,
     main,
     run_date_of,
     settings_of,
@@ -43,14 +39,12 @@ def _execute(
 ) -> RunSummary:
     settings = settings_of(ctx)
     with progress_for(settings, enabled=do_ingest) as progress:
-        return run(
-            settings,
-            clock=system_clock,
+        return Aggregator(settings, clock=system_clock).run(
             run_date=run_date,
-            do_ingest=do_ingest,
-            do_publish=do_publish,
-            do_digest=do_digest,
-            do_send=do_send,
+            ingest=do_ingest,
+            publish=do_publish,
+            digest=do_digest,
+            send=do_send,
             purpose=ctx.info_name or "run",
             progress=progress,
         )
@@ -211,22 +205,7 @@ def digest_command(ctx: click.Context, day: datetime | None, print_format: str |
     settings = settings_of(ctx)
     chosen_day = day.date() if day else today_in(settings, system_clock())
     if print_format:
-        from ..._output.digest import day_links, render
-
-        if not settings.storage.database.exists():
-            fail(
-                StorageError(
-                    f"no database yet at {settings.storage.database}",
-                    hint="run `aggregator run` first, or check [storage] database",
-                ),
-                EXIT_CONFIG,
-            )
-        with Store(settings.storage.database) as store:
-            chosen = build_digest(settings, store, chosen_day)
-            days = sorted({*store.digest_days(), *store.announcement_days()})
-        # The same page as the file (its links to the days around it included).
-        links = day_links(days, chosen_day)
-        rendered = render(chosen, base_url=settings.publish.base_url, links=links)
+        rendered = Aggregator(settings, clock=system_clock).render_digest(chosen_day)
         click.echo(rendered.text if print_format == "text" else rendered.html, nl=False)
         return
     summary = _execute(ctx, run_date=chosen_day, do_ingest=False, do_publish=False)

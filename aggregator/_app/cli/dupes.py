@@ -17,7 +17,7 @@ from ..._common.wording import plural
 from ..._neardup import linking as duplicates
 from ..._storage.sqlite import Store
 from ...config.settings import Settings
-from ...core import run, system_clock
+from ...core import Aggregator, system_clock
 from ...errors import StorageError
 from .app import EXIT_CONFIG, fail, main, settings_of
 from .output import clean, echo, fields
@@ -153,10 +153,7 @@ def split_command(ctx: click.Context, ident: str, no_publish: bool) -> None:
     """
     settings = settings_of(ctx)
     _require_database(settings)
-    with Store(settings.storage.database) as store:
-        link = duplicates.split(store, ident, now=system_clock(), settings=settings.dedup)
-    if not no_publish:
-        run(settings, clock=system_clock, do_ingest=False)
+    link = Aggregator(settings, clock=system_clock).split(ident, publish=not no_publish)
     fields(
         "Split #{id}: {title} is no longer a duplicate of {kept}.",
         id=link.id,
@@ -184,8 +181,5 @@ def reindex_command(ctx: click.Context, everything: bool) -> None:
     """
     settings = settings_of(ctx)
     _require_database(settings)
-    with Store(settings.storage.database) as store:
-        count = duplicates.index_missing(
-            store, settings.dedup, now=system_clock(), everything=everything
-        )
+    count = Aggregator(settings, clock=system_clock).reindex(everything=everything)
     click.echo(f"Indexed {plural(count, 'entry')}.")

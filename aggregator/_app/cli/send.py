@@ -21,16 +21,12 @@ from ..._mail.deliver import (
     DeliveryReport,
     outbox_folder,
 )
-from ..._storage.sqlite import Store
 from ..._storage.sqlite.deliveries import EMPTY, FAILED_PERMANENT, FAILED_TEMPORARY, SENT
-from ...core import send_day, system_clock, today_in
-from ...errors import AggregatorError, ConfigError, DeliveryError, LockedError, StorageError
-from ..lock import database_lock
+from ...core import Aggregator, system_clock, today_in
+from ...errors import ConfigError, DeliveryError
 from .app import (
     DATE,
     EXIT_CONFIG,
-    EXIT_FATAL,
-    EXIT_LOCKED,
     EXIT_OK,
     EXIT_SOURCES_FAILED,
     fail,
@@ -206,42 +202,20 @@ def send_command(
             outbox = outbox_folder(settings, chosen, outbox, in_output=outbox_in_output)
         except DeliveryError as err:
             fail(err, EXIT_CONFIG)
-    storage = settings.storage
-    if not storage.database.exists():
-        # Nothing stored, nothing to send; and no new, empty database at a mistyped path.
-        fail(
-            StorageError(
-                f"no database yet at {storage.database}",
-                hint="run `aggregator run` first, or check [storage] database",
-            ),
-            EXIT_CONFIG,
+    with mail_notices():
+        report, marked = Aggregator(settings, clock=system_clock).send(
+            chosen,
+            mark_unconfirmed_sent=mark_unconfirmed_sent,
+            dry_run=dry_run,
+            outbox=outbox,
+            outbox_in_output=outbox_in_output,
+            retry_failed=retry_failed,
+            resend_unconfirmed=resend_unconfirmed,
         )
-    try:
-        with (
-            database_lock(storage.database, timeout=storage.lock_timeout, purpose="send"),
-            Store(storage.database) as store,
-        ):
-            if mark_unconfirmed_sent:
-                marked = store.mark_unconfirmed_sent(chosen, now=system_clock())
-                click.echo(
-                    f"Marked as sent without sending ({chosen.isoformat()}): "
-                    + (", ".join(marked) or "nothing was unconfirmed")
-                )
-            with mail_notices():
-                report = send_day(
-                    settings,
-                    store,
-                    chosen,
-                    clock=system_clock,
-                    dry_run=dry_run,
-                    outbox=outbox,
-                    outbox_in_output=outbox_in_output,
-                    retry_failed=retry_failed,
-                    resend_unconfirmed=resend_unconfirmed,
-                )
-    except LockedError as err:
-        fail(err, EXIT_LOCKED)
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    if mark_unconfirmed_sent:
+        click.echo(
+            f"Marked as sent without sending ({chosen.isoformat()}): "
+            + (", ".join(marked) or "nothing was unconfirmed")
+        )
     report_delivery(report)
     sys.exit(EXIT_OK if report.ok else EXIT_SOURCES_FAILED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import click
@@ -19,12 +20,12 @@ from tomlkit import TOMLDocument
 
 from ..._common.wording import plural
 from ..._sources import opml
-from ..._storage.sqlite import Store
 from ...config import file as configfile
-from ...config.settings import DEFAULT_CONFIG_NAME
+from ...config.settings import DEFAULT_CONFIG_NAME, load_config
 from ...config.sources import KINDS
-from ...errors import AggregatorError, ConfigError, ParseError
-from .app import EXIT_CONFIG, EXIT_FATAL, fail, main, settings_of
+from ...core import Aggregator
+from ...errors import ConfigError, ParseError
+from .app import EXIT_CONFIG, fail, main, settings_of
 from .output import clean
 
 
@@ -36,11 +37,24 @@ def _config_path(ctx: click.Context) -> Path:
 def _save(path: Path, document: TOMLDocument) -> None:
     created = not path.exists()
     try:
-        configfile.save(path, document)
+        with _run_lock(path):
+            configfile.save(path, document)
     except ConfigError as err:
         fail(err, EXIT_CONFIG)
     if created:
         click.echo(f"Created {path}.")
+
+
+def _run_lock(path: Path) -> AbstractContextManager[None]:
+    """The run lock of the database the config file names now, so that an edit waits
+    for a run in progress (a config that does not load yet has no run to wait for)."""
+    if not path.exists():
+        return nullcontext()
+    try:
+        settings = load_config(path)
+    except ConfigError:
+        return nullcontext()
+    return Aggregator(settings).locked("sources")
 
 
 @main.group("sources")
@@ -275,9 +289,5 @@ def reset_command(ctx: click.Context, names: tuple[str, ...], reset_all: bool) -
     if unknown or not chosen:
         what = f"no source named {', '.join(unknown)}" if unknown else "name a source or --all"
         fail(ConfigError(what, file=settings.origin), EXIT_CONFIG)
-    try:
-        with Store(settings.storage.database) as store:
-            store.reset_fetch_state(chosen)
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    Aggregator(settings).reset_sources(chosen)
     click.echo(f"Reset {', '.join(chosen)}: asked again at the next run.")

@@ -1,0 +1,236 @@
+"""Building the outputs from what is stored: the feeds and index page, and the digests.
+
+Owns deciding which output files are out of date (their fingerprints against what was
+recorded), choosing each day's digest from the store, and recording what was written
+only once it is in place, so a failed or interrupted write is redone by the next run
+and a rerun rewrites nothing. Reaches the database only through the store's named
+queries; never fetches, never mails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .._storage.sqlite import Store
+from ..config.settings import Settings
+from ..errors import PublishError
+from ..types import PublishedFile
+from . import digest as digests
+from . import housekeeping, publish
+
+
+@dataclass(frozen=True)
+class _FeedTarget:
+    category: str | None
+    filename: str
+    title: str
+    path: Path
+
+
+def publish_feeds(
+    settings: Settings, store: Store, *, clock: Callable[[], datetime]
+) -> tuple[int, int]:
+    """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
+
+    A file whose inputs cannot have changed since it was written (same output
+    generation, same settings, same code: :func:`publish.output_fingerprint`), and which
+    is still on disk as it was written, is not rebuilt at all.
+    """
+    # Read before any data: a change made while we build moves it past what we record.
+    generation = store.output_generation()
+    categories = store.categories()
+    targets = _feed_targets(settings, categories)
+    index_path = settings.publish.output_dir / "index.html"
+    known = store.published_files([*(str(t.path) for t in targets), str(index_path)])
+
+    def fingerprint(path: Path, what: str) -> str:
+        return publish.output_fingerprint(
+            what, generation=generation, settings=settings.publish, path=path
+        )
+
+    done: list[PublishedFile] = []
+    written = 0
+    try:
+        for target in targets:
+            wanted = fingerprint(target.path, f"feed {target.category!r}")
+            if publish.is_current(target.path, known.get(str(target.path)), wanted):
+                continue
+            written += _write_feed(settings, store, target, fallback_updated=clock())
+            done.append(publish.published_file(target.path, wanted))
+        wanted = fingerprint(index_path, "index")
+        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+            _write_index(settings, store, targets, categories, index_path)
+            done.append(publish.published_file(index_path, wanted))
+    except PublishError:
+        # What was written is recorded; what failed has its old record, which no longer
+        # matches, so the next run writes it (and only it).
+        store.record_published(done)
+        raise
+    # Only now that every file is in place: a crash before this line leaves the old
+    # records, which no longer match, so the next run rebuilds (and rewrites nothing).
+    store.record_published(done)
+    return written, len(targets)
+
+
+def _feed_targets(settings: Settings, categories: list[tuple[str, int]]) -> list[_FeedTarget]:
+    """``all.atom`` first, then one feed per category, each with its file."""
+    feeds = settings.publish.output_dir / "feeds"
+    title = settings.publish.title
+    targets = [_FeedTarget(None, "all.atom", f"{title}: all entries", feeds / "all.atom")]
+    filenames = publish.feed_filenames(name for name, _ in categories)
+    for name, _ in categories:
+        filename = filenames[name]
+        targets.append(_FeedTarget(name, filename, f"{title}: {name}", feeds / filename))
+    return targets
+
+
+def _write_feed(
+    settings: Settings, store: Store, target: _FeedTarget, *, fallback_updated: datetime
+) -> int:
+    base = settings.publish.base_url
+    data = publish.build_feed(
+        store.entries_in_category(target.category, settings.publish.feed_max_entries),
+        category=target.category,
+        title=target.title,
+        base_url=base,
+        self_href=f"{base}feeds/{target.filename}",
+        fallback_updated=fallback_updated,
+    )
+    return publish.write_atomic(target.path, data)
+
+
+def _write_index(
+    settings: Settings,
+    store: Store,
+    targets: list[_FeedTarget],
+    categories: list[tuple[str, int]],
+    path: Path,
+) -> None:
+    counts = dict(categories)
+    links = [publish.FeedLink("all", "all.atom", store.count_entries())]
+    links += [
+        publish.FeedLink(t.category, t.filename, counts[t.category])
+        for t in targets
+        if t.category is not None
+    ]
+    index = publish.render_index(
+        title=settings.publish.title,
+        feeds=links,
+        days=sorted({*store.digest_days(), *store.announcement_days()}),
+        base_url=settings.publish.base_url,
+    )
+    publish.write_atomic(path, index)
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants where ``day`` begins and ends in ``timezone``."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time(), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+    return start, end
+
+
+def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
+    """Choose the digest of ``day`` from the store."""
+    start, end = day_bounds(day, settings.digest.timezone)
+    announced = store.announcements_on(day)
+    new = [e for e in store.entries_for_day(day) if e.key not in announced]
+    updated = store.entries_updated_between(start, end, before_day=day)
+    # A paper arXiv announced belongs to its announcement days' digests only.
+    listed = store.announced_keys([e.key for e in updated])
+    rows = store.get_entries(list(announced))
+    return digests.choose(
+        day,
+        title=settings.digest.title,
+        new=new,
+        updated=[e for e in updated if e.key not in listed],
+        listings=[(rows[key], how) for key, how in announced.items() if key in rows],
+    )
+
+
+def write_digests(
+    settings: Settings, store: Store, days: set[date], *, gone: Iterable[date] = ()
+) -> tuple[int, list[date]]:
+    """Render and write the digests of ``days``, of the days the store has marked due
+    (changed by a run whose digest writing failed), and of any stored day missing its
+    files.
+
+    A day whose files are in place and were written from the same output generation,
+    settings, code and neighbouring days is not rendered again (it is still among the
+    days returned). ``gone``: days whose digest was just removed (pruned), so that the
+    days around them drop their links to it. A day leaves the due list only in the
+    transaction that records its written files.
+    """
+    out = settings.publish.output_dir / "digests"
+    every_day = sorted({*store.digest_days(), *store.announcement_days()})
+    missing = {day for day in every_day if not _digest_files_present(out / day.isoformat())}
+    # Each page links the previous and next day: a day that appears or goes (pruned,
+    # emptied) changes its neighbours' pages. They are written before the new days,
+    # so a failure in between leaves a day missing, which finds them again next time.
+    relinked = digests.relinked_days(
+        every_day,
+        added=missing,
+        removed={*gone, *housekeeping.digest_folders(out)} - set(every_day),
+    )
+    wanted = {*days, *store.digests_due()} | missing | relinked
+    # As for feeds (see publish_feeds): read before any data, record after the files.
+    generation = store.output_generation()
+    written = 0
+    done: list[date] = []
+    for day in sorted(wanted, key=lambda d: (d not in relinked, d)):
+        count, kept = _write_digest(settings, store, day, every_day, generation)
+        written += count
+        if kept:
+            done.append(day)
+    return written, done
+
+
+def _digest_files_present(folder: Path) -> bool:
+    return (folder / "index.html").is_file() and (folder / "digest.txt").is_file()
+
+
+def _write_digest(
+    settings: Settings, store: Store, day: date, every_day: list[date], generation: int
+) -> tuple[int, bool]:
+    """Write one day's digest unless it is current. Returns (files written, day kept)."""
+    folder = settings.publish.output_dir / "digests" / day.isoformat()
+    paths = (folder / "index.html", folder / "digest.txt")
+    known = store.published_files(map(str, paths))
+    links = digests.day_links(every_day, day)
+    prints = [
+        publish.output_fingerprint(
+            f"digest {day} between {links.previous} and {links.next}",
+            generation=generation,
+            settings=(settings.publish, settings.digest),
+            path=path,
+        )
+        for path in paths
+    ]
+    if all(
+        publish.is_current(path, known.get(str(path)), fingerprint)
+        for path, fingerprint in zip(paths, prints, strict=True)
+    ):
+        # Touched, but nothing it shows changed since it was written.
+        store.record_published((), digests_done=[day])
+        return 0, True
+    chosen = build_digest(settings, store, day)
+    if chosen.is_empty:
+        store.record_published((), digests_done=[day])
+        return 0, False
+    # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
+    base = settings.publish.base_url
+    written = int(
+        publish.write_atomic_text(paths[0], digests.render_html(chosen, base_url=base, links=links))
+    )
+    written += publish.write_atomic_text(
+        paths[1], digests.render_text(chosen, base_url=base, links=links)
+    )
+    store.record_published(
+        [publish.published_file(p, f) for p, f in zip(paths, prints, strict=True)],
+        digests_done=[day],
+    )
+    return written, True
