@@ -9,8 +9,9 @@ import pytest
 from conftest import DATA
 
 from aggregator._sources import ParseOptions, get_parser
+from aggregator._sources.arxiv.announce import announce_per_category
 from aggregator._sources.arxiv.calendar import Calendar, batch_state
-from aggregator._sources.arxiv.feed import announce_per_category, parse
+from aggregator._sources.arxiv.feed import parse
 from aggregator._sources.markdown_digest import announce_type
 from aggregator._update.latex import to_unicode
 from aggregator._update.normalize import normalize

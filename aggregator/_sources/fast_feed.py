@@ -37,9 +37,9 @@ from typing import Any
 from lxml import etree
 
 from ..types import ParsedEntry, ParsedFeed
-from . import ParseOptions
 from . import feed as fp
 from . import feedparser_compat as compat
+from .common import ParseOptions
 from .feedparser_compat import Unsupported
 
 _ATOM = "http://www.w3.org/2005/atom"

@@ -58,7 +58,7 @@ from .._common import safety
 from .._update import normalize
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
-from . import ParseOptions
+from .common import ParseOptions
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PDF_TYPES = frozenset({"application/pdf", "application/x-pdf"})

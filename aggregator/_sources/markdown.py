@@ -33,7 +33,7 @@ from markdown_it.token import Token
 from .._update.normalize import day_start, parse_datetime, to_utc
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
-from . import ParseOptions, decode_text
+from .common import ParseOptions, decode_text
 
 _FENCE_LINE_RE = re.compile(r"^(?:---|\.\.\.)\s*$")
 _YAML_KEY_RE = re.compile(r"^[A-Za-z_][\w\-]*\s*:")

@@ -29,7 +29,7 @@ from datetime import date
 from .._update.normalize import arxiv_id, day_start
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
-from . import ParseOptions, decode_text
+from .common import ParseOptions, decode_text
 
 _DATE_HEADING_RE = re.compile(r"^#\s+(?P<y>\d{4})-?(?P<m>\d{2})-?(?P<d>\d{2})\s*#*\s*$")
 _PAPER_HEADING_RE = re.compile(r"^##(?!#)")

@@ -32,7 +32,7 @@ Does no I/O and does not sanitise the HTML it returns.
 
 from ..errors import ParseError
 from ..types import ParsedFeed
-from . import ParseOptions, decode_text
+from .common import ParseOptions, decode_text
 from .page_html import _declared_charset, _is_html, _parse_html
 from .page_text import _parse_text
 

@@ -19,7 +19,7 @@ from lxml import etree
 from .._update.normalize import parse_datetime
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
-from . import ParseOptions
+from .common import ParseOptions
 from .page_common import _META_MAX_LENGTH, _labelled_authors, _labelled_datetime, _split_names
 
 # --- HTML pages --------------------------------------------------------------------------------

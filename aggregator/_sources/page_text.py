@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
-from . import ParseOptions
+from .common import ParseOptions
 from .page_common import (
     _BYLINE_AUTHOR_RE,
     _META_MAX_LENGTH,

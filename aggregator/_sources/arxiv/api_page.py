@@ -25,8 +25,9 @@ from lxml import etree
 from ..._update.normalize import arxiv_id, parse_datetime
 from ...errors import ParseError
 from ...types import ParsedEntry
+from .announce import announce_per_category, listed_in
 from .calendar import Calendar
-from .feed import ARXIV_NS, ATOM_NS, announce_per_category, listed_in
+from .feed import ARXIV_NS, ATOM_NS
 
 OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
 _NS = {"a": ATOM_NS, "arxiv": ARXIV_NS, "os": OPENSEARCH_NS}

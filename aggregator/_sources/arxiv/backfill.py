@@ -20,12 +20,13 @@ import httpx
 
 from ..._common.wording import plural
 from ..._fetch.http import make_client
+from ..._output.build import publish_feeds, write_digests
 from ..._storage.sqlite import Store
 from ..._update.decide import Outcome
+from ..._update.ingest import Clock, SourceReport, decide_all
 from ..._update.reading import normalize_all
 from ...config.settings import Settings
 from ...config.sources import Source
-from ...core import Clock, SourceReport, decide_all, prepare_database, publish_feeds, write_digests
 from ...errors import SourceError
 from ...types import ParsedEntry
 from .api import PAGE_SIZE, Pacer, download_listings
@@ -57,7 +58,9 @@ def backfill(
 ) -> BackfillSummary:
     """Store the listings of ``start``..``end`` for the arXiv sources (or those named).
 
-    A failing source becomes a report with its error; the others go on.
+    A failing source becomes a report with its error; the others go on. The caller
+    (:meth:`aggregator.Aggregator.backfill`) holds the run lock and has checked that the
+    database may be created.
     """
     summary = BackfillSummary(start, end)
     chosen = [
@@ -68,7 +71,6 @@ def backfill(
     pacer = Pacer(settings.arxiv.api_delay, sleep)
     touched: set[date] = set()
     http = client or make_client(settings.fetch)
-    prepare_database(settings)
     try:
         with Store(settings.storage.database) as store:
             for source in chosen:

@@ -40,14 +40,14 @@ from lxml import etree
 from ..._update.normalize import arxiv_id, parse_datetime
 from ...errors import ParseError
 from ...types import ParsedEntry, ParsedFeed
-from .. import ParseOptions
+from ..common import ParseOptions
 from ..markdown_digest import split_authors
+from .announce import ANNOUNCE_TYPES, announce_per_category, listed_in
 from .calendar import TIMEZONE
 
 ARXIV_NS = "http://arxiv.org/schemas/atom"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
-ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 
 _NS = {"a": ATOM_NS, "arxiv": ARXIV_NS, "dc": DC_NS}
 _PREAMBLE_RE = re.compile(
@@ -282,32 +282,6 @@ def is_listing(data: bytes) -> bool:
     """Whether ``data`` is an HTML page (arXiv's listing page) rather than a feed."""
     head = data[:512].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
-
-
-def listed_in(subject: str, followed: tuple[str, ...]) -> bool:
-    """Whether a paper in ``subject`` appears in a feed following ``followed``."""
-    return any(subject == f or subject.startswith(f + ".") for f in followed)
-
-
-def announce_per_category(
-    announce_type: str | None,
-    *,
-    listed: tuple[str, ...],
-    primary: str | None,
-) -> tuple[tuple[str, str], ...]:
-    """The announce type of each listed category, as arXiv's listing pages show it."""
-    if announce_type not in ANNOUNCE_TYPES:
-        return tuple((c, announce_type or "new") for c in listed)
-    replaced = announce_type.startswith("replace")
-    if primary is None:
-        return tuple((c, announce_type) for c in listed)
-    pairs = []
-    for category in listed:
-        if category == primary:
-            pairs.append((category, "replace" if replaced else "new"))
-        else:
-            pairs.append((category, "replace-cross" if replaced else "cross"))
-    return tuple(pairs)
 
 
 def _entry(

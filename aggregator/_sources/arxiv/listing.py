@@ -25,8 +25,8 @@ from lxml import etree
 from ..._update.normalize import arxiv_id
 from ...errors import ParseError
 from ...types import ParsedEntry, ParsedFeed
+from .announce import announce_per_category, listed_in
 from .calendar import TIMEZONE
-from .feed import announce_per_category, listed_in
 
 _DATELINE_RE = re.compile(
     r"(?:listings?|announcements?)\s+for\s+(?:\w+,\s*)?(\d{1,2}\s+\w+\s+\d{4})", re.IGNORECASE
