@@ -21,27 +21,50 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from ._fetch.health import FetchState
 from ._mail import deliver
 from ._neardup import linking
 from ._output import digest as digests
 from ._output import housekeeping
 from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
 from ._storage.lock import database_lock
-from ._storage.sqlite import Store
-from ._storage.sqlite.deliveries import UNFINISHED
+from ._storage.sqlite import Delivery, SourceHealth, Store
+from ._storage.sqlite.check import Inspection, inspect_database
+from ._storage.sqlite.deliveries import (
+    EMPTY,
+    FAILED_PERMANENT,
+    FAILED_TEMPORARY,
+    SENDING,
+    SENT,
+    UNFINISHED,
+    UNSERVED,
+)
 from ._storage.sqlite.dupes import DuplicateLink
 from ._update.decide import Outcome
 from ._update.ingest import Clock, SourceReport, decide_all, ingest, system_clock
+from .config.mail import EMAIL_SCHEMA
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
 from .types import StoredEntry
 
 __all__ = [
+    "EMPTY",
+    "FAILED_PERMANENT",
+    "FAILED_TEMPORARY",
+    "SENDING",
+    "SENT",
+    "UNSERVED",
     "Aggregator",
     "Clock",
+    "Delivery",
+    "DuplicateLink",
     "Enricher",
+    "FetchState",
+    "Inspection",
     "RunSummary",
+    "SourceHealth",
     "SourceReport",
+    "Status",
     "build_digest",
     "day_bounds",
     "days_to_finish",
@@ -178,6 +201,22 @@ class Enricher(Protocol):
     def enrich(self, entries: Sequence[StoredEntry]) -> None: ...
 
 
+@dataclass(frozen=True)
+class Status:
+    """What ``status`` shows, as stored: per-source health and fetch state, the days
+    each source brought new entries, the last runs, entries per category, the last
+    delivery day and the subscribers not served on the days before it."""
+
+    health: dict[str, SourceHealth]
+    fetch_states: dict[str, FetchState]
+    new_entry_days: dict[str, list[date]]
+    runs: list[dict[str, Any]]
+    categories: list[tuple[str, int]]
+    total: int
+    deliveries: list[Delivery]
+    earlier_unserved: list[Delivery]
+
+
 class Aggregator:
     """The one way in: every command a user runs is one method here.
 
@@ -274,6 +313,59 @@ class Aggregator:
                 store.mark_unconfirmed_sent(day, now=self.clock()) if mark_unconfirmed_sent else []
             )
             return send_day(self.settings, store, day, clock=self.clock, **options), marked
+
+    # -- reading: no lock, nothing written
+
+    def status(self) -> Status | None:
+        """Everything ``status`` reports, or None when there is no database yet."""
+        if not self.settings.storage.database.exists():
+            return None
+        with Store(self.settings.storage.database) as store:
+            deliveries = store.last_deliveries()
+            return Status(
+                health={row.name: row for row in store.source_health()},
+                fetch_states=store.fetch_states(),
+                new_entry_days=store.new_entry_days(),
+                runs=store.last_runs(),
+                categories=store.categories(),
+                total=store.count_entries(),
+                deliveries=deliveries,
+                earlier_unserved=self._earlier_unserved(store, deliveries),
+            )
+
+    def _earlier_unserved(self, store: Store, last: list[Delivery]) -> list[Delivery]:
+        """Subscribers not served on the ``resume_days`` before the last delivery day."""
+        if not last:
+            return []
+        email = self.settings.email
+        window = email.resume_days if email else int(EMAIL_SCHEMA["resume_days"][1])
+        day = last[0].day
+        return store.deliveries_between(day - timedelta(days=window), day, states=UNSERVED)
+
+    def duplicates(self, *, limit: int) -> tuple[list[DuplicateLink], int]:
+        """The newest ``limit`` duplicate links, and how many there are in all."""
+        self._require_database()
+        with Store(self.settings.storage.database) as store:
+            return store.duplicate_links(limit=limit), store.count_duplicates()
+
+    def explain(self, ident: str) -> linking.Explanation:
+        """Why an entry was linked as a duplicate: the rule, the similarity, what is shared."""
+        self._require_database()
+        with Store(self.settings.storage.database) as store:
+            return linking.explain(store, ident, self.settings.dedup)
+
+    def inspect(self, *, quick: bool = False) -> Inspection:
+        """The database file checked without changing it (integrity, foreign keys, schema)."""
+        return inspect_database(self.settings.storage.database, quick=quick)
+
+    def repair(self, found: Inspection) -> int:
+        """Tidy a restored or recovered database: delete rows that refer to lost rows and
+        have the next run read every source and rewrite every output. Returns the rows
+        deleted."""
+        with self._locked_store("check --repair") as store:
+            deleted = store.delete_orphans(found.orphans)
+            store.forget_what_was_read_and_written(now=self.clock())
+        return deleted
 
     # -- maintenance commands
 

@@ -86,3 +86,13 @@ def test_the_import_graph_has_no_cycle() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_app_shell_reaches_the_database_only_through_the_facade() -> None:
+    graph = import_graph()
+    offenders = {
+        module: sorted(other for other in imported if other.startswith("aggregator._storage"))
+        for module, imported in graph.items()
+        if module.startswith("aggregator._app")
+    }
+    assert {module: found for module, found in offenders.items() if found} == {}

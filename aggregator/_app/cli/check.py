@@ -16,11 +16,7 @@ from pathlib import Path
 
 import click
 
-from ..._storage.lock import database_lock
-from ..._storage.sqlite import Store
-from ..._storage.sqlite.check import Inspection, inspect_database
-from ...config.settings import Settings
-from ...core import system_clock
+from ...core import Aggregator, Inspection, system_clock
 from ...errors import ConfigError
 from .app import EXIT_FATAL, EXIT_OK, fail, main, settings_of
 
@@ -59,11 +55,12 @@ def check_command(ctx: click.Context, quick: bool, repair: bool) -> None:
                 hint="check the path; `aggregator run` creates the database on its first run",
             )
         )
-    found = inspect_database(path, quick=quick)
+    app = Aggregator(settings, clock=system_clock)
+    found = app.inspect(quick=quick)
     command = _command_prefix(ctx)
     if repair and _usable(found):
-        _repair(settings, found)
-        found = inspect_database(path, quick=quick)
+        _repair(app, found)
+        found = app.inspect(quick=quick)
     _report(found, command)
     if repair and not _usable(found):
         click.echo(
@@ -84,14 +81,8 @@ def _foreign(found: Inspection) -> bool:
     return found.schema is None and found.size > 0 and not found.damaged
 
 
-def _repair(settings: Settings, found: Inspection) -> None:
-    storage = settings.storage
-    with (
-        database_lock(storage.database, timeout=storage.lock_timeout, purpose="check --repair"),
-        Store(storage.database, busy_timeout=max(storage.lock_timeout, 1.0)) as store,
-    ):
-        deleted = store.delete_orphans(found.orphans)
-        store.forget_what_was_read_and_written(now=system_clock())
+def _repair(app: Aggregator, found: Inspection) -> None:
+    deleted = app.repair(found)
     click.echo(
         f"Repaired: deleted {deleted} rows that referred to lost rows. The next run reads"
         " every source in full (entries lost with the damage come back, as new) and"

@@ -14,8 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 from ..._common.wording import plural
-from ..._neardup import linking as duplicates
-from ..._storage.sqlite import Store
 from ...config.settings import Settings
 from ...core import Aggregator, system_clock
 from ...errors import StorageError
@@ -67,9 +65,7 @@ def list_command(ctx: click.Context, limit: int) -> None:
     if not settings.storage.database.exists():
         click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
         return
-    with Store(settings.storage.database) as store:
-        links = store.duplicate_links(limit=limit)
-        total = store.count_duplicates()
+    links, total = Aggregator(settings, clock=system_clock).duplicates(limit=limit)
     if not links:
         echo("No duplicates linked.")
         return
@@ -105,8 +101,7 @@ def explain_command(ctx: click.Context, ident: str) -> None:
     """
     settings = settings_of(ctx)
     _require_database(settings)
-    with Store(settings.storage.database) as store:
-        found = duplicates.explain(store, ident, settings.dedup)
+    found = Aggregator(settings, clock=system_clock).explain(ident)
     link = found.link
     fields(
         "Link #{id}: {reason_text} ({reason})",

@@ -21,8 +21,15 @@ from ..._mail.deliver import (
     DeliveryReport,
     outbox_folder,
 )
-from ..._storage.sqlite.deliveries import EMPTY, FAILED_PERMANENT, FAILED_TEMPORARY, SENT
-from ...core import Aggregator, system_clock, today_in
+from ...core import (
+    EMPTY,
+    FAILED_PERMANENT,
+    FAILED_TEMPORARY,
+    SENT,
+    Aggregator,
+    system_clock,
+    today_in,
+)
 from ...errors import ConfigError, DeliveryError
 from .app import (
     DATE,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -23,15 +23,11 @@ import click
 from ..._common.wording import plural
 from ..._fetch import health
 from ..._mail.deliver import unconfirmed_detail
-from ..._storage.sqlite import Delivery, SourceHealth, Store
-from ..._storage.sqlite.deliveries import SENDING, UNSERVED
 from ..._update.decide import Outcome
-from ...config.mail import EMAIL_SCHEMA
 from ...config.settings import Settings
 from ...config.sources import Source
-from ...core import system_clock
-from ...errors import AggregatorError
-from .app import EXIT_FATAL, EXIT_OK, EXIT_SOURCES_FAILED, fail, main, settings_of
+from ...core import SENDING, UNSERVED, Aggregator, Delivery, SourceHealth, system_clock
+from .app import EXIT_OK, EXIT_SOURCES_FAILED, main, settings_of
 from .output import Cell, Times, clean, echo, fields, json_text, paragraph, table, wrap
 
 #: A state's colour on a terminal, and whether it is bold.
@@ -161,23 +157,15 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     last delivery day or the [email] resume_days before it.
     """
     settings = settings_of(ctx)
-    if not settings.storage.database.exists():
+    found = Aggregator(settings, clock=system_clock).status()
+    if found is None:
         fields(
             "No database yet at {path}: run `aggregator run` first.", path=settings.storage.database
         )
         return
-    try:
-        with Store(settings.storage.database) as store:
-            rows = {row.name: row for row in store.source_health()}
-            states = store.fetch_states()
-            days = store.new_entry_days()
-            runs = store.last_runs()
-            categories = store.categories()
-            total = store.count_entries()
-            deliveries = store.last_deliveries()
-            earlier = _earlier_unserved(store, settings, deliveries)
-    except AggregatorError as err:
-        fail(err, EXIT_FATAL)
+    rows, states, days = found.health, found.fetch_states, found.new_entry_days
+    runs, categories, total = found.runs, found.categories, found.total
+    deliveries, earlier = found.deliveries, found.earlier_unserved
     now = system_clock()
     lines = source_lines(settings, rows, states, days, now)
     problems = [line for line in lines if line.flag in health.PROBLEMS]
@@ -314,15 +302,6 @@ def _run_reasons(run: dict[str, Any]) -> list[str]:
                 f"email {delivery.get('day', '')} not delivered to: {', '.join(undelivered)}"
             )
     return reasons
-
-
-def _earlier_unserved(store: Store, settings: Settings, last: list[Delivery]) -> list[Delivery]:
-    """Subscribers not served on the ``resume_days`` before the last delivery day."""
-    if not last:
-        return []
-    window = settings.email.resume_days if settings.email else int(EMAIL_SCHEMA["resume_days"][1])
-    day = last[0].day
-    return store.deliveries_between(day - timedelta(days=window), day, states=UNSERVED)
 
 
 def _delivery_state(delivery: Delivery) -> str:
