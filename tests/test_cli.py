@@ -141,3 +141,22 @@ def test_verbose_logs_each_stage_wherever_it_is_given(tmp_path: Path, where: str
     assert "INFO aggregator._update.ingest: arxiv-daily-2026-01-14:" in done.stderr
     quiet = cli(tmp_path, "run", "--date", "2026-11-23", "--quiet")
     assert quiet.returncode == 0 and "INFO" not in quiet.stderr and not quiet.stdout
+
+
+def test_a_command_reads_and_validates_the_config_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aggregator._app.cli import app
+
+    calls: list[object] = []
+    real = app.load_config
+
+    def counting(path: Path | None, **kwargs: object) -> object:
+        calls.append(path)
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app, "load_config", counting)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "--no-send", "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1

@@ -56,11 +56,20 @@ def fail(err: AggregatorError, code: int | None = None) -> NoReturn:
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """The validated settings for this invocation; a config error exits 2."""
-    try:
-        return load_config(ctx.obj)
-    except ConfigError as err:
-        fail(err, EXIT_CONFIG)
+    """The validated settings for this invocation, read once; a config error exits 2."""
+    root = ctx.find_root()
+    settings: Settings | None = root.meta.get(_SETTINGS)
+    if settings is None:
+        try:
+            settings = load_config(root.obj)
+        except ConfigError as err:
+            fail(err, EXIT_CONFIG)
+        root.meta[_SETTINGS] = settings
+    return settings
+
+
+#: Where an invocation keeps its settings (click's per-invocation scratch space).
+_SETTINGS = "aggregator.settings"
 
 
 QUIET = click.option(

@@ -7,6 +7,7 @@ import signal
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -136,23 +137,26 @@ def serve_command(
         idle_timeout=idle_timeout,
         write_timeout=write_timeout,
     )
-    root = settings.publish.output_dir
+    server = _open_server(settings.publish.output_dir, host, port, limits)
+    _log_info("aggregator._app.serve")
+    _serve_until_stopped(server, settings.publish.output_dir)
+
+
+def _open_server(root: Path, host: str, port: int, limits: ServeSettings) -> FeedServer:
+    """The server, listening; warns when it is reachable from other machines or serves
+    fewer connections than asked."""
     if not root.is_dir():
-        click.echo(
-            f"error: nothing to serve yet: {root} does not exist"
-            " (run `aggregator run` first, or check [publish].output_dir)",
-            err=True,
+        raise AggregatorError(
+            f"nothing to serve yet: {root} does not exist",
+            hint="run `aggregator run` first, or check [publish].output_dir",
         )
-        sys.exit(EXIT_FATAL)
     try:
         server = FeedServer(root, (host, port), settings=limits)
     except OSError as err:
-        click.echo(
-            f"error: cannot listen on {host}:{port}: {err.strerror or err}"
-            " (is another server using the port? try --port)",
-            err=True,
-        )
-        sys.exit(EXIT_FATAL)
+        raise AggregatorError(
+            f"cannot listen on {host}:{port}: {err.strerror or err}",
+            hint="is another server using the port? try --port",
+        ) from err
     if not is_loopback(host):
         click.echo(
             f"warning: listening on {host}, not loopback: anyone who can reach this machine"
@@ -166,8 +170,10 @@ def serve_command(
             " (raise it with `ulimit -n` or systemd's LimitNOFILE=)",
             err=True,
         )
-    _log_info("aggregator._app.serve")
+    return server
 
+
+def _serve_until_stopped(server: FeedServer, root: Path) -> None:
     def stop(_signum: int, _frame: FrameType | None) -> None:
         # SIGTERM ends the server as Ctrl-C (SIGINT) does. (server.shutdown() would wait
         # for serve_forever() on this very thread, and starting a thread from a signal

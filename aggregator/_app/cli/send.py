@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -21,6 +21,7 @@ from ..._mail.deliver import (
     DeliveryReport,
     outbox_folder,
 )
+from ...config.settings import Settings
 from ...core import (
     EMPTY,
     FAILED_PERMANENT,
@@ -119,6 +120,14 @@ def _report_lines(report: DeliveryReport) -> None:
         click.echo(line)
 
 
+def _outbox(settings: Settings, day: date, chosen: Path | None, *, in_output: bool) -> Path:
+    """The dry run's folder; one inside the output folder is bad usage (exit 2)."""
+    try:
+        return outbox_folder(settings, day, chosen, in_output=in_output)
+    except DeliveryError as err:
+        fail(err, EXIT_CONFIG)
+
+
 @main.command("send")
 @click.option(
     "--date",
@@ -191,24 +200,18 @@ def send_command(
         raise click.UsageError("--outbox and --outbox-in-output go with --dry-run")
     settings = settings_of(ctx)
     if settings.email is None:
-        fail(
-            ConfigError(
-                "email is not configured",
-                file=settings.origin,
-                key="[email]",
-                hint="add an [email] table and [[subscribers]]; see config/example.toml",
-            ),
-            EXIT_CONFIG,
+        raise ConfigError(
+            "email is not configured",
+            file=settings.origin,
+            key="[email]",
+            hint="add an [email] table and [[subscribers]]; see config/example.toml",
         )
     if not settings.subscribers:
         click.echo("No [[subscribers]] configured: nothing to send.")
         return
     chosen = day.date() if day else today_in(settings, system_clock())
     if dry_run:
-        try:
-            outbox = outbox_folder(settings, chosen, outbox, in_output=outbox_in_output)
-        except DeliveryError as err:
-            fail(err, EXIT_CONFIG)
+        outbox = _outbox(settings, chosen, outbox, in_output=outbox_in_output)
     with mail_notices():
         report, marked = Aggregator(settings, clock=system_clock).send(
             chosen,

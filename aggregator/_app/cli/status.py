@@ -186,6 +186,14 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     ):
         echo(text)
     _print_deliveries(deliveries, earlier, times)
+    unserved = _print_problems(problems, deliveries, earlier)
+    sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+
+
+def _print_problems(
+    problems: list[SourceLine], deliveries: list[Delivery], earlier: list[Delivery]
+) -> list[Delivery]:
+    """What needs attention, on standard error; returns the subscribers not served."""
     if problems:
         paragraph(
             "{count} {verb} attention: {names}",
@@ -213,7 +221,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
                 day=d.day,
                 detail=unconfirmed_detail(d.day, d.message_id),
             )
-    sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+    return unserved
 
 
 def _flag(flag: str) -> Cell:
