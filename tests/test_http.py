@@ -564,7 +564,10 @@ def test_a_minimum_interval_spaces_requests_to_a_host(
     summary = run_at(path)
     assert not summary.failed
     gaps = [b - a for a, b in zip(counting.starts, counting.starts[1:], strict=False)]
-    assert len(gaps) == 2 and min(gaps) >= 0.29
+    # The client starts requests 0.3 s apart; the server sees them arrive with the
+    # jitter of a loaded machine (one was seen 0.286 s apart), while without the
+    # interval they would arrive together.
+    assert len(gaps) == 2 and min(gaps) >= 0.25
 
 
 def test_status_without_problems_exits_0(tmp_path: Path, good: str) -> None:
