@@ -54,13 +54,13 @@ from .._storage.sqlite.deliveries import (
 from ..config.mail import EmailSettings, Subscriber, ascii_address
 from ..config.settings import Settings
 from ..errors import DeliveryError, SmtpError
+from ..types import Clock
 from .digest import render_email, select
 from .message import build_message, message_id, needs_smtputf8
 from .smtp import Mailer, SmtpMailer
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 MailerFactory = Callable[[EmailSettings, str | None], Mailer]
 
 #: Longest wait between two retry rounds, in seconds.
