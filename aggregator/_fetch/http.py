@@ -99,14 +99,14 @@ def make_client(settings: FetchSettings) -> httpx.Client:
         max_connections=max(settings.workers, settings.per_host) + 2,
         max_keepalive_connections=settings.workers,
     )
-    client = httpx.Client(
+    return httpx.Client(
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
         timeout=_timeout(settings, settings.timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        limits=limits,
+        transport=deadline.transport(limits),
+        mounts=deadline.proxy_mounts(limits),
     )
-    return deadline.install(client)
 
 
 def _timeout(settings: FetchSettings, remaining: float) -> httpx.Timeout:
