@@ -187,20 +187,59 @@ def _strings(value: list[Any] | None, *, file: str, key: str) -> tuple[str, ...]
 
 def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
     v = _typed(raw, EMAIL_SCHEMA, file=file, where="email", check=check)
-    if v["security"] is None:
-        v["security"] = "none" if v["smtp_host"].strip() in LOOPBACK else "starttls"
-    if v["security"] not in SECURITY:
+    security, port = _server(v, file=file)
+    _login(v, security, file=file)
+    _limits(v, file=file)
+    sender = _sender(v, file=file)
+    reply_to = _address(v["reply_to"], file=file, key="email.reply_to") if v["reply_to"] else None
+    url = v["unsubscribe_url"]
+    if url is not None:
+        url = _unsubscribe_url(url, file=file)
+    mailto = v["unsubscribe_mailto"]
+    if mailto is not None:
+        mailto = _address(mailto.removeprefix("mailto:"), file=file, key="email.unsubscribe_mailto")
+    return EmailSettings(
+        smtp_host=v["smtp_host"].strip(),
+        smtp_port=port,
+        security=security,
+        username=v["username"],
+        password_env=v["password_env"],
+        timeout=float(v["timeout"]),
+        sender=sender,
+        reply_to=reply_to,
+        list_id=_list_id(v["list_id"], sender, file=file),
+        unsubscribe_url=url,
+        unsubscribe_mailto=mailto.addr_spec if mailto else None,
+        send_empty=v["send_empty"],
+        max_retries=v["max_retries"],
+        backoff=float(v["backoff"]),
+        max_html_bytes=v["max_html_bytes"],
+        resume_days=v["resume_days"],
+    )
+
+
+def _server(v: dict[str, Any], *, file: str) -> tuple[str, int]:
+    """The security (none for a loopback host, else starttls, unless given) and the port."""
+    security = v["security"]
+    if security is None:
+        security = "none" if v["smtp_host"].strip() in LOOPBACK else "starttls"
+    if security not in SECURITY:
         raise ConfigError(
-            f"unknown security {v['security']!r}",
+            f"unknown security {security!r}",
             file=file,
             key="email.security",
             hint=f"one of: {', '.join(SECURITY)}",
         )
-    port = v["smtp_port"] if v["smtp_port"] is not None else DEFAULT_PORTS[v["security"]]
+    port = v["smtp_port"] if v["smtp_port"] is not None else DEFAULT_PORTS[security]
     if not 0 < port < 65536:
         raise ConfigError(f"{port} is not a TCP port", file=file, key="email.smtp_port")
     if not v["smtp_host"].strip():
         raise ConfigError("must not be empty", file=file, key="email.smtp_host")
+    return security, port
+
+
+def _login(v: dict[str, Any], security: str, *, file: str) -> None:
+    """A username goes with the NAME of a password variable, and never unencrypted."""
     if (v["username"] is None) != (v["password_env"] is None):
         raise ConfigError(
             "give both username and password_env, or neither",
@@ -217,13 +256,16 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
             hint='give the NAME of a variable, e.g. password_env = "SMTP_PASSWORD", '
             "never the password itself",
         )
-    if v["username"] is not None and v["security"] == "none" and v["smtp_host"] not in LOOPBACK:
+    if v["username"] is not None and security == "none" and v["smtp_host"] not in LOOPBACK:
         raise ConfigError(
             "would send the password unencrypted",
             file=file,
             key="email.security",
             hint='use security = "starttls" or "tls" with a username',
         )
+
+
+def _limits(v: dict[str, Any], *, file: str) -> None:
     if v["timeout"] <= 0 or v["backoff"] < 0 or v["max_retries"] < 0:
         raise ConfigError(
             "timeout must be positive, backoff and max_retries not negative", file=file, key="email"
@@ -232,6 +274,9 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
         raise ConfigError("must not be negative", file=file, key="email.resume_days")
     if v["max_html_bytes"] < 10_000:
         raise ConfigError("must be at least 10000", file=file, key="email.max_html_bytes")
+
+
+def _sender(v: dict[str, Any], *, file: str) -> Address:
     if v["from"] is None:
         raise ConfigError(
             "the sender address is required",
@@ -239,15 +284,12 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
             key="email.from",
             hint='e.g. from = "Daily digest <digest@example.org>"',
         )
-    sender = _address(v["from"], file=file, key="email.from")
-    reply_to = _address(v["reply_to"], file=file, key="email.reply_to") if v["reply_to"] else None
-    url = v["unsubscribe_url"]
-    if url is not None:
-        url = _unsubscribe_url(url, file=file)
-    mailto = v["unsubscribe_mailto"]
-    if mailto is not None:
-        mailto = _address(mailto.removeprefix("mailto:"), file=file, key="email.unsubscribe_mailto")
-    list_id = v["list_id"] or f"{sender.username}.{sender.domain}"
+    return _address(v["from"], file=file, key="email.from")
+
+
+def _list_id(given: str | None, sender: Address, *, file: str) -> str:
+    """The List-Id: as given, else derived from the sender's address."""
+    list_id = given or f"{sender.username}.{sender.domain}"
     list_id = list_id.strip().strip("<>")
     if not re.fullmatch(r"[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+", ascii_list_id(list_id)):
         raise ConfigError(
@@ -256,24 +298,7 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
             key="email.list_id",
             hint='use a dotted name you control, e.g. list_id = "daily.example.org"',
         )
-    return EmailSettings(
-        smtp_host=v["smtp_host"].strip(),
-        smtp_port=port,
-        security=v["security"],
-        username=v["username"],
-        password_env=v["password_env"],
-        timeout=float(v["timeout"]),
-        sender=sender,
-        reply_to=reply_to,
-        list_id=list_id,
-        unsubscribe_url=url,
-        unsubscribe_mailto=mailto.addr_spec if mailto else None,
-        send_empty=v["send_empty"],
-        max_retries=v["max_retries"],
-        backoff=float(v["backoff"]),
-        max_html_bytes=v["max_html_bytes"],
-        resume_days=v["resume_days"],
-    )
+    return list_id
 
 
 #: Longest unsubscribe URL (before {email} is filled in): its header line, with the
