@@ -9,7 +9,6 @@ the password's *variable name* is stored, its value is read when sending.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -18,9 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .._common.safety import safe_url
 from ..errors import ConfigError
-
-#: ``check(value, expected_type, file=..., key=...)``: config.py's type check.
-TypeCheck = Callable[..., None]
+from .schema import Schema, typed_table
 
 SECURITY = ("none", "starttls", "tls")
 FORMATS = ("html", "text")
@@ -28,7 +25,7 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 # key: (type, default, help). Every key is documented in config/example.toml.
-EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+EMAIL_SCHEMA: Schema = {
     "smtp_host": (str, "localhost", "SMTP server that accepts the digests"),
     "smtp_port": (int, None, "SMTP port (default: 25, 587 for starttls, 465 for tls)"),
     "security": (str, None, "none | starttls | tls (default: none for localhost, else starttls)"),
@@ -55,7 +52,7 @@ EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     ),
 }
 
-SUBSCRIBER_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+SUBSCRIBER_SCHEMA: Schema = {
     "email": (str, None, "the subscriber's address (required)"),
     "name": (str, None, "display name used in the To header"),
     "categories": (list, None, "categories to include (default: all)"),
@@ -150,33 +147,6 @@ def _address(text: str, *, file: str, key: str) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
-def _typed(
-    table: Any,
-    schema: dict[str, tuple[type | tuple[type, ...], Any, str]],
-    *,
-    file: str,
-    where: str,
-    check: TypeCheck,
-) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table", file=file, key=where)
-    for key in table:
-        if key not in schema:
-            raise ConfigError(
-                "unknown key",
-                file=file,
-                key=f"{where}.{key}",
-                hint=f"known keys: {', '.join(schema)}",
-            )
-    values: dict[str, Any] = {}
-    for key, (typ, default, _help) in schema.items():
-        value = table.get(key, default)
-        if value is not None:
-            check(value, typ, file=file, key=f"{where}.{key}")
-        values[key] = value
-    return values
-
-
 def _strings(value: list[Any] | None, *, file: str, key: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -185,8 +155,8 @@ def _strings(value: list[Any] | None, *, file: str, key: str) -> tuple[str, ...]
     return tuple(dict.fromkeys(item.strip() for item in value))
 
 
-def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
-    v = _typed(raw, EMAIL_SCHEMA, file=file, where="email", check=check)
+def _email(raw: Any, *, file: str) -> EmailSettings:
+    v = typed_table(raw, EMAIL_SCHEMA, file=file, where="email")
     security, port = _server(v, file=file)
     _login(v, security, file=file)
     _limits(v, file=file)
@@ -345,7 +315,7 @@ def ascii_list_id(list_id: str) -> str:
         return list_id
 
 
-def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, ...]:
+def _subscribers(raw: Any, *, file: str) -> tuple[Subscriber, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -356,7 +326,7 @@ def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, 
     seen: set[str] = set()
     for index, table in enumerate(raw):
         where = f"subscribers[{index}]"
-        v = _typed(table, SUBSCRIBER_SCHEMA, file=file, where=where, check=check)
+        v = typed_table(table, SUBSCRIBER_SCHEMA, file=file, where=where)
         if v["email"] is None:
             raise ConfigError("every subscriber needs an email", file=file, key=f"{where}.email")
         where = f"subscribers[{index}] ({v['email']})"
@@ -387,9 +357,9 @@ def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, 
 
 
 def parse_email(
-    raw: dict[str, Any], *, file: str, check: TypeCheck
+    raw: dict[str, Any], *, file: str
 ) -> tuple[EmailSettings | None, tuple[Subscriber, ...]]:
     """The ``[email]`` settings (None when absent: sending is off) and the subscribers."""
-    email = _email(raw["email"], file=file, check=check) if "email" in raw else None
-    subscribers = _subscribers(raw.get("subscribers"), file=file, check=check)
+    email = _email(raw["email"], file=file) if "email" in raw else None
+    subscribers = _subscribers(raw.get("subscribers"), file=file)
     return email, subscribers
