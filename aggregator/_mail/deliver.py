@@ -1,10 +1,10 @@
 """Delivery: one digest message per subscriber per day, sent exactly once.
 
-Owns the sending loop over the delivery log (``store/deliveries.py``): what to send,
-retrying temporary failures with backoff, recording each outcome, and turning a
-message that cannot be composed into that subscriber's failure rather than the
-run's. Never renders (``email_digest`` does), never composes headers
-(``mailmessage`` does) and never speaks SMTP itself (``mailer`` does).
+Owns the sending loop over the delivery log (``_storage/sqlite/deliveries.py``): what
+to send, retrying temporary failures with backoff, recording each outcome, and turning
+a message that cannot be composed into that subscriber's failure rather than the
+run's. Never renders (``.digest`` does), never composes headers (``.message`` does)
+and never speaks SMTP itself (``.smtp`` does).
 
 Exactly once, and the window that remains: the day's plan (a ``pending`` row per
 subscriber with mail) is recorded first, in one transaction. A subscriber's row is
