@@ -17,11 +17,13 @@ the user needs to act on it (the source, the config key and file, the path)::
     └── LinkNotFoundError  `dupes explain/split` named no duplicate link
 
 Third-party exceptions are converted at the module boundary with ``raise ... from err``.
+Every error pickles (a parsing worker process hands its error back as it was).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class AggregatorError(Exception):
@@ -42,6 +44,21 @@ class AggregatorError(Exception):
     def describe(self) -> str:
         """One line for people: the message, then the hint if there is one."""
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default pickling calls ``type(self)(*self.args)``, which fails for the
+        # errors with required keyword arguments (``source``, ``temporary``), and would
+        # run any __init__ that reshapes the message again. Rebuild without __init__.
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuild(
+    cls: type[AggregatorError], args: tuple[Any, ...], state: dict[str, Any]
+) -> AggregatorError:
+    """An unpickled error: the class, its args and its attributes, as they were."""
+    error = cls.__new__(cls, *args)
+    vars(error).update(state)
+    return error
 
 
 class ConfigError(AggregatorError):

@@ -7,8 +7,13 @@ hands back :class:`StoredEntry` values. All are frozen: stages never mutate thei
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+#: What stages ask for the current time (timezone-aware UTC): injected, so that
+#: tests pass a fixed one.
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -99,14 +99,14 @@ def make_client(settings: FetchSettings) -> httpx.Client:
         max_connections=max(settings.workers, settings.per_host) + 2,
         max_keepalive_connections=settings.workers,
     )
-    client = httpx.Client(
+    return httpx.Client(
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
         timeout=_timeout(settings, settings.timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        limits=limits,
+        transport=deadline.transport(limits),
+        mounts=deadline.proxy_mounts(limits),
     )
-    return deadline.install(client)
 
 
 def _timeout(settings: FetchSettings, remaining: float) -> httpx.Timeout:
@@ -220,89 +220,140 @@ class Fetcher:
         self, name: str, url: str, validators: Validators | None, now: datetime, ends: float
     ) -> Fetched:
         settings = self.settings
-        budget = settings.timeout
-        headers: dict[str, str] = {}
-        total = 0  # bytes of the body received so far
-        if validators is not None:
-            if validators.etag:
-                headers["If-None-Match"] = validators.etag
-            if validators.last_modified:
-                headers["If-Modified-Since"] = validators.last_modified
+        body = _Body()
         try:
             with self.client.stream(
-                "GET", url, headers=headers, timeout=_timeout(settings, budget)
+                "GET",
+                url,
+                headers=_conditional(validators),
+                timeout=_timeout(settings, settings.timeout),
             ) as response:
-                moved_to = _permanent_target(response)
-                status = response.status_code
-                if status == 304:
-                    return Fetched(
-                        data=b"",
-                        status=304,
-                        url=str(response.url),
-                        etag=response.headers.get("etag"),
-                        last_modified=response.headers.get("last-modified"),
-                        moved_to=moved_to,
-                        not_modified=True,
-                    )
-                if status >= 400 or status < 200:
-                    raise _status_error(name, url, response, now)
-                declared = response.headers.get("content-length", "")
-                # Content-Length of compressed bytes is only a hint; the streamed count rules.
-                compressed = "content-encoding" in response.headers
-                if declared.isdigit() and int(declared) > settings.max_bytes and not compressed:
-                    raise _too_big(name, url, settings, f"says it is {int(declared)} bytes")
-                chunks: list[bytes] = []
-                for chunk in response.iter_bytes():
-                    total += len(chunk)
-                    if total > settings.max_bytes:
-                        raise _too_big(name, url, settings, "goes on")
-                    if time.monotonic() > ends:
-                        raise _too_slow(name, url, settings, total)
-                    chunks.append(chunk)
-                return Fetched(
-                    data=b"".join(chunks),
-                    content_type=response.headers.get("content-type"),
-                    status=status,
-                    url=str(response.url),
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
-                    moved_to=moved_to,
-                )
-        except httpx.TooManyRedirects as err:
-            raise FetchError(
-                f"too many redirects from {url} (more than {MAX_REDIRECTS}, or a loop)",
-                source=name,
-                hint="the site's redirects go round in circles; check the URL in a browser",
-            ) from err
-        except httpx.ConnectTimeout as err:
-            raise FetchError(
-                f"no connection to {_host_of(url)} within {settings.connect_timeout:g} s",
-                source=name,
-                hint="the server is down or unreachable; it will be retried later",
-            ) from err
-        except httpx.TimeoutException as err:
-            if time.monotonic() >= ends - 0.01:
-                raise _too_slow(name, url, settings, total) from err
-            raise FetchError(
-                f"{_host_of(url)} sent nothing for {settings.read_timeout:g} s",
-                source=name,
-                hint="the server hangs; it will be retried later;"
-                " raise [fetch].read_timeout if it is just slow",
-            ) from err
-        except httpx.DecodingError as err:
-            raise FetchError(
-                f"the response from {url} is not validly compressed: {err}",
-                source=name,
-                hint="the server's gzip/deflate/brotli data is broken; tell its publisher",
-            ) from err
-        except httpx.ConnectError as err:
-            raise FetchError(
-                f"cannot connect to {_host_of(url)}: {_reason(err)}",
-                source=name,
-                hint="check the host name, or the server is down",
-            ) from err
+                return _answer(name, url, response, now, settings, body, ends)
         except httpx.HTTPError as err:
-            raise FetchError(f"cannot fetch {url}: {_reason(err)}", source=name) from err
+            raise _http_failure(name, url, err, settings, body.received, ends) from err
+
+
+def _conditional(validators: Validators | None) -> dict[str, str]:
+    """The headers that make a GET conditional on what the last response said."""
+    headers: dict[str, str] = {}
+    if validators is not None:
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+@dataclass
+class _Body:
+    """A response body as it streams in; ``received`` counts its bytes so far."""
+
+    chunks: list[bytes] = field(default_factory=list)
+    received: int = 0
+
+
+def _answer(
+    name: str,
+    url: str,
+    response: httpx.Response,
+    now: datetime,
+    settings: FetchSettings,
+    body: _Body,
+    ends: float,
+) -> Fetched:
+    """What a response (its headers in, its body not yet) comes to. Raises FetchError."""
+    moved_to = _permanent_target(response)
+    status = response.status_code
+    if status == 304:
+        return Fetched(
+            data=b"",
+            status=304,
+            url=str(response.url),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            moved_to=moved_to,
+            not_modified=True,
+        )
+    if status >= 400 or status < 200:
+        raise _status_error(name, url, response, now)
+    _read_body(name, url, response, settings, body, ends)
+    return Fetched(
+        data=b"".join(body.chunks),
+        content_type=response.headers.get("content-type"),
+        status=status,
+        url=str(response.url),
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        moved_to=moved_to,
+    )
+
+
+def _read_body(
+    name: str,
+    url: str,
+    response: httpx.Response,
+    settings: FetchSettings,
+    body: _Body,
+    ends: float,
+) -> None:
+    """Stream the body into ``body``, within the size cap and the deadline."""
+    declared = response.headers.get("content-length", "")
+    # Content-Length of compressed bytes is only a hint; the streamed count rules.
+    compressed = "content-encoding" in response.headers
+    if declared.isdigit() and int(declared) > settings.max_bytes and not compressed:
+        raise _too_big(name, url, settings, f"says it is {int(declared)} bytes")
+    for chunk in response.iter_bytes():
+        body.received += len(chunk)
+        if body.received > settings.max_bytes:
+            raise _too_big(name, url, settings, "goes on")
+        if time.monotonic() > ends:
+            raise _too_slow(name, url, settings, body.received)
+        body.chunks.append(chunk)
+
+
+def _http_failure(
+    name: str,
+    url: str,
+    err: httpx.HTTPError,
+    settings: FetchSettings,
+    received: int,
+    ends: float,
+) -> FetchError:
+    """An httpx error as the FetchError that says what happened and what to do."""
+    if isinstance(err, httpx.TooManyRedirects):
+        return FetchError(
+            f"too many redirects from {url} (more than {MAX_REDIRECTS}, or a loop)",
+            source=name,
+            hint="the site's redirects go round in circles; check the URL in a browser",
+        )
+    if isinstance(err, httpx.ConnectTimeout):
+        return FetchError(
+            f"no connection to {_host_of(url)} within {settings.connect_timeout:g} s",
+            source=name,
+            hint="the server is down or unreachable; it will be retried later",
+        )
+    if isinstance(err, httpx.TimeoutException):
+        if time.monotonic() >= ends - 0.01:
+            return _too_slow(name, url, settings, received)
+        return FetchError(
+            f"{_host_of(url)} sent nothing for {settings.read_timeout:g} s",
+            source=name,
+            hint="the server hangs; it will be retried later;"
+            " raise [fetch].read_timeout if it is just slow",
+        )
+    if isinstance(err, httpx.DecodingError):
+        return FetchError(
+            f"the response from {url} is not validly compressed: {err}",
+            source=name,
+            hint="the server's gzip/deflate/brotli data is broken; tell its publisher",
+        )
+    if isinstance(err, httpx.ConnectError):
+        return FetchError(
+            f"cannot connect to {_host_of(url)}: {_reason(err)}",
+            source=name,
+            hint="check the host name, or the server is down",
+        )
+    return FetchError(f"cannot fetch {url}: {_reason(err)}", source=name)
 
 
 def _permanent_target(response: httpx.Response) -> str | None:

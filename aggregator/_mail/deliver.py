@@ -1,10 +1,10 @@
 """Delivery: one digest message per subscriber per day, sent exactly once.
 
-Owns the sending loop over the delivery log (``store/deliveries.py``): what to send,
-retrying temporary failures with backoff, recording each outcome, and turning a
-message that cannot be composed into that subscriber's failure rather than the
-run's. Never renders (``email_digest`` does), never composes headers
-(``mailmessage`` does) and never speaks SMTP itself (``mailer`` does).
+Owns the sending loop over the delivery log (``_storage/sqlite/deliveries.py``): what
+to send, retrying temporary failures with backoff, recording each outcome, and turning
+a message that cannot be composed into that subscriber's failure rather than the
+run's. Never renders (``.digest`` does), never composes headers (``.message`` does)
+and never speaks SMTP itself (``.smtp`` does).
 
 Exactly once, and the window that remains: the day's plan (a ``pending`` row per
 subscriber with mail) is recorded first, in one transaction. A subscriber's row is
@@ -50,17 +50,18 @@ from .._storage.sqlite.deliveries import (
     PENDING,
     SENDING,
     SENT,
+    Delivery,
 )
 from ..config.mail import EmailSettings, Subscriber, ascii_address
 from ..config.settings import Settings
 from ..errors import DeliveryError, SmtpError
+from ..types import Clock
 from .digest import render_email, select
 from .message import build_message, message_id, needs_smtputf8
 from .smtp import Mailer, SmtpMailer
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 MailerFactory = Callable[[EmailSettings, str | None], Mailer]
 
 #: Longest wait between two retry rounds, in seconds.
@@ -244,110 +245,152 @@ def send_digest(
     folder = outbox_folder(settings, day, outbox, in_output=outbox_in_output) if dry_run else None
     report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
+    sending = _Sending(store, email, day, _sendable(retry_failed, resend_unconfirmed), clock)
+    now = clock()
+    plan = _plan(settings, digest, log_rows, sending, only=only, folder=folder, now=now)
+    report.results += plan.results
+    if dry_run:
+        return report
+    _record_plan(plan, sending, now)
+    if not plan.queue:
+        return report
+    retries = email.max_retries if retries is None else retries
+    _send_queue(plan.queue, report, sending, retries, mailer_factory=mailer_factory, sleep=sleep)
+    return _in_config_order(report, settings)
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """What every attempt of one send shares: where it records, which day, the states a
+    subscriber's row may be sent from, the clock and the email settings."""
+
+    store: Store
+    email: EmailSettings
+    day: date
+    sendable: tuple[str, ...]
+    clock: Clock
+
+
+def _sendable(retry_failed: bool, resend_unconfirmed: bool) -> tuple[str, ...]:
+    """The delivery log states a message is sent from (again)."""
     sendable: tuple[str, ...] = (PENDING, FAILED_TEMPORARY, EMPTY)
     if retry_failed:
         sendable += (FAILED_PERMANENT,)
     if resend_unconfirmed:
         sendable += (SENDING,)
-    queue: list[_Planned] = []
-    due: list[tuple[str, int, str]] = []
+    return sendable
+
+
+@dataclass
+class _Plan:
+    """A send decided subscriber by subscriber, before anything is sent or recorded."""
+
+    #: What is known already (sent before, not retried, not composed, nothing matched,
+    #: written to the outbox), in config order.
+    results: list[DeliveryResult] = field(default_factory=list)
+    #: The messages to send, and their rows for the log: (subscriber, entries, Message-ID).
+    queue: list[_Planned] = field(default_factory=list)
+    due: list[tuple[str, int, str]] = field(default_factory=list)
     #: (subscriber, why) for messages that could not be composed.
-    broken: list[tuple[str, str]] = []
-    empty: list[str] = []
-    now = clock()
+    broken: list[tuple[str, str]] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+
+
+def _plan(
+    settings: Settings,
+    digest: Digest,
+    log_rows: dict[str, Delivery],
+    sending: _Sending,
+    *,
+    only: Collection[str] | None,
+    folder: Path | None,
+    now: datetime,
+) -> _Plan:
+    """What to do for each subscriber; a dry run (``folder``) writes the messages there."""
+    plan = _Plan()
     for subscriber in settings.subscribers:
         if only is not None and subscriber.email not in only:
             continue
         row = log_rows.get(subscriber.email)
-        if row is not None and row.state == SENT:
-            report.results.append(
-                DeliveryResult(subscriber.email, ALREADY_SENT, row.entries, f"at {row.sent_at}")
-            )
-            continue
-        if row is not None and row.state not in sendable:
-            outcome = UNCONFIRMED if row.state == SENDING else NOT_RETRIED
-            detail = (
-                unconfirmed_detail(day, row.message_id)
-                if row.state == SENDING
-                else f"failed permanently before, not retried: {row.smtp_reply}"
-                f" (`aggregator send --date {day.isoformat()} --retry-failed` tries again)"
-            )
-            report.results.append(DeliveryResult(subscriber.email, outcome, row.entries, detail))
-            continue
-        try:
-            chosen = select(digest, subscriber)
-            planned = (
-                None
-                if chosen.is_empty and not email.send_empty
-                else _compose(
-                    chosen, subscriber, email, base_url=settings.publish.base_url, now=now
-                )
-            )
-        except Exception as err:
-            # Whatever the stored data or a bug does to one message, it is this
-            # subscriber's failure, reported; the others still get theirs.
-            detail = _compose_failure(err, day)
-            log.info("email to %s: %s", subscriber.email, detail, exc_info=True)
-            report.results.append(DeliveryResult(subscriber.email, FAILED_PERMANENT, 0, detail))
-            broken.append((subscriber.email, detail))
-            continue
-        if planned is None:
-            report.results.append(DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched"))
-            empty.append(subscriber.email)
-            continue
-        if folder is not None:
-            publish.write_atomic(folder / outbox_name(subscriber.email), planned.message)
-            note = f"{folder / outbox_name(subscriber.email)}"
-            if planned.limit is not None:
-                note += f" (cut to {planned.limit} per category to fit)"
-            report.results.append(DeliveryResult(subscriber.email, WRITTEN, planned.entries, note))
-            continue
-        due.append(
-            (
-                subscriber.email,
-                planned.entries,
-                message_id(day.isoformat(), subscriber.email, email),
-            )
+        prepared = _known(row, sending) or _prepare(
+            digest, subscriber, sending, base_url=settings.publish.base_url, now=now
         )
-        queue.append(planned)
-    if dry_run:
-        return report
-    due += [(address, 0, message_id(day.isoformat(), address, email)) for address, _ in broken]
-    if due or empty:
-        store.plan_day(day, due=due, empty=empty, now=now)
-    for address, detail in broken:
+        if isinstance(prepared, DeliveryResult):
+            plan.results.append(prepared)
+            if prepared.outcome == FAILED_PERMANENT:
+                plan.broken.append((subscriber.email, prepared.detail))
+            elif prepared.outcome == EMPTY:
+                plan.empty.append(subscriber.email)
+        elif folder is not None:
+            plan.results.append(_write_to_outbox(folder, prepared))
+        else:
+            day = sending.day.isoformat()
+            mid = message_id(day, subscriber.email, sending.email)
+            plan.due.append((subscriber.email, prepared.entries, mid))
+            plan.queue.append(prepared)
+    return plan
+
+
+def _known(row: Delivery | None, sending: _Sending) -> DeliveryResult | None:
+    """The result of a subscriber whose log row says not to send: sent, or not to retry."""
+    if row is None:
+        return None
+    day = sending.day
+    if row.state == SENT:
+        return DeliveryResult(row.subscriber, ALREADY_SENT, row.entries, f"at {row.sent_at}")
+    if row.state in sending.sendable:
+        return None
+    outcome = UNCONFIRMED if row.state == SENDING else NOT_RETRIED
+    detail = (
+        unconfirmed_detail(day, row.message_id)
+        if row.state == SENDING
+        else f"failed permanently before, not retried: {row.smtp_reply}"
+        f" (`aggregator send --date {day.isoformat()} --retry-failed` tries again)"
+    )
+    return DeliveryResult(row.subscriber, outcome, row.entries, detail)
+
+
+def _prepare(
+    digest: Digest, subscriber: Subscriber, sending: _Sending, *, base_url: str, now: datetime
+) -> _Planned | DeliveryResult:
+    """The subscriber's message; a result instead when nothing matched or composing failed."""
+    email = sending.email
+    try:
+        chosen = select(digest, subscriber)
+        if chosen.is_empty and not email.send_empty:
+            return DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched")
+        return _compose(chosen, subscriber, email, base_url=base_url, now=now)
+    except Exception as err:
+        # Whatever the stored data or a bug does to one message, it is this
+        # subscriber's failure, reported; the others still get theirs.
+        detail = _compose_failure(err, sending.day)
+        log.info("email to %s: %s", subscriber.email, detail, exc_info=True)
+        return DeliveryResult(subscriber.email, FAILED_PERMANENT, 0, detail)
+
+
+def _write_to_outbox(folder: Path, planned: _Planned) -> DeliveryResult:
+    """A dry run's message, written as an ``.eml`` file instead of sent."""
+    path = folder / outbox_name(planned.subscriber.email)
+    publish.write_atomic(path, planned.message)
+    note = f"{path}"
+    if planned.limit is not None:
+        note += f" (cut to {planned.limit} per category to fit)"
+    return DeliveryResult(planned.subscriber.email, WRITTEN, planned.entries, note)
+
+
+def _record_plan(plan: _Plan, sending: _Sending, now: datetime) -> None:
+    """The day's plan in the log: a row per message to send, failed for the broken ones."""
+    day, store = sending.day, sending.store
+    due = plan.due + [
+        (address, 0, message_id(day.isoformat(), address, sending.email))
+        for address, _ in plan.broken
+    ]
+    if due or plan.empty:
+        store.plan_day(day, due=due, empty=plan.empty, now=now)
+    for address, detail in plan.broken:
         store.finish_delivery(
             day, address, state=FAILED_PERMANENT, reply=detail, now=now, count_attempt=True
         )
-    if not queue:
-        return report
-    try:
-        password = _password(email)
-    except DeliveryError as err:
-        # Nothing was tried: the rows stay "pending" for the next send.
-        report.error = err.describe()
-        report.results += [
-            DeliveryResult(p.subscriber.email, FAILED_TEMPORARY, p.entries, "not sent")
-            for p in queue
-        ]
-        return _in_config_order(report, settings)
-    mailer = mailer_factory(email, password)
-    try:
-        _send_rounds(
-            queue,
-            report,
-            store,
-            email,
-            day=day,
-            sendable=sendable,
-            retries=email.max_retries if retries is None else retries,
-            clock=clock,
-            mailer=mailer,
-            sleep=sleep,
-        )
-    finally:
-        mailer.close()
-    return _in_config_order(report, settings)
 
 
 def unconfirmed_detail(day: date, message_id: str | None) -> str:
@@ -360,6 +403,33 @@ def unconfirmed_detail(day: date, message_id: str | None) -> str:
     )
 
 
+def _send_queue(
+    queue: list[_Planned],
+    report: DeliveryReport,
+    sending: _Sending,
+    retries: int,
+    *,
+    mailer_factory: MailerFactory,
+    sleep: Callable[[float], None],
+) -> None:
+    """Connect and send the queued messages, or report why none could be tried."""
+    try:
+        password = _password(sending.email)
+    except DeliveryError as err:
+        # Nothing was tried: the rows stay "pending" for the next send.
+        report.error = err.describe()
+        report.results += [
+            DeliveryResult(p.subscriber.email, FAILED_TEMPORARY, p.entries, "not sent")
+            for p in queue
+        ]
+        return
+    mailer = mailer_factory(sending.email, password)
+    try:
+        _send_rounds(queue, report, sending, retries=retries, mailer=mailer, sleep=sleep)
+    finally:
+        mailer.close()
+
+
 def _in_config_order(report: DeliveryReport, settings: Settings) -> DeliveryReport:
     order = {s.email: i for i, s in enumerate(settings.subscribers)}
     report.results.sort(key=lambda r: order.get(r.subscriber, len(order)))
@@ -369,13 +439,9 @@ def _in_config_order(report: DeliveryReport, settings: Settings) -> DeliveryRepo
 def _send_rounds(
     queue: list[_Planned],
     report: DeliveryReport,
-    store: Store,
-    email: EmailSettings,
+    sending: _Sending,
     *,
-    day: date,
-    sendable: tuple[str, ...],
     retries: int,
-    clock: Clock,
     mailer: Mailer,
     sleep: Callable[[float], None],
 ) -> None:
@@ -392,46 +458,13 @@ def _send_rounds(
     rounds = 0
     unreachable = 0
     while True:
-        retry: list[_Planned] = []
-        lost: SmtpError | None = None
-        for index, item in enumerate(queue):
-            try:
-                result = _attempt(
-                    item, store, email, day=day, sendable=sendable, clock=clock, mailer=mailer
-                )
-            except SmtpError as err:
-                # No connection (or no login): nobody still waiting can be served now.
-                waiting = queue[index:]
-                for other in waiting:
-                    address = other.subscriber.email
-                    store.finish_delivery(
-                        day,
-                        address,
-                        state=FAILED_TEMPORARY,
-                        code=err.code,
-                        reply=err.message,
-                        now=clock(),
-                        count_attempt=True,
-                    )
-                    final[address] = DeliveryResult(
-                        address, FAILED_TEMPORARY, other.entries, f"not sent: {err.message}"
-                    )
-                if err.temporary:
-                    retry.extend(waiting)
-                    lost = err
-                else:
-                    report.error = err.describe()
-                break
-            final[item.subscriber.email] = result
-            if result.outcome == FAILED_TEMPORARY:
-                retry.append(item)
-        queue = retry
+        queue, lost = _send_round(queue, report, final, sending, mailer)
         if not queue or report.error is not None:
             break
         if lost is not None:
             unreachable += 1
             if unreachable > min(retries, len(CONNECT_RETRY_DELAYS)):
-                report.error = _unreachable(lost, unreachable, len(queue), day)
+                report.error = _unreachable(lost, unreachable, len(queue), sending.day)
                 break
             delay = CONNECT_RETRY_DELAYS[unreachable - 1]
             what = lost.describe() if unreachable == 1 else lost.message
@@ -439,13 +472,59 @@ def _send_rounds(
             rounds += 1
             if rounds > retries:
                 break
-            delay = min(email.backoff * 2 ** (rounds - 1), MAX_BACKOFF)
+            delay = min(sending.email.backoff * 2 ** (rounds - 1), MAX_BACKOFF)
             first = final[queue[0].subscriber.email].detail
             what = f"{_messages(len(queue))} failed for now ({first})"
-        when = (clock() + timedelta(seconds=delay)).astimezone().strftime("%H:%M:%S")
+        when = (sending.clock() + timedelta(seconds=delay)).astimezone().strftime("%H:%M:%S")
         log.warning("email: %s; next attempt at %s", what, when)
         sleep(delay)
     report.results.extend(final.values())
+
+
+def _send_round(
+    queue: list[_Planned],
+    report: DeliveryReport,
+    final: dict[str, DeliveryResult],
+    sending: _Sending,
+    mailer: Mailer,
+) -> tuple[list[_Planned], SmtpError | None]:
+    """One try at each queued message, results into ``final``.
+
+    Returns what to try again, and the error when the server could not be reached
+    for now (a connection or login failure: nobody still waiting can be served). A
+    permanent session failure is ``report.error``, and nothing is tried again.
+    """
+    retry: list[_Planned] = []
+    for index, item in enumerate(queue):
+        try:
+            result = _attempt(item, sending, mailer)
+        except SmtpError as err:
+            waiting = queue[index:]
+            for other in waiting:
+                final[other.subscriber.email] = _not_sent(other, err, sending)
+            if err.temporary:
+                return retry + waiting, err
+            report.error = err.describe()
+            return retry, None
+        final[item.subscriber.email] = result
+        if result.outcome == FAILED_TEMPORARY:
+            retry.append(item)
+    return retry, None
+
+
+def _not_sent(item: _Planned, err: SmtpError, sending: _Sending) -> DeliveryResult:
+    """A message not tried because the session failed: failed for now, in the log too."""
+    address = item.subscriber.email
+    sending.store.finish_delivery(
+        sending.day,
+        address,
+        state=FAILED_TEMPORARY,
+        code=err.code,
+        reply=err.message,
+        now=sending.clock(),
+        count_attempt=True,
+    )
+    return DeliveryResult(address, FAILED_TEMPORARY, item.entries, f"not sent: {err.message}")
 
 
 def _messages(count: int) -> str:
@@ -462,17 +541,9 @@ def _unreachable(err: SmtpError, attempts: int, waiting: int, day: date) -> str:
     )
 
 
-def _attempt(
-    item: _Planned,
-    store: Store,
-    email: EmailSettings,
-    *,
-    day: date,
-    sendable: tuple[str, ...],
-    clock: Clock,
-    mailer: Mailer,
-) -> DeliveryResult:
+def _attempt(item: _Planned, sending: _Sending, mailer: Mailer) -> DeliveryResult:
     """One try at one subscriber, recorded. Raises SmtpError only if the session failed."""
+    store, email, day, clock = sending.store, sending.email, sending.day, sending.clock
     address = item.subscriber.email
     claimed = False
 
@@ -482,7 +553,7 @@ def _attempt(
         # then on it leaves "sending", never a resend.
         nonlocal claimed
         faults.pause_point("send", address)
-        claimed = store.claim_delivery(day, address, from_states=sendable, now=clock())
+        claimed = store.claim_delivery(day, address, from_states=sending.sendable, now=clock())
         return claimed
 
     sender = email.sender.addr_spec

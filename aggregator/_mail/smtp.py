@@ -92,76 +92,81 @@ class SmtpMailer:
         return f"{self.settings.smtp_host}:{self.settings.smtp_port}"
 
     def _connect(self) -> smtplib.SMTP:
-        s = self.settings
         context = ssl.create_default_context()
         smtp: smtplib.SMTP | None = None
         try:
-            if s.security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    s.smtp_host, s.smtp_port, timeout=s.timeout, context=context
-                )
-            else:
-                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout)
-            smtp.ehlo()
-            if s.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    raise SmtpError(
-                        f"{self.where} does not offer STARTTLS",
-                        temporary=False,
-                        session=True,
-                        hint='set [email] security = "tls" (implicit TLS, usually port 465),'
-                        ' or "none" for a trusted local relay',
-                    )
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if s.username is not None:
-                smtp.login(s.username, self.password or "")
+            smtp = self._open(context)
+            self._greet(smtp, context)
         except SmtpError:
             self._discard(smtp)
             raise
-        except smtplib.SMTPAuthenticationError as err:
+        except (smtplib.SMTPException, OSError) as err:
             self._discard(smtp)
-            raise SmtpError(
-                f"{self.where} refused the login of {s.username!r}: {err.smtp_code}"
-                f" {_text(err.smtp_error)}",
+            raise self._connect_failure(err) from err
+        return smtp
+
+    def _open(self, context: ssl.SSLContext) -> smtplib.SMTP:
+        s = self.settings
+        if s.security == "tls":
+            return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.timeout, context=context)
+        return smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout)
+
+    def _greet(self, smtp: smtplib.SMTP, context: ssl.SSLContext) -> None:
+        """EHLO, STARTTLS when configured, and the login when there is a username."""
+        s = self.settings
+        smtp.ehlo()
+        if s.security == "starttls":
+            if not smtp.has_extn("starttls"):
+                raise SmtpError(
+                    f"{self.where} does not offer STARTTLS",
+                    temporary=False,
+                    session=True,
+                    hint='set [email] security = "tls" (implicit TLS, usually port 465),'
+                    ' or "none" for a trusted local relay',
+                )
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if s.username is not None:
+            smtp.login(s.username, self.password or "")
+
+    def _connect_failure(self, err: smtplib.SMTPException | OSError) -> SmtpError:
+        """Why no usable connection could be made, and what to check."""
+        if isinstance(err, smtplib.SMTPAuthenticationError):
+            return SmtpError(
+                f"{self.where} refused the login of {self.settings.username!r}:"
+                f" {err.smtp_code} {_text(err.smtp_error)}",
                 code=err.smtp_code,
                 temporary=False,
                 session=True,
                 hint="check [email] username and the password in the variable named by"
                 " [email] password_env",
-            ) from err
-        except smtplib.SMTPNotSupportedError as err:
-            self._discard(smtp)
-            raise SmtpError(
+            )
+        if isinstance(err, smtplib.SMTPNotSupportedError):
+            return SmtpError(
                 f"{self.where}: {err}",
                 temporary=False,
                 session=True,
                 hint="the server offers no login on this connection: check [email] security"
                 " and smtp_port, or remove username",
-            ) from err
-        except ssl.SSLError as err:
-            self._discard(smtp)
-            raise SmtpError(
+            )
+        if isinstance(err, ssl.SSLError):
+            return SmtpError(
                 f"TLS with {self.where} failed: {err}",
                 temporary=False,
                 session=True,
                 hint="check [email] security and smtp_port (465 is implicit tls, 587"
                 " starttls) and that the server's certificate is valid for smtp_host",
-            ) from err
-        except smtplib.SMTPResponseException as err:
-            self._discard(smtp)
-            raise _failure(
+            )
+        if isinstance(err, smtplib.SMTPResponseException):
+            return _failure(
                 f"{self.where} refused the connection", err.smtp_code, err.smtp_error, session=True
-            ) from err
-        except (smtplib.SMTPException, OSError) as err:
-            self._discard(smtp)
-            raise SmtpError(
-                f"cannot connect to {self.where} ({self._reason(err)})",
-                temporary=True,
-                session=True,
-                hint="check the server is running and [email] smtp_host and smtp_port",
-            ) from err
-        return smtp
+            )
+        return SmtpError(
+            f"cannot connect to {self.where} ({self._reason(err)})",
+            temporary=True,
+            session=True,
+            hint="check the server is running and [email] smtp_host and smtp_port",
+        )
 
     def _reason(self, err: Exception) -> str:
         """Why a connection could not be made, in a few words."""
@@ -202,37 +207,8 @@ class SmtpMailer:
             self._smtp = self._connect()
         smtp = self._smtp
         try:
-            options: list[str] = []
-            if smtputf8:
-                if not smtp.has_extn("smtputf8"):
-                    raise SmtpError(
-                        f"{self.where} does not support SMTPUTF8, needed for the address"
-                        f" {recipient if not recipient.isascii() else sender}",
-                        temporary=False,
-                        hint="use an ASCII address, or a server with SMTPUTF8",
-                    )
-                options += ["SMTPUTF8", "BODY=8BITMIME"]
-            if smtp.has_extn("size"):
-                options.append(f"SIZE={len(message)}")
-            code, reply = smtp.mail(sender, options)
-            if code != 250:
-                raise _failure(f"sender {sender} refused", code, reply)
-            code, reply = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                raise _failure(f"recipient {recipient} refused", code, reply)
-            # smtplib's data() sends the message and its end in one go; the caller
-            # needs the moment in between, so DATA is spoken here.
-            code, reply = smtp.docmd("DATA")
-            if code != 354:
-                raise _failure("message refused", code, reply)
-            smtp.send(dot_stuffed(message))
-            if not self._go_on(before_end):
-                return None
-            smtp.send(b".\r\n")
-            code, reply = smtp.getreply()
-            if code != 250:
-                raise _failure("message refused", code, reply)
-            return Reply(code=code, text=_text(reply))
+            self._envelope(smtp, sender, recipient, len(message), smtputf8=smtputf8)
+            return self._data(smtp, message, before_end)
         except SmtpError:
             self._reset()
             raise
@@ -248,6 +224,47 @@ class SmtpMailer:
                 f"connection to {self.where} lost: {err or type(err).__name__}",
                 temporary=True,
             ) from err
+
+    def _envelope(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str, size: int, *, smtputf8: bool
+    ) -> None:
+        """MAIL FROM (with SMTPUTF8 and SIZE when they apply) and RCPT TO."""
+        options: list[str] = []
+        if smtputf8:
+            if not smtp.has_extn("smtputf8"):
+                raise SmtpError(
+                    f"{self.where} does not support SMTPUTF8, needed for the address"
+                    f" {recipient if not recipient.isascii() else sender}",
+                    temporary=False,
+                    hint="use an ASCII address, or a server with SMTPUTF8",
+                )
+            options += ["SMTPUTF8", "BODY=8BITMIME"]
+        if smtp.has_extn("size"):
+            options.append(f"SIZE={size}")
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            raise _failure(f"sender {sender} refused", code, reply)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            raise _failure(f"recipient {recipient} refused", code, reply)
+
+    def _data(
+        self, smtp: smtplib.SMTP, message: bytes, before_end: Callable[[], bool]
+    ) -> Reply | None:
+        """DATA, the message, ``before_end()``, then the final dot and the server's reply."""
+        # smtplib's data() sends the message and its end in one go; the caller
+        # needs the moment in between, so DATA is spoken here.
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            raise _failure("message refused", code, reply)
+        smtp.send(dot_stuffed(message))
+        if not self._go_on(before_end):
+            return None
+        smtp.send(b".\r\n")
+        code, reply = smtp.getreply()
+        if code != 250:
+            raise _failure("message refused", code, reply)
+        return Reply(code=code, text=_text(reply))
 
     def _go_on(self, before_end: Callable[[], bool]) -> bool:
         """Ask ``before_end``; on no, or an error, drop the connection mid-message."""

@@ -79,37 +79,14 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     not valid YAML or is never closed.
     """
     text = decode_text(data, source=source)
-    if not text.strip():
-        raise ParseError(
-            "the Markdown document is empty",
-            source=source,
-            hint="check the file or URL; expected an article in Markdown",
-        )
-    if _HTML_START_RE.match(text):
-        raise ParseError(
-            "this is an HTML page, not Markdown",
-            source=source,
-            hint='use kind = "page" for web pages',
-        )
+    _check_is_markdown(text, source=source)
     warnings: list[str] = []
     lines = text.splitlines()
     meta, body_start = _front_matter(lines, source=source, warnings=warnings)
     body = lines[body_start:]
     tokens = _md.parse("\n".join(body))
     code_lines = _lines_of(tokens, ("fence", "code_block", "html_block"))
-
-    title = _text(meta.get("title"))
-    title_token = _title_heading(tokens, title)
-    skip: set[int] = set()
-    if title_token is not None and title_token.map is not None:
-        heading_text = _inline_text(tokens[tokens.index(title_token) + 1])
-        title = title or heading_text
-        skip = set(range(*title_token.map))
-    if not title:
-        title = _first_line_title(body, code_lines)
-        if title:
-            warnings.append("no title in front matter or heading; used the first line of text")
-
+    title, skip = _title(meta, tokens, body, code_lines, warnings)
     content = _render(body, tokens, skip=skip, code_lines=code_lines)
     if not title and content is None:
         raise ParseError(
@@ -117,15 +94,11 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
             source=source,
             hint="add a '# Title' heading or a 'title:' in the front matter",
         )
-
-    link = _meta_link(meta, options.location)
-    origin = _origin_link(body, code_lines)
-    link = link or origin
+    link = _meta_link(meta, options.location) or _origin_link(body, code_lines)
     published = _meta_date(meta, ("date", "published", "pubdate"), options, warnings)
     if published is None and link:
         found = date_in_url(link)
         published = day_start(found) if found else None
-
     summary_text = _text(meta.get("summary")) or _text(meta.get("description"))
     entry = ParsedEntry(
         title=title,
@@ -141,6 +114,47 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         ),
     )
     return ParsedFeed(entries=(entry,), warnings=tuple(warnings))
+
+
+def _check_is_markdown(text: str, *, source: str) -> None:
+    """Refuse an empty document and an HTML page."""
+    if not text.strip():
+        raise ParseError(
+            "the Markdown document is empty",
+            source=source,
+            hint="check the file or URL; expected an article in Markdown",
+        )
+    if _HTML_START_RE.match(text):
+        raise ParseError(
+            "this is an HTML page, not Markdown",
+            source=source,
+            hint='use kind = "page" for web pages',
+        )
+
+
+def _title(
+    meta: dict[str, Any],
+    tokens: list[Token],
+    body: list[str],
+    code_lines: set[int],
+    warnings: list[str],
+) -> tuple[str, set[int]]:
+    """The title, and the body lines of the heading it came from (left out of the body).
+
+    The front matter's title, else the title heading's text, else the first line of text.
+    """
+    title = _text(meta.get("title"))
+    title_token = _title_heading(tokens, title)
+    skip: set[int] = set()
+    if title_token is not None and title_token.map is not None:
+        heading_text = _inline_text(tokens[tokens.index(title_token) + 1])
+        title = title or heading_text
+        skip = set(range(*title_token.map))
+    if not title:
+        title = _first_line_title(body, code_lines)
+        if title:
+            warnings.append("no title in front matter or heading; used the first line of text")
+    return title, skip
 
 
 def _front_matter(

@@ -59,6 +59,18 @@ class _Paper:
     stray: bool = False
 
 
+@dataclass
+class _Read:
+    """What a pass over the list's lines found."""
+
+    papers: list[_Paper] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: The last ``# YYYYMMDD`` heading's day, None before the first.
+    announced: date | None = None
+    #: ``##`` headings seen, readable or not.
+    headings: int = 0
+
+
 def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     """Parse a daily list into one entry per paper.
 
@@ -72,82 +84,96 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
             source=source,
             hint="expect a '# YYYYMMDD' heading, then papers as '## N. `cs.AI` - Title [PDF](url)'",
         )
-    warnings: list[str] = []
-    papers: list[_Paper] = []
-    announced: date | None = None
-    current: _Paper | None = None
-    skipping = False
-    seen_headings = 0
+    read = _read(text, source=source)
+    if not read.papers:
+        raise _no_papers(read, source=source)
+    entries = _entries(read.papers, read.warnings)
+    return ParsedFeed(entries=entries, warnings=tuple(read.warnings))
 
+
+def _read(text: str, *, source: str) -> _Read:
+    """The papers under their date headings, each with its ``###`` sections' lines."""
+    read = _Read()
+    current: _Paper | None = None  # None: no paper yet, or one whose heading was skipped
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         date_match = _DATE_HEADING_RE.match(stripped)
         if date_match:
-            announced = _heading_date(date_match, line=number, source=source)
-            current, skipping = None, False
-            continue
-        if _PAPER_HEADING_RE.match(stripped):
-            seen_headings += 1
-            current, skipping = None, False
-            match = _PAPER_RE.match(stripped)
-            if match is None:
-                warnings.append(
-                    f"line {number}: skipped a paper heading that is not "
-                    f"'## N. `category` - Title [PDF](url), [HTML](url)': {_shorten(stripped)}"
-                )
-                skipping = True
-                continue
-            if announced is None:
-                raise ParseError(
-                    f"line {number}: paper heading before any '# YYYYMMDD' date heading",
-                    source=source,
-                    hint="start the list with the day it announces, e.g. '# 20260114'",
-                )
-            current = _Paper(
-                line=number,
-                number=int(match.group("n")),
-                category=match.group("cat"),
-                title=" ".join(match.group("title").split()),
-                links=[
-                    (m.group("label"), m.group("url"))
-                    for m in _LINK_RE.finditer(match.group("links"))
-                ],
-                announced=announced,
-            )
-            papers.append(current)
-            continue
-        if skipping or current is None:
-            continue
-        section = _SECTION_RE.match(stripped)
-        if section:
-            current.sections.append((section.group("name"), []))
-        elif current.sections:
-            current.sections[-1][1].append(line.rstrip())
-        elif stripped and not current.stray:
-            current.stray = True
-            warnings.append(
-                f"line {number}: ignored text of paper {current.number} outside any '###' section"
-            )
+            read.announced = _heading_date(date_match, line=number, source=source)
+            current = None
+        elif _PAPER_HEADING_RE.match(stripped):
+            read.headings += 1
+            current = _paper(stripped, number, read, source=source)
+            if current is not None:
+                read.papers.append(current)
+        elif current is not None:
+            _body_line(current, line, number, read.warnings)
+    return read
 
-    if not papers:
-        if seen_headings:
-            raise ParseError(
-                f"none of the {seen_headings} paper headings could be read",
-                source=source,
-                hint=warnings[0] if warnings else None,
-            )
-        if announced is None:
-            raise ParseError(
-                "no '# YYYYMMDD' date heading and no '## N. `category` - Title' paper headings",
-                source=source,
-                hint='is this really a daily paper list? (kind = "markdown-digest")',
-            )
+
+def _paper(heading: str, number: int, read: _Read, *, source: str) -> _Paper | None:
+    """The paper a ``##`` heading on line ``number`` starts; None (warned) if unreadable."""
+    match = _PAPER_RE.match(heading)
+    if match is None:
+        read.warnings.append(
+            f"line {number}: skipped a paper heading that is not "
+            f"'## N. `category` - Title [PDF](url), [HTML](url)': {_shorten(heading)}"
+        )
+        return None
+    if read.announced is None:
         raise ParseError(
-            "the daily list has a date heading but no paper headings",
+            f"line {number}: paper heading before any '# YYYYMMDD' date heading",
             source=source,
-            hint="expect papers as '## N. `cs.AI` - Title [PDF](url), [HTML](url)'",
+            hint="start the list with the day it announces, e.g. '# 20260114'",
+        )
+    return _Paper(
+        line=number,
+        number=int(match.group("n")),
+        category=match.group("cat"),
+        title=" ".join(match.group("title").split()),
+        links=[(m.group("label"), m.group("url")) for m in _LINK_RE.finditer(match.group("links"))],
+        announced=read.announced,
+    )
+
+
+def _body_line(paper: _Paper, line: str, number: int, warnings: list[str]) -> None:
+    """A line under a paper: a ``###`` section heading, or text of the current section."""
+    stripped = line.strip()
+    section = _SECTION_RE.match(stripped)
+    if section:
+        paper.sections.append((section.group("name"), []))
+    elif paper.sections:
+        paper.sections[-1][1].append(line.rstrip())
+    elif stripped and not paper.stray:
+        paper.stray = True
+        warnings.append(
+            f"line {number}: ignored text of paper {paper.number} outside any '###' section"
         )
 
+
+def _no_papers(read: _Read, *, source: str) -> ParseError:
+    """Why a list gave no paper at all."""
+    if read.headings:
+        return ParseError(
+            f"none of the {read.headings} paper headings could be read",
+            source=source,
+            hint=read.warnings[0] if read.warnings else None,
+        )
+    if read.announced is None:
+        return ParseError(
+            "no '# YYYYMMDD' date heading and no '## N. `category` - Title' paper headings",
+            source=source,
+            hint='is this really a daily paper list? (kind = "markdown-digest")',
+        )
+    return ParseError(
+        "the daily list has a date heading but no paper headings",
+        source=source,
+        hint="expect papers as '## N. `cs.AI` - Title [PDF](url), [HTML](url)'",
+    )
+
+
+def _entries(papers: list[_Paper], warnings: list[str]) -> tuple[ParsedEntry, ...]:
+    """One entry per paper, warning where a day's numbering does not go up."""
     entries = []
     previous, day = 0, papers[0].announced
     for paper in papers:
@@ -159,7 +185,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
             )
         previous = paper.number
         entries.append(_entry(paper, warnings))
-    return ParsedFeed(entries=tuple(entries), warnings=tuple(warnings))
+    return tuple(entries)
 
 
 def _heading_date(match: re.Match[str], *, line: int, source: str) -> date:

@@ -9,7 +9,6 @@ the password's *variable name* is stored, its value is read when sending.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -18,9 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .._common.safety import safe_url
 from ..errors import ConfigError
-
-#: ``check(value, expected_type, file=..., key=...)``: config.py's type check.
-TypeCheck = Callable[..., None]
+from .schema import Schema, typed_table
 
 SECURITY = ("none", "starttls", "tls")
 FORMATS = ("html", "text")
@@ -28,7 +25,7 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 # key: (type, default, help). Every key is documented in config/example.toml.
-EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+EMAIL_SCHEMA: Schema = {
     "smtp_host": (str, "localhost", "SMTP server that accepts the digests"),
     "smtp_port": (int, None, "SMTP port (default: 25, 587 for starttls, 465 for tls)"),
     "security": (str, None, "none | starttls | tls (default: none for localhost, else starttls)"),
@@ -55,7 +52,7 @@ EMAIL_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
     ),
 }
 
-SUBSCRIBER_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+SUBSCRIBER_SCHEMA: Schema = {
     "email": (str, None, "the subscriber's address (required)"),
     "name": (str, None, "display name used in the To header"),
     "categories": (list, None, "categories to include (default: all)"),
@@ -150,33 +147,6 @@ def _address(text: str, *, file: str, key: str) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
-def _typed(
-    table: Any,
-    schema: dict[str, tuple[type | tuple[type, ...], Any, str]],
-    *,
-    file: str,
-    where: str,
-    check: TypeCheck,
-) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table", file=file, key=where)
-    for key in table:
-        if key not in schema:
-            raise ConfigError(
-                "unknown key",
-                file=file,
-                key=f"{where}.{key}",
-                hint=f"known keys: {', '.join(schema)}",
-            )
-    values: dict[str, Any] = {}
-    for key, (typ, default, _help) in schema.items():
-        value = table.get(key, default)
-        if value is not None:
-            check(value, typ, file=file, key=f"{where}.{key}")
-        values[key] = value
-    return values
-
-
 def _strings(value: list[Any] | None, *, file: str, key: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -185,22 +155,61 @@ def _strings(value: list[Any] | None, *, file: str, key: str) -> tuple[str, ...]
     return tuple(dict.fromkeys(item.strip() for item in value))
 
 
-def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
-    v = _typed(raw, EMAIL_SCHEMA, file=file, where="email", check=check)
-    if v["security"] is None:
-        v["security"] = "none" if v["smtp_host"].strip() in LOOPBACK else "starttls"
-    if v["security"] not in SECURITY:
+def _email(raw: Any, *, file: str) -> EmailSettings:
+    v = typed_table(raw, EMAIL_SCHEMA, file=file, where="email")
+    security, port = _server(v, file=file)
+    _login(v, security, file=file)
+    _limits(v, file=file)
+    sender = _sender(v, file=file)
+    reply_to = _address(v["reply_to"], file=file, key="email.reply_to") if v["reply_to"] else None
+    url = v["unsubscribe_url"]
+    if url is not None:
+        url = _unsubscribe_url(url, file=file)
+    mailto = v["unsubscribe_mailto"]
+    if mailto is not None:
+        mailto = _address(mailto.removeprefix("mailto:"), file=file, key="email.unsubscribe_mailto")
+    return EmailSettings(
+        smtp_host=v["smtp_host"].strip(),
+        smtp_port=port,
+        security=security,
+        username=v["username"],
+        password_env=v["password_env"],
+        timeout=float(v["timeout"]),
+        sender=sender,
+        reply_to=reply_to,
+        list_id=_list_id(v["list_id"], sender, file=file),
+        unsubscribe_url=url,
+        unsubscribe_mailto=mailto.addr_spec if mailto else None,
+        send_empty=v["send_empty"],
+        max_retries=v["max_retries"],
+        backoff=float(v["backoff"]),
+        max_html_bytes=v["max_html_bytes"],
+        resume_days=v["resume_days"],
+    )
+
+
+def _server(v: dict[str, Any], *, file: str) -> tuple[str, int]:
+    """The security (none for a loopback host, else starttls, unless given) and the port."""
+    security = v["security"]
+    if security is None:
+        security = "none" if v["smtp_host"].strip() in LOOPBACK else "starttls"
+    if security not in SECURITY:
         raise ConfigError(
-            f"unknown security {v['security']!r}",
+            f"unknown security {security!r}",
             file=file,
             key="email.security",
             hint=f"one of: {', '.join(SECURITY)}",
         )
-    port = v["smtp_port"] if v["smtp_port"] is not None else DEFAULT_PORTS[v["security"]]
+    port = v["smtp_port"] if v["smtp_port"] is not None else DEFAULT_PORTS[security]
     if not 0 < port < 65536:
         raise ConfigError(f"{port} is not a TCP port", file=file, key="email.smtp_port")
     if not v["smtp_host"].strip():
         raise ConfigError("must not be empty", file=file, key="email.smtp_host")
+    return security, port
+
+
+def _login(v: dict[str, Any], security: str, *, file: str) -> None:
+    """A username goes with the NAME of a password variable, and never unencrypted."""
     if (v["username"] is None) != (v["password_env"] is None):
         raise ConfigError(
             "give both username and password_env, or neither",
@@ -217,13 +226,16 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
             hint='give the NAME of a variable, e.g. password_env = "SMTP_PASSWORD", '
             "never the password itself",
         )
-    if v["username"] is not None and v["security"] == "none" and v["smtp_host"] not in LOOPBACK:
+    if v["username"] is not None and security == "none" and v["smtp_host"] not in LOOPBACK:
         raise ConfigError(
             "would send the password unencrypted",
             file=file,
             key="email.security",
             hint='use security = "starttls" or "tls" with a username',
         )
+
+
+def _limits(v: dict[str, Any], *, file: str) -> None:
     if v["timeout"] <= 0 or v["backoff"] < 0 or v["max_retries"] < 0:
         raise ConfigError(
             "timeout must be positive, backoff and max_retries not negative", file=file, key="email"
@@ -232,6 +244,9 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
         raise ConfigError("must not be negative", file=file, key="email.resume_days")
     if v["max_html_bytes"] < 10_000:
         raise ConfigError("must be at least 10000", file=file, key="email.max_html_bytes")
+
+
+def _sender(v: dict[str, Any], *, file: str) -> Address:
     if v["from"] is None:
         raise ConfigError(
             "the sender address is required",
@@ -239,15 +254,12 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
             key="email.from",
             hint='e.g. from = "Daily digest <digest@example.org>"',
         )
-    sender = _address(v["from"], file=file, key="email.from")
-    reply_to = _address(v["reply_to"], file=file, key="email.reply_to") if v["reply_to"] else None
-    url = v["unsubscribe_url"]
-    if url is not None:
-        url = _unsubscribe_url(url, file=file)
-    mailto = v["unsubscribe_mailto"]
-    if mailto is not None:
-        mailto = _address(mailto.removeprefix("mailto:"), file=file, key="email.unsubscribe_mailto")
-    list_id = v["list_id"] or f"{sender.username}.{sender.domain}"
+    return _address(v["from"], file=file, key="email.from")
+
+
+def _list_id(given: str | None, sender: Address, *, file: str) -> str:
+    """The List-Id: as given, else derived from the sender's address."""
+    list_id = given or f"{sender.username}.{sender.domain}"
     list_id = list_id.strip().strip("<>")
     if not re.fullmatch(r"[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+", ascii_list_id(list_id)):
         raise ConfigError(
@@ -256,24 +268,7 @@ def _email(raw: Any, *, file: str, check: TypeCheck) -> EmailSettings:
             key="email.list_id",
             hint='use a dotted name you control, e.g. list_id = "daily.example.org"',
         )
-    return EmailSettings(
-        smtp_host=v["smtp_host"].strip(),
-        smtp_port=port,
-        security=v["security"],
-        username=v["username"],
-        password_env=v["password_env"],
-        timeout=float(v["timeout"]),
-        sender=sender,
-        reply_to=reply_to,
-        list_id=list_id,
-        unsubscribe_url=url,
-        unsubscribe_mailto=mailto.addr_spec if mailto else None,
-        send_empty=v["send_empty"],
-        max_retries=v["max_retries"],
-        backoff=float(v["backoff"]),
-        max_html_bytes=v["max_html_bytes"],
-        resume_days=v["resume_days"],
-    )
+    return list_id
 
 
 #: Longest unsubscribe URL (before {email} is filled in): its header line, with the
@@ -320,7 +315,7 @@ def ascii_list_id(list_id: str) -> str:
         return list_id
 
 
-def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, ...]:
+def _subscribers(raw: Any, *, file: str) -> tuple[Subscriber, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -331,7 +326,7 @@ def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, 
     seen: set[str] = set()
     for index, table in enumerate(raw):
         where = f"subscribers[{index}]"
-        v = _typed(table, SUBSCRIBER_SCHEMA, file=file, where=where, check=check)
+        v = typed_table(table, SUBSCRIBER_SCHEMA, file=file, where=where)
         if v["email"] is None:
             raise ConfigError("every subscriber needs an email", file=file, key=f"{where}.email")
         where = f"subscribers[{index}] ({v['email']})"
@@ -362,9 +357,9 @@ def _subscribers(raw: Any, *, file: str, check: TypeCheck) -> tuple[Subscriber, 
 
 
 def parse_email(
-    raw: dict[str, Any], *, file: str, check: TypeCheck
+    raw: dict[str, Any], *, file: str
 ) -> tuple[EmailSettings | None, tuple[Subscriber, ...]]:
     """The ``[email]`` settings (None when absent: sending is off) and the subscribers."""
-    email = _email(raw["email"], file=file, check=check) if "email" in raw else None
-    subscribers = _subscribers(raw.get("subscribers"), file=file, check=check)
+    email = _email(raw["email"], file=file) if "email" in raw else None
+    subscribers = _subscribers(raw.get("subscribers"), file=file)
     return email, subscribers

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .schema import Schema
 
 # key: (type, default, help). Every key is documented in config/example.toml; the help
 # strings are also the --help of the matching `aggregator serve` options.
-SERVE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+SERVE_SCHEMA: Schema = {
     "max_connections": (
         int,
         64,

@@ -22,6 +22,7 @@ from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
 from .._sources.arxiv.feed import categories_in_url
 from ..errors import ConfigError
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
 
@@ -135,7 +136,7 @@ class Settings:
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
 # tests check that each key appears there.
-SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
+SCHEMA: dict[str, Schema] = {
     "storage": {
         "database": (str, "aggregator.db", "SQLite database file"),
         "lock_timeout": (
@@ -207,7 +208,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any, str]]] = {
     "serve": SERVE_SCHEMA,
 }
 
-SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
+SOURCE_SCHEMA: Schema = {
     "name": (str, None, "unique name of the source (required)"),
     "kind": (str, "feed", "feed | arxiv | markdown-digest | markdown | page"),
     "url": (str, None, "http(s) URL to fetch (give url or path; arxiv: or categories)"),
@@ -219,39 +220,8 @@ SOURCE_SCHEMA: dict[str, tuple[type | tuple[type, ...], Any, str]] = {
 }
 
 
-def _check_type(value: Any, expected: type | tuple[type, ...], *, file: str, key: str) -> None:
-    # bool is an int in Python; a boolean where a number is expected is still a mistake.
-    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
-    if not ok:
-        names = (
-            " or ".join(t.__name__ for t in expected)
-            if isinstance(expected, tuple)
-            else expected.__name__
-        )
-        raise ConfigError(
-            f"expected {names}, got {type(value).__name__} {value!r}", file=file, key=key
-        )
-
-
 def _section(raw: dict[str, Any], name: str, *, file: str) -> dict[str, Any]:
-    table = raw.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table", file=file, key=f"[{name}]")
-    spec = SCHEMA[name]
-    for key in table:
-        if key not in spec:
-            raise ConfigError(
-                "unknown key",
-                file=file,
-                key=f"{name}.{key}",
-                hint=f"known keys in [{name}]: {', '.join(spec)}",
-            )
-    values: dict[str, Any] = {}
-    for key, (typ, default, _help) in spec.items():
-        value = table.get(key, default)
-        _check_type(value, typ, file=file, key=f"{name}.{key}")
-        values[key] = value
-    return values
+    return typed_table(raw.get(name, {}), SCHEMA[name], file=file, where=name, label=f"[{name}]")
 
 
 #: Longest source name or category, in UTF-8 bytes: either can become a feed's file
@@ -305,22 +275,7 @@ def _sources(
     seen: set[str] = set()
     for index, table in enumerate(raw):
         where = f"sources[{index}]"
-        if not isinstance(table, dict):
-            raise ConfigError("expected a table", file=file, key=where)
-        for key in table:
-            if key not in SOURCE_SCHEMA:
-                raise ConfigError(
-                    "unknown key",
-                    file=file,
-                    key=f"{where}.{key}",
-                    hint=f"known keys: {', '.join(SOURCE_SCHEMA)}",
-                )
-        values = {}
-        for key, (typ, default, _help) in SOURCE_SCHEMA.items():
-            value = table.get(key, default)
-            if value is not None:
-                _check_type(value, typ, file=file, key=f"{where}.{key}")
-            values[key] = value
+        values = typed_table(table, SOURCE_SCHEMA, file=file, where=where)
         name = values["name"]
         if not name or not name.strip():
             raise ConfigError("every source needs a name", file=file, key=f"{where}.name")
@@ -329,69 +284,82 @@ def _sources(
         if name in seen:
             raise ConfigError(f"source name {name!r} is used twice", file=file, key=where)
         seen.add(name)
-        if values["kind"] not in KINDS:
-            raise ConfigError(
-                f"unknown kind {values['kind']!r}",
-                file=file,
-                key=f"{where}.kind",
-                hint=f"one of: {', '.join(KINDS)}",
-            )
-        url, path = values["url"], values["path"]
-        categories = values["categories"]
-        if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
-            raise ConfigError(
-                "categories must be non-empty strings", file=file, key=f"{where}.categories"
-            )
-        for category in categories or ():
-            _check_name(category.strip(), "a category", file=file, key=f"{where}.categories")
-        follow: tuple[str, ...] = ()
-        if values["kind"] == "arxiv":
-            follow = tuple(c.strip() for c in categories or ())
-            for category in follow:
-                if not _ARXIV_CATEGORY_RE.match(category):
-                    raise ConfigError(
-                        f"{category!r} is not an arXiv category",
-                        file=file,
-                        key=f"{where}.categories",
-                        hint="write categories as arXiv does: cs.AI, math.CO, hep-th, physics",
-                    )
-            if not follow and url is not None:
-                follow = categories_in_url(url)  # https://rss.arxiv.org/rss/cs.AI+cs.LG
-            if url is None and path is None and not follow:
-                raise ConfigError(
-                    "an arxiv source needs categories (or a url or path)", file=file, key=where
-                )
-            categories = None  # an arXiv paper is filed under the followed ones it is listed in
-            if url is None and path is None and follow:
-                settings = arxiv or ArxivSettings()
-                url = f"{settings.base_url}{settings.feed_format}/{'+'.join(follow)}"
-        if (url is None) == (path is None):
-            raise ConfigError("give exactly one of url or path", file=file, key=where)
-        if url is not None and not url.lower().startswith(("http://", "https://")):
-            raise ConfigError(
-                f"url must be http(s), got {url!r}",
-                file=file,
-                key=f"{where}.url",
-                hint="use path = ... for a local file",
-            )
-        sources.append(
-            Source(
-                name=name,
-                kind=values["kind"],
-                url=url,
-                path=(base / path) if path is not None else None,
-                categories=tuple(c.strip() for c in categories) if categories else (),
-                entry_categories=(
-                    values["entry_categories"]
-                    if values["entry_categories"] is not None
-                    else KINDS[values["kind"]].entry_categories
-                ),
-                timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
-                enabled=values["enabled"],
-                follow=follow,
-            )
-        )
+        sources.append(_source(values, where, file=file, base=base, arxiv=arxiv))
     return tuple(sources)
+
+
+def _source(
+    values: dict[str, Any], where: str, *, file: str, base: Path, arxiv: ArxivSettings | None
+) -> Source:
+    """One ``[[sources]]`` table's type-checked values, named ``where``, as a Source."""
+    if values["kind"] not in KINDS:
+        raise ConfigError(
+            f"unknown kind {values['kind']!r}",
+            file=file,
+            key=f"{where}.kind",
+            hint=f"one of: {', '.join(KINDS)}",
+        )
+    url, path = values["url"], values["path"]
+    categories = values["categories"]
+    if categories is not None and not all(isinstance(c, str) and c.strip() for c in categories):
+        raise ConfigError(
+            "categories must be non-empty strings", file=file, key=f"{where}.categories"
+        )
+    for category in categories or ():
+        _check_name(category.strip(), "a category", file=file, key=f"{where}.categories")
+    follow: tuple[str, ...] = ()
+    if values["kind"] == "arxiv":
+        follow = _followed(categories, url, path, where, file=file)
+        categories = None  # an arXiv paper is filed under the followed ones it is listed in
+        if url is None and path is None and follow:
+            settings = arxiv or ArxivSettings()
+            url = f"{settings.base_url}{settings.feed_format}/{'+'.join(follow)}"
+    if (url is None) == (path is None):
+        raise ConfigError("give exactly one of url or path", file=file, key=where)
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"url must be http(s), got {url!r}",
+            file=file,
+            key=f"{where}.url",
+            hint="use path = ... for a local file",
+        )
+    return Source(
+        name=values["name"],
+        kind=values["kind"],
+        url=url,
+        path=(base / path) if path is not None else None,
+        categories=tuple(c.strip() for c in categories) if categories else (),
+        entry_categories=(
+            values["entry_categories"]
+            if values["entry_categories"] is not None
+            else KINDS[values["kind"]].entry_categories
+        ),
+        timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
+        enabled=values["enabled"],
+        follow=follow,
+    )
+
+
+def _followed(
+    categories: list[str] | None, url: str | None, path: str | None, where: str, *, file: str
+) -> tuple[str, ...]:
+    """The arXiv categories an arxiv source follows: as configured, else those in its URL."""
+    follow = tuple(c.strip() for c in categories or ())
+    for category in follow:
+        if not _ARXIV_CATEGORY_RE.match(category):
+            raise ConfigError(
+                f"{category!r} is not an arXiv category",
+                file=file,
+                key=f"{where}.categories",
+                hint="write categories as arXiv does: cs.AI, math.CO, hep-th, physics",
+            )
+    if not follow and url is not None:
+        follow = categories_in_url(url)  # https://rss.arxiv.org/rss/cs.AI+cs.LG
+    if url is None and path is None and not follow:
+        raise ConfigError(
+            "an arxiv source needs categories (or a url or path)", file=file, key=where
+        )
+    return follow
 
 
 def _storage(values: dict[str, Any], *, work_base: Path, file: str) -> StorageSettings:
@@ -475,6 +443,37 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     Relative source paths resolve against ``source_base``; the database and output
     folder against ``work_base``.
     """
+    raw = _toml(text, file=file)
+    storage = _section(raw, "storage", file=file)
+    publish = _section(raw, "publish", file=file)
+    digest = _section(raw, "digest", file=file)
+    fetch = _section(raw, "fetch", file=file)
+    email, subscribers = parse_email(raw, file=file)
+    storage_settings = _storage(storage, work_base=work_base, file=file)
+    digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
+    schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
+    arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
+    sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
+    dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
+    serve = parse_serve(_section(raw, "serve", file=file), file=file)
+    return Settings(
+        storage=storage_settings,
+        publish=_publish(publish, work_base=work_base, file=file),
+        digest=DigestSettings(timezone=digest_timezone, title=digest["title"]),
+        fetch=_fetch(fetch, file=file),
+        sources=sources,
+        email=email,
+        subscribers=subscribers,
+        schedule=schedule,
+        origin=file,
+        arxiv=arxiv,
+        dedup=dedup,
+        serve=serve,
+    )
+
+
+def _toml(text: str, *, file: str) -> dict[str, Any]:
+    """The TOML document, with no top-level key that is not a known table."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -488,44 +487,40 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
                 key=key,
                 hint=f"known: {', '.join(sorted(known))}",
             )
-    storage = _section(raw, "storage", file=file)
-    publish = _section(raw, "publish", file=file)
-    digest = _section(raw, "digest", file=file)
-    fetch = _section(raw, "fetch", file=file)
-    email, subscribers = parse_email(raw, file=file, check=_check_type)
-    storage_settings = _storage(storage, work_base=work_base, file=file)
-    digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
-    schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
-    arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)
-    sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
-    dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
-    serve = parse_serve(_section(raw, "serve", file=file), file=file)
-    base_url = publish["base_url"]
+    return raw
+
+
+def _publish(values: dict[str, Any], *, work_base: Path, file: str) -> PublishSettings:
+    base_url = values["base_url"]
     if not base_url.lower().startswith(("http://", "https://")):
         raise ConfigError(
             f"expected an http(s) URL, got {base_url!r}", file=file, key="publish.base_url"
         )
-    if publish["feed_max_entries"] < 1:
+    if values["feed_max_entries"] < 1:
         raise ConfigError("must be at least 1", file=file, key="publish.feed_max_entries")
+    return PublishSettings(
+        output_dir=work_base / values["output_dir"],
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        title=values["title"],
+        feed_max_entries=values["feed_max_entries"],
+    )
+
+
+def _fetch(values: dict[str, Any], *, file: str) -> FetchSettings:
     for key in ("timeout", "connect_timeout", "read_timeout", "max_bytes", "workers", "per_host"):
-        if fetch[key] <= 0:
+        if values[key] <= 0:
             raise ConfigError("must be positive", file=file, key=f"fetch.{key}")
     for key in ("backoff_base", "backoff_max"):
-        if fetch[key] < 0:
+        if values[key] < 0:
             raise ConfigError("must not be negative", file=file, key=f"fetch.{key}")
-    intervals: list[tuple[str, float]] = []
-    for host, seconds in fetch["min_interval"].items():
-        _check_type(seconds, (int, float), file=file, key=f"fetch.min_interval.{host}")
-        if seconds < 0:
-            raise ConfigError("must not be negative", file=file, key=f"fetch.min_interval.{host}")
-        intervals.append((host.lower(), float(seconds)))
-    if fetch["parser"] not in FEED_ENGINES:
+    intervals = _intervals(values["min_interval"], file=file)
+    if values["parser"] not in FEED_ENGINES:
         raise ConfigError(
-            f"expected one of {', '.join(FEED_ENGINES)}, got {fetch['parser']!r}",
+            f"expected one of {', '.join(FEED_ENGINES)}, got {values['parser']!r}",
             file=file,
             key="fetch.parser",
         )
-    processes = fetch["processes"]
+    processes = values["processes"]
     if isinstance(processes, bool) or (
         processes != "auto" and not (isinstance(processes, int) and processes >= 0)
     ):
@@ -534,40 +529,30 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
             file=file,
             key="fetch.processes",
         )
-    return Settings(
-        storage=storage_settings,
-        publish=PublishSettings(
-            output_dir=work_base / publish["output_dir"],
-            base_url=base_url if base_url.endswith("/") else base_url + "/",
-            title=publish["title"],
-            feed_max_entries=publish["feed_max_entries"],
-        ),
-        digest=DigestSettings(
-            timezone=digest_timezone,
-            title=digest["title"],
-        ),
-        fetch=FetchSettings(
-            timeout=float(fetch["timeout"]),
-            max_bytes=fetch["max_bytes"],
-            connect_timeout=float(fetch["connect_timeout"]),
-            read_timeout=float(fetch["read_timeout"]),
-            workers=fetch["workers"],
-            per_host=fetch["per_host"],
-            min_interval=tuple(sorted(intervals)),
-            backoff_base=float(fetch["backoff_base"]),
-            backoff_max=float(fetch["backoff_max"]),
-            parser=fetch["parser"],
-            processes=processes,
-        ),
-        sources=sources,
-        email=email,
-        subscribers=subscribers,
-        schedule=schedule,
-        origin=file,
-        arxiv=arxiv,
-        dedup=dedup,
-        serve=serve,
+    return FetchSettings(
+        timeout=float(values["timeout"]),
+        max_bytes=values["max_bytes"],
+        connect_timeout=float(values["connect_timeout"]),
+        read_timeout=float(values["read_timeout"]),
+        workers=values["workers"],
+        per_host=values["per_host"],
+        min_interval=intervals,
+        backoff_base=float(values["backoff_base"]),
+        backoff_max=float(values["backoff_max"]),
+        parser=values["parser"],
+        processes=processes,
     )
+
+
+def _intervals(table: dict[str, Any], *, file: str) -> tuple[tuple[str, float], ...]:
+    """``[fetch] min_interval``: (host in lower case, seconds), sorted."""
+    intervals: list[tuple[str, float]] = []
+    for host, seconds in table.items():
+        check_type(seconds, (int, float), file=file, key=f"fetch.min_interval.{host}")
+        if seconds < 0:
+            raise ConfigError("must not be negative", file=file, key=f"fetch.min_interval.{host}")
+        intervals.append((host.lower(), float(seconds)))
+    return tuple(sorted(intervals))
 
 
 def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:

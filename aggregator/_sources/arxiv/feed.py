@@ -129,72 +129,105 @@ def _read(
         huge_tree=False,
         load_dtd=False,
     )
-    root: etree._Element | None = None
-    atom = False
-    title, date_text, channel = "", "", False
-    followed: tuple[str, ...] | None = None
-    number = 0
+    reader = _Reader(source, options, warnings, entries)
     try:
         for event, element in events:
-            if root is None:
-                root = element
-                tag = etree.QName(root)
-                atom = tag.localname == "feed" and tag.namespace == ATOM_NS
-                if tag.localname != "rss" and not atom:
-                    starts = tag.localname
-                    raise ParseError(
-                        f"not an arXiv RSS or Atom feed: the document starts with <{starts}>",
-                        source=source,
-                        hint="point the source at https://rss.arxiv.org/rss/<category>",
-                    )
-                continue
-            if event == "start":
-                continue
-            parent = element.getparent()
-            if parent is None:
-                continue
-            name = element.tag
-            if atom and parent is root:
-                if name == _ATOM_ENTRY:
-                    number += 1
-                    if followed is None:
-                        followed = options.categories or _followed(options.location, title)
-                    _item(element, number, True, followed, warnings, entries, source)
-                    _drop(element, parent)
-                elif name == _ATOM_TITLE:
-                    title = _text(element)
-                elif name == _ATOM_UPDATED:
-                    date_text = _text(element)
-            elif not atom and parent.getparent() is root and parent.tag == "channel":
-                if name == "item":
-                    number += 1
-                    if followed is None:
-                        followed = options.categories or _followed(options.location, title)
-                    _item(element, number, False, followed, warnings, entries, source)
-                    _drop(element, parent)
-                elif name == "title":
-                    title = _text(element)
-                elif name == "pubDate":
-                    date_text = _text(element)
-            elif not atom and name == "channel" and parent is root:
-                channel = True
+            if reader.root is None:
+                reader.start(element)
+            elif event == "end":
+                reader.end(element)
     except etree.XMLSyntaxError as err:
         raise ParseError(
             f"not well-formed XML: {err}",
             source=source,
             hint="the download may have been cut short; the next run tries again",
         ) from err
-    if root is None:
-        raise ParseError("not well-formed XML: no root element", source=source)
-    if not atom and not channel:
-        raise ParseError("an RSS document without <channel>", source=source)
-    if title.lower().startswith("feed error"):
-        raise ParseError(f"arXiv answered {title!r}", source=source, hint=_HINT_CATEGORY)
-    return _Head(
-        title=title,
-        date=_atom_date(date_text) if atom else _rss_date(date_text),
-        atom=atom,
-    )
+    return reader.head()
+
+
+@dataclass
+class _Reader:
+    """One pass over a feed's elements as they end: the items, the title and the date."""
+
+    source: str
+    options: ParseOptions
+    warnings: list[str]
+    entries: list[ParsedEntry]
+    root: etree._Element | None = None
+    atom: bool = False
+    title: str = ""
+    date_text: str = ""
+    #: RSS: whether the root held a <channel>.
+    channel: bool = False
+    #: The categories followed, known from the first item on (the title comes before it).
+    followed: tuple[str, ...] | None = None
+    number: int = 0
+
+    def start(self, root: etree._Element) -> None:
+        """The root element: an RSS or an Atom feed, nothing else."""
+        self.root = root
+        tag = etree.QName(root)
+        self.atom = tag.localname == "feed" and tag.namespace == ATOM_NS
+        if tag.localname != "rss" and not self.atom:
+            raise ParseError(
+                f"not an arXiv RSS or Atom feed: the document starts with <{tag.localname}>",
+                source=self.source,
+                hint="point the source at https://rss.arxiv.org/rss/<category>",
+            )
+
+    def end(self, element: etree._Element) -> None:
+        """An element read to its end: an item, the feed's title or date, or <channel>."""
+        parent = element.getparent()
+        if parent is None:
+            return
+        name = element.tag
+        if self.atom and parent is self.root:
+            if name == _ATOM_ENTRY:
+                self._item(element, parent)
+            elif name == _ATOM_TITLE:
+                self.title = _text(element)
+            elif name == _ATOM_UPDATED:
+                self.date_text = _text(element)
+        elif not self.atom and parent.getparent() is self.root and parent.tag == "channel":
+            if name == "item":
+                self._item(element, parent)
+            elif name == "title":
+                self.title = _text(element)
+            elif name == "pubDate":
+                self.date_text = _text(element)
+        elif not self.atom and name == "channel" and parent is self.root:
+            self.channel = True
+
+    def _item(self, element: etree._Element, parent: etree._Element) -> None:
+        self.number += 1
+        if self.followed is None:
+            self.followed = self.options.categories or _followed(self.options.location, self.title)
+        _item(
+            element,
+            self.number,
+            self.atom,
+            self.followed,
+            self.warnings,
+            self.entries,
+            self.source,
+        )
+        _drop(element, parent)
+
+    def head(self) -> _Head:
+        """The feed's title and day, once the whole document is read. Raises ParseError."""
+        if self.root is None:
+            raise ParseError("not well-formed XML: no root element", source=self.source)
+        if not self.atom and not self.channel:
+            raise ParseError("an RSS document without <channel>", source=self.source)
+        title = self.title
+        if title.lower().startswith("feed error"):
+            raise ParseError(f"arXiv answered {title!r}", source=self.source, hint=_HINT_CATEGORY)
+        date_text = self.date_text
+        return _Head(
+            title=title,
+            date=_atom_date(date_text) if self.atom else _rss_date(date_text),
+            atom=self.atom,
+        )
 
 
 _ATOM_ENTRY = f"{{{ATOM_NS}}}entry"
@@ -284,6 +317,53 @@ def is_listing(data: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
+@dataclass(frozen=True)
+class _Item:
+    """What an RSS item or an Atom entry says, before arXiv's rules are applied."""
+
+    title: str
+    guid: str
+    link: str
+    pdf: str
+    description: str
+    subjects: list[str]
+    #: Atom's <author><name>s; empty for RSS, whose authors are in <dc:creator>.
+    names: list[str]
+    when: datetime | None
+
+
+def _atom_item(item: etree._Element) -> _Item:
+    links = item.findall("a:link", _NS)
+    return _Item(
+        title=_text(item.find("a:title", _NS)),
+        guid=_text(item.find("a:id", _NS)),
+        link=next(
+            (str(el.get("href")) for el in links if el.get("rel", "alternate") == "alternate"),
+            "",
+        ),
+        pdf=next((str(el.get("href")) for el in links if el.get("type") == "application/pdf"), ""),
+        description=_raw_text(item.find("a:summary", _NS)),
+        subjects=[str(el.get("term")) for el in item.findall("a:category", _NS) if el.get("term")],
+        names=[_text(el) for el in item.findall("a:author/a:name", _NS)],
+        when=parse_datetime(
+            _text(item.find("a:published", _NS)) or _text(item.find("a:updated", _NS))
+        ),
+    )
+
+
+def _rss_item(item: etree._Element) -> _Item:
+    return _Item(
+        title=_text(item.find("title", _NS)),
+        guid=_text(item.find("guid", _NS)),
+        link=_text(item.find("link", _NS)),
+        pdf="",
+        description=_raw_text(item.find("description", _NS)),
+        subjects=[_text(el) for el in item.findall("category") if _text(el)],
+        names=[],
+        when=parse_datetime(_text(item.find("pubDate", _NS))),
+    )
+
+
 def _entry(
     item: etree._Element,
     *,
@@ -292,40 +372,67 @@ def _entry(
     followed: tuple[str, ...],
     warnings: list[str],
 ) -> ParsedEntry | None:
-    def find(path: str) -> etree._Element | None:
-        return item.find(path, _NS)
+    said = _atom_item(item) if atom else _rss_item(item)
+    preamble = _PREAMBLE_RE.match(said.description)
+    found = _paper_id(said, preamble, number, warnings)
+    if found is None:
+        return None
+    paper_id, version = found
+    announce_type = _first_text(item, "arxiv:announce_type").lower() or (
+        preamble.group("type").lower() if preamble else ""
+    )
+    if announce_type and announce_type not in ANNOUNCE_TYPES:
+        warnings.append(f"item {number} ({paper_id}): unknown announce type {announce_type!r}")
+    abstract = said.description[preamble.end() :] if preamble else said.description
+    abstract = " ".join(abstract.split())
+    listed, primary, subjects = _filing(item, said.subjects, followed, announce_type)
+    names = said.names or [
+        name for el in item.findall("dc:creator", _NS) for name in _split_creators(_text(el))
+    ]
+    return ParsedEntry(
+        title=said.title,
+        link=said.link or f"https://arxiv.org/abs/{paper_id}",
+        guid=said.guid or None,
+        published=said.when,
+        updated=said.when if announce_type.startswith("replace") else None,
+        authors=tuple(names),
+        summary=_escape(abstract) if abstract else None,
+        categories=listed,
+        pdf_url=said.pdf or f"https://arxiv.org/pdf/{paper_id}",
+        arxiv_id=paper_id,
+        doi=_first_text(item, "arxiv:DOI", "arxiv:doi") or None,
+        version=version,
+        announce=announce_per_category(announce_type or None, listed=listed, primary=primary),
+        primary_category=primary,
+        subjects=subjects,
+        journal_ref=_first_text(item, "arxiv:journal_reference", "arxiv:journal_ref") or None,
+    )
 
-    title = _text(find("a:title" if atom else "title"))
-    if atom:
-        guid = _text(find("a:id"))
-        links = item.findall("a:link", _NS)
-        link = next(
-            (str(el.get("href")) for el in links if el.get("rel", "alternate") == "alternate"),
-            "",
-        )
-        pdf = next((str(el.get("href")) for el in links if el.get("type") == "application/pdf"), "")
-        description = _raw_text(find("a:summary"))
-        subjects = [str(el.get("term")) for el in item.findall("a:category", _NS) if el.get("term")]
-        names = [_text(el) for el in item.findall("a:author/a:name", _NS)]
-        when = parse_datetime(_text(find("a:published")) or _text(find("a:updated")))
-    else:
-        guid = _text(find("guid"))
-        link = _text(find("link"))
-        pdf = ""
-        description = _raw_text(find("description"))
-        subjects = [_text(el) for el in item.findall("category") if _text(el)]
-        names = []
-        when = parse_datetime(_text(find("pubDate")))
-    creators = [_text(el) for el in item.findall("dc:creator", _NS)]
-    if not names:
-        names = [name for text in creators for name in _split_creators(text)]
 
-    preamble = _PREAMBLE_RE.match(description)
+def _first_text(item: etree._Element, *paths: str) -> str:
+    """The text of the first of ``paths`` under ``item`` that has any ("" if none)."""
+    for path in paths:
+        text = _text(item.find(path, _NS))
+        if text:
+            return text
+    return ""
+
+
+def _paper_id(
+    said: _Item, preamble: re.Match[str] | None, number: int, warnings: list[str]
+) -> tuple[str, int | None] | None:
+    """The arXiv ID and version, from the guid, the link or the description's preamble.
+
+    None, with a warning, when none of them holds a readable ID.
+    """
     found = (
-        arxiv_id(guid) or arxiv_id(link) or (arxiv_id(preamble.group("id")) if preamble else None)
+        arxiv_id(said.guid)
+        or arxiv_id(said.link)
+        or (arxiv_id(preamble.group("id")) if preamble else None)
     )
     if found is None:
-        shown = guid or link or (preamble.group("id") if preamble else "") or title[:60]
+        in_preamble = preamble.group("id") if preamble else ""
+        shown = said.guid or said.link or in_preamble or said.title[:60]
         warnings.append(
             f"item {number}: skipped, no readable arXiv ID in {shown!r}"
             " (expected e.g. oai:arXiv.org:2601.06098v1 or https://arxiv.org/abs/2601.06098)"
@@ -335,16 +442,15 @@ def _entry(
     if version is None and preamble:
         in_text = arxiv_id(preamble.group("id"))
         version = in_text[1] if in_text and in_text[0] == paper_id else None
+    return paper_id, version
 
-    announce_type = _text(find("arxiv:announce_type")).lower() or (
-        preamble.group("type").lower() if preamble else ""
-    )
-    if announce_type and announce_type not in ANNOUNCE_TYPES:
-        warnings.append(f"item {number} ({paper_id}): unknown announce type {announce_type!r}")
-    abstract = description[preamble.end() :] if preamble else description
-    abstract = " ".join(abstract.split())
 
-    primary_el = find("arxiv:primary_category")
+def _filing(
+    item: etree._Element, subjects: list[str], followed: tuple[str, ...], announce_type: str
+) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
+    """The followed categories the paper is listed under, its primary category, and all
+    its categories (primary first)."""
+    primary_el = item.find("arxiv:primary_category", _NS)
     primary = (
         str(primary_el.get("term")) if primary_el is not None and primary_el.get("term") else None
     )
@@ -362,27 +468,7 @@ def _entry(
     if primary and primary in subjects:
         subjects.remove(primary)
         subjects.insert(0, primary)
-
-    return ParsedEntry(
-        title=title,
-        link=link or f"https://arxiv.org/abs/{paper_id}",
-        guid=guid or None,
-        published=when,
-        updated=when if announce_type.startswith("replace") else None,
-        authors=tuple(names),
-        summary=_escape(abstract) if abstract else None,
-        categories=listed,
-        pdf_url=pdf or f"https://arxiv.org/pdf/{paper_id}",
-        arxiv_id=paper_id,
-        doi=_text(find("arxiv:DOI")) or _text(find("arxiv:doi")) or None,
-        version=version,
-        announce=announce_per_category(announce_type or None, listed=listed, primary=primary),
-        primary_category=primary,
-        subjects=tuple(subjects),
-        journal_ref=_text(find("arxiv:journal_reference"))
-        or _text(find("arxiv:journal_ref"))
-        or None,
-    )
+    return listed, primary, tuple(subjects)
 
 
 def _dated(entry: ParsedEntry, day: date) -> ParsedEntry:

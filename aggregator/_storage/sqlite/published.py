@@ -2,8 +2,8 @@
 digest days still to render.
 
 The generation is a counter that SQLite triggers move on every insert, update or
-delete in the tables feeds and the index page are built from (see
-``schema.OUTPUT_INPUTS``), whoever writes them. ``published_files`` holds, per output
+delete in the tables feeds and the index page are built from (see migration 9 in
+``schema``), whoever writes them. ``published_files`` holds, per output
 file, the fingerprint of the inputs it was built from and the size and mtime it had
 once written; the publish stage compares them to decide that a file needs no rebuild.
 ``digests_due`` holds the days whose digest changed and was not yet written: they

@@ -14,6 +14,15 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
+    _m1_entries(db)
+    _m1_entry_categories(db)
+    _m1_entry_sources(db)
+    _m1_sources(db)
+    _m1_runs(db)
+
+
+def _m1_entries(db: sqlite_utils.Database) -> None:
+    # One row per identity key: the entry as last stored, and the day it is digested on.
     db.execute(
         """
         CREATE TABLE entries (
@@ -39,6 +48,10 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX entries_digest_day ON entries (digest_day)")
     db.execute("CREATE INDEX entries_updated ON entries (updated)")
+
+
+def _m1_entry_categories(db: sqlite_utils.Database) -> None:
+    # The categories an entry is filed under, per source, and how it got there.
     db.execute(
         """
         CREATE TABLE entry_categories (
@@ -51,6 +64,10 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX entry_categories_category ON entry_categories (category)")
+
+
+def _m1_entry_sources(db: sqlite_utils.Database) -> None:
+    # Which sources delivered an entry, and the content hash each last delivered.
     db.execute(
         """
         CREATE TABLE entry_sources (
@@ -62,6 +79,10 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (entry_key, source)
         )"""
     )
+
+
+def _m1_sources(db: sqlite_utils.Database) -> None:
+    # Each configured source's last attempt, success and error.
     db.execute(
         """
         CREATE TABLE sources (
@@ -75,6 +96,10 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
             last_new_entries TEXT
         )"""
     )
+
+
+def _m1_runs(db: sqlite_utils.Database) -> None:
+    # The run record: one row per run, with its status and summary.
     db.execute(
         """
         CREATE TABLE runs (
@@ -268,11 +293,6 @@ def _m8_document_batches(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE source_documents ADD COLUMN batch_items INTEGER")
 
 
-#: Tables whose rows shape the published feeds and index page (see store/published.py):
-#: any insert, update or delete in them, cascades included, moves the output generation.
-OUTPUT_INPUTS = ("entries", "entry_categories", "duplicates", "arxiv_announcements")
-
-
 def _m9_output_generation(db: sqlite_utils.Database) -> None:
     # A counter that every change to what feeds and the index show moves (triggers, so
     # that no write path can forget it: ingest, pruning, dupes split and reindex alike),
@@ -284,7 +304,12 @@ def _m9_output_generation(db: sqlite_utils.Database) -> None:
         " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
     )
     db.execute("INSERT INTO output_generation VALUES (1, 0)")
-    for table in OUTPUT_INPUTS:
+    # The tables whose rows shape the published feeds and index page (see published.py):
+    # any insert, update or delete in them, cascades included, moves the generation.
+    # Written out here, as they were when this migration shipped: a migration never
+    # changes, so a table that comes to shape the output later gets its triggers from
+    # a migration of its own.
+    for table in ("entries", "entry_categories", "duplicates", "arxiv_announcements"):
         for event in ("INSERT", "UPDATE", "DELETE"):
             db.execute(
                 f"CREATE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON {table}"

@@ -1,0 +1,71 @@
+"""Migrations never change: what they execute is pinned, and they read no module data."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from typing import Any
+
+from aggregator._storage.sqlite import schema
+from aggregator._storage.sqlite.schema import MIGRATIONS
+
+
+class Recorder:
+    """Stands in for the database and keeps the SQL a migration executes."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def execute(self, sql: str, *args: Any) -> None:
+        self.sql.append(sql)
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def test_migrations_read_no_module_constant() -> None:
+    # A migration that reads a module constant changes when the constant does, and a
+    # database migrated before the change then differs from one migrated after it.
+    for version, _, migration in MIGRATIONS:
+        pending = [migration]
+        while pending:
+            function = pending.pop()
+            for name in _global_names(function.__code__) & set(vars(schema)):
+                value = getattr(schema, name)
+                assert inspect.isfunction(value), (version, function.__name__, name)
+                pending.append(value)
+
+
+TRIGGER = (
+    "CREATE TRIGGER {table}_{event}_generation AFTER {EVENT} ON {table}"
+    " BEGIN UPDATE output_generation SET generation = generation + 1 WHERE id = 1; END"
+)
+
+
+def test_migration_9_executes_what_it_shipped_with() -> None:
+    recorder = Recorder()
+    schema._m9_output_generation(recorder)  # type: ignore[arg-type]
+    triggers = [
+        TRIGGER.format(table=table, event=event.lower(), EVENT=event)
+        for table in ("entries", "entry_categories", "duplicates", "arxiv_announcements")
+        for event in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert recorder.sql == [
+        "CREATE TABLE output_generation ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)",
+        "INSERT INTO output_generation VALUES (1, 0)",
+        *triggers,
+        "DROP INDEX entries_updated",
+        "CREATE INDEX entries_updated_key ON entries (updated DESC, key)",
+        "\n        CREATE TABLE published_files (\n"
+        "            path TEXT PRIMARY KEY,\n"
+        "            fingerprint TEXT NOT NULL,\n"
+        "            size INTEGER NOT NULL,\n"
+        "            mtime_ns INTEGER NOT NULL\n"
+        "        )",
+    ]
