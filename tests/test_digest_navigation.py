@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 import tempfile
 from datetime import UTC, date, datetime, time
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
-import pytest
+from browser import chromium, needs_chromium
 from conftest import NOW
 from test_email_digest import entry
 
@@ -33,9 +32,6 @@ HOSTILE_CATEGORIES = (
     "x" * 300,
     "研究/ニュース",
     "#contents",
-)
-CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
 
 
@@ -216,9 +212,7 @@ window.addEventListener("load", function () {
 """
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)"
-)
+@needs_chromium
 def test_contents_links_jump_to_their_sections_in_a_browser(tmp_path: Path) -> None:
     settings = load_config(None, cwd=tmp_path)
     run(settings, clock=lambda: NOW, run_date=date(2026, 11, 23))
@@ -226,23 +220,14 @@ def test_contents_links_jump_to_their_sections_in_a_browser(tmp_path: Path) -> N
     assert page.count('<li><a href="#c-') == 3
     probed = tmp_path / "probe.html"
     probed.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    assert CHROMIUM is not None
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={Path(scratch) / 'profile'}",
+            chromium(
+                Path(scratch) / "profile",
                 "--window-size=800,600",
                 "--dump-dom",
                 probed.as_uri(),
-            ],
+            ),
             capture_output=True,
             text=True,
             timeout=90,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import replace
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import chromium, needs_chromium
 from conftest import NOW, SEEDS
 from test_email_digest import email_settings, entry, subscriber
 
@@ -28,12 +28,7 @@ from aggregator._storage.sqlite import Store
 from aggregator.config.settings import load_config
 from aggregator.core import build_digest, run
 
-CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)"
-)
+pytestmark = needs_chromium
 
 WIDTHS = (700, 360)
 
@@ -69,7 +64,6 @@ window.addEventListener("load", function () {
 
 
 def measure(email_html: str, *, dark: bool) -> dict[str, dict[str, Any]]:
-    assert CHROMIUM is not None
     frames = "".join(
         f'<iframe width="{w}" height="3000" srcdoc="{html.escape(email_html)}"></iframe>'
         for w in WIDTHS
@@ -77,20 +71,12 @@ def measure(email_html: str, *, dark: bool) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as scratch:
         page = Path(scratch) / "page.html"
         page.write_text(f"<!DOCTYPE html><html><body>{frames}{PROBE}</body></html>", "utf-8")
-        args = [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={Path(scratch) / 'profile'}",
+        args = chromium(
+            Path(scratch) / "profile",
             "--window-size=1200,3200",
             "--dump-dom",
             page.as_uri(),
-        ]
+        )
         if dark:
             args[1:1] = ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"]
         done = subprocess.run(args, capture_output=True, text=True, timeout=90, check=False)

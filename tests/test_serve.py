@@ -23,6 +23,7 @@ import feedparser
 import httpx
 import pytest
 from atomcheck import validate_atom
+from browser import chromium, needs_chromium
 from click.testing import CliRunner
 from conftest import ROOT
 
@@ -432,35 +433,18 @@ def test_a_request_body_is_never_taken_for_a_request(server: FeedServer, method:
     assert b"Connection: close" in received
 
 
-CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-)
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)"
-)
-
-
 def browse(url: str, scratch: Path) -> tuple[list[str], Path]:
     """Open ``url`` in headless Chromium: its console messages and a screenshot."""
-    assert CHROMIUM is not None
     shot = scratch / "shot.png"
     done = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={scratch / 'profile'}",
+        chromium(
+            scratch / "profile",
             "--enable-logging=stderr",
             "--v=0",
             "--window-size=800,600",
             f"--screenshot={shot}",
             url,
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=90,
