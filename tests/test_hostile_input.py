@@ -22,7 +22,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import feedparser
@@ -34,6 +34,7 @@ from corpus_hashes import GOLDEN, compute
 from crashkit import run_to_end
 from pytest_httpserver import HTTPServer
 from test_email_digest import email_settings, subscriber
+from test_publish_atom import entry as stored_entry
 
 from aggregator._common.safety import has_controls, safe_url
 from aggregator._mail.digest import render_email
@@ -45,7 +46,7 @@ from aggregator._update.reading import SHOWN_REFUSALS, normalize_all
 from aggregator.config.settings import MAX_NAME_BYTES, load_config
 from aggregator.core import build_digest, run
 from aggregator.errors import ConfigError
-from aggregator.types import ParsedEntry, StoredEntry
+from aggregator.types import ParsedEntry
 
 HOSTILE = DATA / "hostile"
 FEEDS = {
@@ -519,38 +520,11 @@ def test_stored_links_keeps_safe_rows_as_they_are() -> None:
     entry = normalize.normalize(
         ParsedEntry(title="t", link="https://example.org/a?b=1"), source="s"
     )
-    row = _stored(link=entry.link, pdf_url="https://example.org/a.pdf")
+    row = stored_entry("k", link=entry.link, pdf_url="https://example.org/a.pdf")
     assert normalize.stored_links(row) is row
-    bad = _stored(link="javascript:alert(1)", pdf_url="https://example.org/a.pdf")
+    bad = stored_entry("k", link="javascript:alert(1)", pdf_url="https://example.org/a.pdf")
     assert normalize.stored_links(bad).link is None
     assert normalize.stored_links(bad).pdf_url == "https://example.org/a.pdf"
-
-
-def _stored(**fields: object) -> StoredEntry:
-    when = datetime(2026, 11, 23, tzinfo=UTC)
-    values: dict[str, object] = {
-        "key": "k",
-        "atom_id": "urn:uuid:0",
-        "title": "t",
-        "link": None,
-        "published": None,
-        "updated": when,
-        "first_seen": when,
-        "digest_day": when.date(),
-        "authors": (),
-        "summary": None,
-        "content": None,
-        "sections": (),
-        "categories": (),
-        "pdf_url": None,
-        "arxiv_id": None,
-        "doi": None,
-        "language": None,
-        "content_hash": "",
-        "position": 0,
-    }
-    values.update(fields)
-    return StoredEntry(**values)  # type: ignore[arg-type]
 
 
 # -- file names ----------------------------------------------------------------------------
