@@ -28,6 +28,7 @@ from ._output import digest as digests
 from ._output import housekeeping
 from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
 from ._storage.lock import database_lock
+from ._storage.protocol import Storage
 from ._storage.sqlite import Delivery, SourceHealth, Store
 from ._storage.sqlite.check import Inspection, inspect_database
 from ._storage.sqlite.deliveries import (
@@ -142,7 +143,7 @@ def today_in(settings: Settings, now: datetime) -> date:
 
 
 def send_day(
-    settings: Settings, store: Store, day: date, *, clock: Clock, **options: Any
+    settings: Settings, store: Storage, day: date, *, clock: Clock, **options: Any
 ) -> deliver.DeliveryReport:
     """Mail the digest of ``day`` to every subscriber; ``options`` go to deliver.send_digest."""
     chosen = build_digest(settings, store, day)
@@ -152,7 +153,9 @@ def send_day(
         return deliver.DeliveryReport(day=day.isoformat(), error=err.describe())
 
 
-def days_to_finish(settings: Settings, store: Store, run_date: date) -> dict[date, set[str] | None]:
+def days_to_finish(
+    settings: Settings, store: Storage, run_date: date
+) -> dict[date, set[str] | None]:
     """Earlier days, within ``[email] resume_days`` of ``run_date``, left unfinished.
 
     Maps each day to the subscribers whose delivery is still pending, sending
@@ -173,7 +176,7 @@ def days_to_finish(settings: Settings, store: Store, run_date: date) -> dict[dat
 
 
 def finish_earlier_days(
-    settings: Settings, store: Store, run_date: date, *, clock: Clock
+    settings: Settings, store: Storage, run_date: date, *, clock: Clock
 ) -> list[deliver.DeliveryReport]:
     """Send what earlier runs left unsent (see :func:`days_to_finish`), oldest day first.
 
@@ -333,7 +336,7 @@ class Aggregator:
                 earlier_unserved=self._earlier_unserved(store, deliveries),
             )
 
-    def _earlier_unserved(self, store: Store, last: list[Delivery]) -> list[Delivery]:
+    def _earlier_unserved(self, store: Storage, last: list[Delivery]) -> list[Delivery]:
         """Subscribers not served on the ``resume_days`` before the last delivery day."""
         if not last:
             return []
@@ -482,7 +485,7 @@ class Aggregator:
         return summary
 
     @contextmanager
-    def _recorded(self, store: Store, summary: RunSummary, *, sends: bool) -> Iterator[None]:
+    def _recorded(self, store: Storage, summary: RunSummary, *, sends: bool) -> Iterator[None]:
         """The run record around a run: ok, partial (a source or a subscriber failed) or
         failed with its reason; left "running" on Ctrl-C, so that the next run treats
         it as interrupted, like a killed one, and finishes its outputs and mail."""
@@ -523,7 +526,7 @@ class Aggregator:
         self._enrich(store, summary)
         return touched
 
-    def _enrich(self, store: Store, summary: RunSummary) -> None:
+    def _enrich(self, store: Storage, summary: RunSummary) -> None:
         if not self.enrichers:
             return
         keys = [key for report in summary.sources for key in report.new_keys]
@@ -533,7 +536,7 @@ class Aggregator:
             enricher.enrich(entries)
 
     def _digests(
-        self, store: Store, summary: RunSummary, touched: set[date], *, ingested: bool
+        self, store: Storage, summary: RunSummary, touched: set[date], *, ingested: bool
     ) -> None:
         if summary.recovered_runs:
             touched |= {*store.digest_days(), *store.announcement_days()}
@@ -608,7 +611,7 @@ def prepare_database(settings: Settings) -> None:
         ) from err
 
 
-def prune(settings: Settings, store: Store, summary: RunSummary, *, now: datetime) -> None:
+def prune(settings: Settings, store: Storage, summary: RunSummary, *, now: datetime) -> None:
     """Apply ``[storage].keep_days``: prune old entries and the digests of their days."""
     before = housekeeping.cutoff(now, settings.storage.keep_days)
     if before is None:

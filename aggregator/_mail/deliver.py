@@ -42,7 +42,7 @@ from .._common import faults
 from .._common.safety import one_line
 from .._output import publish
 from .._output.digest import Digest
-from .._storage.sqlite import Store
+from .._storage.protocol import Storage
 from .._storage.sqlite.deliveries import (
     EMPTY,
     FAILED_PERMANENT,
@@ -212,7 +212,7 @@ def _password(settings: EmailSettings) -> str | None:
 
 def send_digest(
     settings: Settings,
-    store: Store,
+    store: Storage,
     digest: Digest,
     *,
     clock: Clock,
@@ -264,7 +264,7 @@ class _Sending:
     """What every attempt of one send shares: where it records, which day, the states a
     subscriber's row may be sent from, the clock and the email settings."""
 
-    store: Store
+    store: Storage
     email: EmailSettings
     day: date
     sendable: tuple[str, ...]

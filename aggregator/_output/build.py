@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .._storage.sqlite import Store
+from .._storage.protocol import Storage
 from ..config.settings import Settings
 from ..errors import PublishError
 from ..types import PublishedFile
@@ -32,7 +32,7 @@ class _FeedTarget:
 
 
 def publish_feeds(
-    settings: Settings, store: Store, *, clock: Callable[[], datetime]
+    settings: Settings, store: Storage, *, clock: Callable[[], datetime]
 ) -> tuple[int, int]:
     """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
 
@@ -89,7 +89,7 @@ def _feed_targets(settings: Settings, categories: list[tuple[str, int]]) -> list
 
 
 def _write_feed(
-    settings: Settings, store: Store, target: _FeedTarget, *, fallback_updated: datetime
+    settings: Settings, store: Storage, target: _FeedTarget, *, fallback_updated: datetime
 ) -> int:
     base = settings.publish.base_url
     data = publish.build_feed(
@@ -105,7 +105,7 @@ def _write_feed(
 
 def _write_index(
     settings: Settings,
-    store: Store,
+    store: Storage,
     targets: list[_FeedTarget],
     categories: list[tuple[str, int]],
     path: Path,
@@ -134,7 +134,7 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
+def build_digest(settings: Settings, store: Storage, day: date) -> digests.Digest:
     """Choose the digest of ``day`` from the store."""
     start, end = day_bounds(day, settings.digest.timezone)
     announced = store.announcements_on(day)
@@ -153,7 +153,7 @@ def build_digest(settings: Settings, store: Store, day: date) -> digests.Digest:
 
 
 def write_digests(
-    settings: Settings, store: Store, days: set[date], *, gone: Iterable[date] = ()
+    settings: Settings, store: Storage, days: set[date], *, gone: Iterable[date] = ()
 ) -> tuple[int, list[date]]:
     """Render and write the digests of ``days``, of the days the store has marked due
     (changed by a run whose digest writing failed), and of any stored day missing its
@@ -194,7 +194,7 @@ def _digest_files_present(folder: Path) -> bool:
 
 
 def _write_digest(
-    settings: Settings, store: Store, day: date, every_day: list[date], generation: int
+    settings: Settings, store: Storage, day: date, every_day: list[date], generation: int
 ) -> tuple[int, bool]:
     """Write one day's digest unless it is current. Returns (files written, day kept)."""
     folder = settings.publish.output_dir / "digests" / day.isoformat()

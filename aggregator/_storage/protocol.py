@@ -1,0 +1,316 @@
+"""The storage protocol: what the facade and the stages may ask of a database.
+
+Every stage reaches storage through :class:`Storage`; :class:`~.sqlite.Store` (SQLite) is
+the implementation, checked against the protocol by mypy (``_conforms`` below), so that
+another one (PostgreSQL) can sit beside it without touching any stage. Generated from the
+methods the stages call and then kept by hand: a stage that needs a new query adds it
+here and to every implementation.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import date, datetime
+    from typing import Any
+
+    from aggregator._fetch.health import FetchState
+    from aggregator._neardup.rules import Candidate, Features
+    from aggregator._storage.sqlite import Store
+    from aggregator._storage.sqlite.base import Batch
+    from aggregator._storage.sqlite.check import Orphans
+    from aggregator._storage.sqlite.deliveries import Delivery
+    from aggregator._storage.sqlite.documents import LastDocument
+    from aggregator._storage.sqlite.dupes import DuplicateLink, StoredFeatures
+    from aggregator._storage.sqlite.retention import PruneResult
+    from aggregator._storage.sqlite.runs import SourceHealth
+    from aggregator._update.decide import Decision
+    from aggregator.types import PublishedFile, StoredEntry
+
+
+class Storage(Protocol):
+    """A database of entries, their sources, runs, outputs and deliveries."""
+
+    #: Whether opening created the database file (a first run, or a mistyped path).
+    created: bool
+
+    def announced_keys(self, keys: list[str]) -> set[str]:
+        """Those of ``keys`` that arXiv announced on some day."""
+        ...
+
+    def announcement_days(self) -> list[date]: ...
+
+    def announcements_on(self, day: date) -> dict[str, dict[str, str]]:
+        """``{entry key: {category: announce type}}`` of the papers announced on ``day``."""
+        ...
+
+    def apply(self, decisions: Iterable[Decision], *, source: str, now: datetime) -> None:
+        """Store the rows, categories and per-source hashes the decisions call for."""
+        ...
+
+    def batch(self, *, seconds: float = 2.0) -> AbstractContextManager[Batch]:
+        """Group the :meth:`transaction` blocks inside into commits of about ``seconds``."""
+        ...
+
+    def candidates(self, features: Features, *, scheme: str) -> list[Candidate]:
+        """Stored entries sharing a band key or a work key with ``features``."""
+        ...
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Every category with its number of entries, by name."""
+        ...
+
+    def claim_delivery(
+        self, day: date, subscriber: str, *, from_states: tuple[str, ...], now: datetime
+    ) -> bool:
+        """Move the row to ``sending`` if it is in one of ``from_states``; True if this call did."""
+        ...
+
+    def close_interrupted_runs(self, *, now: datetime) -> list[int]:
+        """Mark runs still 'running' as 'interrupted' and return their ids."""
+        ...
+
+    def consecutive_failures(self) -> dict[str, int]: ...
+
+    def count_duplicates(self) -> int: ...
+
+    def count_entries(self) -> int: ...
+
+    def delete_orphans(self, orphans: tuple[Orphans, ...]) -> int:
+        """Delete the rows ``orphans`` describes (found by :func:`inspect_database`)."""
+        ...
+
+    def deliveries_between(
+        self, since: date, before: date, *, states: tuple[str, ...]
+    ) -> list[Delivery]:
+        """The rows of days ``since`` <= day < ``before`` in one of ``states``, by day."""
+        ...
+
+    def deliveries_for_day(self, day: date) -> dict[str, Delivery]:
+        """The log of ``day``, by subscriber."""
+        ...
+
+    def digest_days(self) -> list[date]: ...
+
+    def digests_due(self) -> list[date]:
+        """The days marked due and not yet written, oldest first."""
+        ...
+
+    def duplicate_link(self, ident: str) -> DuplicateLink | None:
+        """The link by its number, its duplicate's key, or its duplicate's Atom id."""
+        ...
+
+    def duplicate_links(self, *, limit: int | None = None) -> list[DuplicateLink]:
+        """Every link, newest first."""
+        ...
+
+    def entries_for_day(self, day: date) -> list[StoredEntry]:
+        """Entries whose digest day is ``day``, in arrival order."""
+        ...
+
+    def entries_in_category(self, category: str | None, limit: int) -> list[StoredEntry]:
+        """Newest first by ``updated``; ``category=None`` means every entry."""
+        ...
+
+    def entries_updated_between(
+        self, start: datetime, end: datetime, *, before_day: date
+    ) -> list[StoredEntry]:
+        """Entries first shown before ``before_day`` whose ``updated`` is in [start, end)."""
+        ...
+
+    def entry_source_names(self, key: str) -> list[str]:
+        """The sources that delivered ``key`` itself, first first."""
+        ...
+
+    def entry_texts(self, keys: Sequence[str]) -> dict[str, str]:
+        """``neardup.entry_text`` of stored entries, read from their text columns alone"""
+        ...
+
+    def fetch_states(self) -> dict[str, FetchState]:
+        """Every source's stored HTTP state, by source name."""
+        ...
+
+    def finish_delivery(
+        self,
+        day: date,
+        subscriber: str,
+        *,
+        state: str,
+        now: datetime,
+        code: int | None = None,
+        reply: str | None = None,
+        count_attempt: bool = False,
+    ) -> None:
+        """Record the outcome of an attempt: ``sent`` or a failure with the server's reply."""
+        ...
+
+    def finish_run(
+        self, run_id: int, *, now: datetime, status: str, summary: dict[str, Any]
+    ) -> None: ...
+
+    def forget_what_was_read_and_written(self, *, now: datetime) -> None:
+        """Make the next run read every source in full and rewrite every output file."""
+        ...
+
+    def get_entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
+        """The stored rows for ``keys`` that exist."""
+        ...
+
+    def kept_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """For each of ``keys`` that is a linked duplicate, the key kept in its place."""
+        ...
+
+    def keys_needing_features(self, scheme: str, *, since: datetime | None) -> list[str]:
+        """Entries without features of ``scheme`` (first seen at or after ``since``)."""
+        ...
+
+    def last_batch(self, source: str) -> date | None:
+        """The newest announcement day whose batch ``source`` has delivered, if any."""
+        ...
+
+    def last_deliveries(self, limit: int = 50) -> list[Delivery]:
+        """The log of the most recent day anything was planned or sent, by subscriber."""
+        ...
+
+    def last_document(self, source: str) -> LastDocument | None:
+        """The fingerprint and batch of ``source``'s last stored document."""
+        ...
+
+    def last_runs(self, limit: int = 5) -> list[dict[str, Any]]: ...
+
+    def link_duplicate(
+        self, key: str, *, kept_key: str, reason: str, similarity: float | None, now: datetime
+    ) -> None:
+        """Link ``key`` to ``kept_key``; duplicates of ``key`` follow it to ``kept_key``."""
+        ...
+
+    def mark_digests_due(self, days: Iterable[date], *, now: datetime) -> None:
+        """Remember that the digests of ``days`` must be rendered again."""
+        ...
+
+    def mark_unconfirmed_sent(self, day: date, *, now: datetime) -> list[str]:
+        """Record the ``sending`` rows of ``day`` as sent; return their subscribers."""
+        ...
+
+    def new_entry_days(self, limit: int = 60) -> dict[str, list[date]]:
+        """Per source, the most recent ``limit`` days on which it delivered entries new to it."""
+        ...
+
+    def output_generation(self) -> int:
+        """The counter every change to the published inputs moves (never goes back)."""
+        ...
+
+    def plan_day(
+        self,
+        day: date,
+        *,
+        due: list[tuple[str, int, str]],
+        empty: list[str],
+        now: datetime,
+    ) -> None:
+        """Record the day's plan in one transaction: who is due a message, who has none."""
+        ...
+
+    def prune_entries(self, *, before: datetime, now: datetime) -> PruneResult:
+        """Delete entries first seen and last updated before ``before``, in one transaction."""
+        ...
+
+    def pruned_hashes(self, source: str, keys: Sequence[str]) -> dict[str, str]:
+        """For pruned entries among ``keys``: the content hash ``source`` last delivered."""
+        ...
+
+    def published_files(self, paths: Iterable[str]) -> dict[str, PublishedFile]:
+        """The records of those of ``paths`` that were published before."""
+        ...
+
+    def record_announcements(self, decisions: Iterable[Decision], *, source: str) -> None:
+        """Record how each decided paper was announced, per category and day."""
+        ...
+
+    def record_batch(self, source: str, day: date, *, entries: int, now: datetime) -> None:
+        """Remember that ``source`` delivered the batch of ``day`` (call in a transaction)."""
+        ...
+
+    def record_published(
+        self, files: Iterable[PublishedFile], *, digests_done: Iterable[date] = ()
+    ) -> None:
+        """Remember files just written (or found up to date), in one transaction, and"""
+        ...
+
+    def record_source(
+        self,
+        *,
+        name: str,
+        kind: str,
+        location: str,
+        now: datetime,
+        error: str | None,
+        new_entries: int = 0,
+    ) -> None:
+        """Record one attempt at a source: success, or the error in words."""
+        ...
+
+    def refresh_merged_categories(self, kept_key: str) -> None:
+        """Give ``kept_key`` exactly the categories its linked duplicates carry."""
+        ...
+
+    def remember_document(
+        self,
+        source: str,
+        fingerprint: str | None,
+        *,
+        entries: int,
+        now: datetime,
+        batch_day: date | None = None,
+        batch_items: int | None = None,
+    ) -> None:
+        """Record the document just stored; ``fingerprint=None`` forgets the last one."""
+        ...
+
+    def reset_fetch_state(self, names: list[str]) -> int:
+        """Forget rests and 410s of ``names`` (validators too). Returns how many had any."""
+        ...
+
+    def save_features(self, features: Features, *, scheme: str, new: bool = False) -> None:
+        """Store (or replace) an entry's signature, band keys and work keys."""
+        ...
+
+    def save_fetch_state(self, state: FetchState) -> None:
+        """Store ``state`` for its source, replacing what was there. Call in a transaction."""
+        ...
+
+    def source_hashes(self, source: str, keys: Sequence[str]) -> dict[str, str]:
+        """The content hash ``source`` last delivered for each of ``keys``."""
+        ...
+
+    def source_health(self) -> list[SourceHealth]: ...
+
+    def split_duplicate(self, key: str, *, now: datetime) -> str | None:
+        """Undo the link of ``key``; remember the pair so no later run links it again."""
+        ...
+
+    def split_partners(self, key: str) -> frozenset[str]:
+        """Keys a user split from ``key``: they are never merged with it again."""
+        ...
+
+    def start_run(self, *, now: datetime, run_date: date, sends: bool = False) -> int:
+        """Record a run as running. ``sends``: it means to mail its day's digest."""
+        ...
+
+    def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside happen, or none do."""
+        ...
+
+    def unplanned_send_days(self, since: date, before: date) -> list[date]:
+        """Days ``since`` <= day < ``before`` of interrupted runs that meant to mail"""
+        ...
+
+
+def _conforms(store: Store) -> Storage:
+    """mypy checks here that the SQLite store implements the protocol."""
+    return store
