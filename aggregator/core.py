@@ -277,11 +277,12 @@ class Aggregator:
         self,
         *,
         run_date: date | None = None,
+        purpose: str = "fetch",
         progress: Callable[[SourceReport], None] | None = None,
     ) -> RunSummary:
         """Fetch and store every source; publish nothing."""
         return self.run(
-            run_date=run_date, publish=False, digest=False, purpose="fetch", progress=progress
+            run_date=run_date, publish=False, digest=False, purpose=purpose, progress=progress
         )
 
     def publish(self) -> RunSummary:

@@ -2,7 +2,7 @@
 
 Owns which jobs exist, how they are scheduled (cron expressions in
 ``[digest].timezone``, via :mod:`aggregator._app.cron`) and how the process behaves around
-them. Holds no business logic: each job calls one pipeline function.
+them. Holds no business logic: each job calls one method of the facade.
 
 - Jobs coalesce (a backlog of missed times runs once), never overlap (one worker
   thread, one instance per job) and may start up to ``misfire_grace_time`` seconds late.
@@ -40,8 +40,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
-from .. import core as pipeline
 from ..config.settings import Settings
+from ..core import Aggregator, RunSummary
 from ..errors import AggregatorError, LockedError
 from .cron import cron_trigger
 
@@ -56,7 +56,7 @@ class JobKind:
     """One kind of job ``[schedule]`` can name."""
 
     description: str
-    action: Callable[[Settings], pipeline.RunSummary]
+    action: Callable[[Settings], RunSummary]
 
 
 #: The jobs, by their ``[schedule]`` key. Adding a job (e.g. ``send``) is one line here
@@ -64,11 +64,11 @@ class JobKind:
 JOBS: dict[str, JobKind] = {
     "run": JobKind(
         "fetch, store, digests, feeds, mail",
-        lambda s: pipeline.run(s, do_send=True, purpose="schedule: run"),
+        lambda s: Aggregator(s).run(send=True, purpose="schedule: run"),
     ),
     "fetch": JobKind(
         "fetch and store",
-        lambda s: pipeline.run(s, do_publish=False, do_digest=False, purpose="schedule: fetch"),
+        lambda s: Aggregator(s).fetch(purpose="schedule: fetch"),
     ),
 }
 
