@@ -26,7 +26,7 @@ from ._output import housekeeping, publish
 from ._storage.sqlite import Store
 from ._storage.sqlite.deliveries import UNFINISHED
 from ._update.decide import Outcome
-from ._update.ingest import Clock, SourceReport, decide_all, ingest, system_clock
+from ._update.ingest import Clock, SourceReport, ingest, system_clock
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, PublishError, StorageError
 from .types import PublishedFile
@@ -37,7 +37,6 @@ __all__ = [
     "SourceReport",
     "build_digest",
     "days_to_finish",
-    "decide_all",
     "ingest",
     "prepare_database",
     "publish_feeds",

@@ -1,30 +1,37 @@
-"""The duplicate-linking stage: after the identity decision, before anything is published.
+"""The duplicate-linking stage: on each plan storage applied, before anything is published.
 
-For every entry a source delivers that is new by its identity key, compute its
-near-duplicate features (``neardup``), ask the store for candidates by band and work
-keys (indexed lookups, no scan), decide (``neardup.choose_match``) and, on a match,
-link the duplicate to the kept entry (``store.link_duplicate``). Entries updated by
-their source get fresh features. Also: splitting a wrong link, explaining a link,
-and indexing entries stored before this stage existed.
+For every entry a plan stores that is new by its identity key, ask the store for
+candidates by band and work keys (indexed lookups, no scan), decide
+(``rules.choose_match``) and, on a match, link the duplicate to the kept entry
+(``store.link_duplicate``). Every new or updated row's features (computed by the plan)
+are stored. Also: splitting a wrong link, explaining a link, and indexing entries
+stored before this stage existed.
+
+New entries' features are written together (``store.save_new_features``), not one
+by one: until then the entries of the same plan are matched in memory exactly as the
+store would match them (:class:`_Pending`), and they are written before anything else
+touches the tables involved (a link, an updated row's features).
 
 Holds no SQL and formats nothing for people.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from .._storage.sqlite import Store
 from .._storage.sqlite.dupes import DuplicateLink
-from .._update.decide import Decision, Outcome
+from .._update.plan import Link, Linker, Plan, Probe
 from ..config.settings import DedupSettings
 from ..errors import LinkNotFoundError
 from ..types import StoredEntry
 from .minhash import MinHasher, hasher_for, shingles, similarity
 from .rules import (
     REASONS,
+    Candidate,
     Features,
     Match,
     Rules,
@@ -36,18 +43,6 @@ from .rules import (
     newcomer_is_kept,
     refine,
 )
-
-
-@dataclass(frozen=True)
-class Linked:
-    """One link made during ingest."""
-
-    key: str
-    kept_key: str
-    reason: str
-    similarity: float | None
-    #: True when the newcomer was kept and the stored copy became the duplicate.
-    newcomer_kept: bool = False
 
 
 def rules_of(settings: DedupSettings) -> Rules:
@@ -72,15 +67,22 @@ def features_of(
 
 
 def find_match(
-    store: Store, found: Features, *, rules: Rules, scheme: str, probe: TextEntry | None = None
+    store: Store,
+    found: Features,
+    *,
+    rules: Rules,
+    scheme: str,
+    probe: TextEntry | None = None,
+    pending: Sequence[Candidate] = (),
 ) -> Match | None:
     """The stored entry ``found`` duplicates, if any: candidates by indexed lookups,
     exact similarity for those near the threshold, then the rules.
 
     ``probe`` is the entry ``found`` describes, to recompute its shingles near the
-    threshold when ``found`` came without them (from a worker process).
+    threshold when ``found`` came without them. ``pending`` are candidates whose
+    features are not written yet (see :class:`_Pending`).
     """
-    candidates = store.candidates(found, scheme=scheme)
+    candidates = [*store.candidates(found, scheme=scheme), *pending]
     if not candidates:
         return None
     grey = grey_keys(found, candidates, rules.threshold)
@@ -92,97 +94,95 @@ def find_match(
     return choose_match(found, candidates, rules=rules, split_from=store.split_partners(found.key))
 
 
-def link_new_entries(
-    store: Store,
-    decisions: Sequence[Decision],
-    *,
-    source: str,
-    settings: DedupSettings,
-    now: datetime,
-    computed: Mapping[str, tuple[TextEntry, Features]] | None = None,
-) -> list[Linked]:
-    """Find and link the duplicates among one document's new entries.
+def linker(store: Store, settings: DedupSettings) -> Linker:
+    """The near-duplicate stage as ``Store.apply`` runs it on each plan it wrote."""
+    return partial(link_plan, store, settings=settings)
 
-    Call inside the transaction that applied ``decisions``, so that a crash leaves
-    neither an entry without its link nor a link without its entry. ``computed``
-    holds features already computed from the parsed entries (in a worker process),
-    used where the stored row reads exactly as the entry they were computed from.
+
+def link_plan(store: Store, plan: Plan, *, settings: DedupSettings) -> tuple[Link, ...]:
+    """Store the features of a plan's new and updated rows; find and link the
+    duplicates among its new entries.
+
+    Call inside the transaction that applied ``plan`` (``Store.apply`` does), so that
+    a crash leaves neither an entry without its link nor a link without its entry.
     """
-    hasher = hasher_for(settings.num_perm, settings.bands)
-    scheme = hasher.scheme.name
+    scheme = hasher_for(settings.num_perm, settings.bands).scheme.name
     rules = rules_of(settings)
-    linked: list[Linked] = []
-    for decision in decisions:
-        if decision.outcome not in (Outcome.NEW, Outcome.UPDATED):
-            continue
-        row = decision.row
-        found = _reusable(computed, row)
-        if found is None:
-            found = features_of(
-                row, key=row.key, source=source, first_seen=row.first_seen, settings=settings
-            )
+    pending = _Pending(store, scheme)
+    links: list[Link] = []
+    for probe in plan.probes:
         match = None
-        if decision.outcome is Outcome.NEW and settings.enabled:
-            match = find_match(store, found, rules=rules, scheme=scheme, probe=row)
-        store.save_features(found, scheme=scheme, new=decision.outcome is Outcome.NEW)
-        if match is None:
+        if probe.match:
+            match = find_match(
+                store,
+                probe.features,
+                rules=rules,
+                scheme=scheme,
+                probe=probe.row,
+                pending=pending.candidates(probe.features),
+            )
+        if match is None and probe.new:
+            pending.add(probe.features)
             continue
-        if newcomer_is_kept(source, store.entry_source_names(match.key), rules.source_priority):
-            store.link_duplicate(
-                match.key,
-                kept_key=row.key,
-                reason=match.reason,
-                similarity=match.similarity,
-                now=now,
-            )
-            linked.append(Linked(match.key, row.key, match.reason, match.similarity, True))
-        else:
-            store.link_duplicate(
-                row.key,
-                kept_key=match.key,
-                reason=match.reason,
-                similarity=match.similarity,
-                now=now,
-            )
-            linked.append(Linked(row.key, match.key, match.reason, match.similarity))
+        pending.write()
+        store.save_features(probe.features, scheme=scheme, new=probe.new)
+        if match is not None:
+            links.append(_link(store, probe, match, plan=plan, rules=rules))
+    pending.write()
     # A source delivering an already linked duplicate again may file it under new
     # categories: the kept entry follows.
-    delivered = [d.row.key for d in decisions if d.categories and d.outcome is not Outcome.NEW]
-    for kept_key in set(store.kept_keys(delivered).values()):
+    for kept_key in dict.fromkeys(store.kept_keys(plan.refiled).values()):
         store.refresh_merged_categories(kept_key)
-    return linked
+    return tuple(links)
 
 
-def _text_of(entry: TextEntry) -> tuple[object, ...]:
-    """Every field features are computed from."""
-    return (
-        entry.title,
-        entry.link,
-        entry.published,
-        entry.authors,
-        entry.summary,
-        entry.content,
-        entry.sections,
-        entry.pdf_url,
-        entry.arxiv_id,
-        entry.doi,
+def _link(store: Store, probe: Probe, match: Match, *, plan: Plan, rules: Rules) -> Link:
+    """Link the new row and its match: the earliest copy is kept, unless the new one's
+    source ranks higher (``source_priority``)."""
+    key = probe.row.key
+    kept_sources = store.entry_source_names(match.key)
+    newcomer_kept = newcomer_is_kept(plan.source, kept_sources, rules.source_priority)
+    duplicate, kept = (match.key, key) if newcomer_kept else (key, match.key)
+    store.link_duplicate(
+        duplicate, kept_key=kept, reason=match.reason, similarity=match.similarity, now=plan.now
     )
+    return Link(duplicate, kept, match.reason, match.similarity, newcomer_kept)
 
 
-def _reusable(
-    computed: Mapping[str, tuple[TextEntry, Features]] | None, row: StoredEntry
-) -> Features | None:
-    """Features computed ahead for ``row``'s key, if the row still reads as their entry.
+class _Pending:
+    """New entries' features not written yet, and the candidates they would make.
 
-    A merge with the stored row (an update, an arXiv replacement) changes what the
-    features must describe; then they are computed again from the row.
+    A new entry's features are written with its band and work keys, no duplicate link
+    and its first-seen time to the second; :meth:`candidates` finds among them what
+    ``store.candidates`` would find once they are written.
     """
-    if not computed or row.key not in computed:
-        return None
-    entry, found = computed[row.key]
-    if found.when != (row.published or row.first_seen) or _text_of(entry) != _text_of(row):
-        return None
-    return found
+
+    def __init__(self, store: Store, scheme: str) -> None:
+        self._store = store
+        self._scheme = scheme
+        self._features: list[Features] = []
+
+    def add(self, found: Features) -> None:
+        self._features.append(found)
+
+    def candidates(self, found: Features) -> list[Candidate]:
+        bands, work = set(found.bands), set(found.work_keys)
+        return [
+            Candidate(
+                key=other.key,
+                when=other.when.astimezone(UTC).replace(microsecond=0),
+                signature=other.signature,
+                work_keys=tuple(dict.fromkeys(other.work_keys)),
+            )
+            for other in self._features
+            if other.key != found.key
+            and (not bands.isdisjoint(other.bands) or not work.isdisjoint(other.work_keys))
+        ]
+
+    def write(self) -> None:
+        if self._features:
+            self._store.save_new_features(self._features, scheme=self._scheme)
+            self._features = []
 
 
 def index_missing(

@@ -379,9 +379,7 @@ def normalize(
     )
 
 
-def _cleaned(
-    parsed: ParsedEntry, refused: list[str]
-) -> tuple[ParsedEntry, str | None, str | None]:
+def _cleaned(parsed: ParsedEntry, refused: list[str]) -> tuple[ParsedEntry, str | None, str | None]:
     """``parsed`` with safe links, sanitised HTML, tidy lines and its arXiv ID and DOI
     found; with the raw title and summary when their LaTeX was turned into Unicode.
 

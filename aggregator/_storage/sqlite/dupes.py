@@ -2,7 +2,8 @@
 
 Stores what ``neardup`` computed and answers "which stored entries could this new
 one duplicate?" with indexed lookups only (one seek per band key and work key),
-never a scan of the entries. Decides nothing: ``dupes`` (the stage) does.
+never a scan of the entries. Decides nothing: the linking stage
+(``aggregator._neardup.linking``) does.
 """
 
 from __future__ import annotations
@@ -71,6 +72,36 @@ class DuplicateQueries(StoreBase):
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO entry_work_keys VALUES (?, ?)",
             [(work, features.key) for work in features.work_keys],
+        )
+
+    def save_new_features(self, found: Sequence[Features], *, scheme: str) -> None:
+        """Store the features of entries stored just now, in this transaction, in order:
+        as :meth:`save_features` with ``new`` does one by one, in three statements."""
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO entry_signatures (entry_key, scheme, signature, shingles, seen)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (entry_key) DO UPDATE SET"
+            " scheme = excluded.scheme, signature = excluded.signature,"
+            " shingles = excluded.shingles, seen = excluded.seen",
+            [
+                (
+                    f.key,
+                    scheme,
+                    MinHasher.to_bytes(f.signature) if f.signature is not None else None,
+                    f.shingle_count,
+                    stamp(f.when),
+                )
+                for f in found
+            ],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO lsh_bands"
+            " SELECT ?, id FROM entry_signatures WHERE entry_key = ?",
+            [(band, f.key) for f in found for band in f.bands],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO entry_work_keys VALUES (?, ?)",
+            [(work, f.key) for f in found for work in f.work_keys],
         )
 
     def candidates(self, features: Features, *, scheme: str) -> list[Candidate]:
