@@ -73,16 +73,20 @@ def find_match(
     rules: Rules,
     scheme: str,
     probe: TextEntry | None = None,
+    stored: Sequence[Candidate] | None = None,
     pending: Sequence[Candidate] = (),
 ) -> Match | None:
     """The stored entry ``found`` duplicates, if any: candidates by indexed lookups,
     exact similarity for those near the threshold, then the rules.
 
     ``probe`` is the entry ``found`` describes, to recompute its shingles near the
-    threshold when ``found`` came without them. ``pending`` are candidates whose
-    features are not written yet (see :class:`_Pending`).
+    threshold when ``found`` came without them. ``stored`` are its candidates when
+    looked up already (see :class:`_Lookups`); ``pending`` those whose features are not
+    written yet (see :class:`_Pending`).
     """
-    candidates = [*store.candidates(found, scheme=scheme), *pending]
+    if stored is None:
+        stored = store.candidates(found, scheme=scheme)
+    candidates = [*stored, *pending]
     if not candidates:
         return None
     grey = grey_keys(found, candidates, rules.threshold)
@@ -109,8 +113,9 @@ def link_plan(store: Store, plan: Plan, *, settings: DedupSettings) -> tuple[Lin
     scheme = hasher_for(settings.num_perm, settings.bands).scheme.name
     rules = rules_of(settings)
     pending = _Pending(store, scheme)
+    lookups = _Lookups(store, plan.probes, scheme)
     links: list[Link] = []
-    for probe in plan.probes:
+    for index, probe in enumerate(plan.probes):
         match = None
         if probe.match:
             match = find_match(
@@ -119,12 +124,15 @@ def link_plan(store: Store, plan: Plan, *, settings: DedupSettings) -> tuple[Lin
                 rules=rules,
                 scheme=scheme,
                 probe=probe.row,
+                stored=lookups.candidates(index),
                 pending=pending.candidates(probe.features),
             )
         if match is None and probe.new:
             pending.add(probe.features)
             continue
+        # The store changes here: pending features, this row's, a link.
         pending.write()
+        lookups.forget()
         store.save_features(probe.features, scheme=scheme, new=probe.new)
         if match is not None:
             links.append(_link(store, probe, match, plan=plan, rules=rules))
@@ -149,24 +157,67 @@ def _link(store: Store, probe: Probe, match: Match, *, plan: Plan, rules: Rules)
     return Link(duplicate, kept, match.reason, match.similarity, newcomer_kept)
 
 
+class _Lookups:
+    """The stored candidates of a plan's new entries, looked up many at a time.
+
+    A lookup holds until the store changes: it covers the run of new entries from the
+    one asked for (at most :data:`LOOKAHEAD`), and :meth:`forget` drops it when
+    something is written besides the new entries' features (which :class:`_Pending`
+    stands in for meanwhile).
+    """
+
+    def __init__(self, store: Store, probes: Sequence[Probe], scheme: str) -> None:
+        self._store = store
+        self._probes = probes
+        self._scheme = scheme
+        self._found: dict[int, list[Candidate]] = {}
+
+    def candidates(self, index: int) -> list[Candidate]:
+        if index not in self._found:
+            run: list[int] = []
+            for ahead in range(index, min(index + LOOKAHEAD, len(self._probes))):
+                probe = self._probes[ahead]
+                if not (probe.new and probe.match):
+                    break
+                run.append(ahead)
+            answers = self._store.candidates_of(
+                [self._probes[i].features for i in run], scheme=self._scheme
+            )
+            self._found = {i: answers[self._probes[i].row.key] for i in run}
+        return self._found[index]
+
+    def forget(self) -> None:
+        self._found = {}
+
+
+#: New entries whose stored candidates are looked up together.
+LOOKAHEAD = 500
+
+
 class _Pending:
     """New entries' features not written yet, and the candidates they would make.
 
     A new entry's features are written with its band and work keys, no duplicate link
     and its first-seen time to the second; :meth:`candidates` finds among them what
-    ``store.candidates`` would find once they are written.
+    ``store.candidates`` would find once they are written (by the same keys, indexed).
     """
 
     def __init__(self, store: Store, scheme: str) -> None:
         self._store = store
         self._scheme = scheme
         self._features: list[Features] = []
+        self._owners: dict[int | str, list[int]] = {}
 
     def add(self, found: Features) -> None:
+        index = len(self._features)
         self._features.append(found)
+        for part in dict.fromkeys(_lookup_keys(found)):
+            self._owners.setdefault(part, []).append(index)
 
     def candidates(self, found: Features) -> list[Candidate]:
-        bands, work = set(found.bands), set(found.work_keys)
+        indexes: set[int] = set()
+        for part in _lookup_keys(found):
+            indexes.update(self._owners.get(part, ()))
         return [
             Candidate(
                 key=other.key,
@@ -174,15 +225,20 @@ class _Pending:
                 signature=other.signature,
                 work_keys=tuple(dict.fromkeys(other.work_keys)),
             )
-            for other in self._features
+            for other in (self._features[i] for i in sorted(indexes))
             if other.key != found.key
-            and (not bands.isdisjoint(other.bands) or not work.isdisjoint(other.work_keys))
         ]
 
     def write(self) -> None:
         if self._features:
             self._store.save_new_features(self._features, scheme=self._scheme)
             self._features = []
+            self._owners = {}
+
+
+def _lookup_keys(found: Features) -> list[int | str]:
+    """What candidates are found by: band keys and work keys."""
+    return [*found.bands, *found.work_keys]
 
 
 def index_missing(

@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlite_utils
 
 from ...errors import StorageError
 from .schema import MIGRATIONS
+
+_T = TypeVar("_T")
 
 
 class StoreBase:
@@ -275,7 +277,7 @@ def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
     return converted
 
 
-def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+def chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:
     """``items`` in slices small enough for SQLite's parameter limit."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -161,6 +161,70 @@ class DuplicateQueries(StoreBase):
             for key, row_scheme, signature, seen, kept_key in rows
         ]
 
+    def candidates_of(
+        self, found: Sequence[Features], *, scheme: str
+    ) -> dict[str, list[Candidate]]:
+        """:meth:`candidates` of each of ``found``, by key: the same answers, looked up
+        for all of them at once (a few statements per 500 band or work keys)."""
+        conn = self.db.conn
+        owners: dict[int | str, set[int]] = {}
+        for chunk in chunks(sorted({band for f in found for band in f.bands})):
+            for band, sig_id in conn.execute(
+                f"SELECT band, sig_id FROM lsh_bands WHERE band IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                owners.setdefault(band, set()).add(sig_id)
+        for works in chunks(sorted({work for f in found for work in f.work_keys})):
+            for work, sig_id in conn.execute(
+                "SELECT w.work_key, s.id FROM entry_work_keys w"
+                " JOIN entry_signatures s ON s.entry_key = w.entry_key"
+                f" WHERE w.work_key IN ({','.join('?' * len(works))})",
+                works,
+            ):
+                owners.setdefault(work, set()).add(sig_id)
+        rows = self._candidates_by_id(sorted(set().union(*owners.values())), scheme)
+        answers: dict[str, list[Candidate]] = {}
+        for f in found:
+            parts: list[int | str] = [*f.bands, *f.work_keys]
+            ids: set[int] = set().union(*(owners.get(part, set()) for part in parts))
+            answers[f.key] = [rows[i] for i in sorted(ids) if i in rows and rows[i].key != f.key]
+        return answers
+
+    def _candidates_by_id(self, ids: list[int], scheme: str) -> dict[int, Candidate]:
+        """The entries of signature rows ``ids`` as candidates, with their work keys."""
+        conn = self.db.conn
+        found: dict[int, tuple[str, str, bytes | None, str, str | None]] = {}
+        for chunk in chunks(ids):
+            for sig_id, key, row_scheme, signature, seen, kept_key in conn.execute(
+                "SELECT s.id, s.entry_key, s.scheme, s.signature, s.seen, d.kept_key"
+                " FROM entry_signatures s LEFT JOIN duplicates d ON d.entry_key = s.entry_key"
+                f" WHERE s.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[sig_id] = (key, row_scheme, signature, seen, kept_key)
+        work: dict[str, list[str]] = {}
+        for keys in chunks([row[0] for row in found.values()]):
+            for key, value in conn.execute(
+                "SELECT entry_key, work_key FROM entry_work_keys"
+                f" WHERE entry_key IN ({','.join('?' * len(keys))})",
+                keys,
+            ):
+                work.setdefault(key, []).append(value)
+        return {
+            sig_id: Candidate(
+                key=key,
+                when=datetime.fromisoformat(seen),
+                signature=(
+                    MinHasher.from_bytes(signature)
+                    if signature is not None and row_scheme == scheme
+                    else None
+                ),
+                work_keys=tuple(work.get(key, ())),
+                kept_key=kept_key,
+            )
+            for sig_id, (key, row_scheme, signature, seen, kept_key) in found.items()
+        }
+
     def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]:
         found: dict[str, StoredFeatures] = {}
         work: dict[str, list[str]] = {}
