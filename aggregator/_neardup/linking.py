@@ -110,30 +110,35 @@ def link_plan(store: Store, plan: Plan, *, settings: DedupSettings) -> tuple[Lin
     Call inside the transaction that applied ``plan`` (``Store.apply`` does), so that
     a crash leaves neither an entry without its link nor a link without its entry.
     """
-    scheme = hasher_for(settings.num_perm, settings.bands).scheme.name
+    hasher = hasher_for(settings.num_perm, settings.bands)
+    scheme = hasher.scheme.name
     rules = rules_of(settings)
     pending = _Pending(store, scheme)
-    lookups = _Lookups(store, plan.probes, scheme)
+    lookups = _Lookups(store, plan, hasher)
     links: list[Link] = []
     for index, probe in enumerate(plan.probes):
+        found = lookups.features(index)
         match = None
         if probe.match:
             match = find_match(
                 store,
-                probe.features,
+                found,
                 rules=rules,
                 scheme=scheme,
                 probe=probe.row,
                 stored=lookups.candidates(index),
-                pending=pending.candidates(probe.features),
+                pending=pending.candidates(found),
             )
-        if match is None and probe.new:
-            pending.add(probe.features)
+        if match is None and probe.new and len(pending) < LOOKAHEAD:
+            pending.add(found)
             continue
-        # The store changes here: pending features, this row's, a link.
+        # The store changes here: pending features written, this row's, a link.
         pending.write()
         lookups.forget()
-        store.save_features(probe.features, scheme=scheme, new=probe.new)
+        if match is None and probe.new:
+            pending.add(found)
+            continue
+        store.save_features(found, scheme=scheme, new=probe.new)
         if match is not None:
             links.append(_link(store, probe, match, plan=plan, rules=rules))
     pending.write()
@@ -158,30 +163,38 @@ def _link(store: Store, probe: Probe, match: Match, *, plan: Plan, rules: Rules)
 
 
 class _Lookups:
-    """The stored candidates of a plan's new entries, looked up many at a time.
+    """The features of a plan's rows, and the stored candidates of its new entries,
+    computed and looked up many at a time.
 
-    A lookup holds until the store changes: it covers the run of new entries from the
-    one asked for (at most :data:`LOOKAHEAD`), and :meth:`forget` drops it when
+    A lookup covers the run of new entries from the one asked for (at most
+    :data:`LOOKAHEAD`) and holds until the store changes: :meth:`forget` drops it when
     something is written besides the new entries' features (which :class:`_Pending`
     stands in for meanwhile).
     """
 
-    def __init__(self, store: Store, probes: Sequence[Probe], scheme: str) -> None:
+    def __init__(self, store: Store, plan: Plan, hasher: MinHasher) -> None:
         self._store = store
-        self._probes = probes
-        self._scheme = scheme
+        self._probes = plan.probes
+        self._source = plan.source
+        self._hasher = hasher
+        self._features: dict[int, Features] = {}
         self._found: dict[int, list[Candidate]] = {}
+
+    def features(self, index: int) -> Features:
+        """The features of probe ``index``: computed ahead, else from its row."""
+        if index not in self._features:
+            # Those of earlier probes are done with.
+            self._features = {i: f for i, f in self._features.items() if i > index}
+            for i in self._run(index) or [index]:
+                if i not in self._features:
+                    self._features[i] = self._compute(i)
+        return self._features[index]
 
     def candidates(self, index: int) -> list[Candidate]:
         if index not in self._found:
-            run: list[int] = []
-            for ahead in range(index, min(index + LOOKAHEAD, len(self._probes))):
-                probe = self._probes[ahead]
-                if not (probe.new and probe.match):
-                    break
-                run.append(ahead)
+            run = self._run(index)
             answers = self._store.candidates_of(
-                [self._probes[i].features for i in run], scheme=self._scheme
+                [self.features(i) for i in run], scheme=self._hasher.scheme.name
             )
             self._found = {i: answers[self._probes[i].row.key] for i in run}
         return self._found[index]
@@ -189,8 +202,33 @@ class _Lookups:
     def forget(self) -> None:
         self._found = {}
 
+    def _run(self, index: int) -> list[int]:
+        """Probe ``index`` and the new entries to match right after it."""
+        run: list[int] = []
+        for ahead in range(index, min(index + LOOKAHEAD, len(self._probes))):
+            probe = self._probes[ahead]
+            if not (probe.new and probe.match):
+                break
+            run.append(ahead)
+        return run
 
-#: New entries whose stored candidates are looked up together.
+    def _compute(self, index: int) -> Features:
+        probe = self._probes[index]
+        if probe.features is not None:
+            return probe.features
+        row = probe.row
+        # Without the shingle set: find_match computes it for a borderline candidate.
+        return features(
+            row,
+            key=row.key,
+            source=self._source,
+            first_seen=row.first_seen,
+            hasher=self._hasher,
+            keep_shingles=False,
+        )
+
+
+#: New entries whose features are computed, looked up and written together, at most.
 LOOKAHEAD = 500
 
 
@@ -206,18 +244,32 @@ class _Pending:
         self._store = store
         self._scheme = scheme
         self._features: list[Features] = []
-        self._owners: dict[int | str, list[int]] = {}
+        self._owners: dict[int | str, int | list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._features)
 
     def add(self, found: Features) -> None:
         index = len(self._features)
         self._features.append(found)
-        for part in dict.fromkeys(_lookup_keys(found)):
-            self._owners.setdefault(part, []).append(index)
+        # Most keys have one owner: an int, a list only for the few shared ones.
+        for part in _lookup_keys(found):
+            owners = self._owners.get(part)
+            if owners is None:
+                self._owners[part] = index
+            elif isinstance(owners, list):
+                owners.append(index)
+            elif owners != index:
+                self._owners[part] = [owners, index]
 
     def candidates(self, found: Features) -> list[Candidate]:
         indexes: set[int] = set()
         for part in _lookup_keys(found):
-            indexes.update(self._owners.get(part, ()))
+            owners = self._owners.get(part)
+            if isinstance(owners, int):
+                indexes.add(owners)
+            elif owners is not None:
+                indexes.update(owners)
         return [
             Candidate(
                 key=other.key,

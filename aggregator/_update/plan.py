@@ -6,8 +6,8 @@ entries' keys (a :class:`Known`, from ``Store.known``), decides every entry
 (:func:`.decide.decide`) and returns a frozen :class:`Plan`: the rows to insert and to
 update, the filings (entry, category, how it arrived), this source's copy of each entry,
 arXiv's announcements and batches, the digest days touched, the near-duplicate work
-(each new or updated row with its features), the counts per outcome, and the source's
-own record. :func:`plan_listings` does the same for papers from arXiv's export API
+(each new or updated row, whether to match it), the counts per outcome, and the
+source's own record. :func:`plan_listings` does the same for papers from arXiv's export API
 (``arxiv backfill``), :func:`plan_visit` for a visit that stored no entries (a 304, an
 unchanged document, a failure).
 
@@ -27,8 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from .._fetch.health import FetchState
-from .._neardup.minhash import hasher_for
-from .._neardup.rules import Features, TextEntry, features
+from .._neardup.rules import Features, TextEntry
 from ..config.settings import DedupSettings
 from ..config.sources import Source
 from ..types import Entry, StoredEntry
@@ -160,13 +159,15 @@ class Batch:
 
 @dataclass(frozen=True)
 class Probe:
-    """Near-duplicate work: a new or updated row and its features (to store, and for a
-    new row, when ``match``, to compare with the stored entries)."""
+    """Near-duplicate work: a new or updated row whose features are to be stored, and
+    for a new row, when ``match``, compared with the stored entries'."""
 
     row: StoredEntry
-    features: Features
     new: bool
     match: bool
+    #: Computed ahead (by a worker) from an entry that reads as the row does; ``None``:
+    #: computed from the row when linked (one at a time, so a plan stays small).
+    features: Features | None = None
 
 
 @dataclass(frozen=True)
@@ -433,7 +434,7 @@ def _entries_plan(
             if d.announced is not None
             for category, how in d.announce
         ),
-        probes=_probes(decisions, source=source, dedup=dedup, computed=computed),
+        probes=_probes(decisions, dedup=dedup, computed=computed),
         refiled=tuple(
             d.row.key for d in decisions if d.categories and d.outcome is not Outcome.NEW
         ),
@@ -443,31 +444,25 @@ def _entries_plan(
 def _probes(
     decisions: Sequence[Decision],
     *,
-    source: str,
     dedup: DedupSettings,
     computed: Mapping[str, tuple[Entry, Features]],
 ) -> tuple[Probe, ...]:
-    """The near-duplicate work: the features of every new or updated row (fresh for an
-    updated one), and for new rows whether to look for what they duplicate."""
-    hasher = hasher_for(dedup.num_perm, dedup.bands)
+    """The near-duplicate work: every new or updated row (with features computed ahead
+    when they still describe it), and for new rows whether to look for what they
+    duplicate."""
     probes = []
     for decision in decisions:
         if decision.outcome not in (Outcome.NEW, Outcome.UPDATED):
             continue
-        row = decision.row
-        found = _reusable(computed, row)
-        if found is None:
-            # Without the shingle set: linking computes it for a borderline candidate.
-            found = features(
-                row,
-                key=row.key,
-                source=source,
-                first_seen=row.first_seen,
-                hasher=hasher,
-                keep_shingles=False,
-            )
         new = decision.outcome is Outcome.NEW
-        probes.append(Probe(row, found, new=new, match=new and dedup.enabled))
+        probes.append(
+            Probe(
+                decision.row,
+                new=new,
+                match=new and dedup.enabled,
+                features=_reusable(computed, decision.row),
+            )
+        )
     return tuple(probes)
 
 
