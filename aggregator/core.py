@@ -27,6 +27,7 @@ from ._neardup import linking
 from ._output import digest as digests
 from ._output import housekeeping
 from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
+from ._sources.arxiv.api import PAGE_SIZE
 from ._storage.lock import database_lock
 from ._storage.protocol import Storage
 from ._storage.sqlite import Delivery, SourceHealth, Store
@@ -41,8 +42,10 @@ from ._storage.sqlite.deliveries import (
     UNSERVED,
 )
 from ._storage.sqlite.dupes import DuplicateLink
+from ._update.backfill import BackfillReport
+from ._update.backfill import backfill as store_listings
 from ._update.decide import Outcome
-from ._update.ingest import Clock, SourceReport, decide_all, ingest, system_clock
+from ._update.ingest import Clock, SourceReport, ingest, system_clock
 from .config.mail import EMAIL_SCHEMA
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
@@ -69,7 +72,6 @@ __all__ = [
     "build_digest",
     "day_bounds",
     "days_to_finish",
-    "decide_all",
     "ingest",
     "prepare_database",
     "publish_feeds",
@@ -380,20 +382,36 @@ class Aggregator:
         end: date,
         names: Sequence[str] = (),
         sleep: Callable[[float], None] = time_module.sleep,
-    ) -> Any:
-        """Store past arXiv listings from the export API (see ``arxiv backfill``)."""
-        from ._sources.arxiv import backfill
-
-        with self._locked_store("arxiv backfill"):
-            return backfill.backfill(
-                self.settings,
-                start=start,
-                end=end,
-                names=names,
-                clock=self.clock,
-                sleep=sleep,
-                client=self.client,
-            )
+        page_size: int = PAGE_SIZE,
+    ) -> BackfillReport:
+        """Store past arXiv listings from the export API (see ``arxiv backfill``), then
+        write those days' digests and the feeds: under the run lock, recorded as a run,
+        the new papers near-duplicate linked and handed to the enrichers like a run's."""
+        with self._locked_store("arxiv backfill") as store:
+            summary = RunSummary(run_date=self.today())
+            with self._recorded(store, summary, sends=False):
+                report = store_listings(
+                    self.settings,
+                    store,
+                    start=start,
+                    end=end,
+                    names=names,
+                    clock=self.clock,
+                    sleep=sleep,
+                    client=self.client,
+                    page_size=page_size,
+                )
+                summary.sources = report.sources
+                self._enrich(store, summary)
+                if report.touched:
+                    summary.digests_written, report.digest_days = write_digests(
+                        self.settings, store, report.touched
+                    )
+                    summary.digest_days = report.digest_days
+                    summary.feeds_written, summary.feeds_total = publish_feeds(
+                        self.settings, store, clock=self.clock
+                    )
+        return report
 
     def split(self, ident: str, *, publish: bool = True) -> DuplicateLink:
         """Undo a wrong duplicate link for good; rewrite the outputs unless told not to."""
@@ -434,7 +452,7 @@ class Aggregator:
     # -- wiring
 
     @contextmanager
-    def _locked_store(self, purpose: str, *, verify: bool = True) -> Iterator[Store]:
+    def _locked_store(self, purpose: str, *, verify: bool = True) -> Iterator[Storage]:
         storage = self.settings.storage
         prepare_database(self.settings)
         with (
@@ -456,7 +474,7 @@ class Aggregator:
 
     def _run(
         self,
-        store: Store,
+        store: Storage,
         run_date: date,
         steps: _Steps,
         progress: Callable[[SourceReport], None] | None,
@@ -511,7 +529,7 @@ class Aggregator:
 
     def _ingest(
         self,
-        store: Store,
+        store: Storage,
         summary: RunSummary,
         progress: Callable[[SourceReport], None] | None,
     ) -> set[date]:
@@ -530,7 +548,10 @@ class Aggregator:
     def _enrich(self, store: Storage, summary: RunSummary) -> None:
         if not self.enrichers:
             return
-        keys = [key for report in summary.sources for key in report.new_keys]
+        created = [key for report in summary.sources for key in report.new_keys]
+        # Linked as a near-duplicate of an older entry: stored, but never published.
+        hidden = store.kept_keys(created)
+        keys = [key for key in created if key not in hidden]
         rows = store.get_entries(keys)
         entries = [rows[key] for key in keys if key in rows]
         for enricher in self.enrichers:

@@ -8,18 +8,21 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from aggregator._storage.lock import database_lock
 from click.testing import CliRunner
 from conftest import DATA
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from aggregator import Aggregator
 from aggregator._app.cli import main
 from aggregator._sources.arxiv.api import query_url
 from aggregator._sources.arxiv.api_page import parse_page
-from aggregator._sources.arxiv.backfill import backfill
 from aggregator._sources.arxiv.calendar import Calendar
 from aggregator._storage.sqlite import Store
+from aggregator._update.backfill import backfill as store_listings
 from aggregator.config.settings import Settings, load_config
+from aggregator.core import run
 from aggregator.errors import ParseError
 
 ARXIV = DATA / "arxiv"
@@ -95,13 +98,8 @@ def test_backfill_pages_politely_and_files_papers_by_listing_day(
     settings: Settings, httpserver: HTTPServer
 ) -> None:
     slept: list[float] = []
-    summary = backfill(
-        settings,
-        start=date(2026, 1, 12),
-        end=date(2026, 1, 13),
-        clock=lambda: NOW,
-        sleep=slept.append,
-        page_size=2,
+    summary = Aggregator(settings, clock=lambda: NOW).backfill(
+        start=date(2026, 1, 12), end=date(2026, 1, 13), sleep=slept.append, page_size=2
     )
     assert summary.failed == []
     assert summary.requests == 2 and slept == [3.0]  # one request, then 3 s, then the next
@@ -120,13 +118,8 @@ def test_backfill_pages_politely_and_files_papers_by_listing_day(
     assert "== cs.AI (1 new, 1 replacement) ==" in text
     assert (settings.publish.output_dir / "feeds" / "cs.AI.atom").is_file()
 
-    again = backfill(
-        settings,
-        start=date(2026, 1, 12),
-        end=date(2026, 1, 13),
-        clock=lambda: NOW,
-        sleep=slept.append,
-        page_size=2,
+    again = Aggregator(settings, clock=lambda: NOW).backfill(
+        start=date(2026, 1, 12), end=date(2026, 1, 13), sleep=slept.append, page_size=2
     )
     assert again.sources[0].counts["new"] == 0  # re-running is safe
 
@@ -163,3 +156,66 @@ def test_backfill_command_help() -> None:
         assert getattr(param, "help", None), f"backfill --{param.name} has no help"
     result = CliRunner().invoke(main, ["arxiv", "backfill", "--help"])
     assert result.exit_code == 0 and "export API" in result.output
+
+
+JOURNAL = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Journal</title><link>https://jmlr.example/</link>
+<description>New articles</description>
+<item><title>Kernel Methods for Agents</title>
+<link>https://doi.org/10.5555/jmlr.2026.1</link>
+<description>Kernels, revisited for agents.</description>
+<pubDate>Mon, 05 Jan 2026 09:00:00 +0000</pubDate></item>
+</channel></rss>
+"""
+
+
+def test_a_backfilled_paper_is_linked_to_the_stored_article_it_duplicates(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Backfill stores through the same plans as a run: near-duplicate linking included.
+    And it takes no lock of its own: the caller (the facade) holds the run lock."""
+    httpserver.expect_request("/api/query").respond_with_handler(api)
+    (tmp_path / "journal.rss").write_text(JOURNAL, encoding="utf-8")
+    settings = load_config(
+        write_config(
+            f"""
+[storage]
+database = "db.sqlite"
+[arxiv]
+api_url = "{httpserver.url_for("/api/query")}"
+holidays = []
+[[sources]]
+name = "journal"
+kind = "feed"
+path = "{tmp_path / "journal.rss"}"
+[[sources]]
+name = "arxiv-ai"
+kind = "arxiv"
+categories = ["cs.AI"]
+enabled = false
+"""
+        )
+    )
+    run(settings, clock=lambda: NOW)  # stores the journal's article, asks no arXiv feed
+    database = settings.storage.database
+    with database_lock(database, timeout=0), Store(database) as store:
+        report = store_listings(
+            settings,
+            store,
+            start=date(2026, 1, 12),
+            end=date(2026, 1, 13),
+            clock=lambda: NOW,
+            sleep=lambda _: None,
+            page_size=2,
+        )
+        [link] = store.duplicate_links()
+        assert (link.entry_key, link.kept_key, link.reason) == (
+            "arxiv:2512.01234",
+            "url:https://doi.org/10.5555/jmlr.2026.1",
+            "doi",
+        )
+    [papers] = report.sources
+    assert papers.counts == {"new": 2, "updated": 0, "unchanged": 0, "duplicate": 1}
+    assert "arxiv:2512.01234" in papers.new_keys and len(papers.new_keys) == 3
+    assert papers.note == "3 papers over 2 listing days, 2 new to the database"
+    assert report.touched == {date(2026, 1, 12), date(2026, 1, 13)}

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from aggregator._storage.sqlite import Store
 from aggregator._storage.sqlite.schema import MIGRATIONS
+from aggregator._update.plan import Batch, Plan
 
 NOW = datetime(2026, 1, 14, 12, tzinfo=UTC)
 
@@ -38,9 +39,11 @@ def test_a_database_from_before_migration_3_is_upgraded_in_place(tmp_path: Path)
         assert row.title == "Old" and row.version is None and row.subjects == ()
         assert store.announcements_on(date(2026, 1, 1)) == {}
         assert store.last_batch("anything") is None
-        with store.transaction():
-            store.record_batch("arxiv-ai", date(2026, 1, 14), entries=3, now=NOW)
-            store.record_batch("arxiv-ai", date(2026, 1, 13), entries=2, now=NOW)
-            store.record_batch("arxiv-ai", date(2026, 1, 14), entries=3, now=NOW)  # repeat: no-op
+        batches = (
+            Batch(date(2026, 1, 14), entries=3),
+            Batch(date(2026, 1, 13), entries=2),
+            Batch(date(2026, 1, 14), entries=3),  # repeat: no-op
+        )
+        store.apply([Plan("arxiv-ai", NOW, batches=batches)])
         assert store.last_batch("arxiv-ai") == date(2026, 1, 14)
         assert store.last_batch("arxiv-lg") is None

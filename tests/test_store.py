@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from aggregator._storage.sqlite import MIGRATIONS, Store
-from aggregator._update.decide import decide
 from aggregator._update.normalize import normalize
+from aggregator._update.plan import plan_entries
+from aggregator.config.settings import DedupSettings
+from aggregator.config.sources import Source
 from aggregator.errors import StorageError
 from aggregator.types import ParsedEntry
 
@@ -17,17 +19,16 @@ NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
 def store_one(store: Store, title: str = "T", link: str = "https://e.org/1") -> None:
     item = normalize(ParsedEntry(title=title, link=link, authors=("Ada", "Bo")), source="s")
-    result = decide(
-        item,
-        existing=store.get_entries([item.key]).get(item.key),
-        previous_hash=store.source_hashes("s", [item.key]).get(item.key),
-        seen_in_this_document=False,
-        categories=("cat",),
+    source = Source(name="s", kind="feed", categories=("cat",))
+    plan = plan_entries(
+        source,
+        [item],
+        store.known("s", [item.key]),
         now=NOW,
         today=date(2026, 11, 23),
+        dedup=DedupSettings(),
     )
-    with store.transaction():
-        store.apply([result], source="s", now=NOW)
+    store.apply([plan])
 
 
 def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Batched writes: a document's decisions stored in one go, nothing rewritten needlessly."""
+"""Batched writes: a document's plan stored in one go, nothing rewritten needlessly."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 from aggregator._storage.sqlite import Store
 from aggregator._update.normalize import normalize
+from aggregator._update.plan import plan_entries
+from aggregator.config.settings import DedupSettings
 from aggregator.config.sources import Source
-from aggregator.core import decide_all
 from aggregator.types import Entry, ParsedEntry, StoredEntry
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
@@ -27,9 +28,10 @@ def store_document(store: Store, document: list[Entry]) -> int:
     """
     before = store.db.conn.total_changes
     generation = store.output_generation()
-    decisions = decide_all(SOURCE, document, store, now=NOW, today=TODAY)
-    with store.transaction():
-        store.apply(decisions, source="s", now=NOW)
+    known = store.known("s", [entry.key for entry in document])
+    store.apply(
+        [plan_entries(SOURCE, document, known, now=NOW, today=TODAY, dedup=DedupSettings())]
+    )
     moved = store.output_generation() - generation
     return store.db.conn.total_changes - before - moved
 

@@ -1,30 +1,37 @@
-"""The duplicate-linking stage: after the identity decision, before anything is published.
+"""The duplicate-linking stage: on each plan storage applied, before anything is published.
 
-For every entry a source delivers that is new by its identity key, compute its
-near-duplicate features (``neardup``), ask the store for candidates by band and work
-keys (indexed lookups, no scan), decide (``neardup.choose_match``) and, on a match,
-link the duplicate to the kept entry (``store.link_duplicate``). Entries updated by
-their source get fresh features. Also: splitting a wrong link, explaining a link,
-and indexing entries stored before this stage existed.
+For every entry a plan stores that is new by its identity key, ask the store for
+candidates by band and work keys (indexed lookups, no scan), decide
+(``rules.choose_match``) and, on a match, link the duplicate to the kept entry
+(``store.link_duplicate``). Every new or updated row's features (computed by the plan)
+are stored. Also: splitting a wrong link, explaining a link, and indexing entries
+stored before this stage existed.
+
+New entries' features are written together (``store.save_new_features``), not one
+by one: until then the entries of the same plan are matched in memory exactly as the
+store would match them (:class:`_Pending`), and they are written before anything else
+touches the tables involved (a link, an updated row's features).
 
 Holds no SQL and formats nothing for people.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
-from .._storage.sqlite import Store
+from .._storage.protocol import Storage
 from .._storage.sqlite.dupes import DuplicateLink
-from .._update.decide import Decision, Outcome
+from .._update.plan import Link, Linker, Plan, Probe
 from ..config.settings import DedupSettings
 from ..errors import LinkNotFoundError
 from ..types import StoredEntry
 from .minhash import MinHasher, hasher_for, shingles, similarity
 from .rules import (
     REASONS,
+    Candidate,
     Features,
     Match,
     Rules,
@@ -36,18 +43,6 @@ from .rules import (
     newcomer_is_kept,
     refine,
 )
-
-
-@dataclass(frozen=True)
-class Linked:
-    """One link made during ingest."""
-
-    key: str
-    kept_key: str
-    reason: str
-    similarity: float | None
-    #: True when the newcomer was kept and the stored copy became the duplicate.
-    newcomer_kept: bool = False
 
 
 def rules_of(settings: DedupSettings) -> Rules:
@@ -72,15 +67,26 @@ def features_of(
 
 
 def find_match(
-    store: Store, found: Features, *, rules: Rules, scheme: str, probe: TextEntry | None = None
+    store: Storage,
+    found: Features,
+    *,
+    rules: Rules,
+    scheme: str,
+    probe: TextEntry | None = None,
+    stored: Sequence[Candidate] | None = None,
+    pending: Sequence[Candidate] = (),
 ) -> Match | None:
     """The stored entry ``found`` duplicates, if any: candidates by indexed lookups,
     exact similarity for those near the threshold, then the rules.
 
     ``probe`` is the entry ``found`` describes, to recompute its shingles near the
-    threshold when ``found`` came without them (from a worker process).
+    threshold when ``found`` came without them. ``stored`` are its candidates when
+    looked up already (see :class:`_Lookups`); ``pending`` those whose features are not
+    written yet (see :class:`_Pending`).
     """
-    candidates = store.candidates(found, scheme=scheme)
+    if stored is None:
+        stored = store.candidates(found, scheme=scheme)
+    candidates = [*stored, *pending]
     if not candidates:
         return None
     grey = grey_keys(found, candidates, rules.threshold)
@@ -92,101 +98,203 @@ def find_match(
     return choose_match(found, candidates, rules=rules, split_from=store.split_partners(found.key))
 
 
-def link_new_entries(
-    store: Store,
-    decisions: Sequence[Decision],
-    *,
-    source: str,
-    settings: DedupSettings,
-    now: datetime,
-    computed: Mapping[str, tuple[TextEntry, Features]] | None = None,
-) -> list[Linked]:
-    """Find and link the duplicates among one document's new entries.
+def linker(store: Storage, settings: DedupSettings) -> Linker:
+    """The near-duplicate stage as ``Store.apply`` runs it on each plan it wrote."""
+    return partial(link_plan, store, settings=settings)
 
-    Call inside the transaction that applied ``decisions``, so that a crash leaves
-    neither an entry without its link nor a link without its entry. ``computed``
-    holds features already computed from the parsed entries (in a worker process),
-    used where the stored row reads exactly as the entry they were computed from.
+
+def link_plan(store: Storage, plan: Plan, *, settings: DedupSettings) -> tuple[Link, ...]:
+    """Store the features of a plan's new and updated rows; find and link the
+    duplicates among its new entries.
+
+    Call inside the transaction that applied ``plan`` (``Store.apply`` does), so that
+    a crash leaves neither an entry without its link nor a link without its entry.
     """
     hasher = hasher_for(settings.num_perm, settings.bands)
     scheme = hasher.scheme.name
     rules = rules_of(settings)
-    linked: list[Linked] = []
-    for decision in decisions:
-        if decision.outcome not in (Outcome.NEW, Outcome.UPDATED):
-            continue
-        row = decision.row
-        found = _reusable(computed, row)
-        if found is None:
-            found = features_of(
-                row, key=row.key, source=source, first_seen=row.first_seen, settings=settings
-            )
+    pending = _Pending(store, scheme)
+    lookups = _Lookups(store, plan, hasher)
+    links: list[Link] = []
+    for index, probe in enumerate(plan.probes):
+        found = lookups.features(index)
         match = None
-        if decision.outcome is Outcome.NEW and settings.enabled:
-            match = find_match(store, found, rules=rules, scheme=scheme, probe=row)
-        store.save_features(found, scheme=scheme, new=decision.outcome is Outcome.NEW)
-        if match is None:
+        if probe.match:
+            match = find_match(
+                store,
+                found,
+                rules=rules,
+                scheme=scheme,
+                probe=probe.row,
+                stored=lookups.candidates(index),
+                pending=pending.candidates(found),
+            )
+        if match is None and probe.new and len(pending) < LOOKAHEAD:
+            pending.add(found)
             continue
-        if newcomer_is_kept(source, store.entry_source_names(match.key), rules.source_priority):
-            store.link_duplicate(
-                match.key,
-                kept_key=row.key,
-                reason=match.reason,
-                similarity=match.similarity,
-                now=now,
-            )
-            linked.append(Linked(match.key, row.key, match.reason, match.similarity, True))
-        else:
-            store.link_duplicate(
-                row.key,
-                kept_key=match.key,
-                reason=match.reason,
-                similarity=match.similarity,
-                now=now,
-            )
-            linked.append(Linked(row.key, match.key, match.reason, match.similarity))
+        # The store changes here: pending features written, this row's, a link.
+        pending.write()
+        lookups.forget()
+        if match is None and probe.new:
+            pending.add(found)
+            continue
+        store.save_features(found, scheme=scheme, new=probe.new)
+        if match is not None:
+            links.append(_link(store, probe, match, plan=plan, rules=rules))
+    pending.write()
     # A source delivering an already linked duplicate again may file it under new
     # categories: the kept entry follows.
-    delivered = [d.row.key for d in decisions if d.categories and d.outcome is not Outcome.NEW]
-    for kept_key in set(store.kept_keys(delivered).values()):
+    for kept_key in dict.fromkeys(store.kept_keys(plan.refiled).values()):
         store.refresh_merged_categories(kept_key)
-    return linked
+    return tuple(links)
 
 
-def _text_of(entry: TextEntry) -> tuple[object, ...]:
-    """Every field features are computed from."""
-    return (
-        entry.title,
-        entry.link,
-        entry.published,
-        entry.authors,
-        entry.summary,
-        entry.content,
-        entry.sections,
-        entry.pdf_url,
-        entry.arxiv_id,
-        entry.doi,
+def _link(store: Storage, probe: Probe, match: Match, *, plan: Plan, rules: Rules) -> Link:
+    """Link the new row and its match: the earliest copy is kept, unless the new one's
+    source ranks higher (``source_priority``)."""
+    key = probe.row.key
+    kept_sources = store.entry_source_names(match.key)
+    newcomer_kept = newcomer_is_kept(plan.source, kept_sources, rules.source_priority)
+    duplicate, kept = (match.key, key) if newcomer_kept else (key, match.key)
+    store.link_duplicate(
+        duplicate, kept_key=kept, reason=match.reason, similarity=match.similarity, now=plan.now
     )
+    return Link(duplicate, kept, match.reason, match.similarity, newcomer_kept)
 
 
-def _reusable(
-    computed: Mapping[str, tuple[TextEntry, Features]] | None, row: StoredEntry
-) -> Features | None:
-    """Features computed ahead for ``row``'s key, if the row still reads as their entry.
+class _Lookups:
+    """The features of a plan's rows, and the stored candidates of its new entries,
+    computed and looked up many at a time.
 
-    A merge with the stored row (an update, an arXiv replacement) changes what the
-    features must describe; then they are computed again from the row.
+    A lookup covers the run of new entries from the one asked for (at most
+    :data:`LOOKAHEAD`) and holds until the store changes: :meth:`forget` drops it when
+    something is written besides the new entries' features (which :class:`_Pending`
+    stands in for meanwhile).
     """
-    if not computed or row.key not in computed:
-        return None
-    entry, found = computed[row.key]
-    if found.when != (row.published or row.first_seen) or _text_of(entry) != _text_of(row):
-        return None
-    return found
+
+    def __init__(self, store: Storage, plan: Plan, hasher: MinHasher) -> None:
+        self._store = store
+        self._probes = plan.probes
+        self._source = plan.source
+        self._hasher = hasher
+        self._features: dict[int, Features] = {}
+        self._found: dict[int, list[Candidate]] = {}
+
+    def features(self, index: int) -> Features:
+        """The features of probe ``index``: computed ahead, else from its row."""
+        if index not in self._features:
+            # Those of earlier probes are done with.
+            self._features = {i: f for i, f in self._features.items() if i > index}
+            for i in self._run(index) or [index]:
+                if i not in self._features:
+                    self._features[i] = self._compute(i)
+        return self._features[index]
+
+    def candidates(self, index: int) -> list[Candidate]:
+        if index not in self._found:
+            run = self._run(index)
+            answers = self._store.candidates_of(
+                [self.features(i) for i in run], scheme=self._hasher.scheme.name
+            )
+            self._found = {i: answers[self._probes[i].row.key] for i in run}
+        return self._found[index]
+
+    def forget(self) -> None:
+        self._found = {}
+
+    def _run(self, index: int) -> list[int]:
+        """Probe ``index`` and the new entries to match right after it."""
+        run: list[int] = []
+        for ahead in range(index, min(index + LOOKAHEAD, len(self._probes))):
+            probe = self._probes[ahead]
+            if not (probe.new and probe.match):
+                break
+            run.append(ahead)
+        return run
+
+    def _compute(self, index: int) -> Features:
+        probe = self._probes[index]
+        if probe.features is not None:
+            return probe.features
+        row = probe.row
+        # Without the shingle set: find_match computes it for a borderline candidate.
+        return features(
+            row,
+            key=row.key,
+            source=self._source,
+            first_seen=row.first_seen,
+            hasher=self._hasher,
+            keep_shingles=False,
+        )
+
+
+#: New entries whose features are computed, looked up and written together, at most.
+LOOKAHEAD = 500
+
+
+class _Pending:
+    """New entries' features not written yet, and the candidates they would make.
+
+    A new entry's features are written with its band and work keys, no duplicate link
+    and its first-seen time to the second; :meth:`candidates` finds among them what
+    ``store.candidates`` would find once they are written (by the same keys, indexed).
+    """
+
+    def __init__(self, store: Storage, scheme: str) -> None:
+        self._store = store
+        self._scheme = scheme
+        self._features: list[Features] = []
+        self._owners: dict[int | str, int | list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def add(self, found: Features) -> None:
+        index = len(self._features)
+        self._features.append(found)
+        # Most keys have one owner: an int, a list only for the few shared ones.
+        for part in _lookup_keys(found):
+            owners = self._owners.get(part)
+            if owners is None:
+                self._owners[part] = index
+            elif isinstance(owners, list):
+                owners.append(index)
+            elif owners != index:
+                self._owners[part] = [owners, index]
+
+    def candidates(self, found: Features) -> list[Candidate]:
+        indexes: set[int] = set()
+        for part in _lookup_keys(found):
+            owners = self._owners.get(part)
+            if isinstance(owners, int):
+                indexes.add(owners)
+            elif owners is not None:
+                indexes.update(owners)
+        return [
+            Candidate(
+                key=other.key,
+                when=other.when.astimezone(UTC).replace(microsecond=0),
+                signature=other.signature,
+                work_keys=tuple(dict.fromkeys(other.work_keys)),
+            )
+            for other in (self._features[i] for i in sorted(indexes))
+            if other.key != found.key
+        ]
+
+    def write(self) -> None:
+        if self._features:
+            self._store.save_new_features(self._features, scheme=self._scheme)
+            self._features = []
+            self._owners = {}
+
+
+def _lookup_keys(found: Features) -> list[int | str]:
+    """What candidates are found by: band keys and work keys."""
+    return [*found.bands, *found.work_keys]
 
 
 def index_missing(
-    store: Store, settings: DedupSettings, *, now: datetime, everything: bool = False
+    store: Storage, settings: DedupSettings, *, now: datetime, everything: bool = False
 ) -> int:
     """Compute features for stored entries that lack them (or have another scheme's).
 
@@ -207,7 +315,7 @@ def index_missing(
     return done
 
 
-def _index(store: Store, row: StoredEntry, settings: DedupSettings) -> None:
+def _index(store: Storage, row: StoredEntry, settings: DedupSettings) -> None:
     """Compute and save a stored entry's features (its first source counts as its own)."""
     found = features_of(
         row,
@@ -222,7 +330,7 @@ def _index(store: Store, row: StoredEntry, settings: DedupSettings) -> None:
 # -- undo and explain ---------------------------------------------------------------------
 
 
-def find_link(store: Store, ident: str) -> DuplicateLink:
+def find_link(store: Storage, ident: str) -> DuplicateLink:
     """The link named by its number, or its duplicate's key, Atom id or link."""
     link = store.duplicate_link(ident.strip())
     if link is None:
@@ -233,7 +341,7 @@ def find_link(store: Store, ident: str) -> DuplicateLink:
     return link
 
 
-def split(store: Store, ident: str, *, now: datetime, settings: DedupSettings) -> DuplicateLink:
+def split(store: Storage, ident: str, *, now: datetime, settings: DedupSettings) -> DuplicateLink:
     """Undo a link: the duplicate is published again, and the pair is never re-linked.
 
     A linked duplicate keeps no band keys (see ``store.link_duplicate``); the entry
@@ -265,7 +373,7 @@ class Explanation:
     window_days: int
 
 
-def explain(store: Store, ident: str, settings: DedupSettings) -> Explanation:
+def explain(store: Storage, ident: str, settings: DedupSettings) -> Explanation:
     """Why an entry was linked: the rule, the similarity, what the two share."""
     link = find_link(store, ident)
     feats = store.stored_features([link.entry_key, link.kept_key])

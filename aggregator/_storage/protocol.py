@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.dupes import DuplicateLink, StoredFeatures
     from aggregator._storage.sqlite.retention import PruneResult
     from aggregator._storage.sqlite.runs import SourceHealth
-    from aggregator._update.decide import Decision
+    from aggregator._update.plan import Applied, Known, Linker, Plan
     from aggregator.types import PublishedFile, StoredEntry
 
 
@@ -47,12 +47,18 @@ class Storage(Protocol):
         """``{entry key: {category: announce type}}`` of the papers announced on ``day``."""
         ...
 
-    def apply(self, decisions: Iterable[Decision], *, source: str, now: datetime) -> None:
-        """Store the rows, categories and per-source hashes the decisions call for."""
+    def apply(self, plans: Iterable[Plan], *, link: Linker | None = None) -> list[Applied]:
+        """Write ``plans`` in order, in one transaction, each in a savepoint of its own."""
         ...
 
     def batch(self, *, seconds: float = 2.0) -> AbstractContextManager[Batch]:
         """Group the :meth:`transaction` blocks inside into commits of about ``seconds``."""
+        ...
+
+    def candidates_of(
+        self, found: Sequence[Features], *, scheme: str
+    ) -> dict[str, list[Candidate]]:
+        """:meth:`candidates` of each of ``found``, by key, looked up all at once."""
         ...
 
     def candidates(self, features: Features, *, scheme: str) -> list[Candidate]:
@@ -72,8 +78,6 @@ class Storage(Protocol):
     def close_interrupted_runs(self, *, now: datetime) -> list[int]:
         """Mark runs still 'running' as 'interrupted' and return their ids."""
         ...
-
-    def consecutive_failures(self) -> dict[str, int]: ...
 
     def count_duplicates(self) -> int: ...
 
@@ -167,6 +171,10 @@ class Storage(Protocol):
         """Entries without features of ``scheme`` (first seen at or after ``since``)."""
         ...
 
+    def known(self, source: str, keys: Sequence[str]) -> Known:
+        """What is stored of ``keys``, as ``source`` delivers them (see ``plan.Known``)."""
+        ...
+
     def last_batch(self, source: str) -> date | None:
         """The newest announcement day whose batch ``source`` has delivered, if any."""
         ...
@@ -185,10 +193,6 @@ class Storage(Protocol):
         self, key: str, *, kept_key: str, reason: str, similarity: float | None, now: datetime
     ) -> None:
         """Link ``key`` to ``kept_key``; duplicates of ``key`` follow it to ``kept_key``."""
-        ...
-
-    def mark_digests_due(self, days: Iterable[date], *, now: datetime) -> None:
-        """Remember that the digests of ``days`` must be rendered again."""
         ...
 
     def mark_unconfirmed_sent(self, day: date, *, now: datetime) -> list[str]:
@@ -218,20 +222,8 @@ class Storage(Protocol):
         """Delete entries first seen and last updated before ``before``, in one transaction."""
         ...
 
-    def pruned_hashes(self, source: str, keys: Sequence[str]) -> dict[str, str]:
-        """For pruned entries among ``keys``: the content hash ``source`` last delivered."""
-        ...
-
     def published_files(self, paths: Iterable[str]) -> dict[str, PublishedFile]:
         """The records of those of ``paths`` that were published before."""
-        ...
-
-    def record_announcements(self, decisions: Iterable[Decision], *, source: str) -> None:
-        """Record how each decided paper was announced, per category and day."""
-        ...
-
-    def record_batch(self, source: str, day: date, *, entries: int, now: datetime) -> None:
-        """Remember that ``source`` delivered the batch of ``day`` (call in a transaction)."""
         ...
 
     def record_published(
@@ -240,34 +232,8 @@ class Storage(Protocol):
         """Remember files just written (or found up to date), in one transaction, and"""
         ...
 
-    def record_source(
-        self,
-        *,
-        name: str,
-        kind: str,
-        location: str,
-        now: datetime,
-        error: str | None,
-        new_entries: int = 0,
-    ) -> None:
-        """Record one attempt at a source: success, or the error in words."""
-        ...
-
     def refresh_merged_categories(self, kept_key: str) -> None:
         """Give ``kept_key`` exactly the categories its linked duplicates carry."""
-        ...
-
-    def remember_document(
-        self,
-        source: str,
-        fingerprint: str | None,
-        *,
-        entries: int,
-        now: datetime,
-        batch_day: date | None = None,
-        batch_items: int | None = None,
-    ) -> None:
-        """Record the document just stored; ``fingerprint=None`` forgets the last one."""
         ...
 
     def reset_fetch_state(self, names: list[str]) -> int:
@@ -278,12 +244,8 @@ class Storage(Protocol):
         """Store (or replace) an entry's signature, band keys and work keys."""
         ...
 
-    def save_fetch_state(self, state: FetchState) -> None:
-        """Store ``state`` for its source, replacing what was there. Call in a transaction."""
-        ...
-
-    def source_hashes(self, source: str, keys: Sequence[str]) -> dict[str, str]:
-        """The content hash ``source`` last delivered for each of ``keys``."""
+    def save_new_features(self, found: Sequence[Features], *, scheme: str) -> None:
+        """Store the features of entries stored just now, in this transaction, in order:"""
         ...
 
     def source_health(self) -> list[SourceHealth]: ...

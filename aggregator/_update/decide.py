@@ -95,109 +95,151 @@ def decide(
     ``previous_hash`` is the content hash this same source delivered for the key
     last time (``None`` if never); ``today`` is the run's day in the digest time zone.
     """
-
-    def decision(outcome: Outcome, row: StoredEntry) -> Decision:
-        changed = existing is None or row != existing
-        announce = tuple((c, how) for c, how in entry.announce if c in categories)
-        return Decision(
-            outcome,
-            row,
-            categories,
-            entry.content_hash,
-            entry.guid,
-            changed,
-            announce=announce,
-            announced=entry.announced if announce else None,
-        )
-
     if existing is None:
-        updated = entry.updated or entry.published or now
-        row = StoredEntry(
-            key=entry.key,
-            atom_id=atom_id_for(entry.key),
-            title=entry.title,
-            link=entry.link,
-            published=entry.published,
-            updated=updated,
-            first_seen=now,
-            digest_day=entry.announced or today,
-            authors=entry.authors,
-            summary=entry.summary,
-            content=entry.content,
-            sections=entry.sections,
-            categories=tuple(dict.fromkeys(categories)),
-            pdf_url=entry.pdf_url,
-            arxiv_id=entry.arxiv_id,
-            doi=entry.doi,
-            language=entry.language,
-            content_hash="",
-            position=entry.position,
-            sources=(entry.source,),
-            version=entry.version,
-            primary_category=entry.primary_category,
-            subjects=entry.subjects,
-            journal_ref=entry.journal_ref,
-            raw_title=entry.raw_title,
-            raw_summary=entry.raw_summary,
-        )
-        return decision(Outcome.NEW, replace(row, content_hash=row_hash(row)))
-
-    merged_categories = tuple(dict.fromkeys((*existing.categories, *categories)))
-    sources = tuple(dict.fromkeys((*existing.sources, entry.source)))
-
-    if entry.version is not None and existing.version is not None:
-        if entry.version > existing.version:
-            row = _replacement(existing, entry, now)
-            row = replace(row, categories=merged_categories, sources=sources)
-            return decision(Outcome.UPDATED, replace(row, content_hash=row_hash(row)))
-        same_text = entry.title == existing.title and entry.summary in (None, existing.summary)
-        if entry.version == existing.version and same_text and previous_hash != entry.content_hash:
-            # This source's copy caught up with a version another source brought first.
-            row = _fill_missing(existing, entry)
-            row = replace(row, categories=merged_categories, sources=sources)
-            return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
-        if entry.version < existing.version:  # an older copy never overwrites a newer one
-            row = _fill_missing(existing, entry)
-            row = replace(row, categories=merged_categories, sources=sources)
-            if row == existing:
-                return decision(Outcome.UNCHANGED, row)
-            return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
-
-    if previous_hash is None or seen_in_this_document:
-        row = _fill_missing(existing, entry)
-        row = replace(row, categories=merged_categories, sources=sources)
-        return decision(Outcome.DUPLICATE, replace(row, content_hash=row_hash(row)))
-
-    if previous_hash == entry.content_hash:
-        row = replace(existing, categories=merged_categories, sources=sources)
-        if row != existing:
-            row = replace(row, content_hash=row_hash(row))
-        return decision(Outcome.UNCHANGED, row)
-
-    updated = entry.updated if entry.updated and entry.updated > existing.updated else now
-    row = replace(
+        row = _new_row(entry, categories, now=now, today=today)
+        return _decision(entry, Outcome.NEW, _hashed(row), None, categories)
+    # The row as this delivery leaves it, before its content: categories and sources.
+    filed = replace(
         existing,
-        title=entry.title,
-        link=entry.link or existing.link,
-        published=existing.published or entry.published,
-        updated=max(updated, existing.updated),
-        authors=entry.authors or existing.authors,
-        summary=entry.summary or existing.summary,
-        content=entry.content or existing.content,
-        sections=entry.sections or existing.sections,
-        pdf_url=entry.pdf_url or existing.pdf_url,
-        doi=existing.doi or entry.doi,
-        language=entry.language or existing.language,
-        categories=merged_categories,
-        sources=sources,
-        version=_max_version(existing.version, entry.version),
-        primary_category=entry.primary_category or existing.primary_category,
-        subjects=tuple(dict.fromkeys((*existing.subjects, *entry.subjects))),
-        journal_ref=entry.journal_ref or existing.journal_ref,
-        raw_title=entry.raw_title,
-        raw_summary=entry.raw_summary if entry.summary else existing.raw_summary,
+        categories=tuple(dict.fromkeys((*existing.categories, *categories))),
+        sources=tuple(dict.fromkeys((*existing.sources, entry.source))),
     )
-    return decision(Outcome.UPDATED, replace(row, content_hash=row_hash(row)))
+    outcome, row = _versioned(entry, existing, filed, previous_hash, now) or _delivered(
+        entry, existing, filed, previous_hash, seen_in_this_document, now
+    )
+    return _decision(entry, outcome, row, existing, categories)
+
+
+def _decision(
+    entry: Entry,
+    outcome: Outcome,
+    row: StoredEntry,
+    existing: StoredEntry | None,
+    categories: tuple[str, ...],
+) -> Decision:
+    """The decision to store ``row``, with what this delivery says of its categories."""
+    announce = tuple((c, how) for c, how in entry.announce if c in categories)
+    return Decision(
+        outcome,
+        row,
+        categories,
+        entry.content_hash,
+        entry.guid,
+        changed=existing is None or row != existing,
+        announce=announce,
+        announced=entry.announced if announce else None,
+    )
+
+
+def _hashed(row: StoredEntry) -> StoredEntry:
+    return replace(row, content_hash=row_hash(row))
+
+
+def _new_row(
+    entry: Entry, categories: tuple[str, ...], *, now: datetime, today: date
+) -> StoredEntry:
+    """The row of an entry no source delivered before (its content hash still empty)."""
+    return StoredEntry(
+        key=entry.key,
+        atom_id=atom_id_for(entry.key),
+        title=entry.title,
+        link=entry.link,
+        published=entry.published,
+        updated=entry.updated or entry.published or now,
+        first_seen=now,
+        digest_day=entry.announced or today,
+        authors=entry.authors,
+        summary=entry.summary,
+        content=entry.content,
+        sections=entry.sections,
+        categories=tuple(dict.fromkeys(categories)),
+        pdf_url=entry.pdf_url,
+        arxiv_id=entry.arxiv_id,
+        doi=entry.doi,
+        language=entry.language,
+        content_hash="",
+        position=entry.position,
+        sources=(entry.source,),
+        version=entry.version,
+        primary_category=entry.primary_category,
+        subjects=entry.subjects,
+        journal_ref=entry.journal_ref,
+        raw_title=entry.raw_title,
+        raw_summary=entry.raw_summary,
+    )
+
+
+def _versioned(
+    entry: Entry,
+    existing: StoredEntry,
+    filed: StoredEntry,
+    previous_hash: str | None,
+    now: datetime,
+) -> tuple[Outcome, StoredEntry] | None:
+    """arXiv's rule, when both copies carry a version: a higher one replaces the row, a
+    lower one only fills gaps. ``None`` when the version says nothing (the same one,
+    not caught up from another source): the ordinary rules apply."""
+    if entry.version is None or existing.version is None:
+        return None
+    if entry.version > existing.version:
+        row = _replacement(existing, entry, now)
+        row = replace(row, categories=filed.categories, sources=filed.sources)
+        return Outcome.UPDATED, _hashed(row)
+    same_text = entry.title == existing.title and entry.summary in (None, existing.summary)
+    if entry.version == existing.version and same_text and previous_hash != entry.content_hash:
+        # This source's copy caught up with a version another source brought first.
+        return Outcome.DUPLICATE, _hashed(_fill_missing(filed, entry))
+    if entry.version < existing.version:  # an older copy never overwrites a newer one
+        row = _fill_missing(filed, entry)
+        if row == existing:
+            return Outcome.UNCHANGED, row
+        return Outcome.DUPLICATE, _hashed(row)
+    return None
+
+
+def _delivered(
+    entry: Entry,
+    existing: StoredEntry,
+    filed: StoredEntry,
+    previous_hash: str | None,
+    seen_in_this_document: bool,
+    now: datetime,
+) -> tuple[Outcome, StoredEntry]:
+    """The ordinary rules: another source's copy (or a second one in this document)
+    is a duplicate, the same content again is unchanged, other content an update."""
+    if previous_hash is None or seen_in_this_document:
+        return Outcome.DUPLICATE, _hashed(_fill_missing(filed, entry))
+    if previous_hash == entry.content_hash:
+        return Outcome.UNCHANGED, filed if filed == existing else _hashed(filed)
+    return Outcome.UPDATED, _hashed(_changed(filed, entry, now))
+
+
+def _changed(row: StoredEntry, entry: Entry, now: datetime) -> StoredEntry:
+    """The row after its source changed the entry: the new text, the old ``published``.
+
+    ``updated`` moves forward: to the entry's own time when it is later, else ``now``.
+    """
+    updated = entry.updated if entry.updated and entry.updated > row.updated else now
+    return replace(
+        row,
+        title=entry.title,
+        link=entry.link or row.link,
+        published=row.published or entry.published,
+        updated=max(updated, row.updated),
+        authors=entry.authors or row.authors,
+        summary=entry.summary or row.summary,
+        content=entry.content or row.content,
+        sections=entry.sections or row.sections,
+        pdf_url=entry.pdf_url or row.pdf_url,
+        doi=row.doi or entry.doi,
+        language=entry.language or row.language,
+        version=_max_version(row.version, entry.version),
+        primary_category=entry.primary_category or row.primary_category,
+        subjects=tuple(dict.fromkeys((*row.subjects, *entry.subjects))),
+        journal_ref=entry.journal_ref or row.journal_ref,
+        raw_title=entry.raw_title,
+        raw_summary=entry.raw_summary if entry.summary else row.raw_summary,
+    )
 
 
 def _replacement(row: StoredEntry, entry: Entry, now: datetime) -> StoredEntry:

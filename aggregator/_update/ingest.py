@@ -1,9 +1,22 @@
-"""Ingest: every enabled source fetched, decoded, parsed, normalised, decided and stored.
+"""Ingest: every enabled source fetched, read, planned and applied to storage.
 
-Owns the per-source loop of a run: fetching concurrently (see :mod:`.fetch`), then in
-config order skipping unchanged documents, parsing, the arXiv calendar notes, the
-identity and near-duplicate decisions and one transaction per source. A failing
-source becomes a :class:`SourceReport` with its error; the run goes on.
+Owns the per-source loop of a run. Fetching runs concurrently, ahead of the loop (see
+:mod:`aggregator._fetch.http`); reading may run in worker processes (see
+:mod:`.reading`). Then, in config order, each source goes through the same steps:
+
+1. **fetch**: wait for its bytes (or a 304, or a failure);
+2. **read**: skip a document already stored, else parse and normalise it; for arXiv,
+   judge its batch and catch up missed listings from the export API;
+3. **plan**: what storage knows of the document's keys (``Store.known``), then the
+   pure plan (:func:`.plan.plan_document`);
+4. **apply**: ``Store.apply`` writes the plan in a savepoint of the run's batch and
+   runs near-duplicate linking on it (:mod:`aggregator._neardup.linking`).
+
+The network is only waited on in steps 1 and 2, and never while a write transaction
+is open: the batch commits first (fetch threads may be downloading the next
+documents meanwhile; they never touch the database). A failing source becomes a
+:class:`SourceReport` with its error, recorded with the state to rest by; the run
+goes on.
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,18 +36,21 @@ from .._fetch import health, unchanged
 from .._fetch.decoding import Prepared, prepare
 from .._fetch.health import FetchState
 from .._fetch.http import Attempt, Fetched, Fetcher, fetch_in_order
-from .._neardup import linking as duplicates
+from .._neardup import linking
 from .._sources import ParseOptions
 from .._sources.arxiv.api import catch_up
 from .._sources.arxiv.calendar import BatchState, Calendar, batch_state
-from .._storage.sqlite import SourceHealth, Store
+from .._storage.protocol import Storage
+from .._storage.sqlite import SourceHealth
+from .._storage.sqlite.base import Batch
 from .._storage.sqlite.documents import LastDocument
 from ..config.settings import Settings
 from ..config.sources import Source
 from ..errors import AggregatorError, FetchError, SourceError
-from ..types import Entry, StoredEntry
-from .decide import Decision, Outcome, decide
-from .reading import PendingRead, Reader, ReadRequest, normalize_all
+from ..types import Entry
+from .decide import Outcome
+from .plan import Applied, Document, Plan, plan_document, plan_visit
+from .reading import PendingRead, Read, Reader, ReadRequest, normalize_all
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +76,34 @@ class SourceReport:
     not_modified: bool = False
     #: Why the source was not asked this run (resting, rate-limited or gone).
     skipped: str | None = None
+    #: Entries per outcome, as applied (near-duplicate links included).
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
     #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
     #: yet", "no announcement today (Saturday)"); not an error.
     note: str | None = None
-    #: The identity keys of the rows this source created in this run, in store order.
+    #: The identity keys of the rows this source created, in the order they were stored
+    #: (near-duplicates linked to an older entry included: stored, but not published).
     new_keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def applied(self, done: Applied) -> None:
+        """Take the counts and new keys of the source's plan as storage applied it."""
+        self.counts = done.counts.as_dict()
+        self.new_keys = list(done.plan.new_keys)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A fetched document handed to a worker process to read, ahead of storing."""
+
+    prepared: Prepared
+    document: str
+    pending: PendingRead
+    #: The run's clock when reading started: new entries' first-seen time.
+    now: datetime
 
 
 # -- ingest -------------------------------------------------------------------------------
@@ -77,86 +111,336 @@ class SourceReport:
 
 def ingest(
     settings: Settings,
-    store: Store,
+    store: Storage,
     *,
     clock: Clock,
     run_date: date,
     client: httpx.Client | None = None,
     progress: Callable[[SourceReport], None] | None = None,
 ) -> tuple[list[SourceReport], set[date]]:
-    """Fetch, parse and store every enabled source; return reports and digest days touched.
+    """Fetch, read, plan and store every enabled source; return reports and digest days
+    touched.
 
-    Sources are fetched concurrently (see :mod:`aggregator._fetch.http`); parsing and storing
-    happen here, in config order, so the outcome does not depend on which server
-    answers first. ``progress`` is called with each source's report when it is done.
+    Sources are fetched concurrently (see :mod:`aggregator._fetch.http`); reading,
+    planning and storing happen here, in config order, so the outcome does not depend
+    on which server answers first. ``progress`` is called with each source's report
+    when it is done.
     """
-    reports: list[SourceReport] = []
-    touched: set[date] = set()
-    enabled = [source for source in settings.sources if source.enabled]
-    duplicates.index_missing(store, settings.dedup, now=clock())
-    known = {row.name: row for row in store.source_health()}
-    failures = {name: row.consecutive_failures for name, row in known.items()}
+    linking.index_missing(store, settings.dedup, now=clock())
+    health_rows = {row.name: row for row in store.source_health()}
     with (
         Fetcher(settings.fetch, client=client) as fetcher,
         Reader(settings.fetch.processes) as reader,
         store.batch() as batch,
     ):
+        run = _Ingest(settings, store, clock, run_date, fetcher, reader, batch, health_rows)
         pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
-        # Documents being read in worker processes, stored in config order when done.
-        window: deque[tuple[Attempt, SourceReport, Started | None]] = deque()
-
-        def finish() -> None:
-            nonlocal touched
-            attempt, report, started = window.popleft()
-            if attempt.skipped is not None:
-                _skip(report, attempt, known.get(attempt.source.name))
-            else:
-                touched |= _attempt(
-                    attempt,
-                    settings,
-                    store,
-                    report,
-                    clock,
-                    run_date,
-                    fetcher.client,
-                    reader,
-                    started,
-                )
-                if batch.due():
-                    batch.commit()
-                    pause_point("ingest")
-            _log(report)
-            if progress is not None:
-                progress(report)
-
         try:
             attempts = fetch_in_order(
-                enabled,
+                [source for source in settings.sources if source.enabled],
                 states=store.fetch_states(),
-                failures=failures,
+                failures=run.failures,
                 fetcher=fetcher,
                 pool=pool,
                 now=clock(),
                 ahead=4 * settings.fetch.workers,
             )
-            for attempt in attempts:
-                source = attempt.source
-                report = SourceReport(source.name, source.kind, source.location)
-                reports.append(report)
-                started = None
-                if attempt.skipped is None and reader.pooled:
-                    started = _start(attempt, settings, store, reader, clock(), run_date)
-                window.append((attempt, report, started))
-                while len(window) > (reader.workers + 1 if reader.pooled else 0):
-                    finish()
-            while window:
-                finish()
-            batch.commit()
-            pause_point("ingest")
+            run.each(attempts, progress)
         finally:
             # Before the client closes: no fetch may still be running on it.
             pool.shutdown(wait=True, cancel_futures=True)
-    return reports, touched
+    return run.reports, run.touched
+
+
+class _Ingest:
+    """One run's ingest: what every step of a source needs, and the sources' reports."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Storage,
+        clock: Clock,
+        run_date: date,
+        fetcher: Fetcher,
+        reader: Reader,
+        batch: Batch,
+        health_rows: dict[str, SourceHealth],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.run_date = run_date
+        self.fetcher = fetcher
+        self.reader = reader
+        self.batch = batch
+        self.health = health_rows
+        self.failures = {name: row.consecutive_failures for name, row in health_rows.items()}
+        self.link = linking.linker(store, settings.dedup)
+        self.reports: list[SourceReport] = []
+        self.touched: set[date] = set()
+
+    def each(self, attempts: Iterable[Attempt], progress: Progress | None) -> None:
+        """Take every attempt to the store in order, documents read in workers ahead."""
+        reader = self.reader
+        # Documents being read in worker processes, stored in config order when done.
+        window: deque[tuple[Attempt, SourceReport, Started | None]] = deque()
+        for attempt in attempts:
+            source = attempt.source
+            report = SourceReport(source.name, source.kind, source.location)
+            self.reports.append(report)
+            started = None
+            if attempt.skipped is None and reader.pooled:
+                started = self._start(attempt)
+            window.append((attempt, report, started))
+            while len(window) > (reader.workers + 1 if reader.pooled else 0):
+                self._finish(*window.popleft(), progress)
+        while window:
+            self._finish(*window.popleft(), progress)
+        self._commit()
+
+    def _finish(
+        self,
+        attempt: Attempt,
+        report: SourceReport,
+        started: Started | None,
+        progress: Progress | None,
+    ) -> None:
+        if attempt.skipped is not None:
+            _skip(report, attempt, self.health.get(attempt.source.name))
+        else:
+            self._ingest(attempt, report, started)
+            if self.batch.due():
+                self._commit()
+        _log(report)
+        if progress is not None:
+            progress(report)
+
+    def _commit(self) -> None:
+        """Make what is stored so far durable, and release the write lock."""
+        if self.batch.commit():
+            pause_point("ingest")
+
+    def _ingest(self, attempt: Attempt, report: SourceReport, started: Started | None) -> None:
+        """One source from its fetch to the store; a failure is reported and recorded."""
+        source = attempt.source
+        failure: FetchError | None = None
+        try:
+            plan = self._plan(attempt, report, started)
+            [done] = self.store.apply([plan], link=self.link)
+            report.applied(done)
+            self.touched.update(plan.digest_days)
+            return
+        except SourceError as err:
+            report.error = err.describe()
+            if isinstance(err, FetchError):
+                report.status = err.status
+                failure = err
+        except AggregatorError:
+            raise
+        except Exception as err:  # a bug in one parser must not stop the others
+            log.exception("unexpected error reading source %s", source.name)
+            report.error = f"unexpected {type(err).__name__}: {err} (please report this bug)"
+        now = self.clock()
+        state = self._failed_state(attempt, report, failure, now)
+        self.store.apply([plan_visit(source, now=now, error=report.error, fetch_state=state)])
+
+    def _failed_state(
+        self, attempt: Attempt, report: SourceReport, failure: FetchError | None, now: datetime
+    ) -> FetchState | None:
+        """The HTTP state to keep after a failed attempt: when to ask again."""
+        if attempt.state is None:
+            return None
+        failed = attempt.state
+        if report.status is not None:
+            failed = dataclasses.replace(failed, last_status=report.status)
+        # This failure included: the source's record counts it in the same transaction.
+        failures = self.failures.get(attempt.source.name, 0) + 1
+        if failure is not None:
+            return health.after_failure(
+                failed, failure, failures=failures, now=now, settings=self.settings.fetch
+            )
+        # The server answered, the bytes are bad: rest as after any failure.
+        return dataclasses.replace(
+            failed,
+            next_attempt=now + health.backoff(failures, self.settings.fetch),
+            next_reason=health.BACKOFF,
+        )
+
+    # -- fetch and read ---------------------------------------------------------------
+
+    def _fetched(self, attempt: Attempt) -> Fetched:
+        """The attempt's bytes, committing the batch first if they are still on the way."""
+        future = attempt.future
+        if future is not None and not future.done():
+            self._commit()
+        return attempt.result()
+
+    def _plan(self, attempt: Attempt, report: SourceReport, started: Started | None) -> Plan:
+        """What the source's visit changes: fetched, read, then planned against storage."""
+        source = attempt.source
+        fetched = self._fetched(attempt)
+        report.status = fetched.status
+        state = self._fetch_state(attempt, fetched, report)
+        if fetched.not_modified:
+            report.not_modified = True
+            if source.kind == "arxiv":
+                last = self.store.last_document(source.name)
+                self._note_unchanged_batch(source, report, last, self.clock())
+            return plan_visit(source, now=self.clock(), fetch_state=state)
+        now = started.now if started else self.clock()
+        if started is not None:
+            prepared, fingerprint = started.prepared, started.document
+        else:
+            prepared, fingerprint = _prepare(source, self.settings, fetched)
+        if prepared.corrected_from:
+            log.info(
+                "%s: declared %s but is %s", source.name, prepared.corrected_from, prepared.encoding
+            )
+        last = self.store.last_document(source.name)
+        # The same bytes, read the same way, give the same entries: skip parsing them. An
+        # unchanged arXiv feed still says something ("not refreshed yet"): its remembered
+        # batch says it, unless listings were missed and must be caught up.
+        if (
+            last is not None
+            and last.fingerprint == fingerprint
+            and (source.kind != "arxiv" or self._note_unchanged_batch(source, report, last, now))
+        ):
+            return plan_visit(source, now=now, fetch_state=state, unchanged=last.entries)
+        if started is not None:
+            parsed = started.pending.result()
+        else:
+            parsed = self.reader.read_here(_request(source, self.settings, prepared, fetched, now))
+        document = self._document(source, report, parsed, fingerprint, state, now)
+        known = self.store.known(source.name, [entry.key for entry in document.entries])
+        return plan_document(document, known, today=self.run_date, dedup=self.settings.dedup)
+
+    def _fetch_state(
+        self, attempt: Attempt, fetched: Fetched, report: SourceReport
+    ) -> FetchState | None:
+        """The source's HTTP state after this answer (validators, a permanent move)."""
+        if attempt.state is None:
+            return None
+        if fetched.moved_to:
+            report.warnings.append(
+                f"moved permanently to {fetched.moved_to}; later runs fetch it there"
+                " (update its url in the config to make it so for good)"
+            )
+        return health.after_success(
+            attempt.state,
+            status=fetched.status,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            moved_to=fetched.moved_to,
+        )
+
+    def _document(
+        self,
+        source: Source,
+        report: SourceReport,
+        parsed: Read,
+        fingerprint: str,
+        state: FetchState | None,
+        now: datetime,
+    ) -> Document:
+        """The document as read, with the papers of missed arXiv listings caught up."""
+        report.warnings.extend(parsed.warnings)
+        report.warnings.extend(parsed.dropped)
+        entries = parsed.entries
+        if source.kind == "arxiv":
+            entries = self._caught_up(source, report, parsed, now)
+        return Document(
+            source=source,
+            entries=entries,
+            now=now,
+            listed=len(parsed.entries),
+            announced=parsed.announced,
+            # A document with warnings is read again next time, so they are reported again.
+            fingerprint=None if parsed.warnings else fingerprint,
+            fetch_state=state,
+            features=parsed.features,
+            first_sight=parsed.first_sight,
+        )
+
+    def _caught_up(
+        self, source: Source, report: SourceReport, parsed: Read, now: datetime
+    ) -> tuple[Entry, ...]:
+        """An arXiv document's entries, after the papers of the listings it shows were
+        missed (asked from the export API, with no write transaction open)."""
+        state = self._batch_state(source, parsed.announced, len(parsed.entries), now)
+        if state.warning:
+            report.warnings.append(state.warning)
+        if state.missed:
+            self._commit()
+        missed, suffix = catch_up(
+            source, self.settings, state, client=self.fetcher.client, warnings=report.warnings
+        )
+        report.note = state.note + suffix
+        if not missed:
+            return parsed.entries
+        # Missed listings first: a version they hold is older than the feed's.
+        shift = len(missed)
+        return (
+            *normalize_all(missed, source.name, report.warnings),
+            *(dataclasses.replace(e, position=e.position + shift) for e in parsed.entries),
+        )
+
+    def _start(self, attempt: Attempt) -> Started | None:
+        """Hand ``attempt``'s document to a worker when it will need reading.
+
+        ``None`` when there is nothing to read (a failure, a 304, an unchanged document):
+        :meth:`_ingest` then deals with it as ever, and reports any failure.
+        """
+        source = attempt.source
+        now = self.clock()
+        try:
+            fetched = self._fetched(attempt)
+            if fetched.not_modified:
+                return None
+            prepared, fingerprint = _prepare(source, self.settings, fetched)
+        except Exception:  # reported by _ingest, in order
+            return None
+        last = self.store.last_document(source.name)
+        if last is not None and last.fingerprint == fingerprint:
+            return None
+        request = _request(source, self.settings, prepared, fetched, now, ahead_for=self.run_date)
+        pending = self.reader.submit(request)
+        return Started(prepared, fingerprint, pending, now) if pending else None
+
+    # -- arXiv batches ----------------------------------------------------------------
+
+    def _batch_state(
+        self, source: Source, day: date | None, items: int, now: datetime
+    ) -> BatchState:
+        """What an arXiv document listing ``items`` papers of ``day`` means for this run."""
+        return batch_state(
+            batch_day=day,
+            items=items,
+            last_day=self.store.last_batch(source.name),
+            now=now,
+            calendar=Calendar(holidays=frozenset(self.settings.arxiv.holidays)),
+        )
+
+    def _note_unchanged_batch(
+        self, source: Source, report: SourceReport, last: LastDocument | None, now: datetime
+    ) -> bool:
+        """Report what an arXiv source's unchanged document (``last``) says, from its
+        remembered batch.
+
+        False when it must be read again instead: nothing is remembered of its batch, or
+        listing days were missed since, which only the full path catches up on.
+        """
+        if last is None or last.batch_items is None:
+            return False
+        state = self._batch_state(source, last.batch_day, last.batch_items, now)
+        if state.missed:
+            return False
+        if state.warning:
+            report.warnings.append(state.warning)
+        report.note = state.note
+        return True
+
+
+Progress = Callable[[SourceReport], None]
 
 
 def _skip(report: SourceReport, attempt: Attempt, last: SourceHealth | None) -> None:
@@ -168,111 +452,6 @@ def _skip(report: SourceReport, attempt: Attempt, last: SourceHealth | None) -> 
         if last and last.last_error and not state.disabled_reason:
             previous = f"; last error: {last.last_error}"
         report.error = f"not fetched: {attempt.skipped}{previous}"
-
-
-def _attempt(
-    attempt: Attempt,
-    settings: Settings,
-    store: Store,
-    report: SourceReport,
-    clock: Clock,
-    run_date: date,
-    client: httpx.Client,
-    reader: Reader,
-    started: Started | None = None,
-) -> set[date]:
-    source = attempt.source
-    failure: FetchError | None = None
-    try:
-        fetched = attempt.result()
-        report.status = fetched.status
-        state = attempt.state
-        if state is not None:
-            state = health.after_success(
-                state,
-                status=fetched.status,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                moved_to=fetched.moved_to,
-            )
-            if fetched.moved_to:
-                report.warnings.append(
-                    f"moved permanently to {fetched.moved_to}; later runs fetch it there"
-                    " (update its url in the config to make it so for good)"
-                )
-        if fetched.not_modified:
-            report.not_modified = True
-            if source.kind == "arxiv":
-                last = store.last_document(source.name)
-                _note_unchanged_batch(source, settings, store, report, last, clock())
-            with store.transaction():
-                if state is not None:
-                    store.save_fetch_state(state)
-                store.record_source(
-                    name=source.name,
-                    kind=source.kind,
-                    location=source.location,
-                    now=clock(),
-                    error=None,
-                )
-            return set()
-        return _ingest_source(
-            source,
-            settings,
-            store,
-            report,
-            started.now if started else clock(),
-            run_date,
-            fetched,
-            reader,
-            started,
-            state,
-            client,
-        )
-    except SourceError as err:
-        report.error = err.describe()
-        if isinstance(err, FetchError):
-            report.status = err.status
-            failure = err
-    except AggregatorError:
-        raise
-    except Exception as err:  # a bug in one parser must not stop the others
-        log.exception("unexpected error reading source %s", source.name)
-        report.error = f"unexpected {type(err).__name__}: {err} (please report this bug)"
-    now = clock()
-    with store.transaction():
-        store.record_source(
-            name=source.name,
-            kind=source.kind,
-            location=source.location,
-            now=now,
-            error=report.error,
-        )
-        if attempt.state is not None:
-            failed = attempt.state
-            if report.status is not None:
-                failed = dataclasses.replace(failed, last_status=report.status)
-            if failure is not None:
-                failed = health.after_failure(
-                    failed,
-                    failure,
-                    failures=_failures(store, source.name),
-                    now=now,
-                    settings=settings.fetch,
-                )
-            else:  # the server answered, the bytes are bad: rest as after any failure
-                failed = dataclasses.replace(
-                    failed,
-                    next_attempt=now
-                    + health.backoff(_failures(store, source.name), settings.fetch),
-                    next_reason=health.BACKOFF,
-                )
-            store.save_fetch_state(failed)
-    return set()
-
-
-def _failures(store: Store, name: str) -> int:
-    return store.consecutive_failures().get(name, 1)
 
 
 def _log(report: SourceReport) -> None:
@@ -287,149 +466,8 @@ def _log(report: SourceReport) -> None:
         log.info("%s: %s", report.name, counts)
 
 
-def _ingest_source(
-    source: Source,
-    settings: Settings,
-    store: Store,
-    report: SourceReport,
-    now: datetime,
-    run_date: date,
-    fetched: Fetched,
-    reader: Reader,
-    started: Started | None = None,
-    fetch_state: FetchState | None = None,
-    client: httpx.Client | None = None,
-) -> set[date]:
-    if started is not None:
-        prepared, document = started.prepared, started.document
-    else:
-        prepared, document = _prepare(source, settings, fetched)
-    if prepared.corrected_from:
-        log.info(
-            "%s: declared %s but is %s", source.name, prepared.corrected_from, prepared.encoding
-        )
-    last = store.last_document(source.name)
-    # The same bytes, read the same way, give the same entries: skip parsing them. An
-    # unchanged arXiv feed still says something ("not refreshed yet"): its remembered
-    # batch says it, unless listings were missed and must be caught up.
-    if (
-        last is not None
-        and last.fingerprint == document
-        and (
-            source.kind != "arxiv"
-            or _note_unchanged_batch(source, settings, store, report, last, now)
-        )
-    ):
-        report.counts[Outcome.UNCHANGED.value] = last.entries
-        with store.transaction():
-            store.record_source(
-                name=source.name, kind=source.kind, location=source.location, now=now, error=None
-            )
-            if fetch_state is not None:
-                store.save_fetch_state(fetch_state)
-        return set()
-    request = _request(source, settings, prepared, fetched, now)
-    parsed = started.pending.result() if started else reader.read_here(request)
-    report.warnings.extend(parsed.warnings)
-    report.warnings.extend(parsed.dropped)
-    entries = list(parsed.entries)
-    if source.kind == "arxiv":
-        state = _batch(source, settings, store, parsed.announced, len(parsed.entries), now)
-        if state.warning:
-            report.warnings.append(state.warning)
-        # Missed listings first: a version they hold is older than the feed's.
-        missed, suffix = catch_up(source, settings, state, client=client, warnings=report.warnings)
-        if missed:
-            shift = len(missed)
-            entries = [
-                *normalize_all(missed, source.name, report.warnings),
-                *(dataclasses.replace(entry, position=entry.position + shift) for entry in entries),
-            ]
-        report.note = state.note + suffix
-    # Entries pruned by retention that the source still lists unchanged stay pruned.
-    pruned = store.pruned_hashes(source.name, [entry.key for entry in entries])
-    kept = [entry for entry in entries if pruned.get(entry.key) != entry.content_hash]
-    report.counts[Outcome.UNCHANGED.value] += len(entries) - len(kept)
-    decisions = decide_all(
-        source,
-        kept,
-        store,
-        now=now,
-        today=run_date,
-        # Made for the document as parsed: not once entries were added or left out.
-        first_sight=(
-            parsed.first_sight if len(kept) == len(entries) == len(parsed.entries) else None
-        ),
-    )
-    touched: set[date] = set()
-    for item in decisions:
-        report.counts[item.outcome.value] += 1
-        if item.outcome is Outcome.NEW:
-            touched.add(item.row.digest_day)
-        elif item.outcome is Outcome.UPDATED:
-            touched.add(run_date)
-        if item.announced is not None:  # arXiv: the day's listing, whatever the outcome
-            touched.add(item.announced)
-    with store.transaction():
-        store.apply(decisions, source=source.name, now=now)
-        store.record_announcements(decisions, source=source.name)
-        # With the entries: a run that fails before writing these digests leaves them due.
-        store.mark_digests_due(touched, now=now)
-        if source.kind == "arxiv" and parsed.announced is not None and parsed.entries:
-            store.record_batch(source.name, parsed.announced, entries=len(parsed.entries), now=now)
-        linked = duplicates.link_new_entries(
-            store,
-            decisions,
-            source=source.name,
-            settings=settings.dedup,
-            now=now,
-            computed=parsed.features,
-        )
-        merged = {link.key for link in linked if not link.newcomer_kept}
-        report.new_keys += [
-            item.row.key
-            for item in decisions
-            if item.outcome is Outcome.NEW and item.row.key not in merged
-        ]
-        report.counts[Outcome.NEW.value] -= len(merged)
-        report.counts[Outcome.DUPLICATE.value] += len(merged)
-        store.record_source(
-            name=source.name,
-            kind=source.kind,
-            location=source.location,
-            now=now,
-            error=None,
-            new_entries=report.counts[Outcome.NEW.value],
-        )
-        if fetch_state is not None:
-            # Saved with the entries: a parse failure keeps the old validators, so the
-            # next run downloads the document again instead of getting a 304.
-            store.save_fetch_state(fetch_state)
-        # A document with warnings is read again next time, so they are reported again.
-        store.remember_document(
-            source.name,
-            None if parsed.warnings else document,
-            entries=len(entries),
-            now=now,
-            batch_day=parsed.announced,
-            batch_items=len(parsed.entries) if source.kind == "arxiv" else None,
-        )
-    return touched
-
-
-@dataclass(frozen=True)
-class Started:
-    """A fetched document handed to a worker process to read, ahead of storing."""
-
-    prepared: Prepared
-    document: str
-    pending: PendingRead
-    #: The run's clock when reading started: new entries' first-seen time.
-    now: datetime
-
-
 def _prepare(source: Source, settings: Settings, fetched: Fetched) -> tuple[Prepared, str]:
-    """The screened document and its fingerprint (see :mod:`.unchanged`)."""
+    """The screened document and its fingerprint (see :mod:`aggregator._fetch.unchanged`)."""
     prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
     document = unchanged.fingerprint(
         source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
@@ -464,117 +502,3 @@ def _request(
         scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,
         first_sight=(source, ahead_for) if ahead_for else None,
     )
-
-
-def _start(
-    attempt: Attempt,
-    settings: Settings,
-    store: Store,
-    reader: Reader,
-    now: datetime,
-    run_date: date,
-) -> Started | None:
-    """Hand ``attempt``'s document to a worker when it will need reading.
-
-    ``None`` when there is nothing to read (a failure, a 304, an unchanged document):
-    :func:`_attempt` then deals with it as ever, and reports any failure.
-    """
-    source = attempt.source
-    try:
-        fetched = attempt.result()
-        if fetched.not_modified:
-            return None
-        prepared, document = _prepare(source, settings, fetched)
-    except Exception:  # reported by _attempt, in order
-        return None
-    last = store.last_document(source.name)
-    if last is not None and last.fingerprint == document:
-        return None
-    request = _request(source, settings, prepared, fetched, now, ahead_for=run_date)
-    pending = reader.submit(request)
-    return Started(prepared, document, pending, now) if pending else None
-
-
-def _batch(
-    source: Source,
-    settings: Settings,
-    store: Store,
-    day: date | None,
-    items: int,
-    now: datetime,
-) -> BatchState:
-    """What an arXiv document listing ``items`` papers of ``day`` means for this run."""
-    return batch_state(
-        batch_day=day,
-        items=items,
-        last_day=store.last_batch(source.name),
-        now=now,
-        calendar=Calendar(holidays=frozenset(settings.arxiv.holidays)),
-    )
-
-
-def _note_unchanged_batch(
-    source: Source,
-    settings: Settings,
-    store: Store,
-    report: SourceReport,
-    last: LastDocument | None,
-    now: datetime,
-) -> bool:
-    """Report what an arXiv source's unchanged document (``last``) says, from its
-    remembered batch.
-
-    False when it must be read again instead: nothing is remembered of its batch, or
-    listing days were missed since, which only the full path catches up on.
-    """
-    if last is None or last.batch_items is None:
-        return False
-    state = _batch(source, settings, store, last.batch_day, last.batch_items, now)
-    if state.missed:
-        return False
-    if state.warning:
-        report.warnings.append(state.warning)
-    report.note = state.note
-    return True
-
-
-def decide_all(
-    source: Source,
-    entries: list[Entry],
-    store: Store,
-    *,
-    now: datetime,
-    today: date,
-    first_sight: Mapping[str, Decision] | None = None,
-) -> list[Decision]:
-    """Decide every entry of one document against the store (and earlier entries in it).
-
-    ``first_sight`` holds decisions made ahead (in a worker) for these very entries,
-    with this ``now`` and ``today``, as if the store knew none of them: one is used
-    where that is so, for a key's first entry in the document.
-    """
-    keys = [entry.key for entry in entries]
-    rows: dict[str, StoredEntry] = store.get_entries(keys)
-    hashes = store.source_hashes(source.name, keys)
-    seen: set[str] = set()
-    decisions = []
-    for entry in entries:
-        existing = rows.get(entry.key)
-        unknown = existing is None and entry.key not in seen and entry.key not in hashes
-        ahead = first_sight.get(entry.key) if first_sight and unknown else None
-        if ahead is not None:
-            decision = ahead
-        else:
-            decision = decide(
-                entry,
-                existing=existing,
-                previous_hash=hashes.get(entry.key),
-                seen_in_this_document=entry.key in seen,
-                categories=source.categories_for(entry.categories),
-                now=now,
-                today=today,
-            )
-        seen.add(entry.key)
-        rows[entry.key] = decision.row
-        decisions.append(decision)
-    return decisions

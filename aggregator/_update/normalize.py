@@ -337,62 +337,34 @@ def normalize(
     ``warnings`` (one line each, naming the entry by its position and title).
     """
     refused: list[str] = []
-    link = _web_link(parsed.link, "link", refused)
-    pdf_url = _web_link(parsed.pdf_url, "PDF link", refused)
-    found = arxiv_id(parsed.arxiv_id) or arxiv_id(link) or arxiv_id(parsed.guid)
-    arxiv = found[0] if found else None
-    doi_value = doi(parsed.doi)
-    # Parsers hand over titles as plain text: only white space and control characters
-    # are tidied here, so a title such as "x<y and y>z" survives.
-    title = safety.one_line(parsed.title) or "(untitled)"
-    summary = _clean_html(sanitize_html(parsed.summary))
-    raw_title = raw_summary = None
-    if arxiv:  # arXiv writes titles and abstracts in LaTeX: show Unicode, keep the raw text
-        title, raw_title = _readable(title)
-        summary, raw_summary = _readable_html(summary)
-    content = _clean_html(sanitize_html(parsed.content))
-    categories = _lines(parsed.categories)
-    clean = ParsedEntry(
-        title=title,
-        link=link,
-        guid=parsed.guid,
-        published=parsed.published,
-        updated=parsed.updated,
-        authors=tuple(_lines(parsed.authors)),
-        summary=summary,
-        content=content,
-        sections=tuple((_line(h), _multiline(t)) for h, t in parsed.sections),
-        categories=tuple(dict.fromkeys(categories)),
-        pdf_url=pdf_url,
-        arxiv_id=arxiv,
-        doi=doi_value,
-        language=_optional_line(parsed.language),
-        announced=parsed.announced,
-        version=parsed.version or (found[1] if found else None),
-        journal_ref=safety.one_line(parsed.journal_ref) or None,
-    )
+    clean, raw_title, raw_summary = _cleaned(parsed, refused)
     if refused and warnings is not None:
-        shown = _shown(title, 60)
+        shown = _shown(clean.title, 60)
         warnings.extend(f"entry {position} ({shown}): {reason}" for reason in refused)
     key = identity_key(
-        source=source, arxiv=arxiv, doi_value=doi_value, link=link, guid=parsed.guid, title=title
+        source=source,
+        arxiv=clean.arxiv_id,
+        doi_value=clean.doi,
+        link=clean.link,
+        guid=parsed.guid,
+        title=clean.title,
     )
     return Entry(
         key=key,
-        title=title,
+        title=clean.title,
         source=source,
-        link=link,
+        link=clean.link,
         guid=parsed.guid,
         published=clean.published,
         updated=clean.updated,
         authors=clean.authors,
-        summary=summary,
-        content=content,
+        summary=clean.summary,
+        content=clean.content,
         sections=clean.sections,
         categories=clean.categories,
         pdf_url=clean.pdf_url,
-        arxiv_id=arxiv,
-        doi=doi_value,
+        arxiv_id=clean.arxiv_id,
+        doi=clean.doi,
         language=clean.language,
         announced=clean.announced,
         content_hash=content_hash(clean),
@@ -405,6 +377,46 @@ def normalize(
         raw_title=raw_title,
         raw_summary=raw_summary,
     )
+
+
+def _cleaned(parsed: ParsedEntry, refused: list[str]) -> tuple[ParsedEntry, str | None, str | None]:
+    """``parsed`` with safe links, sanitised HTML, tidy lines and its arXiv ID and DOI
+    found; with the raw title and summary when their LaTeX was turned into Unicode.
+
+    What the content hash is computed from. Unsafe links go, said in ``refused``.
+    """
+    link = _web_link(parsed.link, "link", refused)
+    pdf_url = _web_link(parsed.pdf_url, "PDF link", refused)
+    found = arxiv_id(parsed.arxiv_id) or arxiv_id(link) or arxiv_id(parsed.guid)
+    arxiv = found[0] if found else None
+    # Parsers hand over titles as plain text: only white space and control characters
+    # are tidied here, so a title such as "x<y and y>z" survives.
+    title = safety.one_line(parsed.title) or "(untitled)"
+    summary = _clean_html(sanitize_html(parsed.summary))
+    raw_title = raw_summary = None
+    if arxiv:  # arXiv writes titles and abstracts in LaTeX: show Unicode, keep the raw text
+        title, raw_title = _readable(title)
+        summary, raw_summary = _readable_html(summary)
+    clean = ParsedEntry(
+        title=title,
+        link=link,
+        guid=parsed.guid,
+        published=parsed.published,
+        updated=parsed.updated,
+        authors=tuple(_lines(parsed.authors)),
+        summary=summary,
+        content=_clean_html(sanitize_html(parsed.content)),
+        sections=tuple((_line(h), _multiline(t)) for h, t in parsed.sections),
+        categories=tuple(dict.fromkeys(_lines(parsed.categories))),
+        pdf_url=pdf_url,
+        arxiv_id=arxiv,
+        doi=doi(parsed.doi),
+        language=_optional_line(parsed.language),
+        announced=parsed.announced,
+        version=parsed.version or (found[1] if found else None),
+        journal_ref=safety.one_line(parsed.journal_ref) or None,
+    )
+    return clean, raw_title, raw_summary
 
 
 def stored_links(entry: StoredEntry) -> StoredEntry:

@@ -5,7 +5,7 @@ normalised entries (with, on request, their near-duplicate features), and where 
 runs: in this process, or in a pool of worker processes (``[fetch] processes``) so
 that parsing uses the other cores while the main process fetches, decides and
 stores. Knows nothing of the database: unchanged documents, arXiv batches and the
-decisions stay in ``ingest``.
+decisions stay in ``ingest`` and ``plan``.
 
 Worker processes are started with ``spawn`` (the main process runs fetching
 threads, which ``fork`` would copy mid-flight) and only when a run has enough to
@@ -75,10 +75,10 @@ class Read:
     #: arXiv: the announcement day the document lists.
     announced: date | None
     #: Near-duplicate features by entry key, with the entry they describe and
-    #: without shingle sets (see ``duplicates.link_new_entries``).
+    #: without shingle sets (see :mod:`aggregator._neardup.linking`).
     features: dict[str, tuple[Entry, Features]] = field(default_factory=dict)
     #: The decision for each key's first entry should the store not know the key
-    #: (``dedup.decide`` is pure: ``ingest.decide_all`` uses it where that holds).
+    #: (``decide`` is pure: ``plan.decide_document`` uses it where that holds).
     first_sight: dict[str, Decision] = field(default_factory=dict)
     #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
     #: the document again: the same bytes drop the same links.

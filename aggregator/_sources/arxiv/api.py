@@ -4,8 +4,10 @@ Owns the query (the followed categories' papers last updated in the submission w
 of the wanted listing days), paging, and arXiv's rate: one request at a time and at
 most one every ``[arxiv].api_delay`` seconds (3, as arXiv asks). Hands back
 :class:`ParsedEntry` values dated by listing day, like a feed's; storing them is the
-caller's business (``pipeline`` for a run's catch-up, ``arxiv_backfill`` for the
-command). HTTP goes through :mod:`.fetch`; the sleep is injected.
+caller's business (``aggregator._update.ingest`` for a run's catch-up,
+``aggregator._update.backfill`` for the command), who calls here with no write
+transaction open: these calls wait on the network, seconds apart. HTTP goes through
+:mod:`aggregator._fetch.http`; the sleep is injected.
 """
 
 from __future__ import annotations

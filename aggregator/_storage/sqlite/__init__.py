@@ -1,7 +1,7 @@
 """The only package that speaks SQL: schema, migrations, upserts and queries.
 
-Holds no business rules: it stores the rows ``dedup`` decided on and answers
-questions named for what they mean (entries of a category, of a digest day, ...).
+Holds no business rules: it applies the plans the update stage made (``plans``) and
+answers questions named for what they mean (entries of a category, of a digest day, ...).
 Every write happens inside a transaction, so a crash leaves the database as it
 was before the batch or after it, never in between. Each concern is one mixin
 module (entries, runs and sources, ...); :class:`Store` combines them.
@@ -16,6 +16,7 @@ from .documents import DocumentQueries
 from .dupes import DuplicateQueries
 from .entries import EntryQueries
 from .health import HealthQueries
+from .plans import PlanQueries
 from .published import PublishedQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
@@ -23,6 +24,7 @@ from .schema import MIGRATIONS
 
 
 class Store(
+    PlanQueries,
     EntryQueries,
     RunQueries,
     HealthQueries,

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 
-from ..._update.decide import Decision
+from ..._update.plan import Plan
 from .base import StoreBase, chunks, stamp
 
 
 class ArxivQueries(StoreBase):
-    def record_announcements(self, decisions: Iterable[Decision], *, source: str) -> None:
-        """Record how each decided paper was announced, per category and day.
-
-        Call inside :meth:`transaction`, after :meth:`apply`. The first source to report
-        a (paper, category, day) wins; a later one repeating it changes nothing.
-        """
-        for decision in decisions:
-            if decision.announced is None:
-                continue
-            for category, how in decision.announce:
-                self.db.execute(
-                    "INSERT OR IGNORE INTO arxiv_announcements VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        decision.row.key,
-                        category,
-                        decision.announced.isoformat(),
-                        how,
-                        decision.row.version,
-                        source,
-                    ],
-                )
+    def _write_arxiv(self, plan: Plan) -> None:
+        """The plan's announcements (per paper, category and day: the first source to
+        report one wins) and the batches its source delivered."""
+        conn = self.db.conn
+        if plan.announcements:
+            conn.executemany(
+                "INSERT OR IGNORE INTO arxiv_announcements VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (a.key, a.category, a.day.isoformat(), a.how, a.version, plan.source)
+                    for a in plan.announcements
+                ],
+            )
+        if plan.batches:
+            conn.executemany(
+                "INSERT OR IGNORE INTO arxiv_batches VALUES (?, ?, ?, ?)",
+                [
+                    (plan.source, batch.day.isoformat(), stamp(plan.now), batch.entries)
+                    for batch in plan.batches
+                ],
+            )
 
     def announcements_on(self, day: date) -> dict[str, dict[str, str]]:
         """``{entry key: {category: announce type}}`` of the papers announced on ``day``."""
@@ -64,10 +62,3 @@ class ArxivQueries(StoreBase):
             "SELECT max(day) FROM arxiv_batches WHERE source = ?", [source]
         ).fetchone()
         return date.fromisoformat(row[0]) if row and row[0] else None
-
-    def record_batch(self, source: str, day: date, *, entries: int, now: datetime) -> None:
-        """Remember that ``source`` delivered the batch of ``day`` (call in a transaction)."""
-        self.db.execute(
-            "INSERT OR IGNORE INTO arxiv_batches VALUES (?, ?, ?, ?)",
-            [source, day.isoformat(), stamp(now), entries],
-        )

@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlite_utils
 
 from ...errors import StorageError
 from .schema import MIGRATIONS
+
+_T = TypeVar("_T")
 
 
 class StoreBase:
@@ -91,11 +93,14 @@ class StoreBase:
     def transaction(self) -> Iterator[None]:
         """All writes inside happen, or none do.
 
-        Inside :meth:`batch` this is a savepoint of the batch's transaction: it is
-        undone alone when it fails, and made durable when the batch commits.
+        Inside an open transaction (a :meth:`batch`'s, or an enclosing
+        :meth:`transaction`) this is a savepoint of it: undone alone when it fails, and
+        made durable when the transaction commits.
         """
         conn = self.db.conn
         if self._batch is not None:
+            self._batch.begin()
+        if conn.in_transaction:
             begin, end, undo = (
                 ["SAVEPOINT unit"],
                 ["RELEASE unit"],
@@ -138,18 +143,16 @@ class StoreBase:
         a few percent of a big first run, see the README). A crash loses at most the
         uncommitted batch, which the next run simply does again (the sources' fetch
         states are in it too, so nothing answers 304 for it).
+
+        The batch's transaction begins with its first write (or ``known`` read) and
+        ends at each :meth:`Batch.commit`: between the two, the database is not
+        locked, and that is where a caller waits on the network.
         """
-        conn = self.db.conn
         batch = Batch(self, seconds)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as err:
-            self._raise_storage(err)
-            raise
         self._batch = batch
         try:
             yield batch
-            conn.execute("COMMIT")
+            batch.commit()
         except BaseException as err:
             self._undo(["ROLLBACK"])
             self._raise_storage(err)
@@ -274,7 +277,7 @@ def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
     return converted
 
 
-def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+def chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:
     """``items`` in slices small enough for SQLite's parameter limit."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -291,18 +294,32 @@ class Batch:
     def __init__(self, store: StoreBase, seconds: float) -> None:
         self._store = store
         self._seconds = seconds
-        self._started = time.monotonic()
+        self._started: float | None = None
 
-    def due(self) -> bool:
-        return time.monotonic() - self._started >= self._seconds
-
-    def commit(self) -> None:
-        """Make everything so far durable and go on in a new transaction."""
-        conn = self._store.db.conn
+    def begin(self) -> None:
+        """Open the batch's transaction, unless it is open (taking the write lock)."""
+        if self._started is not None:
+            return
         try:
-            conn.execute("COMMIT")
-            conn.execute("BEGIN IMMEDIATE")
+            self._store.db.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as err:
             self._store._raise_storage(err)
             raise
         self._started = time.monotonic()
+
+    def due(self) -> bool:
+        """Whether the transaction has been open for the batch's seconds."""
+        return self._started is not None and time.monotonic() - self._started >= self._seconds
+
+    def commit(self) -> bool:
+        """Make everything so far durable and release the write lock; the next write
+        takes it again. False when there was nothing to commit."""
+        if self._started is None:
+            return False
+        try:
+            self._store.db.conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            self._store._raise_storage(err)
+            raise
+        self._started = None
+        return True

@@ -2,7 +2,8 @@
 
 Stores what ``neardup`` computed and answers "which stored entries could this new
 one duplicate?" with indexed lookups only (one seek per band key and work key),
-never a scan of the entries. Decides nothing: ``dupes`` (the stage) does.
+never a scan of the entries. Decides nothing: the linking stage
+(``aggregator._neardup.linking``) does.
 """
 
 from __future__ import annotations
@@ -73,6 +74,36 @@ class DuplicateQueries(StoreBase):
             [(work, features.key) for work in features.work_keys],
         )
 
+    def save_new_features(self, found: Sequence[Features], *, scheme: str) -> None:
+        """Store the features of entries stored just now, in this transaction, in order:
+        as :meth:`save_features` with ``new`` does one by one, in three statements."""
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO entry_signatures (entry_key, scheme, signature, shingles, seen)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (entry_key) DO UPDATE SET"
+            " scheme = excluded.scheme, signature = excluded.signature,"
+            " shingles = excluded.shingles, seen = excluded.seen",
+            [
+                (
+                    f.key,
+                    scheme,
+                    MinHasher.to_bytes(f.signature) if f.signature is not None else None,
+                    f.shingle_count,
+                    stamp(f.when),
+                )
+                for f in found
+            ],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO lsh_bands"
+            " SELECT ?, id FROM entry_signatures WHERE entry_key = ?",
+            [(band, f.key) for f in found for band in f.bands],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO entry_work_keys VALUES (?, ?)",
+            [(work, f.key) for f in found for work in f.work_keys],
+        )
+
     def candidates(self, features: Features, *, scheme: str) -> list[Candidate]:
         """Stored entries sharing a band key or a work key with ``features``.
 
@@ -129,6 +160,70 @@ class DuplicateQueries(StoreBase):
             )
             for key, row_scheme, signature, seen, kept_key in rows
         ]
+
+    def candidates_of(
+        self, found: Sequence[Features], *, scheme: str
+    ) -> dict[str, list[Candidate]]:
+        """:meth:`candidates` of each of ``found``, by key: the same answers, looked up
+        for all of them at once (a few statements per 500 band or work keys)."""
+        conn = self.db.conn
+        owners: dict[int | str, set[int]] = {}
+        for chunk in chunks(sorted({band for f in found for band in f.bands})):
+            for band, sig_id in conn.execute(
+                f"SELECT band, sig_id FROM lsh_bands WHERE band IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                owners.setdefault(band, set()).add(sig_id)
+        for works in chunks(sorted({work for f in found for work in f.work_keys})):
+            for work, sig_id in conn.execute(
+                "SELECT w.work_key, s.id FROM entry_work_keys w"
+                " JOIN entry_signatures s ON s.entry_key = w.entry_key"
+                f" WHERE w.work_key IN ({','.join('?' * len(works))})",
+                works,
+            ):
+                owners.setdefault(work, set()).add(sig_id)
+        rows = self._candidates_by_id(sorted(set().union(*owners.values())), scheme)
+        answers: dict[str, list[Candidate]] = {}
+        for f in found:
+            parts: list[int | str] = [*f.bands, *f.work_keys]
+            ids: set[int] = set().union(*(owners.get(part, set()) for part in parts))
+            answers[f.key] = [rows[i] for i in sorted(ids) if i in rows and rows[i].key != f.key]
+        return answers
+
+    def _candidates_by_id(self, ids: list[int], scheme: str) -> dict[int, Candidate]:
+        """The entries of signature rows ``ids`` as candidates, with their work keys."""
+        conn = self.db.conn
+        found: dict[int, tuple[str, str, bytes | None, str, str | None]] = {}
+        for chunk in chunks(ids):
+            for sig_id, key, row_scheme, signature, seen, kept_key in conn.execute(
+                "SELECT s.id, s.entry_key, s.scheme, s.signature, s.seen, d.kept_key"
+                " FROM entry_signatures s LEFT JOIN duplicates d ON d.entry_key = s.entry_key"
+                f" WHERE s.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[sig_id] = (key, row_scheme, signature, seen, kept_key)
+        work: dict[str, list[str]] = {}
+        for keys in chunks([row[0] for row in found.values()]):
+            for key, value in conn.execute(
+                "SELECT entry_key, work_key FROM entry_work_keys"
+                f" WHERE entry_key IN ({','.join('?' * len(keys))})",
+                keys,
+            ):
+                work.setdefault(key, []).append(value)
+        return {
+            sig_id: Candidate(
+                key=key,
+                when=datetime.fromisoformat(seen),
+                signature=(
+                    MinHasher.from_bytes(signature)
+                    if signature is not None and row_scheme == scheme
+                    else None
+                ),
+                work_keys=tuple(work.get(key, ())),
+                kept_key=kept_key,
+            )
+            for sig_id, (key, row_scheme, signature, seen, kept_key) in found.items()
+        }
 
     def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]:
         found: dict[str, StoredFeatures] = {}

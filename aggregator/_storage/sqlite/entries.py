@@ -1,14 +1,14 @@
-"""Entry rows: storing what ``dedup`` decided, and the queries feeds and digests need."""
+"""Entry rows: writing a plan's rows, and the queries feeds and digests need."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from ..._update.decide import Decision, Outcome
+from ..._update.plan import Plan
 from ...types import StoredEntry
 from .base import StoreBase, chunks, stamp
 
@@ -39,40 +39,29 @@ class EntryQueries(StoreBase):
             hashes.update({key: value for key, value in rows})
         return hashes
 
-    def apply(self, decisions: Iterable[Decision], *, source: str, now: datetime) -> None:
-        """Store the rows, categories and per-source hashes the decisions call for.
-
-        Call inside :meth:`transaction`. Unchanged rows are not rewritten. Each kind of
-        write is one prepared statement run over the whole batch (``executemany``):
-        new rows first, then updates in decision order, then the links that refer to them.
-        """
-        decisions = list(decisions)
-        when = now.isoformat()
+    def _write_entries(self, plan: Plan) -> None:
+        """The plan's rows, filings and copies: new rows first, then updates, then the
+        rows that refer to them, each kind one statement over the whole plan."""
+        when = plan.now.isoformat()
         conn = self.db.conn
-        new = [_entry_to_row(d.row) for d in decisions if d.changed and d.outcome is Outcome.NEW]
-        changed = [
-            _entry_to_row(d.row) for d in decisions if d.changed and d.outcome is not Outcome.NEW
-        ]
-        if new:
-            conn.executemany(_INSERT_ENTRY, new)
-        if changed:
-            conn.executemany(_UPDATE_ENTRY, changed)
-        conn.executemany(
-            "INSERT OR IGNORE INTO entry_categories VALUES (?, ?, ?, ?, ?)",
-            [
-                (d.row.key, category, source, dict(d.announce).get(category, "listed"), when)
-                for d in decisions
-                for category in d.categories
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO entry_sources VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (entry_key, source) DO UPDATE SET"
-            " content_hash = excluded.content_hash, guid = excluded.guid"
-            " WHERE content_hash != excluded.content_hash"
-            " OR guid IS NOT excluded.guid",
-            [(d.row.key, source, d.source_guid, d.source_hash, when) for d in decisions],
-        )
+        if plan.inserts:
+            conn.executemany(_INSERT_ENTRY, [_entry_to_row(row) for row in plan.inserts])
+        if plan.updates:
+            conn.executemany(_UPDATE_ENTRY, [_entry_to_row(row) for row in plan.updates])
+        if plan.filings:
+            conn.executemany(
+                "INSERT OR IGNORE INTO entry_categories VALUES (?, ?, ?, ?, ?)",
+                [(f.key, f.category, plan.source, f.how, when) for f in plan.filings],
+            )
+        if plan.copies:
+            conn.executemany(
+                "INSERT INTO entry_sources VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (entry_key, source) DO UPDATE SET"
+                " content_hash = excluded.content_hash, guid = excluded.guid"
+                " WHERE content_hash != excluded.content_hash"
+                " OR guid IS NOT excluded.guid",
+                [(c.key, plan.source, c.guid, c.content_hash, when) for c in plan.copies],
+            )
 
     def entries_in_category(self, category: str | None, limit: int) -> list[StoredEntry]:
         """Newest first by ``updated``; ``category=None`` means every entry."""

@@ -1,0 +1,101 @@
+"""Applying plans: each source's delivery written in bulk, and what plans are made from.
+
+``known`` answers, for one document's keys, what the update stage needs to plan it
+(rows, this source's last copies, tombstones). ``apply`` writes a batch of plans in one
+transaction, each in a savepoint of its own, every kind of row one prepared statement
+over the whole plan (``executemany``). Holds no business rules: the plans say what to
+write, the near-duplicate stage (passed in as ``link``) decides what to link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+
+from ..._update.plan import Applied, Known, Linker, Plan
+from .arxiv import ArxivQueries
+from .documents import DocumentQueries
+from .entries import EntryQueries
+from .health import HealthQueries
+from .published import PublishedQueries
+from .retention import RetentionQueries
+from .runs import RunQueries
+
+
+class PlanQueries(
+    # In the order Store lists them, so that both resolve methods alike.
+    EntryQueries,
+    RunQueries,
+    HealthQueries,
+    ArxivQueries,
+    RetentionQueries,
+    DocumentQueries,
+    PublishedQueries,
+):
+    def known(self, source: str, keys: Sequence[str]) -> Known:
+        """What is stored of ``keys``, as ``source`` delivers them (see ``plan.Known``).
+
+        Inside :meth:`batch` this opens the batch's transaction, so that the plan made
+        from it is applied to exactly what was read.
+        """
+        if self._batch is not None:
+            self._batch.begin()
+        wanted = list(dict.fromkeys(keys))
+        return Known(
+            rows=self.get_entries(wanted),
+            delivered=self.source_hashes(source, wanted),
+            pruned=self.pruned_hashes(source, wanted),
+        )
+
+    def apply(self, plans: Iterable[Plan], *, link: Linker | None = None) -> list[Applied]:
+        """Write ``plans`` in order, in one transaction, each in a savepoint of its own.
+
+        The transaction is the open :meth:`batch`'s (committed about every 2 s), else
+        one of their own. After a plan's rows, ``link`` (the near-duplicate stage) runs
+        on what was written, in the same savepoint; its links settle the counts
+        (``Counts.linked``) the source is recorded with. Then the source's visit, its
+        fetch state and its document are recorded.
+
+        A plan that fails is undone alone and its error raised; the plans before it
+        stay in the batch's transaction (with no batch open, the whole call is undone).
+        """
+        applied: list[Applied] = []
+        with nullcontext() if self._batch is not None else self.transaction():
+            for plan in plans:
+                with self.transaction():
+                    applied.append(self._apply_plan(plan, link))
+        return applied
+
+    def _apply_plan(self, plan: Plan, link: Linker | None) -> Applied:
+        self._write_entries(plan)
+        self._write_arxiv(plan)
+        if plan.digest_days:
+            # With the entries: a run that fails before writing these digests leaves them due.
+            self.mark_digests_due(plan.digest_days, now=plan.now)
+        links = tuple(link(plan)) if link is not None and (plan.probes or plan.refiled) else ()
+        counts = plan.counts.linked(links)
+        if plan.record is not None:
+            record = plan.record
+            self.record_source(
+                name=record.name,
+                kind=record.kind,
+                location=record.location,
+                now=plan.now,
+                error=record.error,
+                new_entries=counts.new,
+            )
+        if plan.fetch_state is not None:
+            # With the entries: a parse failure keeps the old validators, so the next
+            # run downloads the document again instead of getting a 304.
+            self.save_fetch_state(plan.fetch_state)
+        if plan.document is not None:
+            document = plan.document
+            self.remember_document(
+                plan.source,
+                document.fingerprint,
+                entries=document.entries,
+                now=plan.now,
+                batch_day=document.batch_day,
+                batch_items=document.batch_items,
+            )
+        return Applied(plan, links, counts)
