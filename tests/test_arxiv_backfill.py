@@ -8,7 +8,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aggregator._storage.lock import database_lock
 from click.testing import CliRunner
 from conftest import DATA
 from pytest_httpserver import HTTPServer
@@ -19,6 +18,7 @@ from aggregator._app.cli import main
 from aggregator._sources.arxiv.api import query_url
 from aggregator._sources.arxiv.api_page import parse_page
 from aggregator._sources.arxiv.calendar import Calendar
+from aggregator._storage.lock import database_lock
 from aggregator._storage.sqlite import Store
 from aggregator._update.backfill import backfill as store_listings
 from aggregator.config.settings import Settings, load_config
