@@ -96,3 +96,14 @@ def test_the_app_shell_reaches_the_database_only_through_the_facade() -> None:
         if module.startswith("aggregator._app")
     }
     assert {module: found for module, found in offenders.items() if found} == {}
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 60:
+                    long.append(f"{path.relative_to(PACKAGE.parent)}:{node.name} ({lines})")
+    assert long == []

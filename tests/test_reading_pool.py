@@ -158,3 +158,36 @@ def test_a_worker_killed_mid_document_is_replaced_by_reading_here(
         # The rest of the run reads here, and says so once.
         assert not reader.pooled and reader.submit(request) is None
     assert "reading in this process instead" in caplog.text
+
+
+class _Unpicklable(Exception):
+    """An exception a worker cannot send back as itself (it holds a lock)."""
+
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = __import__("threading").Lock()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ValueError("bad value"), ValueError("bad value")),
+        (_Unpicklable(), RuntimeError("_Unpicklable: holds a lock")),
+    ],
+)
+def test_a_bug_in_a_worker_comes_back_as_itself_or_named(
+    monkeypatch: pytest.MonkeyPatch, raised: Exception, expected: Exception
+) -> None:
+    # What concurrent.futures does with a worker's exception: pickle it across.
+    import pickle
+
+    from aggregator._update import reading
+
+    def broken(request: ReadRequest) -> object:
+        raise raised
+
+    monkeypatch.setattr(reading, "read", broken)
+    with pytest.raises(Exception) as caught:
+        reading._read_in_worker(None)  # type: ignore[arg-type]
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert type(back) is type(expected) and str(back) == str(expected)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from .._neardup.minhash import hasher_for
 from .._neardup.rules import Features, features
 from .._sources import ParseOptions, get_parser
 from ..config.sources import Source
-from ..errors import ParseError, SourceError
+from ..errors import AggregatorError
 from ..types import Entry, ParsedEntry
 from .decide import Decision, decide
 from .normalize import normalize
@@ -83,16 +84,6 @@ class Read:
     #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
     #: the document again: the same bytes drop the same links.
     dropped: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Failed:
-    """A failure in a worker, as text: exceptions with keyword arguments do not pickle."""
-
-    message: str
-    hint: str | None
-    #: True for a bug (not a ParseError); the type's name leads the message.
-    unexpected: bool
 
 
 def normalize_all(
@@ -160,34 +151,36 @@ def read(request: ReadRequest) -> Read:
     )
 
 
-def _read_in_worker(request: ReadRequest) -> Read | _Failed:
+def _read_in_worker(request: ReadRequest) -> Read:
+    """:func:`read` in a worker process. Its errors travel back pickled: every
+    AggregatorError does, with its attributes; a bug's exception that would not is sent
+    as a RuntimeError naming its type."""
     try:
         return read(request)
-    except SourceError as err:
-        return _Failed(err.message, err.hint, unexpected=False)
+    except AggregatorError:
+        raise
     except Exception as err:  # a bug in a parser: reported for this source only
-        return _Failed(f"{type(err).__name__}: {err}", None, unexpected=True)
+        try:
+            pickle.dumps(err)
+        except Exception:
+            raise RuntimeError(f"{type(err).__name__}: {err}") from None
+        raise
 
 
 class PendingRead:
     """A document being read in a worker; :meth:`result` waits for it."""
 
-    def __init__(self, future: Future[Read | _Failed], request: ReadRequest, reader: Reader):
+    def __init__(self, future: Future[Read], request: ReadRequest, reader: Reader):
         self._future = future
         self._request = request
         self._reader = reader
 
     def result(self) -> Read:
         try:
-            outcome = self._future.result()
+            return self._future.result()  # a worker's error is raised here, as itself
         except BrokenProcessPool as err:  # a worker died (killed, out of memory)
             self._reader.give_up(err)
             return self._reader.read_here(self._request)
-        if isinstance(outcome, _Failed):
-            if outcome.unexpected:
-                raise RuntimeError(outcome.message)
-            raise ParseError(outcome.message, source=self._request.source, hint=outcome.hint)
-        return outcome
 
 
 def worker_count(setting: str | int) -> int:
