@@ -45,11 +45,11 @@ from ._storage.sqlite.dupes import DuplicateLink
 from ._update.backfill import BackfillReport
 from ._update.backfill import backfill as store_listings
 from ._update.decide import Outcome
-from ._update.ingest import Clock, SourceReport, ingest, system_clock
+from ._update.ingest import SourceReport, ingest, system_clock
 from .config.mail import EMAIL_SCHEMA
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
-from .types import StoredEntry
+from .types import Clock, StoredEntry
 
 __all__ = [
     "EMPTY",

@@ -29,8 +29,8 @@ from .._storage.protocol import Storage
 from ..config.settings import Settings
 from ..config.sources import Source
 from ..errors import SourceError
-from ..types import ParsedEntry
-from .ingest import Clock, SourceReport
+from ..types import Clock, ParsedEntry
+from .ingest import SourceReport
 from .plan import Linker, plan_listings
 from .reading import normalize_all
 

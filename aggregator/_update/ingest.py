@@ -47,14 +47,12 @@ from .._storage.sqlite.documents import LastDocument
 from ..config.settings import Settings
 from ..config.sources import Source
 from ..errors import AggregatorError, FetchError, SourceError
-from ..types import Entry
+from ..types import Clock, Entry
 from .decide import Outcome
 from .plan import Applied, Document, Plan, plan_document, plan_visit
 from .reading import PendingRead, Read, Reader, ReadRequest, normalize_all
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:

@@ -17,7 +17,7 @@ from ...errors import AggregatorError
 from .. import schedule as scheduling
 from ..cron import fire_times
 from ..serve import FeedServer, is_loopback
-from .app import EXIT_CONFIG, EXIT_FATAL, main, settings_of
+from .app import EXIT_CONFIG, main, settings_of
 
 
 def _log_info(*names: str) -> None:
@@ -57,11 +57,7 @@ def schedule_command(ctx: click.Context, show_next: int | None) -> None:
                 click.echo(f"  {when.isoformat(sep=' ')}")
         return
     _log_info("aggregator._app.schedule")
-    try:
-        scheduling.serve_forever(settings)
-    except AggregatorError as err:
-        click.echo(f"error: {err.describe()}", err=True)
-        sys.exit(EXIT_FATAL)
+    scheduling.serve_forever(settings)
 
 
 def _limit_help(key: str) -> str:

@@ -36,11 +36,8 @@ def _config_path(ctx: click.Context) -> Path:
 
 def _save(path: Path, document: TOMLDocument) -> None:
     created = not path.exists()
-    try:
-        with _run_lock(path):
-            configfile.save(path, document)
-    except ConfigError as err:
-        fail(err, EXIT_CONFIG)
+    with _run_lock(path):
+        configfile.save(path, document)
     if created:
         click.echo(f"Created {path}.")
 
@@ -113,10 +110,7 @@ def add_command(
 ) -> None:
     """Add a source NAME reading URL_OR_PATH (an http(s) URL or a local file)."""
     path = _config_path(ctx)
-    try:
-        document = configfile.load(path)
-    except ConfigError as err:
-        fail(err, EXIT_CONFIG)
+    document = configfile.load(path)
     if name in configfile.source_names(document):
         fail(ConfigError(f"a source named {name!r} exists already", file=str(path)), EXIT_CONFIG)
     is_url = location.lower().startswith(("http://", "https://"))
@@ -177,10 +171,7 @@ def _looks_like_a_host(location: str, config_folder: Path) -> bool:
 def remove_command(ctx: click.Context, name: str) -> None:
     """Remove the source NAME from the config. Its stored entries are kept."""
     path = _config_path(ctx)
-    try:
-        document = configfile.load(path)
-    except ConfigError as err:
-        fail(err, EXIT_CONFIG)
+    document = configfile.load(path)
     if not configfile.remove_source(document, name):
         fail(ConfigError(f"no source named {name!r}", file=str(path)), EXIT_CONFIG)
     _save(path, document)
@@ -218,8 +209,6 @@ def import_command(
     except ParseError as err:
         click.echo(f"error: {file}: {err.describe()}", err=True)
         sys.exit(EXIT_CONFIG)
-    except ConfigError as err:
-        fail(err, EXIT_CONFIG)
     names = set(configfile.source_names(document))
     urls = {str(t.get("url")) for t in document.get("sources") or [] if t.get("url")}
     added: list[str] = []
