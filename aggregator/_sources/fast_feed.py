@@ -6,7 +6,8 @@ building for each entry the very dictionary feedparser would have built for the 
 two paths share one set of decisions (links, authors, summary vs content, times, DOIs).
 Anything it cannot read *exactly* as feedparser would raises :class:`Unsupported`, and
 :func:`parse` then gives the document to feedparser: ill-formed XML, a DOCTYPE, RSS
-0.9x, Atom 0.3, encodings other than UTF-8, ``xml:base``, ``xml:lang`` below the root,
+0.9x, Atom 0.3, encodings other than UTF-8, ``xml:base`` deeper than an entry's
+children or below an empty base, ``xml:lang`` below the root,
 XHTML or base64 content, elements feedparser gives a meaning we do not replicate
 (``media:*``, ``itunes:*``, RSS ``<source>``, ...).
 
@@ -46,6 +47,7 @@ _ATOM = "http://www.w3.org/2005/atom"
 _RSS10 = "http://purl.org/rss/1.0/"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XML = "http://www.w3.org/XML/1998/namespace"
+_XML_BASE = f"{{{_XML}}}base"
 #: Namespaces feedparser reads like RSS/Atom's own elements (its prefix '').
 _CORE = frozenset({"", _ATOM, _RSS10})
 _PRISM_NS = "http://prismstandard.org/namespaces/"
@@ -181,15 +183,25 @@ class _Reader:
         if expected is None and parent.getparent() is not None:
             raise Unsupported("an entry below the root")
         if elem.attrib:
-            self._check_attributes(elem)
-        raw = self._start_entry(elem)
-        for child in elem:
-            if child.attrib:
-                self._check_attributes(child)
-            if len(child):
-                self._check_nested(child)
-            self._entry_child(child, raw)
-        self._end_entry(raw)
+            self._check_attributes(elem, base_ok=True)
+        # xml:base on an entry or one of its children scopes the base URI as feedparser
+        # does, which it does exactly only below a non-empty base (below an empty one,
+        # feedparser's base leaks past the element's end: those documents fall back).
+        document_base = self.base
+        self.base = entry_base = self._based(elem)
+        try:
+            raw = self._start_entry(elem)
+            for child in elem:
+                if child.attrib:
+                    self._check_attributes(child, base_ok=True)
+                if len(child):
+                    self._check_nested(child)
+                self.base = self._based(child)
+                self._entry_child(child, raw)
+                self.base = entry_base
+            self._end_entry(raw)
+        finally:
+            self.base = document_base
         self.raw_entries.append(raw)
 
     def _root(self, elem: etree._Element) -> None:
@@ -212,14 +224,23 @@ class _Reader:
                 self.lang = str(value).replace("_", "-") or None
                 if self.lang:
                     self.feed["language"] = self.lang
-            elif str(key) == f"{{{_XML}}}base" or str(key).lower() in ("base", "lang"):
-                raise Unsupported("xml:base")
+            elif str(key) == f"{{{_XML}}}base":
+                self.base = compat.scoped_base(self.base, str(value))
+            elif str(key).lower() in ("base", "lang"):
+                raise Unsupported(f"a {key!s} attribute")
 
-    def _check_attributes(self, elem: etree._Element) -> None:
+    def _check_attributes(self, elem: etree._Element, *, base_ok: bool = False) -> None:
         for key in elem.attrib:
             name = str(key)
+            if base_ok and name == _XML_BASE and self.base:
+                continue
             if name.startswith(f"{{{_XML}}}") or name.lower() in ("base", "lang"):
-                raise Unsupported("xml:lang or xml:base below the root")
+                raise Unsupported("xml:lang, or xml:base deeper than an entry's children")
+
+    def _based(self, elem: etree._Element) -> str:
+        """The base URI inside ``elem``: the current one, moved by its ``xml:base``."""
+        value = elem.get(_XML_BASE)
+        return self.base if value is None else compat.scoped_base(self.base, value)
 
     def _is_entry(self, elem: etree._Element) -> bool:
         ns, name = _qname(elem)

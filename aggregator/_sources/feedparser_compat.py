@@ -105,6 +105,15 @@ def finish_text(
     return output, content_type
 
 
+def scoped_base(base: str, xml_base: str) -> str:
+    """The base URI inside an element with ``xml:base``, as feedparser keeps it: joined
+    to the current base, and never a scheme outside feedparser's allowed ones (such an
+    ``xml:base`` is ignored) once there is a base."""
+    if base:
+        return str(make_safe_absolute_uri(base, xml_base or base) or base)
+    return str(_urljoin(base, xml_base))
+
+
 def join_uri(base: str, uri: str) -> str:
     """feedparser's ``resolve_uri``, for link hrefs."""
     return str(_urljoin(base, uri))
@@ -115,12 +124,17 @@ def parse_date(text: str) -> Any:
     return _parse_date(text)
 
 
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+
+
 def attributes(elem: etree._Element) -> dict[str, str]:
     """feedparser's view of the attributes: names lower-cased, rel and type values too."""
     found: dict[str, str] = {}
     for name, value in elem.attrib.items():
         key = str(name)
-        if key.startswith("{"):
+        if key == _XML_BASE:
+            key = "xml:base"  # feedparser keeps it among the element's attributes
+        elif key.startswith("{"):
             raise Unsupported(f"namespaced attribute {key}")
         key = key.lower()
         found[key] = str(value).lower() if key in ("rel", "type") else str(value)
