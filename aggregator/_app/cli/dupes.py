@@ -14,27 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..._common.wording import plural
-from ...config.settings import Settings
 from ...core import Aggregator, system_clock
-from ...errors import StorageError
-from .app import EXIT_CONFIG, fail, main, settings_of
+from .app import main, settings_of
 from .output import clean, echo, fields
 
 
 def _console() -> Console:
     # Wide enough off a terminal (cron mail, pipes) that keys are never cut.
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-
-
-def _require_database(settings: Settings) -> None:
-    if not settings.storage.database.exists():
-        fail(
-            StorageError(
-                f"no database yet at {settings.storage.database}",
-                hint="run `aggregator run` first",
-            ),
-            EXIT_CONFIG,
-        )
 
 
 def _similarity(value: float | None) -> str:
@@ -100,7 +87,6 @@ def explain_command(ctx: click.Context, ident: str) -> None:
     or link.
     """
     settings = settings_of(ctx)
-    _require_database(settings)
     found = Aggregator(settings, clock=system_clock).explain(ident)
     link = found.link
     fields(
@@ -147,7 +133,6 @@ def split_command(ctx: click.Context, ident: str, no_publish: bool) -> None:
     number from `dupes list`, or the duplicate's identity key, Atom id or link.
     """
     settings = settings_of(ctx)
-    _require_database(settings)
     link = Aggregator(settings, clock=system_clock).split(ident, publish=not no_publish)
     fields(
         "Split #{id}: {title} is no longer a duplicate of {kept}.",
@@ -175,6 +160,5 @@ def reindex_command(ctx: click.Context, everything: bool) -> None:
     entries arriving later are compared with them.
     """
     settings = settings_of(ctx)
-    _require_database(settings)
     count = Aggregator(settings, clock=system_clock).reindex(everything=everything)
     click.echo(f"Indexed {plural(count, 'entry')}.")
