@@ -6,12 +6,12 @@ import pytest
 
 from aggregator._common.safety import (
     MAX_STEM_BYTES,
-    clean_text,
     distinct_stems,
     file_stem,
     has_controls,
     one_line,
     safe_url,
+    strip_controls,
 )
 
 
@@ -67,8 +67,8 @@ def test_one_line_removes_breaks_escapes_and_overrides() -> None:
     assert line == "evil Bcc: victim@example.org ]0;owned txt.exe 31m"
 
 
-def test_clean_text_keeps_lines() -> None:
-    assert clean_text("a\r\nb\x1b[2Jc\td\re") == "a\nb[2Jc\td\ne"
+def test_strip_controls_keeps_lines() -> None:
+    assert strip_controls("a\r\nb\x1b[2Jc\td\re") == "a\nb[2Jc\td\ne"
 
 
 def test_file_stem_keeps_safe_names_and_hashes_the_rest() -> None:
@@ -122,7 +122,7 @@ def test_the_fast_path_of_safe_url_answers_as_the_parser_does() -> None:
 
 
 def test_the_fast_paths_of_the_text_rules_answer_as_the_character_classes_do() -> None:
-    # one_line, clean_text and has_controls skip their regular expression for text
+    # one_line, strip_controls and has_controls skip their regular expression for text
     # str.isprintable() accepts; every character they remove must be one it rejects.
     import random
     import sys
@@ -137,5 +137,5 @@ def test_the_fast_paths_of_the_text_rules_answer_as_the_character_classes_do() -
         text = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(10)))
         assert safety.one_line(text) == " ".join(safety._CONTROL_RE.sub(" ", text).split())
         lines = text.replace("\r\n", "\n").replace("\r", "\n")
-        assert safety.clean_text(text) == safety._CONTROL_EXCEPT_LINES_RE.sub("", lines)
+        assert safety.strip_controls(text) == safety._CONTROL_EXCEPT_LINES_RE.sub("", lines)
         assert safety.has_controls(text) == bool(safety._CONTROL_RE.search(text))

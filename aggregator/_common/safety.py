@@ -12,7 +12,7 @@ this module refuses, and say so.
 - :func:`one_line`: text for one line of a terminal, a log or a mail header: no control
   characters (C0, DEL, C1: ESC and OSC sequences lose their introducer), no line breaks,
   no bidirectional overrides, white space collapsed.
-- :func:`clean_text`: the same for multi-line text: line breaks and tabs kept.
+- :func:`strip_controls`: the same for multi-line text: line breaks and tabs kept.
 - :func:`file_stem`: a portable file name stem from any string, at most
   :data:`MAX_STEM_BYTES` bytes of ASCII, with a hash suffix whenever it had to change
   anything, so that two different strings never share a file.
@@ -109,7 +109,7 @@ def one_line(value: str | None) -> str:
     return " ".join(_CONTROL_RE.sub(" ", value).split())
 
 
-def clean_text(value: str | None) -> str:
+def strip_controls(value: str | None) -> str:
     """``value`` with control characters removed but line breaks and tabs kept."""
     if not value:
         return ""

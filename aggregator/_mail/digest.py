@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import css_inline
 
-from .._common.safety import clean_text, one_line
+from .._common.safety import one_line, strip_controls
 from .._output import templating
 from .._output.digest import Digest, DigestItem, DigestSection
 from .._update.normalize import html_to_text
@@ -216,13 +216,13 @@ def render_email(
     # Stored text may carry control characters (ESC and OSC sequences that drive a
     # terminal showing the message): removed from the whole rendering, line breaks kept.
     def text(limit: int | None) -> str:
-        return clean_text(env.get_template("email.txt").render(context, limit=limit))
+        return strip_controls(env.get_template("email.txt").render(context, limit=limit))
 
     if subscriber.format == "text":
         return EmailContent(html=None, text=text(None), limit=None)
 
     def html(limit: int | None) -> str:
-        return clean_text(
+        return strip_controls(
             strip_images(
                 _INLINER.inline(env.get_template("email.html").render(context, limit=limit))
             )

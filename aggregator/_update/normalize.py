@@ -16,7 +16,7 @@ parser and every output:
   the arXiv fields) loses control characters and line breaks
   (:func:`~aggregator._common.safety.one_line`): no terminal escape, no header injection.
 - **HTML** (summary, content) is sanitised with an allow-list (:func:`sanitize_html`)
-  and loses control characters (:func:`~aggregator._common.safety.clean_text`).
+  and loses control characters (:func:`~aggregator._common.safety.strip_controls`).
 
 Text that needed none of this is kept exactly as it was, and so is an ordinary link:
 the content hash of an ordinary entry does not change (``tests/corpus_hashes.py``).
@@ -471,7 +471,7 @@ def _optional_line(value: str | None) -> str | None:
 
 def _multiline(value: str) -> str:
     """Text of several lines: control characters removed, line breaks kept."""
-    return safety.clean_text(value).strip() if safety.has_controls(value) else value.strip()
+    return safety.strip_controls(value).strip() if safety.has_controls(value) else value.strip()
 
 
 def _clean_html(value: str | None) -> str | None:
@@ -483,7 +483,7 @@ def _clean_html(value: str | None) -> str | None:
     """
     if not value:
         return value
-    cleaned = safety.clean_text(value)
+    cleaned = safety.strip_controls(value)
     if cleaned is value or cleaned == value.replace("\r\n", "\n").replace("\r", "\n"):
         return value
     return cleaned.strip() or None
