@@ -289,6 +289,13 @@ def side_by_side(
         )
     )
     ratio = theirs["seconds"] / ours["seconds"]
+    # On a shared machine wall time follows the load; CPU seconds (workers and threads
+    # included on both sides) say how much work each did.
+    ours_cpu = ours["cpu"] + ours["workers_cpu"]
+    cpu = (
+        f"; by CPU time {theirs['cpu'] / ours_cpu:.1f}x"
+        f" ({ours_cpu:.1f} s against {theirs['cpu']:.1f} s)"
+    )
     not_comparable = ours_short or theirs_short
     figures.append(
         Figure(
@@ -297,7 +304,7 @@ def side_by_side(
             f"not comparable: {not_comparable}"
             if not_comparable
             else f"aggregator is {ratio:.1f}x reader's entries/s (aggregator's whole run,"
-            " digests and publishing included, against reader's update)",
+            " digests and publishing included, against reader's update)" + cpu,
         )
     )
 

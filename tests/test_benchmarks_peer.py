@@ -50,6 +50,7 @@ def test_side_by_side_runs_both_on_the_same_feeds_and_prints_the_ratio(
     assert "stored" not in theirs.note  # every served entry was stored
     assert ratio.value.endswith("x") and float(ratio.value[:-1]) > 0
     assert ratio.note.startswith(f"aggregator is {ratio.value} reader's entries/s")
+    assert "by CPU time" in ratio.note
     # Fresh databases of their own, where the rows say.
     assert (tmp_path / f"same-{FEEDS}" / "aggregator" / "aggregator.db").exists()
     assert (tmp_path / f"same-{FEEDS}" / "reader" / "reader.sqlite").exists()
