@@ -3,8 +3,11 @@
 Prints one table (see README, "Performance"): a first ``aggregator run`` (fetch, parse,
 dedup, store, digest, publish) of ``--feeds`` feeds of ``--entries`` entries, a rerun
 with nothing changed, the same first run with ``[fetch] parser = "feedparser"``, one
-big feed for peak memory, publishing the category feeds into an empty folder, and
-rendering the first run's digests into an empty folder (time and peak memory). Every
+big feed for peak memory, publishing the category feeds into an empty folder,
+rendering the first run's digests into an empty folder (time and peak memory), and
+the side by side with lemon24/reader (:mod:`benchmarks.peer`, the ``bench`` extra):
+aggregator's whole first run and then reader's first update of the same first
+``--peer-feeds`` served feeds, on fresh databases, and the ratio of their entries/s. Every
 measurement runs in a fresh process, so peak memory (``ru_maxrss``) is that scenario's
 own; the feed server is another process.
 
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import feeds as generator
+from benchmarks import peer
 
 RUN_DATE = date(2026, 1, 6)
 NOW = datetime(2026, 1, 6, 7, 30, tzinfo=UTC)
@@ -86,6 +90,12 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss * scale / 1e6
 
 
+def _children_cpu() -> float:
+    """CPU seconds of the worker processes this process has waited for (its parsing pool)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _worker_peak_mb() -> float:
     """The largest peak of a worker process of this scenario (parsing, [fetch] processes)."""
     return _peak_mb(resource.RUSAGE_CHILDREN)
@@ -104,6 +114,7 @@ def _scenario_run(config: str) -> dict[str, Any]:
     settings = load_config(Path(config))
     summary = RunSummary(run_date=RUN_DATE)
     cpu = time.process_time()
+    workers_cpu = _children_cpu()
     start = time.perf_counter()
     # As pipeline.run opens it for an ingesting run: without the whole-file check.
     with Store(settings.storage.database, verify=False) as store:
@@ -116,6 +127,7 @@ def _scenario_run(config: str) -> dict[str, Any]:
     return {
         "seconds": end - start,
         "cpu": time.process_time() - cpu,
+        "workers_cpu": _children_cpu() - workers_cpu,
         "ingest": ingested - start,
         "digest": digested - ingested,
         "publish": end - digested,
@@ -222,6 +234,81 @@ def _rate(entries: int, seconds: float) -> str:
     return f"{entries / seconds:,.0f} entries/s" if seconds else "-"
 
 
+def side_by_side(
+    server: generator.FeedServer, feeds: int, entries: int, work: Path, figures: Figures
+) -> None:
+    """aggregator's first run, then reader's first update, on the first ``feeds`` served feeds.
+
+    Both on fresh databases, each in a fresh process, one right after the other (aggregator
+    first, always), so both meet the same machine load. aggregator's time is its whole run
+    (fetch, parse, dedup, store, digests, publish: ``aggregator run --no-send``); reader's is
+    ``add_feed`` and ``update_feeds(workers=2)`` (fetch, parse, store). Counts that differ
+    from ``feeds`` x ``entries`` are shown in the rows and leave the ratio out.
+    """
+    folder = work / f"same-{feeds}"
+    shutil.rmtree(folder, ignore_errors=True)  # fresh databases, even in a --keep folder
+    urls = [(i, server.url(i)) for i in range(feeds)]
+    total = feeds * entries
+    label = f"same {feeds} feeds x {entries} entries"
+    print(f"{label}: aggregator, then reader ...", file=sys.stderr)
+    ours = _in_fresh_process(_scenario_run, _config(folder / "aggregator", urls, parser="auto"))
+    _check(ours)
+    ours_short = (
+        "" if ours["entries"] == total else f"aggregator read {ours['entries']:,} of {total:,}"
+    )
+    figures.append(
+        Figure(
+            f"{label}: aggregator first run",
+            f"{ours['seconds']:.1f} s",
+            (f"{ours_short}; " if ours_short else "")
+            + f"{_rate(total, ours['seconds'])}; the whole `aggregator run --no-send`:"
+            f" fetch, parse, dedup, store, digests, publish; CPU {ours['cpu']:.1f} s"
+            f" + parsing workers {ours['workers_cpu']:.1f} s; peak {ours['peak_mb']:.0f} MB",
+        )
+    )
+    absent = peer.missing()
+    theirs = (
+        {"missing": absent}
+        if absent
+        else _in_fresh_process(
+            peer.scenario, peer.write_job(folder / "reader", [u for _, u in urls])
+        )
+    )
+    if "missing" in theirs:
+        figures.append(Figure(f"{label}: reader", "not run", theirs["missing"]))
+        return
+    theirs_short = peer.mismatch(theirs, total)
+    figures.append(
+        Figure(
+            f"{label}: reader {theirs['version']}",
+            f"{theirs['seconds']:.1f} s",
+            (f"{theirs_short}; " if theirs_short else "")
+            + f"{_rate(total, theirs['seconds'])}; add_feed + update_feeds(workers="
+            f"{theirs['workers']}): fetch, parse (its feedparser), store; run after aggregator;"
+            f" CPU {theirs['cpu']:.1f} s (threads included); peak {theirs['peak_mb']:.0f} MB",
+        )
+    )
+    ratio = theirs["seconds"] / ours["seconds"]
+    # On a shared machine wall time follows the load; CPU seconds (workers and threads
+    # included on both sides) say how much work each did.
+    ours_cpu = ours["cpu"] + ours["workers_cpu"]
+    cpu = (
+        f"; by CPU time {theirs['cpu'] / ours_cpu:.1f}x"
+        f" ({ours_cpu:.1f} s against {theirs['cpu']:.1f} s)"
+    )
+    not_comparable = ours_short or theirs_short
+    figures.append(
+        Figure(
+            f"{label}: aggregator / reader",
+            "-" if not_comparable else f"{ratio:.1f}x",
+            f"not comparable: {not_comparable}"
+            if not_comparable
+            else f"aggregator is {ratio:.1f}x reader's entries/s (aggregator's whole run,"
+            " digests and publishing included, against reader's update)" + cpu,
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--feeds", type=int, default=200, help="feeds in the run (200)")
@@ -231,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--skip-feedparser", action="store_true", help="skip the feedparser-only run (slow)"
+    )
+    parser.add_argument(
+        "--peer-feeds",
+        type=int,
+        default=40,
+        help="feeds (the first N served) for the side-by-side with reader; 0 skips it (40)",
     )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args(argv)
@@ -293,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
                     f" publish {rerun['publish']:.2f} s",
                 )
             )
+
+            if args.peer_feeds:
+                side_by_side(server, min(args.peer_feeds, args.feeds), args.entries, work, figures)
 
             print("publish ...", file=sys.stderr)
             published = _in_fresh_process(_scenario_publish, fast)
