@@ -42,3 +42,17 @@ def test_a_tag_or_entity_cut_in_two_at_the_edge_changes_nothing() -> None:
         for shift in range(len(edge) + 1):
             value = "a " * (2 * (limit + 32) - shift) + edge + "tail " * 50
             assert cut(value, limit) == whole(value, limit)
+
+
+def test_plain_text_takes_the_shortcut_with_the_same_result() -> None:
+    # Text without "<" or "&" is not converted at all: every kind of white space and
+    # line break str.splitlines and html_to_text know, around words and CJK.
+    plain = [
+        "word", "字", " ", "\n", "\r\n", "\t", "\x0b", "\x0c", "\x1c", "\x1f", "\x85",
+        "\xa0", "\u2028", "\u3000", "long" * 10, ">", "x>y", ";",
+    ]  # fmt: skip
+    rnd = random.Random(3)
+    for _ in range(3000):
+        value = "".join(rnd.choice(plain) for _ in range(rnd.randint(0, 400)))
+        limit = rnd.choice([10, 50, 400])
+        assert cut(value, limit) == whole(value, limit), (limit, value)

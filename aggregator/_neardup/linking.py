@@ -181,20 +181,27 @@ class _Lookups:
         self._found: dict[int, list[Candidate]] = {}
 
     def features(self, index: int) -> Features:
-        """The features of probe ``index``: computed ahead, else from its row."""
+        """The features of probe ``index`` (probes are asked for in order): computed
+        ahead, else from its row."""
         if index not in self._features:
             # Those of earlier probes are done with.
             self._features = {i: f for i, f in self._features.items() if i > index}
-            for i in self._run(index) or [index]:
-                if i not in self._features:
-                    self._features[i] = self._compute(i)
+            self._compute_run(index)
         return self._features[index]
+
+    def _compute_run(self, index: int) -> None:
+        """Compute the features of probe ``index`` and the run after it, keeping those
+        computed already (a lookup after a write starts mid-run and reaches past it)."""
+        for i in self._run(index) or [index]:
+            if i not in self._features:
+                self._features[i] = self._compute(i)
 
     def candidates(self, index: int) -> list[Candidate]:
         if index not in self._found:
             run = self._run(index)
+            self._compute_run(index)
             answers = self._store.candidates_of(
-                [self.features(i) for i in run], scheme=self._hasher.scheme.name
+                [self._features[i] for i in run], scheme=self._hasher.scheme.name
             )
             self._found = {i: answers[self._probes[i].row.key] for i in run}
         return self._found[index]
