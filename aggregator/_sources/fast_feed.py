@@ -17,7 +17,7 @@ risk), HTML sanitising (``normalize`` does it), I/O.
 
 Why the feedparser-shaped dictionary: the equivalence of the two paths is the contract
 (a user switching parsers must not see every entry "updated"), and feedparser applies
-transformations a reader would not guess, which :mod:`.feedparser_compat` repeats one
+transformations a reader would not guess, which :mod:`.feed_conventions` repeats one
 by one: stripping, resolving relative URIs against the document's location, guessing
 that an RSS title "looks like HTML", resolving URIs in HTML, undoing UTF-8 read as
 Latin-1, mapping C1 controls to Windows-1252. ``tests/test_parser_equivalence.py`` runs
@@ -39,9 +39,9 @@ from lxml import etree
 
 from ..types import ParsedEntry, ParsedFeed
 from . import feed as fp
-from . import feedparser_compat as compat
+from . import feed_conventions as compat
 from .common import ParseOptions
-from .feedparser_compat import Unsupported
+from .feed_conventions import Unsupported
 
 _ATOM = "http://www.w3.org/2005/atom"
 _RSS10 = "http://purl.org/rss/1.0/"
