@@ -526,6 +526,7 @@ class _Reader:
             entries=tuple(entries),
             title=fp._plain_text(self.feed, "title") or None,
             link=fp.site_link(fp._str(self.feed, "link") or fp._str(self.feed, "_id")),
+            reader="lxml",
         )
 
 

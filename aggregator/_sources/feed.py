@@ -129,6 +129,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         title=_plain_text(feed, "title") or None,
         link=site_link(_str(feed, "link")),
         warnings=(problem.message,) if problem else (),
+        reader="feedparser",
     )
 
 
