@@ -307,6 +307,21 @@ def test_html_titles_read_the_same(title: str, fast: bool) -> None:
         "https://a.example/ x",
         "https://a.example/日本",
         "https://a.example/x?q=a?b#c#d",
+        "/rooted/x.png?q=1#f",
+        "/",
+        "relative/x.png",
+        "x",
+        "./x",
+        "a/../b",
+        "a//b",
+        "/a/./b",
+        "..",
+        ".hidden/x",
+        "?q=1",
+        "#f",
+        "a:b",
+        "a b",
+        "日本/x",
     ],
 )
 def test_urljoin_is_urllibs(uri: str) -> None:
@@ -314,7 +329,10 @@ def test_urljoin_is_urllibs(uri: str) -> None:
     import urllib.parse
 
     fixed = re.sub("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)", r"\1\3", uri)
-    for base in ("", "https://base.example/a/b", "http://base.example/"):
+    bases = ["", "https://base.example/a/b", "http://base.example/", "https://base.example"]
+    bases += ["https://b.example/a//b/c", "https://b.example/a/../b/", "https://b.example/?q#f"]
+    bases += ["https://b.example/d/.x", "HTTPS://b.example/d/", "ftp://b.example/d/"]
+    for base in bases:
         assert conventions.urljoin(base, uri) == urllib.parse.urljoin(base, fixed)
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -535,6 +536,12 @@ def _qname(elem: etree._Element) -> tuple[str, str]:
     tag = elem.tag
     if not isinstance(tag, str):
         return ("#special", "")  # a comment or processing instruction
+    return _split_tag(tag)
+
+
+@lru_cache(maxsize=1024)
+def _split_tag(tag: str) -> tuple[str, str]:
+    # a feed uses a few dozen tags, read ~10 times per entry
     if tag[0] == "{":
         ns, _, local = tag[1:].partition("}")
         lowered = ns.lower()
