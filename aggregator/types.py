@@ -65,6 +65,10 @@ class ParsedFeed:
     warnings: tuple[str, ...] = ()
     #: The day the document's batch was announced, for dated lists (arXiv's feed date).
     announced: date | None = None
+    #: Which reader read the document: "lxml" (the fast feed path), "feedparser" (its
+    #: fallback), "arxiv", "arxiv-listing"; "" for formats with a single reader. For
+    #: measuring (``benchmarks.paths``); never stored, and not part of equality.
+    reader: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ cycle (lazy imports inside functions included)."""
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "aggregator"
@@ -107,3 +108,58 @@ def test_no_function_is_over_60_lines() -> None:
                 if lines > 60:
                     long.append(f"{path.relative_to(PACKAGE.parent)}:{node.name} ({lines})")
     assert long == []
+
+
+#: The names of feedparser that ``aggregator`` may use: what its package exports at the
+#: top (``feedparser.parse``, its exception classes, ``FeedParserDict``), through
+#: ``import feedparser``. Its modules (``feedparser.mixin``, ``.urls``, ``.datetimes``,
+#: ...) and underscore names are its internals: they change without notice, and the
+#: fast path's conventions are our own (``_sources/feed_conventions.py``).
+def feedparser_internals(source: str) -> list[str]:
+    import feedparser
+
+    def internal(name: str) -> bool:
+        return name.startswith("_") or inspect.ismodule(getattr(feedparser, name, None))
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "feedparser":
+            names = [alias.name for alias in node.names]
+            if node.module != "feedparser" or any(internal(name) for name in names):
+                found.append(f"from {node.module} import {', '.join(names)}")
+        elif isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if a.name.startswith("feedparser.")]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "feedparser"
+            and internal(node.attr)
+        ):
+            found.append(f"feedparser.{node.attr}")
+    return found
+
+
+def test_the_package_uses_only_feedparsers_public_names() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE.parent)): found
+        for path in PACKAGE.rglob("*.py")
+        if (found := feedparser_internals(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_feedparser_rule_finds_internals() -> None:
+    source = (
+        "import feedparser\nimport feedparser.urls\nfrom feedparser import parse, _x\n"
+        "from feedparser.datetimes import _parse_date\nfrom feedparser.urls import resolve\n"
+        "feedparser.parse(b'')\nfeedparser.NonXMLContentType\nfeedparser.mixin\n"
+        "feedparser._private\n"
+    )
+    assert feedparser_internals(source) == [
+        "import feedparser.urls",
+        "from feedparser import parse, _x",
+        "from feedparser.datetimes import _parse_date",
+        "from feedparser.urls import resolve",
+        "feedparser.mixin",
+        "feedparser._private",
+    ]

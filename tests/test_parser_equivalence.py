@@ -10,11 +10,13 @@ those the test checks that the fallback really happened and gives feedparser's a
 from __future__ import annotations
 
 import dataclasses
+import html
 from pathlib import Path
 
 import pytest
 
 from aggregator._sources import ParseOptions, fast_feed, feed, get_parser
+from aggregator._sources import feed_conventions as conventions
 from aggregator._sources.arxiv import feed as arxiv
 from aggregator._update.normalize import normalize, sanitize_html
 from aggregator.errors import ParseError
@@ -207,3 +209,145 @@ def test_entities_are_never_expanded() -> None:
         fast_feed.parse_fast(bomb, ParseOptions())
     fast, slow = both(bomb, ParseOptions())
     assert_same("bomb", fast, slow)
+
+
+def _rss(item: str) -> bytes:
+    channel = f"<channel><title>t</title><item>{item}</item></channel>"
+    return f'<rss version="2.0">{channel}</rss>'.encode()
+
+
+DATES_READ = [
+    "Mon, 05 Jan 2026 10:00:00 GMT",
+    "Mon, 5 Jan 2026 10:00 +0530",
+    "Tuesday, 06 January 2026 23:59:59 -0800",
+    "06 Jan 2026 10:00:00 EST",
+    "Wed, 07 Jan 2026 01:02:03 pdt",
+    "Wed, 07 Jan 2026 01:02:03 UT",
+    "2026-01-05T10:00:00Z",
+    "2026-01-05t10:00:00.999+09:00",
+    "2026-01-05T10:00-05:30",
+    "2026-01-05T10:00:00",
+    "2026-01-05 10:00",
+    "2026-01-05",
+    "0001-01-01T00:30:00Z",
+    "not a date at all",
+    "",
+]
+DATES_DECLINED = [
+    "Mon, 05 Jan 26 10:00:00 GMT",  # two-digit year
+    "Mon, 05 Jan 2026 10:00:00 CET",  # a zone name RFC 822 does not define
+    "2026-02-30T10:00:00Z",  # no such day
+    "2026-01-05T24:00:00Z",
+    "Mon, 05 Jan 2026 23:59:60 GMT",  # leap second
+    "2026/01/05 10:00:00",
+    "2026-01-05T10:00:00+0530",  # an offset without its colon
+]
+
+
+@pytest.mark.parametrize("text", DATES_READ + DATES_DECLINED)
+@pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
+def test_dates_read_the_same(text: str, timezone: str) -> None:
+    data = _rss(f"<title>x</title><link>https://a.example/1</link><pubDate>{text}</pubDate>")
+    options = ParseOptions(timezone=timezone)
+    fast, slow = both(data, options)
+    assert_same(text, fast, slow)
+    if text in DATES_READ:
+        fast_feed.parse_fast(data, options)  # raises if declined
+    else:
+        with pytest.raises(fast_feed.Unsupported, match="date"):
+            fast_feed.parse_fast(data, options)
+
+
+#: HTML titles: read by the fast path when they are plain tags and HTML 4 entities,
+#: given to feedparser otherwise; the text is the same either way.
+HTML_TITLES = [
+    ("a <b>bold</b> &amp; &hellip; &#8212; &#x2013; &#150; &apos; 日本", True),
+    ("Q&A &copy2 &id_list=1 & more", False),  # "&copy2": HTML 5 sees an entity, SGML not
+    ("search_query=(cat:cs.AI)&id_list=&start=0", True),  # "&id" as text, either way
+    ("<img src='/x.png' alt=\"a\"/><br/>x", True),
+    ("&copy=1", False),
+    ("&hellip-x", False),
+    ("&NewLine;", False),  # not an HTML 4 entity
+    ("a <!-- c --> b", False),
+    ("x < y", False),
+    ("&foo;", False),
+]
+
+
+@pytest.mark.parametrize(("title", "fast"), HTML_TITLES)
+def test_html_titles_read_the_same(title: str, fast: bool) -> None:
+    data = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title><entry><title type="html">'
+        f"{html.escape(title)}</title><id>https://a.example/1</id></entry></feed>"
+    ).encode()
+    mine, theirs = both(data, ParseOptions())
+    assert_same(title, mine, theirs)
+    if fast:
+        fast_feed.parse_fast(data, ParseOptions())
+    else:
+        with pytest.raises(fast_feed.Unsupported, match="HTML title"):
+            fast_feed.parse_fast(data, ParseOptions())
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://a.example/x?q=1#f",
+        "http://a.example:8080/p/a/t/h",
+        "HTTP://a.example/x",
+        "https://a.example/x?",
+        "https://a.example/x#",
+        "https://a.example/x;p",
+        "https://u@a.example/",
+        "https://[::1]/",
+        "http:///a.example/x",
+        "../up",
+        "//b.example/x",
+        "javascript:alert(1)",
+        "https://a.example/ x",
+        "https://a.example/日本",
+        "https://a.example/x?q=a?b#c#d",
+        "/rooted/x.png?q=1#f",
+        "/",
+        "relative/x.png",
+        "x",
+        "./x",
+        "a/../b",
+        "a//b",
+        "/a/./b",
+        "..",
+        ".hidden/x",
+        "?q=1",
+        "#f",
+        "a:b",
+        "a b",
+        "日本/x",
+    ],
+)
+def test_urljoin_is_urllibs(uri: str) -> None:
+    import re
+    import urllib.parse
+
+    fixed = re.sub("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)", r"\1\3", uri)
+    bases = ["", "https://base.example/a/b", "http://base.example/", "https://base.example"]
+    bases += ["https://b.example/a//b/c", "https://b.example/a/../b/", "https://b.example/?q#f"]
+    bases += ["https://b.example/d/.x", "HTTPS://b.example/d/", "ftp://b.example/d/"]
+    for base in bases:
+        assert conventions.urljoin(base, uri) == urllib.parse.urljoin(base, fixed)
+
+
+def test_our_tables_are_the_fallbacks() -> None:
+    """The alarm for a feedparser upgrade: the conventions we wrote out are still
+    feedparser's. (Tests may read its internals; the package may not.)"""
+    from feedparser.html import _cp1252
+    from feedparser.mixin import _FeedParserMixin
+    from feedparser.sanitizer import _HTMLSanitizer
+    from feedparser.urls import ACCEPTABLE_URI_SCHEMES, RelativeURIResolver
+
+    namespaces = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
+    assert namespaces == conventions.KNOWN_NAMESPACES
+    assert _FeedParserMixin.can_contain_relative_uris == conventions.CAN_CONTAIN_RELATIVE_URIS
+    assert RelativeURIResolver.relative_uris == conventions.URI_ATTRIBUTES
+    assert set(ACCEPTABLE_URI_SCHEMES) == conventions.RESOLVABLE_SCHEMES
+    assert _HTMLSanitizer.acceptable_elements == conventions.HTML_ELEMENTS
+    assert _cp1252 == conventions.CP1252_C1

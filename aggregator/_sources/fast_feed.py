@@ -17,7 +17,7 @@ risk), HTML sanitising (``normalize`` does it), I/O.
 
 Why the feedparser-shaped dictionary: the equivalence of the two paths is the contract
 (a user switching parsers must not see every entry "updated"), and feedparser applies
-transformations a reader would not guess, which :mod:`.feedparser_compat` repeats one
+transformations a reader would not guess, which :mod:`.feed_conventions` repeats one
 by one: stripping, resolving relative URIs against the document's location, guessing
 that an RSS title "looks like HTML", resolving URIs in HTML, undoing UTF-8 read as
 Latin-1, mapping C1 controls to Windows-1252. ``tests/test_parser_equivalence.py`` runs
@@ -33,15 +33,16 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
 
 from ..types import ParsedEntry, ParsedFeed
 from . import feed as fp
-from . import feedparser_compat as compat
+from . import feed_conventions as compat
 from .common import ParseOptions
-from .feedparser_compat import Unsupported
+from .feed_conventions import Unsupported
 
 _ATOM = "http://www.w3.org/2005/atom"
 _RSS10 = "http://purl.org/rss/1.0/"
@@ -526,6 +527,7 @@ class _Reader:
             entries=tuple(entries),
             title=fp._plain_text(self.feed, "title") or None,
             link=fp.site_link(fp._str(self.feed, "link") or fp._str(self.feed, "_id")),
+            reader="lxml",
         )
 
 
@@ -534,6 +536,12 @@ def _qname(elem: etree._Element) -> tuple[str, str]:
     tag = elem.tag
     if not isinstance(tag, str):
         return ("#special", "")  # a comment or processing instruction
+    return _split_tag(tag)
+
+
+@lru_cache(maxsize=1024)
+def _split_tag(tag: str) -> tuple[str, str]:
+    # a feed uses a few dozen tags, read ~10 times per entry
     if tag[0] == "{":
         ns, _, local = tag[1:].partition("}")
         lowered = ns.lower()

@@ -51,8 +51,6 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import feedparser
-from feedparser.encodings import convert_to_utf8
-from feedparser.sanitizer import replace_doctype
 
 from .._common import safety
 from .._update import normalize
@@ -131,6 +129,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         title=_plain_text(feed, "title") or None,
         link=site_link(_str(feed, "link")),
         warnings=(problem.message,) if problem else (),
+        reader="feedparser",
     )
 
 
@@ -173,7 +172,7 @@ def _describe_bozo(result: _Raw, data: bytes, headers: dict[str, str]) -> _Probl
         line = exc.getLineNumber()
         message = f"not well-formed XML: {reason}"
         if line is not None:
-            message += f", line {line - _line_shift(data, headers)}"
+            message += f", line {line - _line_shift(data, result.get('encoding'))}"
         truncated = reason in _TRUNCATION_ERRORS
         if truncated:
             message += " (the document ends too early: was it cut off?)"
@@ -195,17 +194,42 @@ def _describe_bozo(result: _Raw, data: bytes, headers: dict[str, str]) -> _Probl
     return _Problem(f"feedparser: {type(exc).__name__}: {exc}", _HINT_XML)
 
 
-def _line_shift(data: bytes, headers: dict[str, str]) -> int:
+#: feedparser 6's rewrite of a document's head before it parses it (its XML
+#: declaration; its removal of the DOCTYPE and of ENTITY declarations, the safe ones
+#: written back), repeated to count the lines it adds or removes.
+_XML_DECLARATION_RE = re.compile(r"^<\?xml[^>]*?>")
+_FIRST_ELEMENT_RE = re.compile(r"<\w", re.ASCII)
+_ENTITY_DECLARATION_RE = re.compile(r"^\s*<!ENTITY([^>]*?)>", re.MULTILINE | re.ASCII)
+_DOCTYPE_DECLARATION_RE = re.compile(r"^\s*<!DOCTYPE([^>]*?)>", re.MULTILINE | re.ASCII)
+_SAFE_ENTITY_RE = re.compile(r'\s+(\w+)\s+"(&#\w+;|[^&"]*)"', re.ASCII)
+
+
+def _line_shift(data: bytes, encoding: str | None) -> int:
     """How many lines feedparser added to the document before parsing it.
 
-    feedparser rewrites the XML prolog (adding a line when there was none) and drops the
-    DOCTYPE, so expat's line numbers are off by that much. Only the head changes, so this
-    redoes the two rewrites (feedparser 6's own functions) and compares line counts.
+    feedparser replaces the XML declaration with its own (adding a line when there was
+    none) and drops the DOCTYPE, so expat's line numbers are off by that much. Only the
+    head changes, so this redoes the rewrite on the text and compares line counts.
     """
-    info: dict[str, Any] = {}
-    rewritten = replace_doctype(convert_to_utf8(headers, data, info))[1]
-    original = data.decode(str(info.get("encoding") or "utf-8"), "replace")
-    return int(rewritten.count(b"\n")) - original.count("\n")
+    original = data.decode(encoding or "utf-8", "replace")
+    text = original.removeprefix("\ufeff")
+    declaration = _XML_DECLARATION_RE.match(text)
+    # its own declaration is one line, and a line of its own when the document had none
+    added = -declaration.group().count("\n") if declaration else 1
+    first = _FIRST_ELEMENT_RE.search(text)
+    if first is None:
+        return added
+    head = text[: first.start() + 1]
+    entities = _ENTITY_DECLARATION_RE.findall(head)
+    head_without = _ENTITY_DECLARATION_RE.sub("", head)
+    doctypes = _DOCTYPE_DECLARATION_RE.findall(head_without)
+    replacement = ""
+    if len(doctypes) == 1 and entities:
+        safe = [entity for entity in entities if _SAFE_ENTITY_RE.match(entity)]
+        if safe:
+            replacement = "<!DOCTYPE feed [\n<!ENTITY" + ">\n<!ENTITY ".join(safe) + ">\n]>"
+    rewritten = _DOCTYPE_DECLARATION_RE.sub(lambda _: replacement, head_without)
+    return added + rewritten.count("\n") - head.count("\n")
 
 
 def _codec(name: str | None) -> str | None:

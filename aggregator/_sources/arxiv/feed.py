@@ -69,7 +69,8 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         from .listing import parse_listing
 
         followed = options.categories or _followed(options.location, "")
-        return parse_listing(data, source=source, followed=followed)
+        listing = parse_listing(data, source=source, followed=followed)
+        return replace(listing, reader="arxiv-listing")
     warnings: list[str] = []
     entries: list[ParsedEntry] = []
     head = _read(data, source=source, options=options, warnings=warnings, entries=entries)
@@ -96,6 +97,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         title=head.title or None,
         warnings=tuple(warnings),
         announced=day,
+        reader="arxiv",
     )
 
 
