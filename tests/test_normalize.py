@@ -59,6 +59,14 @@ def test_canonical_url(url: str, expected: str) -> None:
     assert canonical_url(url) == expected
 
 
+def test_a_time_out_of_range_in_utc_is_no_time() -> None:
+    # Valid where written, but before year 1 or after 9999 once in UTC.
+    assert parse_datetime("0001-01-01T00:30:00+01:00") is None
+    assert parse_datetime("0001-01-01T00:30:00", "Europe/Berlin") is None
+    assert parse_datetime("9999-12-31T23:30:00-01:00") is None
+    assert parse_datetime("0001-01-01T01:30:00+01:00") == datetime(1, 1, 1, 0, 30, tzinfo=UTC)
+
+
 def test_parse_datetime_reads_naive_times_in_the_given_zone() -> None:
     assert parse_datetime("2025-09-08 15:44:43", "Asia/Shanghai") == datetime(
         2025, 9, 8, 7, 44, 43, tzinfo=UTC

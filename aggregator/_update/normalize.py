@@ -136,7 +136,13 @@ def parse_datetime(text: str | None, timezone: str = "UTC") -> datetime | None:
     """Parse ISO 8601 / RFC 3339 and RFC 822 times into aware UTC; ``None`` if unreadable."""
     if not text:
         return None
-    text = text.strip()
+    try:
+        return _parse_datetime(text.strip(), timezone)
+    except OverflowError:  # in range where written, out of range in UTC (year 1, 9999)
+        return None
+
+
+def _parse_datetime(text: str, timezone: str) -> datetime | None:
     match = _ISO_RE.match(text)
     if match:
         g = match.groupdict()
