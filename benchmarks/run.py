@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -141,6 +142,8 @@ def _scenario_run(config: str) -> dict[str, Any]:
         "not_modified": sum(1 for report in summary.sources if report.not_modified),
         "sources": len(summary.sources),
         "feeds_written": summary.feeds_written,
+        # Which reader read each document (SourceReport.reader): the fast path's share.
+        "readers": dict(Counter(r.reader for r in summary.sources if r.reader)),
     }
 
 
@@ -228,6 +231,15 @@ def _in_fresh_process(function: Callable[[str], dict[str, Any]], config: Path) -
 
 
 # -- the benchmark ------------------------------------------------------------------------
+
+
+def _shares(counts: dict[str, int]) -> str:
+    """``100 lxml (50 %), 100 arxiv (50 %)``: documents per reader, most first."""
+    total = sum(counts.values())
+    return ", ".join(
+        f"{count} {reader} ({count / total:.0%})"
+        for reader, count in sorted(counts.items(), key=lambda item: -item[1])
+    )
 
 
 def _rate(entries: int, seconds: float) -> str:
@@ -352,6 +364,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{_rate(total, first['seconds'])}; {first['new']:,} new,"
                     f" {first['duplicate']:,} duplicate; {mb:,.0f} MB served in all;"
                     f" CPU {first['cpu']:.1f} s",
+                )
+            )
+            figures.append(
+                Figure(
+                    "  documents by reader",
+                    _shares(first["readers"]),
+                    "lxml: the fast path; feedparser: its fallback; arxiv: arXiv's reader",
                 )
             )
             figures.append(

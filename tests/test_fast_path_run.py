@@ -69,3 +69,43 @@ def test_forced_feedparser_really_uses_feedparser(
     assert calls == []  # well-formed Atom 1.0: the fast path read it
     run(load_config(write_config('[fetch]\nparser = "feedparser"\n' + body)), clock=clock)
     assert len(calls) == 1
+
+
+def test_each_source_says_which_reader_read_it(
+    httpserver: HTTPServer,
+    write_config: Callable[[str], Path],
+    clock: Callable[[], datetime],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = Path(__file__).parent / "data" / "feeds"
+    httpserver.expect_request("/atom.xml").respond_with_data(
+        generator.feed_bytes(1, entries=3), content_type="application/atom+xml"
+    )
+    # Ill-formed XML: only feedparser's forgiving reader takes it.
+    httpserver.expect_request("/bad.xml").respond_with_data(
+        (data / "illformed.xml").read_bytes(), content_type="application/rss+xml"
+    )
+    httpserver.expect_request("/arxiv.xml").respond_with_data(
+        generator.feed_bytes(0, entries=3), content_type="application/rss+xml"
+    )
+    body = "".join(
+        f'[[sources]]\nname = "{name}"\nkind = "{kind}"\nurl = "{httpserver.url_for(path)}"\n'
+        for name, kind, path in (
+            ("blog", "feed", "/atom.xml"),
+            ("broken", "feed", "/bad.xml"),
+            ("papers", "arxiv", "/arxiv.xml"),
+        )
+    )
+    caplog.set_level("INFO", logger="aggregator")
+    first = run(load_config(write_config(body)), clock=clock)
+    assert [(r.name, r.reader) for r in first.sources] == [
+        ("blog", "lxml"),
+        ("broken", "feedparser"),
+        ("papers", "arxiv"),
+    ]
+    assert "broken: " in caplog.text and "(read by feedparser)" in caplog.text
+    assert caplog.text.count("(read by") == 1
+    # The same bytes again: nothing is read, so no reader is named; but a document the
+    # parser warned about is read again on every run.
+    again = run(load_config(write_config(body)), clock=clock)
+    assert [r.reader for r in again.sources] == [None, "feedparser", None]

@@ -82,6 +82,9 @@ class SourceReport:
     #: The identity keys of the rows this source created, in the order they were stored
     #: (near-duplicates linked to an older entry included: stored, but not published).
     new_keys: list[str] = field(default_factory=list)
+    #: Which reader read the document this run ("lxml", "feedparser", "arxiv", ...; see
+    #: ``ParsedFeed.reader``); ``None`` when nothing was read (a 304, the same bytes).
+    reader: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -308,6 +311,7 @@ class _Ingest:
             parsed = started.pending.result()
         else:
             parsed = self.reader.read_here(_request(source, self.settings, prepared, fetched, now))
+        report.reader = parsed.reader or source.kind
         document = self._document(source, report, parsed, fingerprint, state, now)
         known = self.store.known(source.name, [entry.key for entry in document.entries])
         return plan_document(document, known, today=self.run_date, dedup=self.settings.dedup)
@@ -461,7 +465,9 @@ def _log(report: SourceReport) -> None:
         log.info("%s: not modified", report.name)
     else:
         counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
-        log.info("%s: %s", report.name, counts)
+        # The slow fallback is worth knowing about: it reads about 5 times slower.
+        how = f" (read by {report.reader})" if report.reader == "feedparser" else ""
+        log.info("%s: %s%s", report.name, counts, how)
 
 
 def _prepare(source: Source, settings: Settings, fetched: Fetched) -> tuple[Prepared, str]:

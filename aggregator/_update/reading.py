@@ -84,6 +84,8 @@ class Read:
     #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
     #: the document again: the same bytes drop the same links.
     dropped: tuple[str, ...] = ()
+    #: The parser's ``ParsedFeed.reader``: which reader read the document.
+    reader: str = ""
 
 
 def normalize_all(
@@ -148,6 +150,7 @@ def read(request: ReadRequest) -> Read:
         announced=parsed.announced,
         features=found,
         first_sight=decided,
+        reader=parsed.reader,
     )
 
 
