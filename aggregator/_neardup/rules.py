@@ -28,13 +28,14 @@ from typing import Protocol
 from .._update.normalize import arxiv_id, doi, html_to_text
 from .minhash import (
     MinHasher,
+    Shingles,
     Signature,
     jaccard,
+    no_shingles,
     normalize_text,
     shingle_hashes,
-    shingles,
-    shingles_of,
     similarity,
+    text_shingles,
     tokens,
 )
 
@@ -184,9 +185,9 @@ class Features:
     work_keys: tuple[str, ...]
     #: The shingle count, shown by ``dupes explain``.
     shingle_count: int = 0
-    #: The shingles themselves, to compute an exact similarity near the threshold
-    #: (not stored).
-    shingle_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: The shingles themselves (their hashes), to compute an exact similarity near the
+    #: threshold (not stored).
+    shingles: Shingles = field(default_factory=no_shingles, repr=False, compare=False)
 
 
 def features(
@@ -200,8 +201,9 @@ def features(
 ) -> Features:
     """Compute an entry's signature, band keys and work keys.
 
-    ``keep_shingles=False`` leaves out the shingle set, which only a borderline
-    candidate needs (``duplicates.find_match`` recomputes it then).
+    ``keep_shingles=False`` leaves out the shingles, which only a borderline
+    candidate needs (``linking.find_match`` recomputes them then) and which would
+    only weigh on features sent between processes.
     """
     words = tokens(normalize_text(entry_text(entry)))
     hashed = shingle_hashes(words)
@@ -219,7 +221,7 @@ def features(
         bands=hasher.bands(signature) if signature is not None else (),
         work_keys=tuple(work),
         shingle_count=int(hashed.shape[0]),
-        shingle_set=frozenset(shingles_of(words)) if keep_shingles else frozenset(),
+        shingles=hashed if keep_shingles else no_shingles(),
     )
 
 
@@ -368,8 +370,8 @@ def refine(
     refined = []
     for candidate in candidates:
         text = texts.get(candidate.key)
-        if text is not None and probe.shingle_set:
-            candidate = replace(candidate, exact=jaccard(probe.shingle_set, shingles(text)))
+        if text is not None and probe.shingles.shape[0]:
+            candidate = replace(candidate, exact=jaccard(probe.shingles, text_shingles(text)))
         refined.append(candidate)
     return refined
 
