@@ -138,7 +138,8 @@ def title_author_key(entry: TextEntry) -> str | None:
         return None
     title = normalize_title(entry.title)
     author = surname(entry.authors[0])
-    if len(tokens(title)) < MIN_TITLE_TOKENS or len(title) < MIN_TITLE_CHARS or not author:
+    # The normalised title is its tokens joined by single spaces.
+    if len(title.split(" ")) < MIN_TITLE_TOKENS or len(title) < MIN_TITLE_CHARS or not author:
         return None
     digest = hashlib.sha256(f"{title}\x00{author}".encode()).hexdigest()[:24]
     return f"title:{digest}"
