@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
+import rensa
 
 from aggregator._neardup.minhash import (
     MIN_SHINGLES,
@@ -17,6 +20,7 @@ from aggregator._neardup.minhash import (
     shingles,
     shingles_of,
     similarity,
+    text_shingles,
     tokens,
 )
 from aggregator._neardup.rules import (
@@ -90,7 +94,9 @@ def test_similarity_estimates_jaccard() -> None:
 def test_scheme_needs_num_perm_a_multiple_of_bands() -> None:
     with pytest.raises(ValueError, match="multiple"):
         Scheme(num_perm=100, bands=32)
-    assert Scheme().name == "minhash3:k3:128x32:s1"
+    # The scheme names rensa's algorithm version: another one recomputes the signatures.
+    version = rensa.RMinHash.ALGORITHM_VERSION
+    assert Scheme().name == f"minhash4:k3:128x32:s1:r{version}"
 
 
 @pytest.mark.parametrize(
@@ -173,14 +179,15 @@ def test_kept_copy_rule() -> None:
     assert not newcomer_is_kept("c", ["a"], ("a", "c"))
 
 
-def test_a_very_long_text_is_hashed_in_slices_with_the_same_result() -> None:
+def test_a_signature_is_the_minimum_over_its_items_whatever_their_order() -> None:
     items = [f"w{i}" for i in range(20_000)]
     whole = HASHER.signature(items)
-    assert whole is not None
-    # The minimum over slices equals the minimum over everything, order aside.
+    first, rest = HASHER.signature(items[:4096]), HASHER.signature(items[4096:])
+    assert whole is not None and first is not None and rest is not None
     assert (HASHER.signature(list(reversed(items))) == whole).all()
-    first = HASHER.signature(items[:4096])
-    assert first is not None and (whole <= first).all()
+    # MinHash: the signature of a union is the element-wise minimum of the signatures.
+    assert (whole == np.minimum(first, rest)).all()
+    assert whole.dtype == np.uint32 and whole.shape == (128,)
 
 
 def test_borderline_estimates_are_replaced_by_the_exact_similarity() -> None:
@@ -193,8 +200,11 @@ def test_borderline_estimates_are_replaced_by_the_exact_similarity() -> None:
     assert grey_keys(probe, [candidate], threshold=0.35) == [stored.key]
     assert grey_keys(probe, [candidate], threshold=0.9) == []
     [refined] = refine(probe, [candidate], {stored.key: "A title\n" + other_text})
-    assert refined.exact == jaccard(probe.shingle_set, shingles("A title\n" + other_text))
-    assert refined.exact is not None and 0.3 < refined.exact < 0.36
+    assert refined.exact == jaccard(probe.shingles, text_shingles("A title\n" + other_text))
+    # The exact similarity over shingle hashes is the one over the shingles themselves.
+    ours, theirs = shingles("A title\n" + probe_text), shingles("A title\n" + other_text)
+    assert refined.exact == len(ours & theirs) / len(ours | theirs)
+    assert 0.3 < refined.exact < 0.36
     # The exact value decides: just above it matches, just below it does not.
     assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact)) is not None
     assert choose_match(probe, [refined], rules=Rules(threshold=refined.exact + 0.001)) is None
@@ -223,8 +233,33 @@ def test_shingle_hashes_count_the_distinct_shingles_in_order() -> None:
     words = tokens(normalize_text("one two three one two three four 大模型的力量"))
     hashed = shingle_hashes(words)
     assert hashed.shape[0] == len(shingles_of(words))
+    assert (np.diff(hashed.astype(np.float64)) > 0).all()  # sorted, distinct
     # Order matters within a shingle; a repeated shingle counts once.
     assert shingle_hashes(["a", "b", "c"])[0] != shingle_hashes(["c", "b", "a"])[0]
     assert shingle_hashes(["a", "b", "c", "a", "b", "c"]).shape[0] == 3
     assert shingle_hashes(["a", "b"]).shape[0] == 1 and shingle_hashes([]).shape[0] == 0
-    assert (hashed < 2**32).all()
+    # A shingle has one hash, wherever it occurs.
+    assert set(shingle_hashes(["x", "a", "b", "c"])) >= set(shingle_hashes(["a", "b", "c"]))
+
+
+def test_jaccard_of_shingle_hashes() -> None:
+    one, other = text_shingles("a b c d e f"), text_shingles("c d e f g h")
+    assert jaccard(one, other) == 2 / 6  # "c d e", "d e f" of 6 shingles in all
+    assert jaccard(one, one) == 1.0 and jaccard(one, text_shingles("")) == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain ASCII words, with_underscores and digits 2024!",
+        "Accented café naïve ½ ｆｕｌｌ ｗｉｄｔｈ and “quotes”",
+        "ICLR 2024 的力量：大模型・カタカナ ㈱ 한국어 텍스트",
+        "𝐁𝐨𝐥𝐝 maths and 𠀀 beyond the BMP 😀",
+    ],
+)
+def test_tokens_take_the_fast_paths_without_changing_a_token(text: str) -> None:
+    cjk = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff"
+    cjk += "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff"
+    definition = re.compile(rf"[{cjk}]|[^\W_{cjk}]+")
+    for variant in (text, text.lower(), normalize_text(text)):
+        assert tokens(variant) == definition.findall(variant)

@@ -28,7 +28,7 @@ from .._update.plan import Link, Linker, Plan, Probe
 from ..config.settings import DedupSettings
 from ..errors import LinkNotFoundError
 from ..types import StoredEntry
-from .minhash import MinHasher, hasher_for, shingles, similarity
+from .minhash import MinHasher, hasher_for, similarity, text_shingles
 from .rules import (
     REASONS,
     Candidate,
@@ -91,8 +91,8 @@ def find_match(
         return None
     grey = grey_keys(found, candidates, rules.threshold)
     if grey:
-        if not found.shingle_set and probe is not None:
-            found = replace(found, shingle_set=frozenset(shingles(entry_text(probe))))
+        if not found.shingles.shape[0] and probe is not None:
+            found = replace(found, shingles=text_shingles(entry_text(probe)))
         texts = store.entry_texts(grey)
         candidates = refine(found, candidates, texts)
     return choose_match(found, candidates, rules=rules, split_from=store.split_partners(found.key))

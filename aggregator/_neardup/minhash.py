@@ -6,11 +6,13 @@ Owns how a text becomes comparable:
   buttons, "source:", copyright, navigation bars) removed;
 - **shingles**: overlapping runs of three tokens, where a token is a word in scripts
   that separate words by spaces and a single character in Chinese, Japanese and Korean,
-  so that ``大模型的力量`` gives character 3-grams and English gives word 3-grams;
+  so that ``大模型的力量`` gives character 3-grams and English gives word 3-grams; a
+  shingle is handled as a 64-bit hash that mixes the hashes of its tokens (each token
+  hashed once per process), so that no string is built per shingle, and the exact
+  similarity near the threshold compares the same hashes the signature is made of;
 - **MinHash** signatures of the shingle sets (``num_perm`` multiply-shift hash
-  functions ``(a*x + b mod 2**64) >> 32`` over a 32-bit hash of each shingle, a
-  2-universal family that needs no modulo; a shingle's hash mixes the CRC-32 of its
-  tokens, so no string is built per shingle) and their **LSH band keys**: the
+  functions ``(a*x + b mod 2**64) >> 32``, a 2-universal family that needs no modulo,
+  computed by rensa's R-MinHash in compiled code) and their **LSH band keys**: the
   signature cut into ``bands`` bands, each hashed to one 64-bit integer. Two texts
   become candidates when any band key is equal; the share of equal signature values
   estimates their Jaccard similarity.
@@ -21,27 +23,28 @@ Knows nothing of entries, the database or the rules: ``neardup`` builds on it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
-import zlib
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import rensa
 
 #: Tokens per shingle: word 3-grams, or character 3-grams in CJK text.
 SHINGLE_SIZE = 3
 #: Below this many shingles a text is too short to judge by content alone.
 MIN_SHINGLES = 12
 
-_SHIFT = np.uint64(32)
-#: Shingles hashed at once (128 x 4096 x 8 bytes = 4 MB at most).
-_SLICE = 4096
 #: Boilerplate and navigation are short lines; a paragraph is never dropped.
 _MAX_CLUTTER_LINE = 160
 
 Signature = npt.NDArray[np.uint32]
+#: The distinct shingles of a text as sorted 64-bit hashes (:func:`shingle_hashes`).
+Shingles = npt.NDArray[np.uint64]
 
 # Han, kana, hangul and the CJK compatibility blocks: one token per character.
 _CJK = (
@@ -49,6 +52,11 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff"
 )
 _TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+# The same tokens in the commonest cases, much faster: text without CJK characters,
+# and ASCII text, where a token is a run of letters and digits.
+_CJK_RE = re.compile(rf"[{_CJK}]")
+_WORD_RE = re.compile(r"[^\W_]+")
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
 _WEB_RE = re.compile(r"(?:https?://|www\.)\S+")
 # Whole lines that wrap a republished article rather than belong to it.
@@ -76,8 +84,11 @@ _NAV_RE = re.compile(r"^(?:[^|•\n]{1,16}[|•]){3,}[^|•\n]{0,16}$")
 def normalize_text(text: str) -> str:
     """NFKC, lower case, no URLs or addresses, no boilerplate lines."""
     text = unicodedata.normalize("NFKC", text).lower()
-    # Without an "@" only the (cheap) URL half of the pattern can match.
-    text = (_URL_RE if "@" in text else _WEB_RE).sub(" ", text)
+    # Each pattern needs its literal part: most texts have neither and skip the scan.
+    if "@" in text:
+        text = _URL_RE.sub(" ", text)
+    elif "://" in text or "www." in text:
+        text = _WEB_RE.sub(" ", text)
     lines = text.splitlines()
     return "\n".join(line for line in lines if not _is_clutter(line.strip()))
 
@@ -90,23 +101,37 @@ def _is_clutter(line: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """Words, and single characters of CJK scripts, of already normalised text."""
+    if text.isascii():
+        return text.translate(_ASCII_SEPARATORS).split()
+    if _CJK_RE.search(text) is None:
+        return _WORD_RE.findall(text)
     return _TOKEN_RE.findall(text)
 
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
-    """The set of ``size``-token shingles of ``text`` (normalised here)."""
+    """The set of ``size``-token shingles of ``text`` (normalised here), as strings."""
     return shingles_of(tokens(normalize_text(text)), size)
 
 
 def shingles_of(found: list[str], size: int = SHINGLE_SIZE) -> set[str]:
-    """The set of ``size``-token shingles of a text's :func:`tokens`."""
+    """The set of ``size``-token shingles of a text's :func:`tokens`: what
+    :func:`shingle_hashes` hashes, one hash per string."""
     if len(found) < size:
         return {" ".join(found)} if found else set()
     return {" ".join(found[i : i + size]) for i in range(len(found) - size + 1)}
 
 
-#: CRC-32 of tokens already seen in this process (a vocabulary, so it stays small).
-_TOKEN_CRC: dict[str, int] = {}
+class _TokenHashes(dict[str, int]):
+    """64-bit hashes of the tokens seen in this process (a vocabulary, so it stays
+    small): ``map`` over its ``__getitem__`` hashes a list of tokens in C."""
+
+    def __missing__(self, token: str) -> int:
+        digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
+        value = self[token] = int.from_bytes(digest, "little")
+        return value
+
+
+_TOKEN_HASHES = _TokenHashes()
 _MAX_CACHED_TOKENS = 1 << 20
 #: Odd multipliers mixing the token hashes of a shingle, one per position.
 _MIX = np.array(
@@ -115,30 +140,50 @@ _MIX = np.array(
 )
 
 
-def shingle_hashes(words: list[str], size: int = SHINGLE_SIZE) -> npt.NDArray[np.uint64]:
-    """32-bit hashes (as ``uint64``) of the distinct ``size``-token shingles of ``words``.
+def shingle_hashes(words: list[str], size: int = SHINGLE_SIZE) -> Shingles:
+    """Sorted distinct 64-bit hashes of the ``size``-token shingles of ``words``.
 
-    Each token is hashed once (CRC-32, cached) and a shingle's hash mixes its tokens'
-    hashes position by position, in numpy: the same shingles as :func:`shingles_of`
-    without building a string per shingle.
+    The shingles are those of :func:`shingles_of`, one hash each, computed without
+    building a string per shingle: each token's hash is looked up (a token is hashed
+    once per process) and a shingle's hash mixes its tokens' hashes position by
+    position, in numpy. A few whole-array operations per text: at a few hundred
+    tokens each numpy call costs about as much as its arithmetic.
     """
     if size > len(_MIX):
         raise ValueError(f"shingles of at most {len(_MIX)} tokens")
-    cache = _TOKEN_CRC
+    if not words:
+        return no_shingles()
+    cache = _TOKEN_HASHES
     if len(cache) > _MAX_CACHED_TOKENS:
         cache.clear()
-    values = []
-    for word in words:
-        crc = cache.get(word)
-        if crc is None:
-            crc = cache[word] = zlib.crc32(word.encode("utf-8"))
-        values.append(crc)
-    ids = np.array(values, dtype=np.uint64)
-    count = max(len(ids) - size + 1, 1 if len(ids) else 0)
-    mixed = np.zeros(count, dtype=np.uint64)
-    for position in range(min(size, len(ids))):
-        mixed = (mixed ^ ids[position : position + count]) * _MIX[position]
-    result: npt.NDArray[np.uint64] = np.unique(mixed >> _SHIFT)
+    ids = np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
+    count = max(len(ids) - size + 1, 1)
+    mixed = ids[:count] * _MIX[0]
+    for position in range(1, min(size, len(ids))):
+        mixed ^= ids[position : position + count]
+        mixed *= _MIX[position]
+    return _distinct(mixed)
+
+
+def no_shingles() -> Shingles:
+    """The empty shingle set."""
+    return np.zeros(0, dtype=np.uint64)
+
+
+def text_shingles(text: str) -> Shingles:
+    """:func:`shingle_hashes` of a text (normalised here)."""
+    return shingle_hashes(tokens(normalize_text(text)))
+
+
+def _distinct(values: npt.NDArray[np.uint64]) -> Shingles:
+    # Sorting and comparing neighbours is several times faster than np.unique here.
+    values.sort()
+    if values.shape[0] < 2:
+        return values
+    keep = np.empty(values.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    result: Shingles = values[keep]
     return result
 
 
@@ -163,8 +208,16 @@ class Scheme:
 
     @property
     def name(self) -> str:
-        """Stored beside each signature, e.g. ``minhash1:k3:128x32:s1``."""
-        return f"minhash3:k{SHINGLE_SIZE}:{self.num_perm}x{self.bands}:s{self.seed}"
+        """Stored beside each signature, e.g. ``minhash4:k3:128x32:s1:r2``.
+
+        The last part is rensa's R-MinHash algorithm version: should a release of
+        rensa compute other values, the stored signatures are recomputed
+        (``linking.index_missing``) instead of being compared with new ones.
+        """
+        return (
+            f"minhash4:k{SHINGLE_SIZE}:{self.num_perm}x{self.bands}:s{self.seed}"
+            f":r{rensa.RMinHash.ALGORITHM_VERSION}"
+        )
 
 
 class MinHasher:
@@ -174,31 +227,26 @@ class MinHasher:
         self.scheme = scheme
         rng = np.random.default_rng(scheme.seed)
         top = np.iinfo(np.uint64).max
-        # Multiply-shift hashing wraps modulo 2**64 on purpose; ``a`` must be odd.
-        self._a = (
-            rng.integers(0, top, scheme.num_perm, dtype=np.uint64, endpoint=True) | np.uint64(1)
-        )[:, None]
-        self._b = rng.integers(0, top, scheme.num_perm, dtype=np.uint64, endpoint=True)[:, None]
         # Band keys: a random odd multiplier per row of a band, a random offset per band.
         self._row_mult = rng.integers(0, top, scheme.rows, dtype=np.uint64, endpoint=True) | 1
         self._band_offset = rng.integers(0, top, scheme.bands, dtype=np.uint64, endpoint=True)
 
     def signature(self, items: Iterable[str]) -> Signature | None:
-        """The MinHash of a set of strings (each hashed with CRC-32)."""
-        values = [zlib.crc32(item.encode("utf-8")) for item in items]
-        return self.signature_of(np.array(values, dtype=np.uint64))
+        """The MinHash of a set of strings (each hashed as a token is)."""
+        values = [_TOKEN_HASHES[item] for item in items]
+        return self.signature_of(_distinct(np.array(values, dtype=np.uint64)))
 
-    def signature_of(self, hashed: npt.NDArray[np.uint64]) -> Signature | None:
-        """The MinHash of distinct 32-bit hashes (:func:`shingle_hashes`); ``None`` for
+    def signature_of(self, hashed: Shingles) -> Signature | None:
+        """The MinHash of distinct 64-bit hashes (:func:`shingle_hashes`); ``None`` for
         fewer than :data:`MIN_SHINGLES`."""
-        if hashed.shape[0] < MIN_SHINGLES:
+        count = hashed.shape[0]
+        if count < MIN_SHINGLES:
             return None
-        minimum = np.full(self.scheme.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-        # In slices, so that a very long page never needs a huge num_perm x n matrix.
-        for start in range(0, hashed.shape[0], _SLICE):
-            part = hashed[None, start : start + _SLICE]
-            minimum = np.minimum(minimum, ((self._a * part + self._b) >> _SHIFT).min(axis=1))
-        result: Signature = minimum.astype(np.uint32)
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            hashed, (0, count), self.scheme.num_perm, self.scheme.seed
+        )
+        # Through array("I"): numpy converts a list of Python ints several times slower.
+        result: Signature = np.frombuffer(array("I", matrix.to_rows()[0]), dtype=np.uint32)
         return result
 
     def bands(self, signature: Signature) -> tuple[int, ...]:
@@ -207,9 +255,11 @@ class MinHasher:
         Equal bands give equal keys; unequal bands collide with probability about
         2**-32, which only adds a candidate that the signature comparison rejects.
         """
-        rows = signature.astype(np.uint64).reshape(self.scheme.bands, self.scheme.rows)
-        keys = (rows * self._row_mult[None, :]).sum(axis=1, dtype=np.uint64) + self._band_offset
-        return tuple(int(key) for key in keys.view(np.int64))
+        rows = signature.reshape(self.scheme.bands, self.scheme.rows)
+        # The product of uint32 rows and uint64 multipliers is summed in uint64: it wraps.
+        keys = rows.dot(self._row_mult)
+        keys += self._band_offset
+        return tuple(keys.view(np.int64).tolist())
 
     @staticmethod
     def to_bytes(signature: Signature) -> bytes:
@@ -223,7 +273,7 @@ class MinHasher:
 
 @functools.lru_cache(maxsize=4)
 def hasher_for(num_perm: int, bands: int) -> MinHasher:
-    """One hasher per scheme: its permutations are drawn once per process."""
+    """One hasher per scheme: its band multipliers are drawn once per process."""
     return MinHasher(Scheme(num_perm=num_perm, bands=bands))
 
 
@@ -234,7 +284,8 @@ def similarity(one: Signature | None, other: Signature | None) -> float | None:
     return float(np.count_nonzero(one == other)) / float(one.shape[0])
 
 
-def jaccard(one: frozenset[str] | set[str], other: frozenset[str] | set[str]) -> float:
-    """The exact Jaccard similarity of two shingle sets."""
-    union = len(one | other)
-    return len(one & other) / union if union else 0.0
+def jaccard(one: Shingles, other: Shingles) -> float:
+    """The exact Jaccard similarity of two shingle sets (:func:`shingle_hashes`)."""
+    common = np.intersect1d(one, other, assume_unique=True).shape[0]
+    union = one.shape[0] + other.shape[0] - common
+    return common / union if union else 0.0

@@ -28,13 +28,14 @@ from typing import Protocol
 from .._update.normalize import arxiv_id, doi, html_to_text
 from .minhash import (
     MinHasher,
+    Shingles,
     Signature,
     jaccard,
+    no_shingles,
     normalize_text,
     shingle_hashes,
-    shingles,
-    shingles_of,
     similarity,
+    text_shingles,
     tokens,
 )
 
@@ -137,7 +138,8 @@ def title_author_key(entry: TextEntry) -> str | None:
         return None
     title = normalize_title(entry.title)
     author = surname(entry.authors[0])
-    if len(tokens(title)) < MIN_TITLE_TOKENS or len(title) < MIN_TITLE_CHARS or not author:
+    # The normalised title is its tokens joined by single spaces.
+    if len(title.split(" ")) < MIN_TITLE_TOKENS or len(title) < MIN_TITLE_CHARS or not author:
         return None
     digest = hashlib.sha256(f"{title}\x00{author}".encode()).hexdigest()[:24]
     return f"title:{digest}"
@@ -184,9 +186,9 @@ class Features:
     work_keys: tuple[str, ...]
     #: The shingle count, shown by ``dupes explain``.
     shingle_count: int = 0
-    #: The shingles themselves, to compute an exact similarity near the threshold
-    #: (not stored).
-    shingle_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: The shingles themselves (their hashes), to compute an exact similarity near the
+    #: threshold (not stored).
+    shingles: Shingles = field(default_factory=no_shingles, repr=False, compare=False)
 
 
 def features(
@@ -200,8 +202,9 @@ def features(
 ) -> Features:
     """Compute an entry's signature, band keys and work keys.
 
-    ``keep_shingles=False`` leaves out the shingle set, which only a borderline
-    candidate needs (``duplicates.find_match`` recomputes it then).
+    ``keep_shingles=False`` leaves out the shingles, which only a borderline
+    candidate needs (``linking.find_match`` recomputes them then) and which would
+    only weigh on features sent between processes.
     """
     words = tokens(normalize_text(entry_text(entry)))
     hashed = shingle_hashes(words)
@@ -219,7 +222,7 @@ def features(
         bands=hasher.bands(signature) if signature is not None else (),
         work_keys=tuple(work),
         shingle_count=int(hashed.shape[0]),
-        shingle_set=frozenset(shingles_of(words)) if keep_shingles else frozenset(),
+        shingles=hashed if keep_shingles else no_shingles(),
     )
 
 
@@ -368,8 +371,8 @@ def refine(
     refined = []
     for candidate in candidates:
         text = texts.get(candidate.key)
-        if text is not None and probe.shingle_set:
-            candidate = replace(candidate, exact=jaccard(probe.shingle_set, shingles(text)))
+        if text is not None and probe.shingles.shape[0]:
+            candidate = replace(candidate, exact=jaccard(probe.shingles, text_shingles(text)))
         refined.append(candidate)
     return refined
 

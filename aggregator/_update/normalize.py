@@ -258,10 +258,15 @@ _TAG_RE = re.compile(r"<[^>]+>")
 # end at the end of the text, so that no start is tried twice over the same characters.
 _HIDDEN_RE = re.compile(r"(?is)<(script|style)\b[^>]*(?:>|\Z).*?(?:</\1\b[^>]*(?:>|\Z)|\Z)")
 _BLOCK_END_RE = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h\d|tr|blockquote|pre)>")
-# Every line boundary of str.splitlines(), and the white space collapsed within lines.
-_LINE_BREAK_RE = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_SPACE_RE = re.compile(r"[ \t\r\f\v]+")
-_SPACE_AROUND_BREAK_RE = re.compile(r"[^\S\n]*\n[^\S\n]*")
+# Every line boundary of str.splitlines() but "\n", and the white space collapsed
+# within lines (by then \r, \f and \v are line breaks).
+_LINE_BREAK_RE = re.compile("\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE_BREAKS = ("\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+# Runs of spaces and tabs that are not one space already (a pattern matching every
+# single space would rebuild the whole text for nothing), and runs of spaces alone,
+# which a literal-prefix search finds quickly.
+_SPACE_RE = re.compile(r"\t[ \t]*| [ \t]+")
+_SPACES_RE = re.compile(r"  +")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
@@ -271,22 +276,37 @@ def html_to_text(value: str | None) -> str:
     Lines are split as ``str.splitlines`` splits them, runs of spaces and tabs within
     a line become one space, each line is stripped, and three or more line breaks
     become two. The text of ``<script>`` and ``<style>`` elements is not text to read:
-    it is dropped (an Atom title of type html may hold one). Done on the whole text at
-    once: this runs for every entry.
+    it is dropped (an Atom title of type html may hold one).
+
+    This runs for every entry, several times: each pattern runs only when a cheap
+    substring test says it can match (a character-class scan over the whole text
+    costs more than all the ``in`` tests together), and lines are stripped by
+    ``str.strip``, which strips exactly the white space that ``\\s`` matches.
     """
     if not value:
         return ""
-    if "<s" in value or "<S" in value:  # cheap test first: this runs for every entry
-        value = _HIDDEN_RE.sub("", value)
-    value = _BLOCK_END_RE.sub("\n", value)
-    # No tag starts after the last ">": tags are removed only before it, which gives the
-    # same text but in linear time for a title of a million "<" and no ">" (each "<"
-    # would be tried to the end of the text).
-    end = value.rfind(">") + 1
-    text = html.unescape(_TAG_RE.sub("", value[:end]) + value[end:])
-    text = _SPACE_RE.sub(" ", _LINE_BREAK_RE.sub("\n", text))
-    text = _SPACE_AROUND_BREAK_RE.sub("\n", text.strip())
-    return _BLANK_LINES_RE.sub("\n\n", text).strip()
+    if "<" in value:
+        if "<s" in value or "<S" in value:
+            value = _HIDDEN_RE.sub("", value)
+        value = _BLOCK_END_RE.sub("\n", value)
+        # No tag starts after the last ">": tags are removed only before it, which gives
+        # the same text but in linear time for a title of a million "<" and no ">" (each
+        # "<" would be tried to the end of the text).
+        end = value.rfind(">") + 1
+        value = _TAG_RE.sub("", value[:end]) + value[end:]
+    text = html.unescape(value)
+    if any(mark in text for mark in _LINE_BREAKS):
+        text = _LINE_BREAK_RE.sub("\n", text)
+    if "\t" in text:
+        text = _SPACE_RE.sub(" ", text)
+    elif "  " in text:
+        text = _SPACES_RE.sub(" ", text)
+    text = text.strip()
+    if "\n" in text:
+        text = "\n".join([line.strip() for line in text.split("\n")])
+        if "\n\n\n" in text:
+            text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip()
 
 
 def clean_text(value: str | None) -> str:
