@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -159,6 +160,24 @@ class StoreBase:
             raise
         finally:
             self._batch = None
+
+    def _insert_all(self, table: str, rows: list[tuple[Any, ...]], *, verb: str) -> None:
+        """``rows`` (whole rows of ``table``, in order) written by one ``verb ... SELECT``
+        statement over a JSON array of them (``json_each``); ``verb`` is for example
+        ``INSERT OR IGNORE``. Values: text, integers and NULL.
+
+        For the tables with triggers (the output generation's) and foreign keys: SQLite
+        gives each statement that fires triggers and may abort a statement journal, so
+        that row by row (``executemany``) every row copies the pages it touches
+        (measured: 20 us per entry_categories row, 5 us in one statement).
+        """
+        if not rows:
+            return
+        columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
+        self.db.conn.execute(
+            f"{verb} INTO {table} SELECT {columns} FROM json_each(?) ORDER BY key",
+            [json.dumps(rows, ensure_ascii=False)],
+        )
 
     # -- migrations -------------------------------------------------------------------
 
