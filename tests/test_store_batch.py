@@ -123,3 +123,23 @@ def test_rows_written_in_one_statement_keep_their_order_types_and_text(tmp_path:
         (keys[0], "cs.AI", TODAY.isoformat(), "cross", 2**62, "integer", "s"),
         (keys[1], "cs.AI", TODAY.isoformat(), "replace", 3, "integer", "s"),
     ]
+
+
+def test_what_is_known_of_a_new_document_is_one_query(tmp_path: Path) -> None:
+    """Storage's answer for a document's keys: one statement however many keys, and
+    the stored rows read in full only when some are stored."""
+    document = entries(
+        *(ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(1200))
+    )
+    keys = [entry.key for entry in document]
+    with Store(tmp_path / "a.db") as store:
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        known = store.known("s", keys)
+        store.db.conn.set_trace_callback(None)
+        assert len(statements) == 1
+        assert (known.rows, known.delivered, known.pruned) == ({}, {}, {})
+        store_document(store, document[:3])
+        known = store.known("s", keys)
+        assert sorted(known.rows) == sorted(keys[:3])
+        assert sorted(known.delivered) == sorted(keys[:3]) and known.pruned == {}

@@ -98,7 +98,7 @@ class DuplicateQueries(StoreBase):
         # cost of binding the 32 rows one by one.
         conn.executemany(
             "INSERT OR IGNORE INTO lsh_bands SELECT b.value, s.id"
-            " FROM entry_signatures AS s, json_each(?) AS b WHERE s.entry_key = ?",
+            " FROM entry_signatures AS s CROSS JOIN json_each(?) AS b WHERE s.entry_key = ?",
             [(json.dumps(f.bands), f.key) for f in found if f.bands],
         )
         conn.executemany(
@@ -169,26 +169,28 @@ class DuplicateQueries(StoreBase):
         """:meth:`candidates` of each of ``found``, by key: the same answers, looked up
         for all of them at once (a few statements per 500 band or work keys)."""
         conn = self.db.conn
-        owners: dict[int | str, set[int]] = {}
-        for chunk in chunks(sorted({band for f in found for band in f.bands})):
-            for band, sig_id in conn.execute(
-                f"SELECT band, sig_id FROM lsh_bands WHERE band IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                owners.setdefault(band, set()).add(sig_id)
-        for works in chunks(sorted({work for f in found for work in f.work_keys})):
-            for work, sig_id in conn.execute(
-                "SELECT w.work_key, s.id FROM entry_work_keys w"
-                " JOIN entry_signatures s ON s.entry_key = w.entry_key"
-                f" WHERE w.work_key IN ({','.join('?' * len(works))})",
-                works,
-            ):
-                owners.setdefault(work, set()).add(sig_id)
+        # Which of ``found`` shares a key with which signature: SQLite matches the
+        # keys of all of them at once (a JSON array per entry, unpacked by json_each),
+        # so only the hits come back to Python. (CROSS JOIN: SQLite knows nothing of
+        # the size of a JSON array, and must not scan a table for each of its items.)
+        owners: dict[int, set[int]] = {}
+        for index, sig_id in conn.execute(
+            "SELECT f.key, b.sig_id FROM json_each(?) AS f, json_each(f.value) AS k"
+            " CROSS JOIN lsh_bands AS b ON b.band = k.value",
+            [json.dumps([f.bands for f in found])],
+        ):
+            owners.setdefault(index, set()).add(sig_id)
+        for index, sig_id in conn.execute(
+            "SELECT f.key, s.id FROM json_each(?) AS f, json_each(f.value) AS k"
+            " CROSS JOIN entry_work_keys AS w ON w.work_key = k.value"
+            " CROSS JOIN entry_signatures AS s ON s.entry_key = w.entry_key",
+            [json.dumps([f.work_keys for f in found], ensure_ascii=False)],
+        ):
+            owners.setdefault(index, set()).add(sig_id)
         rows = self._candidates_by_id(sorted(set().union(*owners.values())), scheme)
         answers: dict[str, list[Candidate]] = {}
-        for f in found:
-            parts: list[int | str] = [*f.bands, *f.work_keys]
-            ids: set[int] = set().union(*(owners.get(part, set()) for part in parts))
+        for index, f in enumerate(found):
+            ids = owners.get(index, set())
             answers[f.key] = [rows[i] for i in sorted(ids) if i in rows and rows[i].key != f.key]
         return answers
 
