@@ -143,3 +143,19 @@ def test_what_is_known_of_a_new_document_is_one_query(tmp_path: Path) -> None:
         known = store.known("s", keys)
         assert sorted(known.rows) == sorted(keys[:3])
         assert sorted(known.delivered) == sorted(keys[:3]) and known.pruned == {}
+
+
+def test_keys_with_a_nul_character_are_stored_and_known_exactly(tmp_path: Path) -> None:
+    """SQLite's JSON functions end a string at NUL: such rows and keys are bound one
+    by one instead of going through json_each."""
+    document = entries(
+        ParsedEntry(title="Nul", guid="tag:a\x00b"),
+        ParsedEntry(title="Plain", link="https://example.org/plain"),
+    )
+    keys = [entry.key for entry in document]
+    assert "\x00" in keys[0]
+    with Store(tmp_path / "a.db") as store:
+        assert store_document(store, document) > 0
+        assert store.categories() == [("cat", 2)]
+        assert sorted(store.known("s", keys).rows) == sorted(keys)
+        assert store_document(store, document) == 0  # known again: nothing rewritten

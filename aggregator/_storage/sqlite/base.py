@@ -173,10 +173,15 @@ class StoreBase:
         """
         if not rows:
             return
+        data = json_param(rows)
+        if data is None:
+            self.db.conn.executemany(
+                f"{verb} INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows
+            )
+            return
         columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
         self.db.conn.execute(
-            f"{verb} INTO {table} SELECT {columns} FROM json_each(?) ORDER BY key",
-            [json.dumps(rows, ensure_ascii=False)],
+            f"{verb} INTO {table} SELECT {columns} FROM json_each(?) ORDER BY key", [data]
         )
 
     # -- migrations -------------------------------------------------------------------
@@ -294,6 +299,14 @@ def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
             raise storage_error(err, self.path, self.busy_timeout) from err
 
     return converted
+
+
+def json_param(value: object) -> str | None:
+    """``value`` as JSON text for SQLite's ``json_each``, or None when SQLite would not
+    read its strings back exactly: a NUL character ends a string there (SQLite 3.40),
+    so the caller binds the values one by one instead."""
+    text = json.dumps(value, ensure_ascii=False)
+    return None if "\\u0000" in text else text
 
 
 def chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:

@@ -9,12 +9,12 @@ write, the near-duplicate stage (passed in as ``link``) decides what to link.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 
 from ..._update.plan import Applied, Known, Linker, Plan
 from .arxiv import ArxivQueries
+from .base import json_param
 from .documents import DocumentQueries
 from .entries import EntryQueries
 from .health import HealthQueries
@@ -41,7 +41,14 @@ class PlanQueries(
         """
         if self._batch is not None:
             self._batch.begin()
-        wanted = json.dumps(list(dict.fromkeys(keys)), ensure_ascii=False)
+        unique = list(dict.fromkeys(keys))
+        wanted = json_param(unique)
+        if wanted is None:  # a key SQLite's JSON cannot carry: asked one chunk at a time
+            return Known(
+                rows=self.get_entries(unique),
+                delivered=self.source_hashes(source, unique),
+                pruned=self.pruned_hashes(source, unique),
+            )
         # One query says which keys are stored, delivered by ``source`` or pruned; only
         # the stored rows are then read in full (none, for a new document). CROSS JOIN:
         # the keys first, then one index seek each (SQLite cannot tell the size of the
