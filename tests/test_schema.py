@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import sqlite3
 import types
+from pathlib import Path
 from typing import Any
 
-from aggregator._storage.sqlite import schema
+from aggregator._storage.sqlite import Store, schema
 from aggregator._storage.sqlite.schema import MIGRATIONS
 
 
@@ -69,3 +71,24 @@ def test_migration_9_executes_what_it_shipped_with() -> None:
         "            mtime_ns INTEGER NOT NULL\n"
         "        )",
     ]
+
+
+def test_migration_11_executes_what_it_shipped_with() -> None:
+    recorder = Recorder()
+    schema._m11_unused_indexes(recorder)  # type: ignore[arg-type]
+    assert recorder.sql == ["DROP INDEX IF EXISTS deliveries_updated"]
+
+
+def test_a_database_of_schema_10_loses_the_unused_index(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("CREATE INDEX deliveries_updated ON deliveries (updated_at)")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 11")
+    conn.close()
+    with Store(path) as store:
+        names = {name for (name,) in store.db.execute("SELECT name FROM sqlite_master")}
+        assert "deliveries_updated" not in names
+        assert store.schema_version() == 11
+        assert store.last_deliveries() == []

@@ -86,3 +86,76 @@ def test_the_batch_statements_name_every_column_of_entries(tmp_path: Path) -> No
         )
     )  # fmt: skip
     assert set(entries_module._COLUMNS) == set(table) == set(row)
+
+
+def test_rows_written_in_one_statement_keep_their_order_types_and_text(tmp_path: Path) -> None:
+    """Filings and announcements go in as one JSON array (``_insert_all``): what comes
+    out is what went in, in order, integers as integers and NULL as NULL."""
+    from aggregator._update.plan import Announcement, Plan
+
+    odd = 'quote " backslash \\ tab \t newline \n nul-free ünïcode 文字 \U0001f600'
+    document = entries(
+        *(ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(3))
+    )
+    with Store(tmp_path / "a.db") as store:
+        store_document(store, document)
+        keys = [entry.key for entry in document]
+        store.apply(
+            [
+                Plan(
+                    "s",
+                    NOW,
+                    announcements=(
+                        Announcement(keys[2], odd, TODAY, "new", None),
+                        Announcement(keys[0], "cs.AI", TODAY, "cross", 2**62),
+                        Announcement(keys[1], "cs.AI", TODAY, "replace", 3),
+                        Announcement(keys[1], "cs.AI", TODAY, "new", 4),  # ignored: known
+                    ),
+                )
+            ]
+        )
+        rows = store.db.execute(
+            "SELECT entry_key, category, day, how, version, typeof(version), source"
+            " FROM arxiv_announcements ORDER BY rowid"
+        ).fetchall()
+    assert rows == [
+        (keys[2], odd, TODAY.isoformat(), "new", None, "null", "s"),
+        (keys[0], "cs.AI", TODAY.isoformat(), "cross", 2**62, "integer", "s"),
+        (keys[1], "cs.AI", TODAY.isoformat(), "replace", 3, "integer", "s"),
+    ]
+
+
+def test_what_is_known_of_a_new_document_is_one_query(tmp_path: Path) -> None:
+    """Storage's answer for a document's keys: one statement however many keys, and
+    the stored rows read in full only when some are stored."""
+    document = entries(
+        *(ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(1200))
+    )
+    keys = [entry.key for entry in document]
+    with Store(tmp_path / "a.db") as store:
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        known = store.known("s", keys)
+        store.db.conn.set_trace_callback(None)
+        assert len(statements) == 1
+        assert (known.rows, known.delivered, known.pruned) == ({}, {}, {})
+        store_document(store, document[:3])
+        known = store.known("s", keys)
+        assert sorted(known.rows) == sorted(keys[:3])
+        assert sorted(known.delivered) == sorted(keys[:3]) and known.pruned == {}
+
+
+def test_keys_with_a_nul_character_are_stored_and_known_exactly(tmp_path: Path) -> None:
+    """SQLite's JSON functions end a string at NUL: such rows and keys are bound one
+    by one instead of going through json_each."""
+    document = entries(
+        ParsedEntry(title="Nul", guid="tag:a\x00b"),
+        ParsedEntry(title="Plain", link="https://example.org/plain"),
+    )
+    keys = [entry.key for entry in document]
+    assert "\x00" in keys[0]
+    with Store(tmp_path / "a.db") as store:
+        assert store_document(store, document) > 0
+        assert store.categories() == [("cat", 2)]
+        assert sorted(store.known("s", keys).rows) == sorted(keys)
+        assert store_document(store, document) == 0  # known again: nothing rewritten

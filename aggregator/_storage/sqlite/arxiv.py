@@ -13,14 +13,14 @@ class ArxivQueries(StoreBase):
         """The plan's announcements (per paper, category and day: the first source to
         report one wins) and the batches its source delivered."""
         conn = self.db.conn
-        if plan.announcements:
-            conn.executemany(
-                "INSERT OR IGNORE INTO arxiv_announcements VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (a.key, a.category, a.day.isoformat(), a.how, a.version, plan.source)
-                    for a in plan.announcements
-                ],
-            )
+        self._insert_all(
+            "arxiv_announcements",
+            [
+                (a.key, a.category, a.day.isoformat(), a.how, a.version, plan.source)
+                for a in plan.announcements
+            ],
+            verb="INSERT OR IGNORE",
+        )
         if plan.batches:
             conn.executemany(
                 "INSERT OR IGNORE INTO arxiv_batches VALUES (?, ?, ?, ?)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -160,6 +161,29 @@ class StoreBase:
         finally:
             self._batch = None
 
+    def _insert_all(self, table: str, rows: list[tuple[Any, ...]], *, verb: str) -> None:
+        """``rows`` (whole rows of ``table``, in order) written by one ``verb ... SELECT``
+        statement over a JSON array of them (``json_each``); ``verb`` is for example
+        ``INSERT OR IGNORE``. Values: text, integers and NULL.
+
+        For the tables with triggers (the output generation's) and foreign keys: SQLite
+        gives each statement that fires triggers and may abort a statement journal, so
+        that row by row (``executemany``) every row copies the pages it touches
+        (measured: 20 us per entry_categories row, 5 us in one statement).
+        """
+        if not rows:
+            return
+        data = json_param(rows)
+        if data is None:
+            self.db.conn.executemany(
+                f"{verb} INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows
+            )
+            return
+        columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
+        self.db.conn.execute(
+            f"{verb} INTO {table} SELECT {columns} FROM json_each(?) ORDER BY key", [data]
+        )
+
     # -- migrations -------------------------------------------------------------------
 
     def _migrate(self) -> None:
@@ -275,6 +299,14 @@ def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
             raise storage_error(err, self.path, self.busy_timeout) from err
 
     return converted
+
+
+def json_param(value: object) -> str | None:
+    """``value`` as JSON text for SQLite's ``json_each``, or None when SQLite would not
+    read its strings back exactly: a NUL character ends a string there (SQLite 3.40),
+    so the caller binds the values one by one instead."""
+    text = json.dumps(value, ensure_ascii=False)
+    return None if "\\u0000" in text else text
 
 
 def chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:

@@ -14,6 +14,7 @@ from contextlib import nullcontext
 
 from ..._update.plan import Applied, Known, Linker, Plan
 from .arxiv import ArxivQueries
+from .base import json_param
 from .documents import DocumentQueries
 from .entries import EntryQueries
 from .health import HealthQueries
@@ -40,11 +41,40 @@ class PlanQueries(
         """
         if self._batch is not None:
             self._batch.begin()
-        wanted = list(dict.fromkeys(keys))
+        unique = list(dict.fromkeys(keys))
+        wanted = json_param(unique)
+        if wanted is None:  # a key SQLite's JSON cannot carry: asked one chunk at a time
+            return Known(
+                rows=self.get_entries(unique),
+                delivered=self.source_hashes(source, unique),
+                pruned=self.pruned_hashes(source, unique),
+            )
+        # One query says which keys are stored, delivered by ``source`` or pruned; only
+        # the stored rows are then read in full (none, for a new document). CROSS JOIN:
+        # the keys first, then one index seek each (SQLite cannot tell the size of the
+        # JSON array, and would scan the source's copies for each key instead).
+        stored: list[str] = []
+        delivered: dict[str, str] = {}
+        pruned: dict[str, str] = {}
+        for kind, key, content_hash in self.db.conn.execute(
+            "SELECT 'row', e.key, NULL FROM json_each(?1) AS k"
+            " CROSS JOIN entries AS e ON e.key = k.value"
+            " UNION ALL SELECT 'copy', s.entry_key, s.content_hash FROM json_each(?1) AS k"
+            " CROSS JOIN entry_sources AS s ON s.entry_key = k.value AND s.source = ?2"
+            " UNION ALL SELECT 'pruned', p.entry_key, p.content_hash FROM json_each(?1) AS k"
+            " CROSS JOIN pruned_entries AS p ON p.entry_key = k.value AND p.source = ?2",
+            [wanted, source],
+        ):
+            if kind == "row":
+                stored.append(key)
+            elif kind == "copy":
+                delivered[key] = content_hash
+            else:
+                pruned[key] = content_hash
         return Known(
-            rows=self.get_entries(wanted),
-            delivered=self.source_hashes(source, wanted),
-            pruned=self.pruned_hashes(source, wanted),
+            rows=self.get_entries(stored) if stored else {},
+            delivered=delivered,
+            pruned=pruned,
         )
 
     def apply(self, plans: Iterable[Plan], *, link: Linker | None = None) -> list[Applied]:
