@@ -31,7 +31,8 @@ TABLES = {
     "entry_sources": "entry_key, source",
     "entry_signatures": "entry_key",
     "entry_work_keys": "work_key, entry_key",
-    "lsh_bands": "band, sig_id",
+    # The LSH index is two tables (recent keys are merged into lsh_bands in bulk).
+    "(SELECT * FROM lsh_bands UNION ALL SELECT * FROM lsh_bands_recent)": "band, sig_id",
     "duplicates": "entry_key",
 }
 

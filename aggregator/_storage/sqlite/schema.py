@@ -347,6 +347,26 @@ def _m11_unused_indexes(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS deliveries_updated")
 
 
+def _m12_recent_bands(db: sqlite_utils.Database) -> None:
+    # New entries' band keys go to a small table first and are merged into lsh_bands
+    # in key order once it holds enough (see DuplicateQueries): a batch of random keys
+    # written straight into a table of millions touches nearly every page of it, and
+    # every page touched is written again at each commit.
+    db.execute(
+        """
+        CREATE TABLE lsh_bands_recent (
+            band INTEGER NOT NULL,
+            sig_id INTEGER NOT NULL,
+            PRIMARY KEY (band, sig_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX lsh_bands_recent_sig ON lsh_bands_recent (sig_id)")
+    db.execute(
+        "CREATE TRIGGER entry_signatures_delete_recent AFTER DELETE ON entry_signatures"
+        " BEGIN DELETE FROM lsh_bands_recent WHERE sig_id = OLD.id; END"
+    )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -360,4 +380,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (9, "output generation, published files, feed order index", _m9_output_generation),
     (10, "digest days to render again", _m10_digests_due),
     (11, "drop indexes no query uses", _m11_unused_indexes),
+    (12, "recent band keys, merged into lsh_bands in bulk", _m12_recent_bands),
 )
