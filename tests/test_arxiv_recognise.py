@@ -52,6 +52,115 @@ def source_table(name: str, kind: str, url: str, extra: str = "") -> str:
     return f'\n[[sources]]\nname = "{name}"\nkind = "{kind}"\nurl = "{url}"\n{extra}'
 
 
+# -- sources add and OPML import ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "follows"),
+    [
+        ("https://rss.arxiv.org/rss/cs.CL", ("cs.CL",)),
+        ("https://rss.arxiv.org/atom/cs.AI+cs.LG", ("cs.AI", "cs.LG")),
+        ("http://export.arxiv.org/rss/hep-th", ("hep-th",)),
+        (
+            "http://export.arxiv.org/api/query?search_query=cat:cs.CL+OR+cat:math.*"
+            "&sortBy=submittedDate&max_results=100",
+            ("cs.CL", "math"),
+        ),
+        ("https://arxiv.org/list/cs.CL/new", ("cs.CL",)),
+        ("https://arxiv.org/a/lovelace_a_1.atom2", ()),
+    ],
+)
+def test_sources_add_recognises_arxiv_urls(
+    tmp_path: Path, url: str, follows: tuple[str, ...]
+) -> None:
+    config = tmp_path / "aggregator.toml"
+    result = cli(config, "sources", "add", "papers", url)
+    assert result.exit_code == 0, result.output
+    assert "kind arxiv (recognised from the URL)" in result.stdout
+    [source] = load_config(config).sources
+    assert (source.kind, source.url, source.follow) == ("arxiv", url, follows)
+    assert 'kind = "arxiv"' in config.read_text(encoding="utf-8")
+
+
+def test_sources_add_keeps_an_explicit_feed_kind_with_a_warning(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    result = cli(
+        config, "sources", "add", "cl", "https://rss.arxiv.org/rss/cs.CL", "--kind", "feed"
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: https://rss.arxiv.org/rss/cs.CL is arXiv's feed" in result.stderr
+    assert 'kept kind "feed" as asked' in result.stderr
+    assert [s.kind for s in load_config(config).sources] == ["feed"]
+    # Other URLs stay plain feeds, silently.
+    result = cli(config, "sources", "add", "blog", "https://blog.example.org/feed.xml")
+    assert result.exit_code == 0 and not result.stderr
+    assert "kind feed." in result.stdout
+    assert [s.kind for s in load_config(config).sources] == ["feed", "feed"]
+
+
+def test_sources_add_refuses_own_categories_for_a_recognised_arxiv_url(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    result = cli(
+        config, "sources", "add", "cl", "https://rss.arxiv.org/rss/cs.CL", "--category", "My Papers"
+    )
+    assert result.exit_code == 2
+    assert "'My Papers' is not one" in result.stderr and "--kind feed" in result.stderr
+    assert not config.exists()
+
+
+def test_sources_add_recognises_a_saved_arxiv_feed_by_its_content(tmp_path: Path) -> None:
+    (tmp_path / "cs.AI.xml").write_bytes((ARXIV / "rss-cs.AI-2026-01-14.xml").read_bytes())
+    config = tmp_path / "aggregator.toml"
+    result = cli(config, "sources", "add", "saved", "cs.AI.xml")
+    assert result.exit_code == 0, result.output
+    assert "kind arxiv (recognised from its content)" in result.stdout
+    assert [s.kind for s in load_config(config).sources] == ["arxiv"]
+
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>Reader export</title></head>
+  <body>
+    <outline text="Research" title="Research">
+      <outline type="rss" text="cs.CL updates on arXiv.org" xmlUrl="https://rss.arxiv.org/rss/cs.CL"/>
+      <outline type="rss" text="Lab blog" xmlUrl="https://lab.example.org/feed.xml"/>
+    </outline>
+    <outline type="rss" text="arXiv API" category="/cs.LG"
+             xmlUrl="http://export.arxiv.org/api/query?search_query=cat:cs.LG"/>
+  </body>
+</opml>
+"""
+
+
+def test_opml_import_recognises_arxiv_urls(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    opml = tmp_path / "export.opml"
+    opml.write_bytes(OPML)
+    result = cli(config, "sources", "import-opml", str(opml))
+    assert result.exit_code == 0, result.output
+    assert (
+        "added: cs-cl-updates-on-arxiv-org (https://rss.arxiv.org/rss/cs.CL) as kind arxiv"
+        " (recognised from the URL); not filed under Research" in result.stdout
+    )
+    assert "added: lab-blog (https://lab.example.org/feed.xml)\n" in result.stdout
+    sources = {s.name: s for s in load_config(config).sources}
+    assert {name: s.kind for name, s in sources.items()} == {
+        "cs-cl-updates-on-arxiv-org": "arxiv",
+        "lab-blog": "feed",
+        "arxiv-api": "arxiv",
+    }
+    assert sources["cs-cl-updates-on-arxiv-org"].follow == ("cs.CL",)
+    assert sources["lab-blog"].categories == ("Research",)
+    assert sources["arxiv-api"].follow == ("cs.LG",)
+
+    # --kind feed is obeyed, and warned about, for each arXiv URL.
+    other = tmp_path / "other.toml"
+    result = cli(other, "sources", "import-opml", str(opml), "--kind", "feed")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count('kept kind "feed" as asked') == 2
+    assert {s.kind for s in load_config(other).sources} == {"feed"}
+
+
 # -- the same document through kind "feed" and kind "arxiv" --------------------------------
 
 #: What a paper means: the fields that must not depend on the kind of source.
