@@ -234,6 +234,74 @@ def test_an_arxiv_document_means_the_same_through_kind_feed(
         assert len(row.authors) > 1
 
 
+# -- a plain feed and arXiv disagreeing about a paper --------------------------------------
+
+BLOG = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0">
+  <channel>
+    <title>Papers we read</title>
+    <link>https://reading-group.example.org/</link>
+    <description>What the reading group looked at</description>
+    <item>
+      <title>Read this week: alpha-divergence bounds</title>
+      <link>https://arxiv.org/abs/2601.10001v1</link>
+      <guid>https://reading-group.example.org/2026/01/16/alpha</guid>
+      <description>Our notes: nice bounds, slow planners.</description>
+      <author>group@example.org (Reading Group)</author>
+      <pubDate>Fri, 16 Jan 2026 09:00:00 +0000</pubDate>
+    </item>
+  </channel>
+</rss>
+"""
+
+
+@pytest.mark.parametrize("plain_first", [True, False])
+def test_arxiv_reading_wins_whatever_the_order(
+    httpserver: HTTPServer, tmp_path: Path, plain_first: bool
+) -> None:
+    httpserver.expect_request("/blog.xml").respond_with_data(BLOG, content_type=RSS)
+    httpserver.expect_request("/rss/cs.AI").respond_with_data(
+        (ARXIV / "rss-cs.AI-2026-01-14.xml").read_bytes(), content_type=RSS
+    )
+    plain = source_table("blog", "feed", httpserver.url_for("/blog.xml"))
+    arxiv = source_table("arxiv-ai", "arxiv", httpserver.url_for("/rss/cs.AI"))
+    config = tmp_path / "aggregator.toml"
+    head = HEAD.format(db="db.sqlite", out="public")
+    config.write_text(head + (plain + arxiv if plain_first else arxiv + plain), encoding="utf-8")
+    # The blog is read on Friday the 16th; arXiv announced the paper on Wednesday the 14th.
+    result = cli(config, "run", "--date", "2026-01-16", "--no-send")
+    assert result.exit_code == 0, result.output
+
+    row = stored(tmp_path / "db.sqlite", "arxiv:2601.10001")
+    assert row.title.startswith("α-Divergence Bounds")
+    assert row.summary is not None and row.summary.startswith("We bound the α-divergence")
+    assert row.authors == ("Ada Lovelace", "Alan Turing")
+    assert row.digest_day.isoformat() == "2026-01-14"
+    assert row.link == "https://arxiv.org/abs/2601.10001"
+    assert set(row.sources) == {"blog", "arxiv-ai"}
+    assert set(row.categories) == {"blog", "cs.AI"}
+
+    digests = tmp_path / "public" / "digests"
+    holding = sorted(
+        day.name
+        for day in digests.iterdir()
+        if (day / "digest.txt").exists()
+        and "Divergence Bounds" in (day / "digest.txt").read_text(encoding="utf-8")
+    )
+    assert holding == ["2026-01-14"]
+    assert "Our notes" not in (digests / "2026-01-14" / "digest.txt").read_text(encoding="utf-8")
+
+    # The next run's blog delivery changes nothing arXiv said.
+    result = cli(config, "run", "--date", "2026-01-17", "--no-send")
+    assert result.exit_code == 0, result.output
+    again = stored(tmp_path / "db.sqlite", "arxiv:2601.10001")
+    assert (again.title, again.summary, again.digest_day) == (
+        row.title,
+        row.summary,
+        row.digest_day,
+    )
+
+
 # -- listing pages saved from a browser ----------------------------------------------------
 
 SAVED_FROM = b"<!-- saved from url=(0036)https://arxiv.org/list/cs.AI/new -->\n"
