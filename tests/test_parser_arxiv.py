@@ -160,7 +160,12 @@ def test_not_xml_and_not_arxiv_are_errors() -> None:
 
 
 def test_kind_arxiv_uses_this_parser() -> None:
-    assert get_parser("arxiv") is parse
+    # Through the reader that also takes export-API answers (aggregator._sources.arxiv.reader).
+    data = (DATA / "arxiv" / "rss-cs.AI-2026-01-14.xml").read_bytes()
+    options = ParseOptions()
+    assert get_parser("arxiv")(data, source="s", options=options) == parse(
+        data, source="s", options=options
+    )
 
 
 def test_daily_list_ids_older_than_the_list_month_are_replacements() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from aggregator._sources import ParseOptions, fast_feed, feed, get_parser
 from aggregator._sources import feed_conventions as conventions
-from aggregator._sources.arxiv import feed as arxiv
+from aggregator._sources.arxiv import reader
 from aggregator._update.normalize import normalize, sanitize_html
 from aggregator.errors import ParseError
 from aggregator.types import ParsedEntry, ParsedFeed
@@ -143,10 +143,14 @@ def test_generated_benchmark_feeds_read_the_same(index: int) -> None:
 
 
 def test_feedparser_can_be_forced() -> None:
-    assert get_parser("feed") is fast_feed.parse
-    assert get_parser("feed", "feedparser") is feed.parse
-    # arXiv's feeds have a reader of their own, whichever engine reads other feeds.
-    assert get_parser("arxiv", "feedparser") is get_parser("arxiv") is arxiv.parse
+    data = (ROOT / "tests" / "data" / "feeds" / "equivalence" / "atom10-edge.xml").read_bytes()
+    options = ParseOptions()
+    assert get_parser("feed")(data, source="s", options=options).reader == "lxml"
+    assert get_parser("feed", "feedparser")(data, source="s", options=options).reader == (
+        "feedparser"
+    )
+    # arXiv's documents have a reader of their own, whichever engine reads other feeds.
+    assert get_parser("arxiv", "feedparser") is get_parser("arxiv") is reader.read
     with pytest.raises(ValueError, match="unknown feed parser"):
         get_parser("feed", "expat")
 

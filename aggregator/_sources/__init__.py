@@ -8,6 +8,7 @@ not what the format expects.
 
 from __future__ import annotations
 
+from ..types import ParsedFeed
 from .common import ParseOptions, Parser, decode_text
 
 __all__ = ["FEED_ENGINES", "ParseOptions", "Parser", "decode_text", "get_parser"]
@@ -22,19 +23,43 @@ def get_parser(kind: str, engine: str = "auto") -> Parser:
     """The parse function for a source kind (see ``aggregator.config.sources.KINDS``).
 
     ``engine`` chooses how RSS and Atom are read (see :data:`FEED_ENGINES`); arXiv's
-    feeds have a reader of their own.
+    documents have a reader of their own, which a ``feed`` source's document is handed
+    to when its content says it is arXiv's (see :mod:`.arxiv.recognise`).
     """
-    from . import fast_feed, feed, markdown, markdown_digest, page
-    from .arxiv import feed as arxiv
+    from . import markdown, markdown_digest, page
+    from .arxiv import reader as arxiv
 
     if engine not in FEED_ENGINES:
         raise ValueError(f"unknown feed parser {engine!r}")
-    feed_parse = fast_feed.parse if engine == "auto" else feed.parse
     parsers: dict[str, Parser] = {
-        "feed": feed_parse,
-        "arxiv": arxiv.parse,
+        "feed": _feed_or_arxiv if engine == "auto" else _feedparser_or_arxiv,
+        "arxiv": arxiv.read,
         "markdown-digest": markdown_digest.parse,
         "markdown": markdown.parse,
         "page": page.parse,
     }
     return parsers[kind]
+
+
+def _feed_or_arxiv(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
+    """A ``feed`` source's document: arXiv's by the arXiv reader, else the fast path."""
+    from .fast_feed import parse
+
+    return _arxiv_first(data, source=source, options=options, plain=parse)
+
+
+def _feedparser_or_arxiv(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
+    """A ``feed`` source's document: arXiv's by the arXiv reader, else feedparser."""
+    from .feed import parse
+
+    return _arxiv_first(data, source=source, options=options, plain=parse)
+
+
+def _arxiv_first(data: bytes, *, source: str, options: ParseOptions, plain: Parser) -> ParsedFeed:
+    # A paper must mean the same whichever kind of source brought it: arXiv's feed read
+    # as a plain feed would keep the announce preamble, one author string, the run's day.
+    from .arxiv import reader, recognise
+
+    if recognise.document_kind(data) is not None:
+        return reader.read(data, source=source, options=options)
+    return plain(data, source=source, options=options)

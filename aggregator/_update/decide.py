@@ -16,6 +16,12 @@ version** than the stored row (``2601.06098v2`` after ``v1``), from whichever so
 an update (new title, abstract, version; ``published`` stays the first announcement), and
 a lower version never overwrites a higher one. Each delivery also says how it was
 announced in each category (``Decision.announce``), which the store records per day.
+
+And one meaning per paper: **arXiv's own reading** of a paper (its feed, listing page or
+export API, through whichever kind of source) replaces what another reader stored for
+it (a plain feed's copy with the announce preamble in its abstract and the run's day,
+a daily list's), and is never changed by another reader afterwards: the row reads the
+same whatever the order of the sources.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ class Decision:
     #: arXiv: (category, announce type) pairs of this delivery, and the day announced.
     announce: tuple[tuple[str, str], ...] = ()
     announced: date | None = None
+    #: The digest day the row had before, when this delivery moved it (arXiv's reading
+    #: replacing another's): that day's digest must lose it.
+    moved_from: date | None = None
 
 
 _ATOM_NAMESPACE = uuid.UUID("6f3c5c1e-4b1d-5d8e-9a53-1c3a2b0f7e11")
@@ -104,10 +113,56 @@ def decide(
         categories=tuple(dict.fromkeys((*existing.categories, *categories))),
         sources=tuple(dict.fromkeys((*existing.sources, entry.source))),
     )
-    outcome, row = _versioned(entry, existing, filed, previous_hash, now) or _delivered(
-        entry, existing, filed, previous_hash, seen_in_this_document, now
+    outcome, row = (
+        _arxiv_reading(entry, existing, filed)
+        or _versioned(entry, existing, filed, previous_hash, now)
+        or _delivered(entry, existing, filed, previous_hash, seen_in_this_document, now)
     )
     return _decision(entry, outcome, row, existing, categories)
+
+
+def read_by_arxiv(item: Entry | StoredEntry) -> bool:
+    """Whether a delivery (or a stored row) is arXiv's own reading of a paper.
+
+    arXiv's readers (its feeds, listing pages, export API, whatever the source kind) give
+    every paper its subject list; no other reader does, so a row that has one was
+    written by them.
+    """
+    return item.arxiv_id is not None and bool(item.subjects)
+
+
+def _arxiv_reading(
+    entry: Entry, existing: StoredEntry, filed: StoredEntry
+) -> tuple[Outcome, StoredEntry] | None:
+    """One meaning per paper: arXiv's reading of a paper replaces what another reader
+    stored (a plain feed's, a daily list's), and no other reader changes arXiv's.
+
+    ``None`` when both or neither are arXiv's: the ordinary rules apply.
+    """
+    if read_by_arxiv(entry) == read_by_arxiv(existing):
+        return None
+    if read_by_arxiv(existing):
+        # Gaps only, and never a version arXiv did not announce.
+        row = replace(_fill_missing(filed, entry), version=existing.version)
+        if row == existing:
+            return Outcome.UNCHANGED, existing
+        return Outcome.DUPLICATE, _hashed(row)
+    # The row as if arXiv's reading had come first (its day, times, text, position);
+    # what only the other reader had (content, sections, language) stays.
+    row = _new_row(entry, filed.categories, now=existing.first_seen, today=existing.digest_day)
+    row = replace(
+        row,
+        atom_id=existing.atom_id,
+        sources=filed.sources,
+        content=entry.content or existing.content,
+        sections=entry.sections or existing.sections,
+        language=entry.language or existing.language,
+        doi=entry.doi or existing.doi,
+        journal_ref=entry.journal_ref or existing.journal_ref,
+        # Published feeds promise that ``updated`` never goes back.
+        updated=max(row.updated, existing.updated),
+    )
+    return Outcome.UPDATED, _hashed(row)
 
 
 def _decision(
@@ -128,6 +183,11 @@ def _decision(
         changed=existing is None or row != existing,
         announce=announce,
         announced=entry.announced if announce else None,
+        moved_from=(
+            existing.digest_day
+            if existing is not None and existing.digest_day != row.digest_day
+            else None
+        ),
     )
 
 

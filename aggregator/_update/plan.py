@@ -390,7 +390,8 @@ def decide_document(
 
 def _digest_days(decisions: Sequence[Decision], today: date) -> tuple[date, ...]:
     """The days whose digest shows what ``decisions`` change: a new entry's digest day,
-    ``today`` for an update, and the day arXiv announced a paper, whatever the outcome."""
+    ``today`` for an update, the day arXiv announced a paper, whatever the outcome, and
+    the day a row's digest day moved from (it must leave that digest)."""
     days: set[date] = set()
     for decision in decisions:
         if decision.outcome is Outcome.NEW:
@@ -399,6 +400,8 @@ def _digest_days(decisions: Sequence[Decision], today: date) -> tuple[date, ...]
             days.add(today)
         if decision.announced is not None:
             days.add(decision.announced)
+        if decision.moved_from is not None:
+            days.add(decision.moved_from)
     return tuple(sorted(days))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
@@ -17,6 +18,7 @@ from tomlkit.container import Container
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Comment, Item, Table, Whitespace
 
+from .._sources.arxiv import recognise
 from ..errors import ConfigError
 from .settings import Settings, parse_config
 
@@ -56,6 +58,57 @@ def source_names(document: tomlkit.TOMLDocument) -> list[str]:
     if not isinstance(found, AoT):
         return []
     return [str(table.get("name")) for table in found]
+
+
+@dataclass(frozen=True)
+class KindChoice:
+    """The kind a new source is given, and why."""
+
+    kind: str
+    #: How it was recognised, in words ("recognised from the URL"); None when not.
+    reason: str | None = None
+    #: When the kind asked for goes against what the source was recognised as.
+    warning: str | None = None
+
+
+_WHAT = {
+    "feed": "feed",
+    "api": "export API",
+    "listing": "listing page",
+    "author": "author feed",
+}
+
+
+def choose_kind(location: str, asked: str | None, *, head: bytes | None = None) -> KindChoice:
+    """The kind of a new source reading ``location`` (``head``: the first bytes of a
+    local file, if it exists): ``asked`` when given, else ``arxiv`` for arXiv's URLs and
+    documents (see :mod:`aggregator._sources.arxiv.recognise`), else ``feed``.
+
+    A kind asked for is kept, with a warning when it is ``feed`` for arXiv: the
+    source's papers are still read as arXiv's, but without what ``arxiv`` sources do.
+    """
+    found = recognise.arxiv_url(location)
+    reason = "recognised from the URL"
+    if found is None and head is not None:
+        found = recognise.document_kind(head)
+        reason = "recognised from its content"
+    if found is None:
+        return KindChoice(asked or "feed")
+    if asked is None:
+        return KindChoice("arxiv", reason=reason)
+    warning = None
+    if asked == "feed":
+        warning = (
+            f'{location} is arXiv\'s {_WHAT.get(found, found)}; kept kind "feed" as asked:'
+            " its papers are still read as arXiv's, but filed under the source's categories,"
+            ' without announce types or catching up missed listings (kind "arxiv" does that)'
+        )
+    return KindChoice(asked, warning=warning)
+
+
+def not_arxiv_categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``categories`` that are not written as arXiv categories (cs.CL, hep-th)."""
+    return tuple(c for c in categories if not recognise.is_category(c.strip()))
 
 
 def add_source(

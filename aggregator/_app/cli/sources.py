@@ -87,9 +87,9 @@ def list_command(ctx: click.Context) -> None:
 @click.option(
     "--kind",
     type=click.Choice(list(KINDS)),
-    default="feed",
-    show_default=True,
-    help="What the source is (see the README's source kinds).",
+    default=None,
+    help="What the source is (see the README's source kinds). Default: arxiv for arXiv's"
+    " URLs and documents (feeds, export API, listing pages, author feeds), else feed.",
 )
 @click.option(
     "--category",
@@ -104,7 +104,7 @@ def add_command(
     ctx: click.Context,
     name: str,
     location: str,
-    kind: str,
+    kind: str | None,
     categories: tuple[str, ...],
     disabled: bool,
 ) -> None:
@@ -131,17 +131,50 @@ def add_command(
             ),
             EXIT_CONFIG,
         )
+    choice = _kind_for(location, kind, path, is_url=is_url, categories=categories)
     configfile.add_source(
         document,
         name=name,
-        kind=kind,
+        kind=choice.kind,
         url=location if is_url else None,
         path=None if is_url else location,
         categories=categories,
         enabled=not disabled,
     )
     _save(path, document)
-    click.echo(f"Added {name} ({location}) to {path}.")
+    how = f" ({choice.reason})" if choice.reason else ""
+    click.echo(f"Added {name} ({location}) to {path}: kind {choice.kind}{how}.")
+
+
+def _kind_for(
+    location: str, kind: str | None, config: Path, *, is_url: bool, categories: tuple[str, ...]
+) -> configfile.KindChoice:
+    """The new source's kind (see ``configfile.choose_kind``); warns, or stops when the
+    categories asked for cannot be an arxiv source's."""
+    head = None
+    if not is_url:
+        local = config.resolve().parent / location
+        try:
+            with local.open("rb") as handle:
+                head = handle.read(65_536)
+        except OSError:
+            head = None  # not there yet: the run reports it
+    choice = configfile.choose_kind(location, kind, head=head)
+    if choice.warning:
+        click.echo(f"warning: {clean(choice.warning)}", err=True)
+    odd = configfile.not_arxiv_categories(categories) if choice.kind == "arxiv" else ()
+    if odd and kind is None:
+        fail(
+            ConfigError(
+                f"{location} is arXiv's ({choice.reason}), whose sources file papers under"
+                f" arXiv's categories; {', '.join(map(repr, odd))} is not one",
+                file=str(config),
+                hint="give arXiv categories such as --category cs.CL, or --kind feed to"
+                " file its papers under your own",
+            ),
+            EXIT_CONFIG,
+        )
+    return choice
 
 
 #: A host name (``www.example.org``), maybe with a port, or a name with a port
@@ -183,9 +216,8 @@ def remove_command(ctx: click.Context, name: str) -> None:
 @click.option(
     "--kind",
     type=click.Choice(list(KINDS)),
-    default="feed",
-    show_default=True,
-    help="Kind given to every imported source.",
+    default=None,
+    help="Kind given to every imported source. Default: arxiv for arXiv's URLs, else feed.",
 )
 @click.option(
     "--category",
@@ -196,7 +228,7 @@ def remove_command(ctx: click.Context, name: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
 @click.pass_context
 def import_command(
-    ctx: click.Context, file: Path, kind: str, category: str | None, dry_run: bool
+    ctx: click.Context, file: Path, kind: str | None, category: str | None, dry_run: bool
 ) -> None:
     """Add the feeds of an OPML FILE (as exported by feed readers) as sources.
 
@@ -224,8 +256,21 @@ def import_command(
         names.add(name)
         urls.add(item.url)
         categories = (category,) if category else item.categories
-        configfile.add_source(document, name=name, kind=kind, url=item.url, categories=categories)
-        added.append(f"{name} ({item.url})")
+        choice = configfile.choose_kind(item.url, kind)
+        if choice.warning:
+            click.echo(f"warning: {clean(choice.warning)}", err=True)
+        how = ""
+        if choice.reason:
+            how = f" as kind {choice.kind} ({choice.reason})"
+            # An arxiv source's categories are arXiv's (from its URL), not folder names.
+            dropped = configfile.not_arxiv_categories(categories)
+            categories = tuple(c for c in categories if c not in dropped)
+            if dropped:
+                how += f"; not filed under {', '.join(dropped)}: arXiv's categories are used"
+        configfile.add_source(
+            document, name=name, kind=choice.kind, url=item.url, categories=categories
+        )
+        added.append(f"{name} ({item.url}){how}")
     for line in added:
         click.echo(f"{'would add' if dry_run else 'added'}: {line}")
     for line in skipped:

@@ -44,6 +44,7 @@ from ..common import ParseOptions
 from ..markdown_digest import split_authors
 from .announce import ANNOUNCE_TYPES, announce_per_category, listed_in
 from .calendar import TIMEZONE
+from .recognise import arxiv_url, is_html, query_categories, saved_from
 
 ARXIV_NS = "http://arxiv.org/schemas/atom"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -68,7 +69,12 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     if is_listing(data):
         from .listing import parse_listing
 
-        followed = options.categories or _followed(options.location, "")
+        # A page saved from a browser names the URL it was saved from.
+        followed = (
+            options.categories
+            or categories_in_url(options.location)
+            or categories_in_url(saved_from(data))
+        )
         listing = parse_listing(data, source=source, followed=followed)
         return replace(listing, reader="arxiv-listing")
     warnings: list[str] = []
@@ -291,7 +297,10 @@ def _atom_date(text: str) -> date | None:
 
 
 def categories_in_url(location: str | None) -> tuple[str, ...]:
-    """The categories an arXiv URL asks for: ``/rss/cs.AI+cs.LG``, ``/list/cs.AI/new``."""
+    """The categories an arXiv URL asks for: ``/rss/cs.AI+cs.LG``, ``/list/cs.AI/new``,
+    an export-API query's ``cat:cs.AI``."""
+    if arxiv_url(location or "") in ("api", "author"):
+        return query_categories(location)  # ?search_query=cat:cs.AI; none for an author
     if location and "://" in location:
         parts = [unquote(p) for p in urlsplit(location).path.split("/") if p]
         # /rss/cs.AI+cs.LG, /atom/cs.AI, or the listing page /list/cs.AI/new
@@ -314,9 +323,9 @@ def _followed(location: str | None, title: str) -> tuple[str, ...]:
 
 
 def is_listing(data: bytes) -> bool:
-    """Whether ``data`` is an HTML page (arXiv's listing page) rather than a feed."""
-    head = data[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html"))
+    """Whether ``data`` is an HTML page (arXiv's listing page) rather than a feed, also
+    when saved from a browser with a comment before its doctype (see :mod:`.recognise`)."""
+    return is_html(data)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ listings for Wednesday, 14 January 2026"), then the ``<h3>`` parts *New submissi
 comments, journal reference, subjects with the primary one marked, abstract) pairs.
 The part a paper is in gives its announce type; the page's date is its listing day.
 
-Used by :func:`aggregator._sources.arxiv.feed.parse` when an ``arxiv`` source's URL answers
-with HTML. Raises :class:`ParseError` for a page without a dateline or listing. No I/O.
+Used by :func:`aggregator._sources.arxiv.feed.parse` when an ``arxiv`` source's document is
+HTML (also a page saved from a browser, which starts with a ``<!-- saved from url=... -->``
+comment). Raises :class:`ParseError` for a page without a dateline: HTML, but not a
+listing, said as such with what to do. No I/O.
 """
 
 from __future__ import annotations
@@ -45,9 +47,12 @@ def parse_listing(data: bytes, *, source: str, followed: tuple[str, ...]) -> Par
     match = _DATELINE_RE.search(page_text)
     if match is None:
         raise ParseError(
-            "an HTML page without arXiv's 'Showing new listings for <day>' line",
+            "an HTML page, but not an arXiv listing page (it has no 'Showing new listings"
+            " for <day>' line)",
             source=source,
-            hint="point the source at https://arxiv.org/list/<category>/new or at the feed",
+            hint=f'to read {source} as an ordinary web page give it kind = "page"; to follow'
+            " arXiv point it at https://arxiv.org/list/<category>/new (or saved from there),"
+            " or at https://rss.arxiv.org/rss/<category>",
         )
     try:
         day = datetime.strptime(match.group(1), "%d %B %Y").date()
