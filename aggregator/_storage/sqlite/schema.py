@@ -347,6 +347,13 @@ def _m11_unused_indexes(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS deliveries_updated")
 
 
+def _m12_raw_authors(db: sqlite_utils.Database) -> None:
+    # arXiv author names as delivered (a JSON list, like authors), when their TeX accents
+    # were turned into Unicode; NULL otherwise. Rows stored before keep their names as
+    # they were delivered until the paper comes again.
+    db.execute("ALTER TABLE entries ADD COLUMN raw_authors TEXT")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -360,4 +367,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (9, "output generation, published files, feed order index", _m9_output_generation),
     (10, "digest days to render again", _m10_digests_due),
     (11, "drop indexes no query uses", _m11_unused_indexes),
+    (12, "arXiv author names as delivered", _m12_raw_authors),
 )
