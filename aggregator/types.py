@@ -109,6 +109,9 @@ class Entry:
     #: LaTeX turned into Unicode.
     raw_title: str | None = None
     raw_summary: str | None = None
+    #: arXiv: the author names as the source gave them, when ``authors`` had their TeX
+    #: accents turned into Unicode (``J\\"urgen`` for ``Jürgen``).
+    raw_authors: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,10 @@ class StoredEntry:
     primary_category: str | None = None
     subjects: tuple[str, ...] = ()
     journal_ref: str | None = None
-    #: Title and summary as the source gave them (LaTeX), when they differ.
+    #: Title, summary and author names as the source gave them (LaTeX), when they differ.
     raw_title: str | None = None
     raw_summary: str | None = None
+    raw_authors: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

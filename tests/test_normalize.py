@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from aggregator._update.normalize import (
     arxiv_id,
     canonical_url,
+    content_hash,
     doi,
     html_to_text,
     identity_key,
@@ -120,3 +122,32 @@ def test_normalize_finds_the_arxiv_id_in_the_link_and_hashes_content() -> None:
     changed = normalize(ParsedEntry(title="A paper, revised", link=parsed.link), source="s")
     assert changed.content_hash != entry.content_hash
     assert normalize(parsed, source="other").content_hash == entry.content_hash
+
+
+def test_arxiv_author_names_read_as_unicode_and_the_delivered_ones_are_kept() -> None:
+    delivered = (r"Fran\c{c}ois Lef\`evre", r"J\"urgen M\"uller", "Ada Lovelace")
+    parsed = ParsedEntry(
+        title=r"Regret of $\ln \ln T$", link="https://arxiv.org/abs/2609.01234v1", authors=delivered
+    )
+    entry = normalize(parsed, source="s")
+    assert entry.authors == ("François Lefèvre", "Jürgen Müller", "Ada Lovelace")
+    assert entry.raw_authors == delivered
+    assert entry.title == "Regret of ln ln T"
+    # The hash is of the names as delivered: the same as before names were read.
+    assert entry.content_hash == content_hash(replace(parsed, title=entry.title, version=1))
+
+
+def test_names_without_tex_keep_no_raw_copy() -> None:
+    parsed = ParsedEntry(
+        title="A paper", link="https://arxiv.org/abs/2609.01234", authors=("Jürgen Müller",)
+    )
+    entry = normalize(parsed, source="s")
+    assert entry.authors == ("Jürgen Müller",) and entry.raw_authors is None
+
+
+def test_names_outside_arxiv_are_left_as_delivered() -> None:
+    parsed = ParsedEntry(
+        title="A post", link="https://blog.example.org/post", authors=(r"J\"urgen",)
+    )
+    entry = normalize(parsed, source="s")
+    assert entry.authors == (r"J\"urgen",) and entry.raw_authors is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import sqlite3
 import types
 from pathlib import Path
@@ -92,3 +93,36 @@ def test_a_database_of_schema_10_loses_the_unused_index(tmp_path: Path) -> None:
         assert "deliveries_updated" not in names
         assert store.schema_version() == MIGRATIONS[-1][0]
         assert store.last_deliveries() == []
+
+
+def test_migration_13_executes_what_it_shipped_with() -> None:
+    recorder = Recorder()
+    schema._m13_raw_authors(recorder)  # type: ignore[arg-type]
+    assert recorder.sql == ["ALTER TABLE entries ADD COLUMN raw_authors TEXT"]
+
+
+NAME = r"J\"urgen M\"uller"
+
+
+def test_a_database_of_schema_12_gains_raw_authors_and_its_rows_read_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    with conn:  # a row written by schema 12, which had no raw_authors column
+        conn.execute("ALTER TABLE entries DROP COLUMN raw_authors")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 13")
+        conn.execute(
+            "INSERT INTO entries (key, atom_id, title, updated, first_seen, digest_day,"
+            " authors, content_hash) VALUES ('arxiv:2609.01234', 'urn:uuid:1', 'A paper',"
+            " '2026-09-02T00:00:00+00:00', '2026-09-02T00:00:00+00:00', '2026-09-02',"
+            " ?, 'h')",
+            [json.dumps([NAME])],
+        )
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version() == 13
+        (entry,) = store.get_entries(["arxiv:2609.01234"]).values()
+        assert entry.authors == (NAME,)
+        assert entry.raw_authors is None

@@ -226,6 +226,7 @@ def _new_row(
         journal_ref=entry.journal_ref,
         raw_title=entry.raw_title,
         raw_summary=entry.raw_summary,
+        raw_authors=entry.raw_authors,
     )
 
 
@@ -270,6 +271,7 @@ def _delivered(
     if previous_hash is None or seen_in_this_document:
         return Outcome.DUPLICATE, _hashed(_fill_missing(filed, entry))
     if previous_hash == entry.content_hash:
+        filed = _names_read(filed, entry)
         return Outcome.UNCHANGED, filed if filed == existing else _hashed(filed)
     return Outcome.UPDATED, _hashed(_changed(filed, entry, now))
 
@@ -299,6 +301,7 @@ def _changed(row: StoredEntry, entry: Entry, now: datetime) -> StoredEntry:
         journal_ref=entry.journal_ref or row.journal_ref,
         raw_title=entry.raw_title,
         raw_summary=entry.raw_summary if entry.summary else row.raw_summary,
+        raw_authors=entry.raw_authors if entry.authors else row.raw_authors,
     )
 
 
@@ -319,6 +322,7 @@ def _replacement(row: StoredEntry, entry: Entry, now: datetime) -> StoredEntry:
         summary=entry.summary or row.summary,
         raw_title=entry.raw_title,
         raw_summary=entry.raw_summary if entry.summary else row.raw_summary,
+        raw_authors=entry.raw_authors if entry.authors else row.raw_authors,
         pdf_url=row.pdf_url or entry.pdf_url,
         doi=entry.doi or row.doi,
         version=entry.version,
@@ -350,4 +354,16 @@ def _fill_missing(row: StoredEntry, entry: Entry) -> StoredEntry:
         subjects=tuple(dict.fromkeys((*row.subjects, *entry.subjects))),
         journal_ref=row.journal_ref or entry.journal_ref,
         raw_summary=row.raw_summary if row.summary else entry.raw_summary,
+        raw_authors=row.raw_authors if row.authors else entry.raw_authors,
     )
+
+
+def _names_read(row: StoredEntry, entry: Entry) -> StoredEntry:
+    """The row with this delivery's names read as Unicode when it still holds them as
+    delivered: stored before names were read. Their content hash, of the names as
+    delivered, did not change: the paper is unchanged, only shown better."""
+    if entry.raw_authors is None or row.raw_authors is not None:
+        return row
+    if row.authors != entry.raw_authors:
+        return row
+    return replace(row, authors=entry.authors, raw_authors=entry.raw_authors)

@@ -337,7 +337,12 @@ def identity_key(
 
 
 def content_hash(entry: ParsedEntry) -> str:
-    """A hash of what a reader sees; changes exactly when the visible content changes."""
+    """A hash of what a reader sees; changes exactly when the visible content changes.
+
+    Titles and abstracts are hashed as shown (LaTeX as Unicode), author names as the
+    source delivered them (:func:`normalize` reads their TeX accents afterwards), so that
+    names read better by a newer aggregator are not an update of every stored paper.
+    """
     payload = [
         entry.title,
         entry.link,
@@ -364,6 +369,10 @@ def normalize(
     """
     refused: list[str] = []
     clean, raw_title, raw_summary = _cleaned(parsed, refused)
+    # arXiv names carry TeX accents: shown in Unicode, the delivered ones kept (and hashed).
+    authors, raw_authors = (
+        _readable_names(clean.authors) if clean.arxiv_id else (clean.authors, None)
+    )
     if refused and warnings is not None:
         shown = _shown(clean.title, 60)
         warnings.extend(f"entry {position} ({shown}): {reason}" for reason in refused)
@@ -383,7 +392,7 @@ def normalize(
         guid=parsed.guid,
         published=clean.published,
         updated=clean.updated,
-        authors=clean.authors,
+        authors=authors,
         summary=clean.summary,
         content=clean.content,
         sections=clean.sections,
@@ -393,6 +402,8 @@ def normalize(
         doi=clean.doi,
         language=clean.language,
         announced=clean.announced,
+        # Of the names as delivered (clean's): reading them better is no change by the
+        # source, and a row stored before names were read keeps its hash.
         content_hash=content_hash(clean),
         position=position,
         version=clean.version,
@@ -402,6 +413,7 @@ def normalize(
         journal_ref=clean.journal_ref,
         raw_title=raw_title,
         raw_summary=raw_summary,
+        raw_authors=raw_authors,
     )
 
 
@@ -519,6 +531,13 @@ def _readable(text: str) -> tuple[str, str | None]:
     """Plain text with its LaTeX as Unicode, and the raw text when that changed it."""
     converted = latex.to_unicode(text)
     return (converted, text) if converted != text else (text, None)
+
+
+def _readable_names(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """Author names with their TeX accents as Unicode (``J\\"urgen`` → ``Jürgen``), and
+    the names as delivered when that changed any of them."""
+    readable = tuple(_line(latex.to_unicode(name)) or name for name in names)
+    return (readable, names) if readable != names else (names, None)
 
 
 def _readable_html(value: str | None) -> tuple[str | None, str | None]:

@@ -170,7 +170,7 @@ _COLUMNS = (
     "key", "atom_id", "title", "link", "published", "updated", "first_seen", "digest_day",
     "authors", "summary", "content", "sections", "pdf_url", "arxiv_id", "doi", "language",
     "content_hash", "position", "version", "primary_category", "subjects", "journal_ref",
-    "raw_title", "raw_summary",
+    "raw_title", "raw_summary", "raw_authors",
 )  # fmt: skip
 # OR FAIL: as the default ABORT for these one-row statements (every constraint is
 # checked before the row is written, and the triggers run after), without the
@@ -213,6 +213,11 @@ def _entry_to_row(entry: StoredEntry) -> dict[str, Any]:
         "journal_ref": entry.journal_ref,
         "raw_title": entry.raw_title,
         "raw_summary": entry.raw_summary,
+        "raw_authors": (
+            None
+            if entry.raw_authors is None
+            else json.dumps(list(entry.raw_authors), ensure_ascii=False)
+        ),
     }
 
 
@@ -244,6 +249,7 @@ def _row_to_entry(row: dict[str, Any], categories: list[str], sources: list[str]
         journal_ref=row["journal_ref"],
         raw_title=row["raw_title"],
         raw_summary=row["raw_summary"],
+        raw_authors=None if row["raw_authors"] is None else _json_tuple(row["raw_authors"]),
     )
 
 

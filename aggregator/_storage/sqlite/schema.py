@@ -367,6 +367,13 @@ def _m12_recent_bands(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m13_raw_authors(db: sqlite_utils.Database) -> None:
+    # arXiv author names as delivered (a JSON list, like authors), when their TeX accents
+    # were turned into Unicode; NULL otherwise. Rows stored before keep their names as
+    # they were delivered until the paper comes again.
+    db.execute("ALTER TABLE entries ADD COLUMN raw_authors TEXT")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -381,4 +388,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "digest days to render again", _m10_digests_due),
     (11, "drop indexes no query uses", _m11_unused_indexes),
     (12, "recent band keys, merged into lsh_bands in bulk", _m12_recent_bands),
+    (13, "arXiv author names as delivered", _m13_raw_authors),
 )
