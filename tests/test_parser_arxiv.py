@@ -312,6 +312,14 @@ def test_without_any_category_a_paper_is_filed_under_its_primary_with_a_warning(
         ("stat.ME",),
     ]
     assert len(feed.warnings) == 1 and "categories = [...]" in feed.warnings[0]
+    # Nor is a paper without any category lost: it is kept, filed as any uncategorised entry.
+    bare = parse(
+        without(JOINED, b"<atom:link", b"<link>", b"<title>cs.LG,", b"<category>"),
+        source="s",
+        options=ParseOptions(location="feeds/joined.xml"),
+    )
+    assert len(bare.entries) == 5 and bare.left_out == 0
+    assert {e.categories for e in bare.entries} == {()}
 
 
 def test_papers_outside_the_followed_categories_are_left_out_of_a_feed() -> None:

@@ -68,7 +68,7 @@ def parse_page(
         entry = _entry(item, guid=guid, followed=followed, calendar=calendar)
         if entry is None:
             warnings.append(f"result {number}: skipped, no readable arXiv ID in {guid!r}")
-        elif entry.categories:
+        elif entry.categories or not followed:
             entries.append(entry)
         else:
             left_out += 1

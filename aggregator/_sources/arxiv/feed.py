@@ -249,7 +249,7 @@ class _Reader:
         )
         if entry is not None and entry.published is not None:
             self.dates.append(_eastern(entry.published))
-        if entry is not None and entry.categories:
+        if entry is not None and (entry.categories or not self.filing.followed):
             self.entries.append(entry)
         elif entry is not None:
             self.left_out += 1

@@ -74,7 +74,7 @@ def parse_listing(data: bytes, *, source: str, followed: tuple[str, ...]) -> Par
             if entry is None:
                 shown = " ".join(pending.text_content().split())[:60]
                 warnings.append(f"skipped a listing item without a readable arXiv ID: {shown!r}")
-            elif entry.categories:
+            elif entry.categories or not followed:
                 entries.append(entry)
             else:
                 left_out += 1
