@@ -65,6 +65,8 @@ class ParsedFeed:
     warnings: tuple[str, ...] = ()
     #: The day the document's batch was announced, for dated lists (arXiv's feed date).
     announced: date | None = None
+    #: arXiv: papers in the document listed in none of the source's categories, left out.
+    left_out: int = 0
     #: Which reader read the document: "lxml" (the fast feed path), "feedparser" (its
     #: fallback), "arxiv", "arxiv-listing"; "" for formats with a single reader. For
     #: measuring (``benchmarks.paths``); never stored, and not part of equality.

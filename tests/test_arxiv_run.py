@@ -436,3 +436,67 @@ def test_catch_up_can_be_switched_off(make_arxiv: Callable[[str], Arxiv]) -> Non
         "(no longer in the feed; run `aggregator arxiv backfill --from 2026-01-15 --to 2026-01-20`)"
     )
     assert not [r for r, _ in arxiv.server.log if r.path == "/api/query"]
+
+
+JOINED = "rss-cs.LG+cs.AI+cs.CL+stat.ML-2026-01-15.xml"
+JOINED_CONFIG = """
+[storage]
+database = "db.sqlite"
+
+[publish]
+output_dir = "public"
+
+[arxiv]
+base_url = "{base}"
+api_url = "{base}api/query"
+api_delay = 0
+
+[[sources]]
+name = "joined-file"
+kind = "arxiv"
+path = "{path}"
+
+[[sources]]
+name = "lg-of-joined"
+kind = "arxiv"
+categories = ["cs.LG"]
+url = "{base}rss/cs.LG+cs.AI+cs.CL+stat.ML"
+"""
+
+
+def test_a_joined_feed_files_papers_only_under_followed_categories_they_are_in(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    """Items 2 and 3 of issue 15, through a whole run: a joined feed saved as a file
+    takes its categories from its channel, and a source following cs.LG through the
+    same joined feed leaves out the papers that are not in cs.LG, and says so."""
+    config = JOINED_CONFIG.format(base=httpserver.url_for("/"), path=ARXIV / JOINED)
+    arxiv = Arxiv(httpserver, load_config(write_config(config)))
+    arxiv.server.expect_request("/rss/cs.LG+cs.AI+cs.CL+stat.ML").respond_with_data(
+        (ARXIV / JOINED).read_bytes(), content_type=RSS
+    )
+    summary = arxiv.run(et(15, 7))
+    assert summary.failed == []
+    assert notes(summary) == {
+        "joined-file": "announcement of 2026-01-15 (Thu): 5 papers",
+        "lg-of-joined": "announcement of 2026-01-15 (Thu): 2 papers;"
+        " 3 papers outside cs.LG left out",
+    }
+    feeds = sorted(p.stem for p in (arxiv.settings.publish.output_dir / "feeds").glob("*"))
+    assert feeds == ["all", "cs.AI", "cs.CL", "cs.LG", "stat.ML"]  # no stat.ME, no math.OC
+    with Store(arxiv.settings.storage.database) as store:
+        how = sorted(
+            store.db.execute("SELECT source, entry_key, category, how FROM entry_categories")
+        )
+    assert how == [
+        ("joined-file", "arxiv:2512.09876", "cs.LG", "replace-cross"),
+        ("joined-file", "arxiv:2601.11101", "cs.AI", "new"),
+        ("joined-file", "arxiv:2601.11101", "cs.LG", "cross"),
+        ("joined-file", "arxiv:2601.11102", "cs.CL", "new"),
+        ("joined-file", "arxiv:2601.11103", "stat.ML", "new"),
+        ("joined-file", "arxiv:2601.11104", "stat.ML", "cross"),
+        ("lg-of-joined", "arxiv:2512.09876", "cs.LG", "replace-cross"),
+        ("lg-of-joined", "arxiv:2601.11101", "cs.LG", "cross"),
+    ]
+    text = arxiv.digest("2026-01-15")
+    assert "== stat.ML (1 new, 1 cross-list) ==" in text and "== stat.ME" not in text

@@ -10,13 +10,14 @@ from conftest import DATA
 
 from aggregator._sources import ParseOptions, get_parser
 from aggregator._sources.arxiv.announce import announce_per_category
+from aggregator._sources.arxiv.api_page import parse_page
 from aggregator._sources.arxiv.calendar import Calendar, batch_state
-from aggregator._sources.arxiv.feed import parse
+from aggregator._sources.arxiv.feed import categories_in_url, parse
 from aggregator._sources.markdown_digest import announce_type
 from aggregator._update.latex import to_unicode
 from aggregator._update.normalize import normalize
 from aggregator.errors import ParseError
-from aggregator.types import ParsedFeed
+from aggregator.types import ParsedEntry, ParsedFeed
 
 ARXIV = DATA / "arxiv"
 
@@ -267,3 +268,102 @@ def test_an_html_page_that_is_no_listing_is_an_error() -> None:
             source="s",
             options=ParseOptions(),
         )
+
+
+JOINED = "rss-cs.LG+cs.AI+cs.CL+stat.ML-2026-01-15.xml"
+
+
+def by_id(feed: ParsedFeed) -> dict[str, ParsedEntry]:
+    return {e.arxiv_id or "": e for e in feed.entries}
+
+
+def without(name: str, *elements: bytes) -> bytes:
+    """The fixture ``name`` without the channel elements that start with ``elements``."""
+    lines = (ARXIV / name).read_bytes().splitlines(keepends=True)
+    return b"".join(line for line in lines if not line.strip().startswith(elements))
+
+
+def test_a_joined_feed_read_as_a_file_takes_its_categories_from_its_channel() -> None:
+    feed = read(JOINED)  # a path source: no categories, no URL
+    assert feed.warnings == () and feed.left_out == 0
+    papers = by_id(feed)
+    # Filed under every category of the feed it is in, not only the first.
+    assert papers["2601.11101"].announce == (("cs.AI", "new"), ("cs.LG", "cross"))
+    assert papers["2601.11102"].announce == (("cs.CL", "new"),)
+    # Never under a category only in its subject list (stat.ME is not in the feed).
+    assert papers["2601.11103"].announce == (("stat.ML", "new"),)
+    cross = papers["2601.11104"]
+    assert cross.categories == ("stat.ML",) and cross.announce == (("stat.ML", "cross"),)
+    assert cross.primary_category == "stat.ME" and cross.subjects == ("stat.ME", "stat.ML")
+    replaced = papers["2512.09876"]
+    assert replaced.announce == (("cs.LG", "replace-cross"),)
+    assert replaced.primary_category == "math.OC"
+    # Each of the channel's self link, its link and its title is enough on its own.
+    self_only = without(JOINED, b"<link>", b"<title>cs.LG,")
+    link_only = without(JOINED, b"<atom:link", b"<title>cs.LG,")
+    title_only = without(JOINED, b"<atom:link", b"<link>")
+    for data in (self_only, link_only, title_only):
+        again = parse(data, source="s", options=ParseOptions(location="feeds/joined.xml"))
+        assert [e.announce for e in again.entries] == [e.announce for e in feed.entries]
+
+
+def test_without_any_category_a_paper_is_filed_under_its_primary_with_a_warning() -> None:
+    data = without(JOINED, b"<atom:link", b"<link>", b"<title>cs.LG,")
+    feed = parse(data, source="s", options=ParseOptions(location="feeds/joined.xml"))
+    assert [e.categories for e in feed.entries][:4] == [
+        ("cs.AI",),
+        ("cs.CL",),
+        ("stat.ML",),
+        ("stat.ME",),
+    ]
+    assert len(feed.warnings) == 1 and "categories = [...]" in feed.warnings[0]
+    # Nor is a paper without any category lost: it is kept, filed as any uncategorised entry.
+    bare = parse(
+        without(JOINED, b"<atom:link", b"<link>", b"<title>cs.LG,", b"<category>"),
+        source="s",
+        options=ParseOptions(location="feeds/joined.xml"),
+    )
+    assert len(bare.entries) == 5 and bare.left_out == 0
+    assert {e.categories for e in bare.entries} == {()}
+
+
+def test_papers_outside_the_followed_categories_are_left_out_of_a_feed() -> None:
+    feed = read(JOINED, follow=("cs.LG",))
+    assert feed.left_out == 3
+    papers = by_id(feed)
+    assert set(papers) == {"2601.11101", "2512.09876"}
+    # In the cs.LG listing the cs.AI paper is a cross-list: the feed says "new" because
+    # it is new in cs.AI, its primary category.
+    assert papers["2601.11101"].announce == (("cs.LG", "cross"),)
+    assert papers["2601.11101"].primary_category == "cs.AI"
+    assert papers["2512.09876"].announce == (("cs.LG", "replace-cross"),)
+    # The same when the categories come from the source's URL.
+    by_url = read(JOINED, url="https://rss.arxiv.org/rss/cs.LG")
+    assert by_url.left_out == 3 and set(by_id(by_url)) == set(papers)
+
+
+def test_papers_outside_the_followed_categories_are_left_out_of_a_listing_page() -> None:
+    page = read("list-cs.AI-new-2026-01-15.html", follow=("cs.LG",))
+    assert [e.arxiv_id for e in page.entries] == ["2601.10004"]
+    assert page.entries[0].announce == (("cs.LG", "replace"),)
+    assert page.left_out == 2
+    # A page saved without its URL is of the category its own links name.
+    saved = read("list-cs.AI-new-2026-01-15.html")
+    assert [e.categories for e in saved.entries] == [("cs.AI",)] * 3
+
+
+def test_papers_outside_the_followed_categories_are_left_out_of_an_api_answer() -> None:
+    data = (ARXIV / "api-cs.LG-mixed.xml").read_bytes()
+    page = parse_page(data, source="s", followed=("cs.LG",), calendar=Calendar())
+    assert [e.arxiv_id for e in page.entries] == ["2601.11201", "2601.11202"]
+    assert [e.announce for e in page.entries] == [(("cs.LG", "new"),), (("cs.LG", "cross"),)]
+    assert page.left_out == 1 and page.total == 3
+
+
+def test_categories_in_an_export_api_url_are_its_query() -> None:
+    url = "https://export.arxiv.org/api/query?search_query=cat:cs.LG+OR+cat:math.*&max_results=5"
+    assert categories_in_url(url) == ("cs.LG", "math")
+    assert categories_in_url("https://export.arxiv.org/api/query?id_list=2601.11201") == ()
+    assert categories_in_url("https://rss.arxiv.org/atom/cs.LG+stat.ML") == ("cs.LG", "stat.ML")
+    assert categories_in_url("http://arxiv.org/api/query") == ()
+    assert categories_in_url("http://arxiv.org/api/ab") == ()  # an API answer's <id>

@@ -24,6 +24,7 @@ import httpx
 from .._common.wording import plural
 from .._fetch.http import make_client
 from .._neardup import linking
+from .._sources.arxiv.announce import left_out_note
 from .._sources.arxiv.api import PAGE_SIZE, Pacer, download_listings
 from .._storage.protocol import Storage
 from ..config.settings import Settings
@@ -105,6 +106,7 @@ def backfill(
                 continue
             found.warnings.extend(listings.warnings)
             report.touched |= _store(settings, store, source, listings.entries, found, clock, link)
+            found.note = (found.note or "") + left_out_note(listings.left_out, source.follow)
     finally:
         report.requests = pacer.requests
         if client is None:

@@ -38,6 +38,7 @@ from .._fetch.health import FetchState
 from .._fetch.http import Attempt, Fetched, Fetcher, fetch_in_order
 from .._neardup import linking
 from .._sources import ParseOptions
+from .._sources.arxiv.announce import left_out_note
 from .._sources.arxiv.api import catch_up
 from .._sources.arxiv.calendar import BatchState, Calendar, batch_state
 from .._storage.protocol import Storage
@@ -376,7 +377,7 @@ class _Ingest:
         missed, suffix = catch_up(
             source, self.settings, state, client=self.fetcher.client, warnings=report.warnings
         )
-        report.note = state.note + suffix
+        report.note = state.note + suffix + left_out_note(parsed.left_out, source.follow)
         if not missed:
             return parsed.entries
         # Missed listings first: a version they hold is older than the feed's.

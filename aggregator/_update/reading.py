@@ -86,6 +86,8 @@ class Read:
     dropped: tuple[str, ...] = ()
     #: The parser's ``ParsedFeed.reader``: which reader read the document.
     reader: str = ""
+    #: arXiv: papers in none of the source's categories, left out by the parser.
+    left_out: int = 0
 
 
 def normalize_all(
@@ -151,6 +153,7 @@ def read(request: ReadRequest) -> Read:
         features=found,
         first_sight=decided,
         reader=parsed.reader,
+        left_out=parsed.left_out,
     )
 
 

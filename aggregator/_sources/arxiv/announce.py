@@ -1,10 +1,14 @@
-"""How arXiv announced a paper in each category it is listed in. Pure.
+"""How arXiv announced a paper in each category it is listed in, and which those are. Pure.
 
-Shared by the feed reader and the listing page reader (which the feed reader hands a
-listing page to), so that neither imports the other for it.
+Shared by the feed reader, the listing page reader (which the feed reader hands a
+listing page to) and the export API reader, so that none imports another for it. Also
+words the count of papers left out for being in none of the followed categories, for
+the run's and the backfill's source lines.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 
@@ -12,6 +16,14 @@ ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 def listed_in(subject: str, followed: tuple[str, ...]) -> bool:
     """Whether a paper in ``subject`` appears in a feed following ``followed``."""
     return any(subject == f or subject.startswith(f + ".") for f in followed)
+
+
+def listed_under(subjects: Sequence[str], followed: tuple[str, ...]) -> tuple[str, ...]:
+    """The categories a paper in ``subjects`` is filed under: the followed ones it is in,
+    and only those (none: it is left out). With none followed, its primary (first) one."""
+    if not followed:
+        return tuple(subjects[:1])
+    return tuple(s for s in subjects if listed_in(s, followed))
 
 
 def announce_per_category(
@@ -33,3 +45,11 @@ def announce_per_category(
         else:
             pairs.append((category, "replace-cross" if replaced else "cross"))
     return tuple(pairs)
+
+
+def left_out_note(count: int, followed: tuple[str, ...]) -> str:
+    """``"; 3 papers outside cs.LG left out"`` for a source line ("" for none)."""
+    if not count:
+        return ""
+    where = ", ".join(followed) if followed else "the followed categories"
+    return f"; {count} paper{'s' if count != 1 else ''} outside {where} left out"

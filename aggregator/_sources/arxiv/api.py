@@ -25,6 +25,7 @@ from ...config.settings import Settings
 from ...config.sources import Source
 from ...errors import SourceError
 from ...types import ParsedEntry
+from .announce import left_out_note
 from .api_page import parse_page
 from .calendar import BatchState, Calendar, backfill_hint
 
@@ -71,6 +72,8 @@ class Pacer:
 class Listings:
     entries: list[ParsedEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Results in none of the followed categories, left out.
+    left_out: int = 0
 
 
 def download_listings(
@@ -100,6 +103,7 @@ def download_listings(
             fetched.data, source=source.name, followed=source.follow, calendar=calendar
         )
         found.warnings.extend(page.warnings)
+        found.left_out += page.left_out
         found.entries.extend(
             e for e in page.entries if e.announced is not None and start <= e.announced <= end
         )
@@ -153,4 +157,8 @@ def catch_up(
             http.close()
     warnings.extend(found.warnings)
     count = len(found.entries)
-    return found.entries, f", caught up from the export API ({count} paper{'s' * (count != 1)})"
+    left_out = left_out_note(found.left_out, source.follow).removeprefix("; ")
+    return found.entries, (
+        f", caught up from the export API ({count} paper{'s' * (count != 1)}"
+        f"{'; ' + left_out if left_out else ''})"
+    )

@@ -7,7 +7,9 @@ Owns reading the API's Atom (``<opensearch:totalResults>``, entries with
 feed parser's. The API knows submission times, not announcements: each version is
 given the listing day arXiv's schedule puts it in (:meth:`Calendar.listing_for`) and the
 announce type that follows from its version (1: new or cross, later: replace or
-replace-cross) in each followed category.
+replace-cross) in each followed category it is in. A result in none of them (the API
+matches ``cat:cs.LG`` on any of a paper's categories, and a paper's categories can
+change) is left out and counted in ``ApiPage.left_out``.
 
 Raises :class:`ParseError` for XML that is not the API's Atom and for the API's own
 error entries (``<id>http://arxiv.org/api/errors#...</id>``). No I/O.
@@ -25,7 +27,7 @@ from lxml import etree
 from ..._update.normalize import arxiv_id, parse_datetime
 from ...errors import ParseError
 from ...types import ParsedEntry
-from .announce import announce_per_category, listed_in
+from .announce import announce_per_category, listed_under
 from .calendar import Calendar
 from .feed import ARXIV_NS, ATOM_NS
 
@@ -39,6 +41,8 @@ class ApiPage:
     #: How many results the whole query has.
     total: int
     warnings: tuple[str, ...] = ()
+    #: Results in none of the followed categories, left out.
+    left_out: int = 0
 
 
 def parse_page(
@@ -55,6 +59,7 @@ def parse_page(
     total_text = _text(root.find("os:totalResults", _NS))
     entries: list[ParsedEntry] = []
     warnings: list[str] = []
+    left_out = 0
     for number, item in enumerate(root.findall("a:entry", _NS), start=1):
         guid = _text(item.find("a:id", _NS))
         if "/api/errors" in guid:
@@ -63,13 +68,15 @@ def parse_page(
         entry = _entry(item, guid=guid, followed=followed, calendar=calendar)
         if entry is None:
             warnings.append(f"result {number}: skipped, no readable arXiv ID in {guid!r}")
-        else:
+        elif entry.categories or not followed:
             entries.append(entry)
+        else:
+            left_out += 1
     try:
         total = int(total_text)
     except ValueError:
         total = len(entries)
-    return ApiPage(entries=tuple(entries), total=total, warnings=tuple(warnings))
+    return ApiPage(entries=tuple(entries), total=total, warnings=tuple(warnings), left_out=left_out)
 
 
 def _midnight(day: date, calendar: Calendar) -> datetime:
@@ -97,7 +104,7 @@ def _entry(
     if primary:
         subjects = [primary, *[s for s in subjects if s != primary]]
     subjects = list(dict.fromkeys(subjects))
-    listed = tuple(s for s in subjects if listed_in(s, followed)) or followed
+    listed = listed_under(subjects, followed)
     first = version in (None, 1)
     announce = announce_per_category(
         "new" if first else "replace", listed=listed, primary=primary and str(primary)

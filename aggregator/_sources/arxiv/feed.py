@@ -8,11 +8,17 @@ reference, and the abstract without arXiv's ``arXiv:... Announce Type: ... Abstr
 preamble. The feed's listing day (the channel ``<pubDate>``, in US Eastern time) becomes
 ``ParsedFeed.announced`` and every entry's ``announced`` (its digest day).
 
-Categories: an entry is *listed* under the followed categories (``options.categories``,
-else those in the feed's URL or title) that it belongs to; ``cs`` follows every ``cs.*``.
-Each listed category gets its own announce type, as arXiv's listing pages show it: a
-``new`` paper is ``new`` in its primary category and ``cross`` in the others, a
-``replace`` is ``replace`` there and ``replace-cross`` elsewhere.
+Categories come from the document: the followed ones are the source's
+(``options.categories``), else those in its URL, else those the feed names for itself
+(its self link, its channel ``<link>`` or Atom ``<id>``, or its title "cs.LG, cs.AI
+updates on arXiv.org"), so a joined feed saved as a file is read as the feed it is. An
+entry is *listed* under the followed categories it belongs to (``cs`` follows every
+``cs.*``), and only under those: a paper in none of them (a joined feed's paper outside
+the source's categories) is left out and counted in ``ParsedFeed.left_out``. Each listed
+category gets its own announce type, as arXiv's listing pages show it: a ``new`` paper
+is ``new`` in its primary category and ``cross`` in the others, a ``replace`` is
+``replace`` there and ``replace-cross`` elsewhere. When no categories are known at all,
+a paper is filed under its primary category, with a warning.
 
 An HTML answer is read as arXiv's listing page (``arxiv.org/list/cs.AI/new``, see
 :mod:`.arxiv_listing`), the second way in to the same listing.
@@ -28,7 +34,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from io import BytesIO
@@ -42,9 +48,9 @@ from ...errors import ParseError
 from ...types import ParsedEntry, ParsedFeed
 from ..common import ParseOptions
 from ..markdown_digest import split_authors
-from .announce import ANNOUNCE_TYPES, announce_per_category, listed_in
+from .announce import ANNOUNCE_TYPES, announce_per_category, listed_in, listed_under
 from .calendar import TIMEZONE
-from .recognise import arxiv_url, is_html, query_categories, saved_from
+from .recognise import is_html, query_categories, saved_from
 
 ARXIV_NS = "http://arxiv.org/schemas/atom"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -55,7 +61,8 @@ _PREAMBLE_RE = re.compile(
     r"^\s*arXiv:(?P<id>\S+?)\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?",
     re.IGNORECASE,
 )
-_TITLE_CATEGORIES_RE = re.compile(r"^(?P<cats>\S+) updates on arXiv\.org", re.IGNORECASE)
+#: "cs.AI updates on arXiv.org"; a joined feed's: "cs.LG, cs.AI, stat.ML updates on ...".
+_TITLE_CATEGORIES_RE = re.compile(r"^(?P<cats>.+?)\s+updates on arXiv\.org", re.IGNORECASE)
 _CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?$")
 _HINT_CATEGORY = (
     "check the category names, e.g. cs.AI, math.CO, hep-th (see arxiv.org/category_taxonomy)"
@@ -80,7 +87,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     warnings: list[str] = []
     entries: list[ParsedEntry] = []
     head = _read(data, source=source, options=options, warnings=warnings, entries=entries)
-    item_dates = [_eastern(e.published) for e in entries if e.published is not None]
+    item_dates = head.item_dates
     if head.atom and item_dates:
         # The Atom feed's <updated> is when it was built; its entries carry the listing day.
         day: date | None = Counter(item_dates).most_common(1)[0][0]
@@ -89,7 +96,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         if day is None and item_dates:
             day = Counter(item_dates).most_common(1)[0][0]
             warnings.append("the feed has no <pubDate>: dated by its items' dates")
-    if day is None and entries:
+    if day is None and (entries or head.left_out):
         raise ParseError(
             "the feed has no date (no channel <pubDate> and no dated items), so its"
             " announcement day is unknown",
@@ -104,7 +111,12 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
         warnings=tuple(warnings),
         announced=day,
         reader="arxiv",
+        left_out=head.left_out,
     )
+
+
+#: ``date`` under a name that ``_Head.date`` does not hide.
+_Day = date
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,10 @@ class _Head:
     title: str
     date: date | None
     atom: bool
+    #: Papers listed in none of the followed categories, left out.
+    left_out: int = 0
+    #: The announcement day of each paper that gives one, left out or not.
+    item_dates: tuple[_Day, ...] = ()
 
 
 def _read(
@@ -167,9 +183,15 @@ class _Reader:
     date_text: str = ""
     #: RSS: whether the root held a <channel>.
     channel: bool = False
-    #: The categories followed, known from the first item on (the title comes before it).
-    followed: tuple[str, ...] | None = None
+    #: The channel's <link> (RSS) or <id> (Atom), and its self link: the feed's URL.
+    link: str = ""
+    self_url: str = ""
+    #: Which categories are followed and which the feed lists, known from the first item
+    #: on (the channel's title and links come before it).
+    filing: _Filing | None = None
     number: int = 0
+    left_out: int = 0
+    dates: list[date] = field(default_factory=list)
 
     def start(self, root: etree._Element) -> None:
         """The root element: an RSS or an Atom feed, nothing else."""
@@ -196,6 +218,10 @@ class _Reader:
                 self.title = _text(element)
             elif name == _ATOM_UPDATED:
                 self.date_text = _text(element)
+            elif name == _ATOM_ID:
+                self.link = _text(element)
+            elif name == _ATOM_LINK and element.get("rel") == "self":
+                self.self_url = str(element.get("href") or "")
         elif not self.atom and parent.getparent() is self.root and parent.tag == "channel":
             if name == "item":
                 self._item(element, parent)
@@ -203,22 +229,36 @@ class _Reader:
                 self.title = _text(element)
             elif name == "pubDate":
                 self.date_text = _text(element)
+            elif name == "link":
+                self.link = _text(element)
+            elif name == _ATOM_LINK and element.get("rel") == "self":
+                self.self_url = str(element.get("href") or "")
         elif not self.atom and name == "channel" and parent is self.root:
             self.channel = True
 
     def _item(self, element: etree._Element, parent: etree._Element) -> None:
         self.number += 1
-        if self.followed is None:
-            self.followed = self.options.categories or _followed(self.options.location, self.title)
-        _item(
-            element,
-            self.number,
-            self.atom,
-            self.followed,
-            self.warnings,
-            self.entries,
-            self.source,
+        if self.filing is None:
+            self.filing = _filing_for(
+                self.options, _document_categories(self.self_url, self.link, self.title)
+            )
+            if not self.filing.followed:
+                self.warnings.append(_NO_CATEGORIES)
+        if self.number == 1:
+            first = _text(element.find("a:title" if self.atom else "title", _NS))
+            if first.lower().startswith("feed error"):
+                raise ParseError(
+                    f"arXiv answered {first!r}", source=self.source, hint=_HINT_CATEGORY
+                )
+        entry = _entry(
+            element, number=self.number, atom=self.atom, filing=self.filing, warnings=self.warnings
         )
+        if entry is not None and entry.published is not None:
+            self.dates.append(_eastern(entry.published))
+        if entry is not None and (entry.categories or not self.filing.followed):
+            self.entries.append(entry)
+        elif entry is not None:
+            self.left_out += 1
         _drop(element, parent)
 
     def head(self) -> _Head:
@@ -235,30 +275,37 @@ class _Reader:
             title=title,
             date=_atom_date(date_text) if self.atom else _rss_date(date_text),
             atom=self.atom,
+            left_out=self.left_out,
+            item_dates=tuple(self.dates),
         )
 
 
 _ATOM_ENTRY = f"{{{ATOM_NS}}}entry"
 _ATOM_TITLE = f"{{{ATOM_NS}}}title"
 _ATOM_UPDATED = f"{{{ATOM_NS}}}updated"
+_ATOM_ID = f"{{{ATOM_NS}}}id"
+_ATOM_LINK = f"{{{ATOM_NS}}}link"
+_NO_CATEGORIES = (
+    "the source, its URL and the feed name no arXiv category: each paper is filed under"
+    " its primary category (give the source categories = [...] to choose)"
+)
 
 
-def _item(
-    element: etree._Element,
-    number: int,
-    atom: bool,
-    followed: tuple[str, ...],
-    warnings: list[str],
-    entries: list[ParsedEntry],
-    source: str,
-) -> None:
-    if number == 1:
-        first = _text(element.find("a:title" if atom else "title", _NS))
-        if first.lower().startswith("feed error"):
-            raise ParseError(f"arXiv answered {first!r}", source=source, hint=_HINT_CATEGORY)
-    entry = _entry(element, number=number, atom=atom, followed=followed, warnings=warnings)
-    if entry is not None:
-        entries.append(entry)
+@dataclass(frozen=True)
+class _Filing:
+    """Which categories a paper may be filed under, and which the document lists."""
+
+    #: The source's categories, else its URL's, else the document's.
+    followed: tuple[str, ...]
+    #: The categories the document itself lists (its URL's, else its channel's), which
+    #: tell a cross-list from a paper new there; the followed ones when unknown.
+    listing: tuple[str, ...]
+
+
+def _filing_for(options: ParseOptions, document: tuple[str, ...]) -> _Filing:
+    in_url = categories_in_url(options.location)
+    followed = options.categories or in_url or document
+    return _Filing(followed=followed, listing=in_url or document or followed)
 
 
 def _drop(element: etree._Element, parent: etree._Element) -> None:
@@ -298,27 +345,30 @@ def _atom_date(text: str) -> date | None:
 
 def categories_in_url(location: str | None) -> tuple[str, ...]:
     """The categories an arXiv URL asks for: ``/rss/cs.AI+cs.LG``, ``/list/cs.AI/new``,
-    an export-API query's ``cat:cs.AI``."""
-    if arxiv_url(location or "") in ("api", "author"):
-        return query_categories(location)  # ?search_query=cat:cs.AI; none for an author
-    if location and "://" in location:
-        parts = [unquote(p) for p in urlsplit(location).path.split("/") if p]
-        # /rss/cs.AI+cs.LG, /atom/cs.AI, or the listing page /list/cs.AI/new
-        last = (
-            parts[parts.index("list") + 1] if "list" in parts[:-1] else parts[-1] if parts else ""
-        )
-        return tuple(c for c in re.split(r"[+ ]", last) if _CATEGORY_RE.match(c))
-    return ()
+    the export API's ``search_query=cat:cs.LG OR cat:math.*``."""
+    if not location or "://" not in location:
+        return ()
+    if urlsplit(location).query and "search_query" in location:
+        return query_categories(location)  # the export API; an author's feed has none
+    parts = [unquote(p) for p in urlsplit(location).path.split("/") if p]
+    # /rss/cs.AI+cs.LG, /atom/cs.AI, or the listing page /list/cs.AI/new; nothing else
+    # (the API's /api/query, an Atom <id> such as http://arxiv.org/api/Ke3nQ0) names any.
+    where = next((i for i, p in enumerate(parts[:-1]) if p in ("rss", "atom", "list")), None)
+    if where is None:
+        return ()
+    return tuple(c for c in re.split(r"[+ ]", parts[where + 1]) if _CATEGORY_RE.match(c))
 
 
-def _followed(location: str | None, title: str) -> tuple[str, ...]:
-    """The categories a feed follows, from its URL or else its title."""
-    found = categories_in_url(location)
-    if found:
-        return found
+def _document_categories(self_url: str, link: str, title: str) -> tuple[str, ...]:
+    """The categories a feed says it lists: its self URL's, its link's, else its title's."""
+    for url in (self_url, link):
+        found = categories_in_url(url)
+        if found:
+            return found
     match = _TITLE_CATEGORIES_RE.match(title)
     if match:
-        return tuple(c for c in match.group("cats").split("+") if _CATEGORY_RE.match(c))
+        names = re.split(r"[\s,+]+", match.group("cats").strip())
+        return tuple(c for c in names if _CATEGORY_RE.match(c))
     return ()
 
 
@@ -380,9 +430,11 @@ def _entry(
     *,
     number: int,
     atom: bool,
-    followed: tuple[str, ...],
+    filing: _Filing,
     warnings: list[str],
 ) -> ParsedEntry | None:
+    """The paper ``item`` says, with no categories when it is in no followed one;
+    None (with a warning) when it has no readable arXiv ID."""
     said = _atom_item(item) if atom else _rss_item(item)
     preamble = _PREAMBLE_RE.match(said.description)
     found = _paper_id(said, preamble, number, warnings)
@@ -396,7 +448,7 @@ def _entry(
         warnings.append(f"item {number} ({paper_id}): unknown announce type {announce_type!r}")
     abstract = said.description[preamble.end() :] if preamble else said.description
     abstract = " ".join(abstract.split())
-    listed, primary, subjects = _filing(item, said.subjects, followed, announce_type)
+    listed, primary, subjects = _listed(item, said.subjects, filing, announce_type)
     names = said.names or [
         name for el in item.findall("dc:creator", _NS) for name in _split_creators(_text(el))
     ]
@@ -456,26 +508,25 @@ def _paper_id(
     return paper_id, version
 
 
-def _filing(
-    item: etree._Element, subjects: list[str], followed: tuple[str, ...], announce_type: str
+def _listed(
+    item: etree._Element, subjects: list[str], filing: _Filing, announce_type: str
 ) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
-    """The followed categories the paper is listed under, its primary category, and all
-    its categories (primary first)."""
+    """The followed categories the paper is listed under (none: it is left out), its
+    primary category, and all its categories (primary first)."""
     primary_el = item.find("arxiv:primary_category", _NS)
     primary = (
         str(primary_el.get("term")) if primary_el is not None and primary_el.get("term") else None
     )
     subjects = list(dict.fromkeys(subjects))
-    listed = tuple(s for s in subjects if listed_in(s, followed)) if followed else ()
-    if not listed:
-        listed = tuple(followed) or tuple(subjects[:1])
+    listed = listed_under(subjects, filing.followed)
     if primary is None and announce_type in ANNOUNCE_TYPES and subjects:
-        # arXiv lists the primary category first; a new paper's primary is a followed
-        # category, a cross-list's is not.
+        # arXiv lists the primary category first; a new paper's primary is one of the
+        # categories the feed lists, a cross-list's is not.
+        lists = filing.listing or listed
         if announce_type in ("new", "replace"):
-            primary = next((s for s in subjects if s in listed), None)
+            primary = next((s for s in subjects if listed_in(s, lists)), subjects[0])
         else:
-            primary = next((s for s in subjects if s not in listed), None)
+            primary = next((s for s in subjects if not listed_in(s, lists)), None)
     if primary and primary in subjects:
         subjects.remove(primary)
         subjects.insert(0, primary)

@@ -6,6 +6,8 @@ listings for Wednesday, 14 January 2026"), then the ``<h3>`` parts *New submissi
 ``<dt>`` (the ``arXiv:ID`` link, PDF and HTML links) and ``<dd>`` (title, authors,
 comments, journal reference, subjects with the primary one marked, abstract) pairs.
 The part a paper is in gives its announce type; the page's date is its listing day.
+A paper is listed under the followed categories it is in (for a page saved without its
+URL, the page's own category), and left out, counted, when it is in none of them.
 
 Used by :func:`aggregator._sources.arxiv.feed.parse` when an ``arxiv`` source's document is
 HTML (also a page saved from a browser, which starts with a ``<!-- saved from url=... -->``
@@ -27,7 +29,7 @@ from lxml import etree
 from ..._update.normalize import arxiv_id
 from ...errors import ParseError
 from ...types import ParsedEntry, ParsedFeed
-from .announce import announce_per_category, listed_in
+from .announce import announce_per_category, listed_under
 from .calendar import TIMEZONE
 
 _DATELINE_RE = re.compile(
@@ -61,6 +63,9 @@ def parse_listing(data: bytes, *, source: str, followed: tuple[str, ...]) -> Par
 
     warnings: list[str] = []
     entries: list[ParsedEntry] = []
+    # A page saved from a browser has no URL: its own links name its category.
+    followed = followed or _page_categories(root)
+    left_out = 0
     part = "new"
     pending: lxml.html.HtmlElement | None = None
     for element in root.iter("h3", "dt", "dd"):
@@ -74,15 +79,27 @@ def parse_listing(data: bytes, *, source: str, followed: tuple[str, ...]) -> Par
             if entry is None:
                 shown = " ".join(pending.text_content().split())[:60]
                 warnings.append(f"skipped a listing item without a readable arXiv ID: {shown!r}")
-            else:
+            elif entry.categories or not followed:
                 entries.append(entry)
+            else:
+                left_out += 1
             pending = None
     return ParsedFeed(
         entries=tuple(entries),
         title=(root.findtext(".//title") or "").strip() or None,
         warnings=tuple(warnings),
         announced=day,
+        left_out=left_out,
     )
+
+
+def _page_categories(root: lxml.html.HtmlElement) -> tuple[str, ...]:
+    """The categories a listing page is of, from its own ``/list/<category>/new`` link."""
+    for link in root.iter("a"):
+        found = re.fullmatch(r"(?:https?://[^/]+)?/list/([^/]+)/new/?", link.get("href") or "")
+        if found:
+            return tuple(c for c in found.group(1).split("+") if _SUBJECT_RE.fullmatch(f"({c})"))
+    return ()
 
 
 def _field(dd: lxml.html.HtmlElement, name: str) -> str:
@@ -124,7 +141,7 @@ def _entry(
     primary_match = _SUBJECT_RE.search(primary_el[0].text_content()) if primary_el else None
     primary = primary_match.group(1) if primary_match else None
     subjects = list(dict.fromkeys(_SUBJECT_RE.findall(_field(dd, "subjects"))))
-    listed = tuple(s for s in subjects if listed_in(s, followed)) or followed or tuple(subjects[:1])
+    listed = listed_under(subjects, followed)
     abstract = ""
     for paragraph in dd.iter("p"):
         abstract = " ".join(paragraph.text_content().split())
