@@ -32,7 +32,15 @@ def cli(folder: Path, *args: str, pause_at: str | None = None) -> subprocess.Pop
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
+
+
+def _ctrl_c_as_at_a_terminal() -> None:
+    # A test suite started in the background (`./.ci/run &`) ignores SIGINT, and an
+    # ignored signal stays ignored in every child: Python would then never turn it into
+    # KeyboardInterrupt, and a test sending Ctrl-C would wait for nothing.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_to_end(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
