@@ -22,6 +22,9 @@ from ..types import PublishedFile
 from . import digest as digests
 from . import housekeeping, publish
 
+#: The OPML 2.0 list of every published feed, beside the index page.
+OPML_NAME = "feeds.opml"
+
 
 @dataclass(frozen=True)
 class _FeedTarget:
@@ -45,7 +48,10 @@ def publish_feeds(
     categories = store.categories()
     targets = _feed_targets(settings, categories)
     index_path = settings.publish.output_dir / "index.html"
-    known = store.published_files([*(str(t.path) for t in targets), str(index_path)])
+    opml_path = settings.publish.output_dir / OPML_NAME
+    known = store.published_files(
+        [*(str(t.path) for t in targets), str(index_path), str(opml_path)]
+    )
 
     def fingerprint(path: Path, what: str) -> str:
         return publish.output_fingerprint(
@@ -61,10 +67,18 @@ def publish_feeds(
                 continue
             written += _write_feed(settings, store, target, fallback_updated=clock())
             done.append(publish.published_file(target.path, wanted))
+        links = _feed_links(store, targets, categories)
         wanted = fingerprint(index_path, "index")
         if not publish.is_current(index_path, known.get(str(index_path)), wanted):
-            _write_index(settings, store, targets, categories, index_path)
+            _write_index(settings, store, links, index_path)
             done.append(publish.published_file(index_path, wanted))
+        wanted = fingerprint(opml_path, "opml")
+        if not publish.is_current(opml_path, known.get(str(opml_path)), wanted):
+            opml = publish.render_opml(
+                title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
+            )
+            publish.write_atomic(opml_path, opml)
+            done.append(publish.published_file(opml_path, wanted))
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -103,13 +117,10 @@ def _write_feed(
     return publish.write_atomic(target.path, data)
 
 
-def _write_index(
-    settings: Settings,
-    store: Storage,
-    targets: list[_FeedTarget],
-    categories: list[tuple[str, int]],
-    path: Path,
-) -> None:
+def _feed_links(
+    store: Storage, targets: list[_FeedTarget], categories: list[tuple[str, int]]
+) -> list[publish.FeedLink]:
+    """The published feeds as the index page and the OPML list them: all, then each."""
     counts = dict(categories)
     links = [publish.FeedLink("all", "all.atom", store.count_entries())]
     links += [
@@ -117,6 +128,12 @@ def _write_index(
         for t in targets
         if t.category is not None
     ]
+    return links
+
+
+def _write_index(
+    settings: Settings, store: Storage, links: list[publish.FeedLink], path: Path
+) -> None:
     index = publish.render_index(
         title=settings.publish.title,
         feeds=links,

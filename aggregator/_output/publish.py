@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -319,3 +320,33 @@ def render_index(
         .render(title=title, feeds=feeds, days=sorted(days, reverse=True), base_url=base_url)
     )
     return html.encode("utf-8")
+
+
+def render_opml(*, title: str, feeds: Sequence[FeedLink], base_url: str) -> bytes:
+    """OPML 2.0 listing every published feed, as the index page lists them (``all``
+    first, then each category): what a feed reader imports to subscribe to them all.
+
+    Each outline's ``xmlUrl`` is the feed's address under ``base_url``, as in the feeds'
+    own self links.
+    """
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = f"{title}: feeds"
+    body = ET.SubElement(root, "body")
+    for feed in feeds:
+        name = f"{title}: {feed.category}"
+        ET.SubElement(
+            body,
+            "outline",
+            {
+                "type": "rss",
+                "text": name,
+                "title": name,
+                "xmlUrl": f"{base_url}feeds/{feed.filename}",
+                "htmlUrl": f"{base_url}index.html",
+                "category": f"/{feed.category}",
+            },
+        )
+    ET.indent(root)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"
