@@ -9,6 +9,7 @@ queries; never fetches, never mails.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,11 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .._storage.protocol import Storage
-from ..config.settings import Settings
+from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
-from ..types import PublishedFile
+from ..types import PublishedFile, StoredEntry
 from . import digest as digests
 from . import housekeeping, publish
+
+log = logging.getLogger(__name__)
 
 #: The OPML 2.0 list of every published feed, beside the index page.
 OPML_NAME = "feeds.opml"
@@ -102,12 +105,41 @@ def _feed_targets(settings: Settings, categories: list[tuple[str, int]]) -> list
     return targets
 
 
+def feed_entries(
+    store: Storage, category: str | None, settings: PublishSettings
+) -> tuple[list[StoredEntry], date | None]:
+    """What a current feed holds: every entry of its ``feed_days`` latest digest days,
+    and at least the ``feed_min_entries`` newest, at most ``feed_max_entries``; with
+    the oldest of those days when the cap cut it (else ``None``)."""
+    cap = settings.feed_max_entries
+    days = store.recent_digest_days(category, settings.feed_days) if settings.feed_days else []
+    chosen = store.entries_in_category(category, cap + 1, since_day=days[-1]) if days else []
+    cut = days[-1] if len(chosen) > cap else None
+    chosen = chosen[:cap]
+    least = min(settings.feed_min_entries, cap)
+    if len(chosen) < least:
+        newest = store.entries_in_category(category, least)
+        merged = {entry.key: entry for entry in [*chosen, *newest]}
+        chosen = sorted(merged.values(), key=lambda e: (-e.updated.timestamp(), e.key))
+    return chosen, cut
+
+
 def _write_feed(
     settings: Settings, store: Storage, target: _FeedTarget, *, fallback_updated: datetime
 ) -> int:
     base = settings.publish.base_url
+    entries, cut = feed_entries(store, target.category, settings.publish)
+    if cut is not None:
+        log.warning(
+            "feeds/%s holds only the newest %d entries of its last %d days (from %s):"
+            " raise [publish] feed_max_entries so that a reader polling daily misses none",
+            target.filename,
+            settings.publish.feed_max_entries,
+            settings.publish.feed_days,
+            cut.isoformat(),
+        )
     data = publish.build_feed(
-        store.entries_in_category(target.category, settings.publish.feed_max_entries),
+        entries,
         category=target.category,
         title=target.title,
         base_url=base,

@@ -115,8 +115,11 @@ class Storage(Protocol):
         """Entries whose digest day is ``day``, in arrival order."""
         ...
 
-    def entries_in_category(self, category: str | None, limit: int) -> list[StoredEntry]:
-        """Newest first by ``updated``; ``category=None`` means every entry."""
+    def entries_in_category(
+        self, category: str | None, limit: int, *, since_day: date | None = None
+    ) -> list[StoredEntry]:
+        """Newest first by ``updated``; ``category=None`` means every entry.
+        ``since_day``: only entries whose digest day is that day or later."""
         ...
 
     def entries_updated_between(
@@ -224,6 +227,11 @@ class Storage(Protocol):
 
     def published_files(self, paths: Iterable[str]) -> dict[str, PublishedFile]:
         """The records of those of ``paths`` that were published before."""
+        ...
+
+    def recent_digest_days(self, category: str | None, count: int) -> list[date]:
+        """The ``count`` latest digest days with a visible entry (in ``category``),
+        newest first."""
         ...
 
     def record_published(

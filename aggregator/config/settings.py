@@ -47,6 +47,12 @@ class PublishSettings:
     output_dir: Path
     base_url: str
     title: str
+    #: The most recent digest days each feed holds in full (0: no such rule).
+    feed_days: int
+    #: At least this many of the newest entries, whatever their day.
+    feed_min_entries: int
+    #: The hard cap per feed (feed_min_entries above it counts as it); a publish that
+    #: cuts one of the recent days says so.
     feed_max_entries: int
 
 
@@ -151,7 +157,9 @@ SCHEMA: dict[str, Schema] = {
         "output_dir": (str, "public", "folder for feeds, digests and the index page"),
         "base_url": (str, "http://localhost:8000/", "public URL of output_dir, for self links"),
         "title": (str, "aggregator", "title of the index page and prefix of feed titles"),
-        "feed_max_entries": (int, 100, "newest entries kept in each category feed"),
+        "feed_days": (int, 2, "most recent digest days each feed holds in full"),
+        "feed_min_entries": (int, 100, "at least this many newest entries in each feed"),
+        "feed_max_entries": (int, 2000, "hard cap of entries per feed (a cut day is warned)"),
     },
     "digest": {
         "timezone": (str, "UTC", "IANA time zone that decides which day an entry belongs to"),
@@ -496,12 +504,18 @@ def _publish(values: dict[str, Any], *, work_base: Path, file: str) -> PublishSe
         raise ConfigError(
             f"expected an http(s) URL, got {base_url!r}", file=file, key="publish.base_url"
         )
+    if values["feed_days"] < 0:
+        raise ConfigError("must be 0 or more", file=file, key="publish.feed_days")
+    if values["feed_min_entries"] < 1:
+        raise ConfigError("must be at least 1", file=file, key="publish.feed_min_entries")
     if values["feed_max_entries"] < 1:
         raise ConfigError("must be at least 1", file=file, key="publish.feed_max_entries")
     return PublishSettings(
         output_dir=work_base / values["output_dir"],
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         title=values["title"],
+        feed_days=values["feed_days"],
+        feed_min_entries=values["feed_min_entries"],
         feed_max_entries=values["feed_max_entries"],
     )
 

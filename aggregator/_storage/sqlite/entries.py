@@ -63,12 +63,17 @@ class EntryQueries(StoreBase):
                 [(c.key, plan.source, c.guid, c.content_hash, when) for c in plan.copies],
             )
 
-    def entries_in_category(self, category: str | None, limit: int) -> list[StoredEntry]:
-        """Newest first by ``updated``; ``category=None`` means every entry."""
+    def entries_in_category(
+        self, category: str | None, limit: int, *, since_day: date | None = None
+    ) -> list[StoredEntry]:
+        """Newest first by ``updated``; ``category=None`` means every entry.
+        ``since_day``: only entries whose digest day is that day or later."""
+        since = "" if since_day is None else " AND digest_day >= ?"
+        day = [] if since_day is None else [since_day.isoformat()]
         if category is None:
             rows = self.db.execute(
-                f"SELECT * FROM entries WHERE {_VISIBLE} ORDER BY updated DESC, key LIMIT ?",
-                [limit],
+                f"SELECT * FROM entries WHERE {_VISIBLE}{since} ORDER BY updated DESC, key LIMIT ?",
+                [*day, limit],
             )
         else:
             # Choose the keys first, then read only those rows in full: sorting the
@@ -76,10 +81,29 @@ class EntryQueries(StoreBase):
             rows = self.db.execute(
                 "SELECT * FROM entries WHERE key IN (SELECT key FROM entries WHERE key IN"
                 " (SELECT entry_key FROM entry_categories WHERE category = ?)"
-                f" AND {_VISIBLE} ORDER BY updated DESC, key LIMIT ?) ORDER BY updated DESC, key",
-                [category, limit],
+                f" AND {_VISIBLE}{since} ORDER BY updated DESC, key LIMIT ?)"
+                " ORDER BY updated DESC, key",
+                [category, *day, limit],
             )
         return list(self._rows_to_entries(rows).values())
+
+    def recent_digest_days(self, category: str | None, count: int) -> list[date]:
+        """The ``count`` latest digest days with a visible entry (in ``category``),
+        newest first."""
+        if category is None:
+            rows = self.db.execute(
+                f"SELECT DISTINCT digest_day FROM entries WHERE {_VISIBLE}"
+                " ORDER BY digest_day DESC LIMIT ?",
+                [count],
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT DISTINCT digest_day FROM entries WHERE key IN"
+                " (SELECT entry_key FROM entry_categories WHERE category = ?)"
+                f" AND {_VISIBLE} ORDER BY digest_day DESC LIMIT ?",
+                [category, count],
+            )
+        return [date.fromisoformat(day) for (day,) in rows]
 
     def entries_for_day(self, day: date) -> list[StoredEntry]:
         """Entries whose digest day is ``day``, in arrival order."""
