@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             published = _in_fresh_process(_scenario_publish, fast)
             figures.append(
                 Figure(
-                    f"publish {published['total']} feeds (<= 100 entries each) to an empty folder",
+                    f"publish {published['total']} feeds (latest 2 days, <= 2,000 entries each)"
+                    " to an empty folder",
                     f"{published['seconds']:.2f} s",
                     f"{published['categories']} categories + all.atom",
                 )
