@@ -371,9 +371,13 @@ def test_xhtml_page_without_doctype() -> None:
         parse_bytes(page)
 
 
-def test_json_is_named() -> None:
-    with pytest.raises(ParseError, match=r"^this is JSON, not an RSS or Atom feed$"):
-        parse_bytes(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}')
+def test_json_goes_to_the_json_feed_reader() -> None:
+    # feedparser does not read JSON Feed: a JSON document is handed to json_feed.
+    parsed = parse_bytes(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}')
+    assert parsed.entries == ()
+    assert parsed.reader == "json"
+    with pytest.raises(ParseError, match=r"^this is JSON, but not a JSON Feed"):
+        parse_bytes(b'{"data": []}')
 
 
 def test_other_xml_is_not_a_feed() -> None:

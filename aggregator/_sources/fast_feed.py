@@ -41,6 +41,7 @@ from lxml import etree
 from ..types import ParsedEntry, ParsedFeed
 from . import feed as fp
 from . import feed_conventions as compat
+from . import json_feed
 from .common import ParseOptions
 from .feed_conventions import Unsupported
 
@@ -80,8 +81,12 @@ _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
     """Parse with the fast path, else with :func:`aggregator._sources.feed.parse`.
 
+    A JSON document (JSON Feed) goes to :func:`aggregator._sources.json_feed.parse`.
+
     Raises what ``feed.parse`` raises (ParseError) for documents that are not feeds.
     """
+    if json_feed.looks_like_json(data):
+        return json_feed.parse(data, source=source, options=options)
     try:
         return parse_fast(data, options)
     except Unsupported:

@@ -56,6 +56,7 @@ from .._common import safety
 from .._update import normalize
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
+from . import json_feed
 from .common import ParseOptions
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -84,14 +85,16 @@ class _Problem(NamedTuple):
 
 
 def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
-    """Parse an RSS or Atom document.
+    """Parse an RSS or Atom document (a JSON document goes to :mod:`.json_feed`).
 
-    Raises ParseError when the bytes are empty, are an HTML page or JSON, are not a feed,
+    Raises ParseError when the bytes are empty, are an HTML page, are not a feed,
     or are so broken that no entry could be read. Problems that still left entries are
     returned in ``ParsedFeed.warnings``.
     """
     if not data.strip():
         raise ParseError("empty document", source=source, hint="the source gave no content")
+    if json_feed.looks_like_json(data):  # feedparser does not read JSON Feed
+        return json_feed.parse(data, source=source, options=options)
     headers = _response_headers(options)
     result = _feedparse(data, headers, source=source)
     problem = _describe_bozo(result, data, headers)
@@ -341,12 +344,6 @@ def _skip(pattern: re.Pattern[str], text: str, position: int) -> int:
 
 def _reject_empty(result: _Raw, data: bytes, problem: _Problem | None, *, source: str) -> None:
     """Raise the right ParseError for a document without entries, unless it is a feed."""
-    if data.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1] in (b"{", b"["):
-        raise ParseError(
-            "this is JSON, not an RSS or Atom feed",
-            source=source,
-            hint="JSON Feed is not supported; point the source at the site's RSS or Atom feed",
-        )
     root, starts_with_markup = _root_element(data)
     if not starts_with_markup:
         raise ParseError(
