@@ -151,3 +151,16 @@ def test_names_outside_arxiv_are_left_as_delivered() -> None:
     )
     entry = normalize(parsed, source="s")
     assert entry.authors == (r"J\"urgen",) and entry.raw_authors is None
+
+
+@pytest.mark.parametrize("element", ["iframe", "IFRAME", "noembed", "noframes", "noscript"])
+def test_fallback_markup_inside_frames_and_plugins_is_read_as_markup(element: str) -> None:
+    # An HTML parser reads these elements' content as raw text: dropping the element
+    # used to publish its fallback markup as escaped tags ("&lt;b&gt;Atom&lt;/b&gt;").
+    value = f'<p>Before</p><{element} src="https://e.org/frame"><b>Atom</b> text</{element}> after'
+    assert sanitize_html(value) == "<p>Before</p><b>Atom</b> text after"
+
+
+def test_raw_text_elements_stay_text() -> None:
+    # <xmp> and <textarea> hold literal text by definition: their tags stay visible text.
+    assert sanitize_html("<xmp><b>x</b></xmp>") == "&lt;b&gt;x&lt;/b&gt;"

@@ -238,10 +238,19 @@ _ALLOWED_ATTRIBUTES = {
 }
 
 
+#: Elements whose content is fallback markup for what a reader will not show (a frame,
+#: a plugin, frames, scripts). An HTML parser reads their content as raw text, so a
+#: sanitiser dropping the element would print its markup as escaped tags ("&lt;b&gt;"):
+#: their tags go first and their content is read as the markup it is.
+_FALLBACK_TAG_RE = re.compile(r"(?i)</?(?:iframe|noembed|noframes|noscript)\b[^>]*>")
+
+
 def sanitize_html(value: str | None) -> str | None:
     """HTML with scripts, styles, event handlers and unsafe URLs removed."""
     if value is None:
         return None
+    if "<" in value:
+        value = _FALLBACK_TAG_RE.sub("", value)
     cleaned = nh3.clean(
         value,
         tags=_ALLOWED_TAGS,
