@@ -142,9 +142,6 @@ def _text_start(value: str | None, limit: int) -> str:
     need not convert 100,000 whole abstracts for a line each."""
     if not value:
         return ""
-    if "<" not in value and "&" not in value:
-        # No markup: converting would only tidy white space, which this does anyway.
-        return " ".join(value.split())
     if len(value) > 4 * (limit + _MARGIN):
         head = " ".join(html_to_text(_CUT_TAG_RE.sub("", value[: 4 * (limit + _MARGIN)])).split())
         if len(head) > limit + _MARGIN:
