@@ -348,8 +348,9 @@ def categories_in_url(location: str | None) -> tuple[str, ...]:
     the export API's ``search_query=cat:cs.LG OR cat:math.*``."""
     if not location or "://" not in location:
         return ()
-    if urlsplit(location).query and "search_query" in location:
-        return query_categories(location)  # the export API; an author's feed has none
+    asked = query_categories(location)  # the export API's cat: terms
+    if asked:
+        return asked
     parts = [unquote(p) for p in urlsplit(location).path.split("/") if p]
     # /rss/cs.AI+cs.LG, /atom/cs.AI, or the listing page /list/cs.AI/new; nothing else
     # (the API's /api/query, an Atom <id> such as http://arxiv.org/api/Ke3nQ0) names any.
