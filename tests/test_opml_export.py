@@ -33,6 +33,7 @@ def test_every_published_feed_is_in_the_opml_and_nothing_else(
     assert sorted(s.url.removeprefix(f"{BASE}feeds/") for s in subscriptions) == published
     assert all(s.url.startswith(BASE) for s in subscriptions)
     assert subscriptions[0].title == "Lab news: all"  # all first, as on the index page
+    assert subscriptions[0].categories == ()  # every category, not one named "all"
     assert {s.categories for s in subscriptions[1:]} == {
         (name.removesuffix(".atom"),) for name in published if name != "all.atom"
     }

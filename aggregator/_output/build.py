@@ -97,7 +97,8 @@ def _feed_targets(settings: Settings, categories: list[tuple[str, int]]) -> list
     """``all.atom`` first, then one feed per category, each with its file."""
     feeds = settings.publish.output_dir / "feeds"
     title = settings.publish.title
-    targets = [_FeedTarget(None, "all.atom", f"{title}: all entries", feeds / "all.atom")]
+    everything = publish.ALL_FEED
+    targets = [_FeedTarget(None, everything, f"{title}: all entries", feeds / everything)]
     filenames = publish.feed_filenames(name for name, _ in categories)
     for name, _ in categories:
         filename = filenames[name]
@@ -154,7 +155,7 @@ def _feed_links(
 ) -> list[publish.FeedLink]:
     """The published feeds as the index page and the OPML list them: all, then each."""
     counts = dict(categories)
-    links = [publish.FeedLink("all", "all.atom", store.count_entries())]
+    links = [publish.FeedLink("all", publish.ALL_FEED, store.count_entries())]
     links += [
         publish.FeedLink(t.category, t.filename, counts[t.category])
         for t in targets

@@ -322,6 +322,10 @@ def render_index(
     return html.encode("utf-8")
 
 
+#: The feed of every entry, beside the category feeds.
+ALL_FEED = "all.atom"
+
+
 def render_opml(*, title: str, feeds: Sequence[FeedLink], base_url: str) -> bytes:
     """OPML 2.0 listing every published feed, as the index page lists them (``all``
     first, then each category): what a feed reader imports to subscribe to them all.
@@ -335,18 +339,16 @@ def render_opml(*, title: str, feeds: Sequence[FeedLink], base_url: str) -> byte
     body = ET.SubElement(root, "body")
     for feed in feeds:
         name = f"{title}: {feed.category}"
-        ET.SubElement(
-            body,
-            "outline",
-            {
-                "type": "rss",
-                "text": name,
-                "title": name,
-                "xmlUrl": f"{base_url}feeds/{feed.filename}",
-                "htmlUrl": f"{base_url}index.html",
-                "category": f"/{feed.category}",
-            },
-        )
+        attributes = {
+            "type": "rss",
+            "text": name,
+            "title": name,
+            "xmlUrl": f"{base_url}feeds/{feed.filename}",
+            "htmlUrl": f"{base_url}index.html",
+        }
+        if feed.filename != ALL_FEED:  # "all" is every category, not one
+            attributes["category"] = f"/{feed.category}"
+        ET.SubElement(body, "outline", attributes)
     ET.indent(root)
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return data + b"\n"
