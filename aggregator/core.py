@@ -382,6 +382,14 @@ class Aggregator:
                 query, syntax=syntax, category=category, since=since, limit=limit, offset=offset
             )
 
+    def category_names(self) -> list[str]:
+        """The categories with a visible entry, by name (reads only); none without a
+        database yet."""
+        if not self.settings.storage.database.exists():
+            return []
+        with Store(self.settings.storage.database, verify=False) as store:
+            return [name for name, _ in store.categories()]
+
     def inspect(self, *, quick: bool = False) -> Inspection:
         """The database file checked without changing it (integrity, foreign keys, schema)."""
         return inspect_database(self.settings.storage.database, quick=quick)
