@@ -49,7 +49,7 @@ from ._update.ingest import SourceReport, ingest, system_clock
 from .config.mail import EMAIL_SCHEMA
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
-from .types import Clock, StoredEntry
+from .types import Clock, SearchResults, StoredEntry
 
 __all__ = [
     "EMPTY",
@@ -66,6 +66,7 @@ __all__ = [
     "FetchState",
     "Inspection",
     "RunSummary",
+    "SearchResults",
     "SourceHealth",
     "SourceReport",
     "Status",
@@ -360,6 +361,35 @@ class Aggregator:
         with Store(self.settings.storage.database) as store:
             return linking.explain(store, ident, self.settings.dedup)
 
+    def search(
+        self,
+        query: str,
+        *,
+        syntax: str = "words",
+        category: str | None = None,
+        since: date | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Stored entries matching ``query``, best match first, with marked titles and
+        snippets (see "Search" in the README for the query language; ``syntax="fts5"``
+        takes SQLite's). SearchError for a query with nothing to find or broken FTS5
+        syntax; ConfigError when there is no database yet."""
+        self._require_database()
+        # Reads only, and often (a served search page): no whole-file check.
+        with Store(self.settings.storage.database, verify=False) as store:
+            return store.search(
+                query, syntax=syntax, category=category, since=since, limit=limit, offset=offset
+            )
+
+    def category_names(self) -> list[str]:
+        """The categories with a visible entry, by name (reads only); none without a
+        database yet."""
+        if not self.settings.storage.database.exists():
+            return []
+        with Store(self.settings.storage.database, verify=False) as store:
+            return [name for name, _ in store.categories()]
+
     def inspect(self, *, quick: bool = False) -> Inspection:
         """The database file checked without changing it (integrity, foreign keys, schema)."""
         return inspect_database(self.settings.storage.database, quick=quick)
@@ -402,6 +432,7 @@ class Aggregator:
                     page_size=page_size,
                 )
                 summary.sources = report.sources
+                store.update_search_index()
                 self._enrich(store, summary)
                 if report.touched:
                     summary.digests_written, report.digest_days = write_digests(
@@ -542,6 +573,9 @@ class Aggregator:
             progress=progress,
         )
         prune(self.settings, store, summary, now=self.clock())
+        # In bulk, once the sources are stored (a run that stops before this leaves the
+        # entries noted, and the next run indexes them).
+        store.update_search_index()
         self._enrich(store, summary)
         return touched
 

@@ -14,7 +14,8 @@ the user needs to act on it (the source, the config key and file, the path)::
     ├── PublishError     a feed, digest or index page cannot be written
     ├── DeliveryError    a digest cannot be sent
     │   └── SmtpError    the SMTP server refused, failed or could not be reached
-    └── LinkNotFoundError  `dupes explain/split` named no duplicate link
+    ├── LinkNotFoundError  `dupes explain/split` named no duplicate link
+    └── SearchError  a search query asks for nothing, or breaks FTS5's syntax
 
 Third-party exceptions are converted at the module boundary with ``raise ... from err``.
 Every error pickles (a parsing worker process hands its error back as it was).
@@ -161,3 +162,8 @@ class SmtpError(DeliveryError):
 
 class LinkNotFoundError(AggregatorError):
     """``dupes explain`` or ``dupes split`` was given something that is not a link."""
+
+
+class SearchError(AggregatorError):
+    """A search query cannot be run: it has nothing to look for, or (in SQLite's own
+    FTS5 syntax) is not well formed. The hint says how to write it."""

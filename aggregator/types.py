@@ -160,3 +160,32 @@ class PublishedFile:
     fingerprint: str
     size: int
     mtime_ns: int
+
+
+#: Text with the words a search matched marked: runs of (text, matched), in order.
+Marked = tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One entry a search found, its title and a snippet of its text marked."""
+
+    entry: StoredEntry
+    title: Marked
+    #: The best matching part of the abstract, content or authors (or their start).
+    snippet: Marked
+    #: bm25 relevance: lower is better (SQLite's sign).
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of a search's results, best match first."""
+
+    query: str
+    #: Entries matching in all, of which ``hits`` are those from ``offset`` on.
+    total: int
+    offset: int
+    hits: tuple[SearchHit, ...]
+    #: Entries stored but not indexed yet (a run stopped before indexing them).
+    unindexed: int = 0

@@ -57,6 +57,7 @@ def test_the_public_surface_is_pinned() -> None:
         "ParseError",
         "PublishError",
         "RunSummary",
+        "SearchError",
         "Settings",
         "SmtpError",
         "SourceError",

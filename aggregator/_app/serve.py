@@ -20,6 +20,10 @@ never hold a date that a later change within the same second would also match.
 Every response carries the security headers of ``SECURITY_HEADERS`` (a
 Content-Security-Policy that allows the pages' inline CSS and nothing active).
 
+``/search`` (when the server is given a ``search`` page maker, as ``aggregator serve``
+does) answers with the HTML page that maker renders for the query string: a page made
+per request, never cached (``Cache-Control: no-store``).
+
 Connections (timeouts, their number, clients that go away) are ``httpserver.py``'s.
 Never writes a file, never follows a path out of the folder.
 """
@@ -67,16 +71,17 @@ GZIP_MIN_BYTES = 512
 CACHE_MAX_BYTES = 8_000_000
 
 #: The published pages carry their CSS inline (a <style> element and style attributes,
-#: since the digest's HTML is also the email's) and have no script, form, frame or
-#: image. So: nothing active from anywhere, CSS from the page itself or this server,
-#: images only from here (a browser's /favicon.ico), and the page may not be framed.
+#: since the digest's HTML is also the email's) and have no script, frame or image;
+#: the one form is the search box, sent to this server. So: nothing active from
+#: anywhere, CSS from the page itself or this server, images only from here (a
+#: browser's /favicon.ico), forms only to here, and the page may not be framed.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self'",
         "base-uri 'none'",
-        "form-action 'none'",
+        "form-action 'self'",  # the search page's form (a GET to /search)
         "frame-ancestors 'none'",
     )
 )
@@ -250,6 +255,12 @@ class Handler(BoundedHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
 
     def _answer(self, *, send_body: bool) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == "/search" and self.server.search is not None:
+            body = self.server.search(parts.query).encode("utf-8")
+            headers = {"Content-Type": CONTENT_TYPES[".html"], "Cache-Control": "no-store"}
+            self._send(HTTPStatus.OK, headers, body, send_body=send_body)
+            return
         try:
             target = resolve(self.server.root, self.path)
         except Refused as refused:
@@ -348,8 +359,11 @@ class FeedServer(BoundedServer):
         *,
         clock: Callable[[], float] = time.time,
         settings: ServeSettings | None = None,
+        search: Callable[[str], str] | None = None,
     ) -> None:
         self.root = root.resolve()
+        #: The search page for a query string (``q=...&category=...``), if served.
+        self.search = search
         self.cache = FileCache()
         self.clock = clock
         super().__init__(address, Handler, settings or ServeSettings())

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.retention import PruneResult
     from aggregator._storage.sqlite.runs import SourceHealth
     from aggregator._update.plan import Applied, Known, Linker, Plan
-    from aggregator.types import PublishedFile, StoredEntry
+    from aggregator.types import PublishedFile, SearchResults, StoredEntry
 
 
 class Storage(Protocol):
@@ -256,6 +256,23 @@ class Storage(Protocol):
         """Store the features of entries stored just now, in this transaction, in order:"""
         ...
 
+    def search(
+        self,
+        query: str,
+        *,
+        syntax: str = "words",
+        category: str | None = None,
+        since: date | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Entries matching ``query``, best first, with marked titles and snippets."""
+        ...
+
+    def search_backlog(self) -> int:
+        """Entries stored or changed and not indexed for search yet."""
+        ...
+
     def source_health(self) -> list[SourceHealth]: ...
 
     def split_duplicate(self, key: str, *, now: datetime) -> str | None:
@@ -274,6 +291,10 @@ class Storage(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen, or none do."""
+        ...
+
+    def update_search_index(self) -> int:
+        """Index every entry stored or changed since the last call; returns how many."""
         ...
 
     def unplanned_send_days(self, since: date, before: date) -> list[date]:

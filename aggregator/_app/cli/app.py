@@ -22,7 +22,13 @@ import click
 
 from ..._common.version import __version__
 from ...config.settings import Settings, load_config
-from ...errors import AggregatorError, ConfigError, LinkNotFoundError, LockedError
+from ...errors import (
+    AggregatorError,
+    ConfigError,
+    LinkNotFoundError,
+    LockedError,
+    SearchError,
+)
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -37,6 +43,7 @@ EXIT_CODES: tuple[tuple[type[AggregatorError], int], ...] = (
     (LockedError, EXIT_LOCKED),
     (ConfigError, EXIT_CONFIG),
     (LinkNotFoundError, EXIT_CONFIG),
+    (SearchError, EXIT_CONFIG),
     (AggregatorError, EXIT_FATAL),
 )
 

@@ -21,10 +21,12 @@ from .published import PublishedQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
+from .search import SearchQueries
 
 
 class Store(
     PlanQueries,
+    SearchQueries,
     EntryQueries,
     RunQueries,
     HealthQueries,
