@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -141,3 +142,14 @@ def test_followed_authors_then_keywords_come_first_with_reasons(tmp_path: Path) 
 )
 def test_author_names_match_as_people_write_them(followed: str, author: str, same: bool) -> None:
     assert same_author(followed, author) is same
+
+
+def test_the_published_digest_follows_the_default_profile(tmp_path: Path) -> None:
+    day = stored(tmp_path)
+    settings = with_interests(tmp_path, f"[interests]\nlike = [{likes(day, 'proteins')}]\n")
+    run(settings, clock=lambda: NOW, run_date=date(2026, 11, 23), do_ingest=False)
+    text = (tmp_path / "public" / "digests" / "2026-11-23" / "digest.txt").read_text("utf-8")
+    topic = {p.title: p.topic for p in day}
+    titles = [line.split(". ", 1)[1] for line in text.splitlines() if re.match(r"\d+\. ", line)]
+    assert [topic[t] for t in titles[:6]].count("proteins") >= 5, titles[:6]
+    assert "(like: " in text and "(you liked it)" in text
