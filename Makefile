@@ -8,6 +8,6 @@ lint:
 run:
 	aggregator run
 bench:
-	python -m benchmarks && python -m benchmarks.publish && python -m benchmarks.fetch
+	python -m benchmarks && python -m benchmarks.publish && python -m benchmarks.fetch && python -m benchmarks.ranking
 bench-quick:
 	python -m benchmarks --feeds 20 --big-entries 2000 --skip-feedparser

@@ -21,12 +21,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from ._enrich import wiring
+from ._enrich.ranker import RankingReport
 from ._fetch.health import FetchState
 from ._mail import deliver
 from ._neardup import linking
 from ._output import digest as digests
-from ._output import housekeeping
-from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
+from ._output import housekeeping, personal
+from ._output.build import build_digest, day_bounds, feed_entries, publish_feeds, write_digests
 from ._sources.arxiv.api import PAGE_SIZE
 from ._storage.lock import database_lock
 from ._storage.protocol import Storage
@@ -108,6 +110,10 @@ class RunSummary:
     error: str | None = None
     #: The database file, when this run created it (a first run, or a typo in its name).
     created_database: Path | None = None
+    #: What ranking did (None when no interests are configured or nothing was ingested).
+    ranking: RankingReport | None = None
+    #: Personal feeds written (changed) by this run.
+    personal_feeds: int = 0
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -136,6 +142,8 @@ class RunSummary:
             **({"resumed": [r.as_dict() for r in self.resumed]} if self.resumed else {}),
             "pruned": self.pruned,
             "recovered_runs": self.recovered_runs,
+            **({"ranking": self.ranking.as_dict()} if self.ranking else {}),
+            **({"personal_feeds": self.personal_feeds} if self.personal_feeds else {}),
             **({"error": self.error} if self.error else {}),
         }
 
@@ -151,6 +159,9 @@ def send_day(
     """Mail the digest of ``day`` to every subscriber; ``options`` go to deliver.send_digest."""
     chosen = build_digest(settings, store, day)
     try:
+        parts = wiring.personal_parts(settings, store, chosen, wiring.ranker_for(settings, store))
+        if parts:
+            options["personal"] = parts
         return deliver.send_digest(settings, store, chosen, clock=clock, **options)
     except DeliveryError as err:
         return deliver.DeliveryReport(day=day.isoformat(), error=err.describe())
@@ -302,6 +313,9 @@ class Aggregator:
         self._require_database()
         with Store(self.settings.storage.database) as store:
             chosen = build_digest(self.settings, store, day)
+            # Reads only: scores not cached yet are not computed (listing order).
+            ranker = wiring.ranker_for(self.settings, store, compute=False)
+            chosen = wiring.published_order(chosen, ranker)
             days = sorted({*store.digest_days(), *store.announcement_days()})
         links = digests.day_links(days, day)
         return digests.render(chosen, base_url=self.settings.publish.base_url, links=links)
@@ -435,7 +449,7 @@ class Aggregator:
                 store.update_search_index()
                 self._enrich(store, summary)
                 if report.touched:
-                    summary.digests_written, report.digest_days = write_digests(
+                    summary.digests_written, report.digest_days = _write_digests(
                         self.settings, store, report.touched
                     )
                     summary.digest_days = report.digest_days
@@ -527,6 +541,9 @@ class Aggregator:
                     self.settings, store, clock=self.clock
                 )
                 summary.index_written = True
+                summary.personal_feeds = _write_personal_feeds(
+                    self.settings, store, clock=self.clock
+                )
             if steps.send:
                 summary.resumed = finish_earlier_days(
                     self.settings, store, run_date, clock=self.clock
@@ -580,7 +597,13 @@ class Aggregator:
         return touched
 
     def _enrich(self, store: Storage, summary: RunSummary) -> None:
-        if not self.enrichers:
+        enrichers = list(self.enrichers)
+        ranker = wiring.ranker_for(self.settings, store)
+        if ranker is not None:
+            ranker.profile_for(None)  # liked papers looked up (and reported) every run
+            enrichers.append(ranker)
+            summary.ranking = ranker.report
+        if not enrichers:
             return
         created = [key for report in summary.sources for key in report.new_keys]
         # Linked as a near-duplicate of an older entry: stored, but never published.
@@ -588,7 +611,7 @@ class Aggregator:
         keys = [key for key in created if key not in hidden]
         rows = store.get_entries(keys)
         entries = [rows[key] for key in keys if key in rows]
-        for enricher in self.enrichers:
+        for enricher in enrichers:
             enricher.enrich(entries)
 
     def _digests(
@@ -599,9 +622,38 @@ class Aggregator:
         # A run renders the days its entries changed; `aggregator digest` (no ingest)
         # renders the day it was asked for.
         wanted = touched if ingested else touched | {summary.run_date}
-        summary.digests_written, summary.digest_days = write_digests(
+        summary.digests_written, summary.digest_days = _write_digests(
             self.settings, store, wanted, gone=summary.pruned_digests
         )
+
+
+def _write_digests(
+    settings: Settings, store: Storage, days: set[date], *, gone: Sequence[date] = ()
+) -> tuple[int, list[date]]:
+    """:func:`write_digests`, each digest in the default profile's order."""
+    ranker = wiring.ranker_for(settings, store)
+    return write_digests(
+        settings,
+        store,
+        days,
+        gone=gone,
+        order=(lambda digest: wiring.published_order(digest, ranker)) if ranker else None,
+        order_key=wiring.published_fingerprint(ranker),
+    )
+
+
+def _write_personal_feeds(settings: Settings, store: Storage, *, clock: Clock) -> int:
+    """Write each subscriber's personal feed; returns how many changed."""
+    ranker = wiring.ranker_for(settings, store)
+    if ranker is None:
+        return 0
+    candidates, _ = feed_entries(store, None, settings.publish)
+    return sum(
+        personal.write_personal_feed(
+            settings, token, entries, name=subscriber.name, fallback_updated=clock()
+        )
+        for subscriber, token, entries in wiring.personal_feeds(settings, ranker, candidates)
+    )
 
 
 @dataclass(frozen=True)

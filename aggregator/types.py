@@ -189,3 +189,31 @@ class SearchResults:
     hits: tuple[SearchHit, ...]
     #: Entries stored but not indexed yet (a run stopped before indexing them).
     unindexed: int = 0
+
+
+@dataclass(frozen=True)
+class Rank:
+    """Where an entry stands for one reader, and why (see ``_enrich.order``).
+
+    ``tier`` 0: by a followed author; 1: matches a keyword; 2: the rest, ordered by
+    ``score`` (similarity to the reader's liked papers; None: listing order).
+    """
+
+    tier: int
+    score: float | None = None
+    #: "by a followed author: X", "matches: agent", "like: <title>"; "" for none.
+    reason: str = ""
+
+    def sort_key(self, position: int) -> tuple[int, float, int]:
+        """Tier, then higher score first, then the listing position (stable ties)."""
+        return (self.tier, -self.score if self.score is not None else 0.0, position)
+
+
+@dataclass(frozen=True)
+class Personal:
+    """What is one subscriber's own in their digest: where each entry stands for them
+    (by key; their part is listed in that order, with the reasons) and the address of
+    their personal feed (None when they have none)."""
+
+    ranks: dict[str, Rank] = field(default_factory=dict)
+    feed_url: str | None = None

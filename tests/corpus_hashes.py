@@ -50,7 +50,7 @@ def documents() -> list[tuple[str, bytes]]:
         path
         for folder in (ROOT / "seeds", ROOT / "tests" / "data")
         for path in folder.rglob("*")
-        if path.is_file() and not {"hostile", "golden", "dedup"} & set(path.parts)
+        if path.is_file() and not {"hostile", "golden", "dedup", "likes"} & set(path.parts)
     )
     found = [(path.relative_to(ROOT).as_posix(), path.read_bytes()) for path in paths]
     found += [(f"generated-{n}", generator.feed_bytes(n, entries=40)) for n in range(6)]

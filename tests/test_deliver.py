@@ -412,8 +412,10 @@ def test_gmail_clipping_keeps_html_small_and_links_the_full_digest(
     assert len(html.encode()) <= 30000
     shown = html.count("<h3")
     assert 0 < shown < 19
-    assert f"and {19 - shown} more in cs.AI" in html
-    assert f"and {19 - shown} more in cs.AI" in text
+    # The others are listed by title, with their links, in both parts.
+    assert html.count("<li>") == 19 - shown
+    assert "Also in cs.AI:" in html and "Also in cs.AI:" in text
+    assert text.count("\n - ") == 19 - shown
     assert "https://example.org/papers/digests/2026-01-14/index.html" in html
 
 

@@ -33,7 +33,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from pathlib import Path
 from .._common import faults
 from .._common.safety import one_line
 from .._output import publish
-from .._output.digest import Digest
+from .._output.digest import Digest, ranked
 from .._storage.protocol import Storage
 from .._storage.sqlite.deliveries import (
     EMPTY,
@@ -55,7 +55,7 @@ from .._storage.sqlite.deliveries import (
 from ..config.mail import EmailSettings, Subscriber, ascii_address
 from ..config.settings import Settings
 from ..errors import DeliveryError, SmtpError
-from ..types import Clock
+from ..types import Clock, Personal
 from .digest import render_email, select
 from .message import build_message, message_id, needs_smtputf8
 from .smtp import Mailer, SmtpMailer
@@ -145,9 +145,17 @@ class _Planned:
 
 
 def _compose(
-    chosen: Digest, subscriber: Subscriber, email: EmailSettings, *, base_url: str, now: datetime
+    chosen: Digest,
+    subscriber: Subscriber,
+    email: EmailSettings,
+    *,
+    base_url: str,
+    now: datetime,
+    feed_url: str | None = None,
 ) -> _Planned:
-    content = render_email(chosen, subscriber=subscriber, settings=email, base_url=base_url)
+    content = render_email(
+        chosen, subscriber=subscriber, settings=email, base_url=base_url, feed_url=feed_url
+    )
     msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
     return _Planned(
         subscriber,
@@ -226,8 +234,12 @@ def send_digest(
     resumed: bool = False,
     mailer_factory: MailerFactory = SmtpMailer,
     sleep: Callable[[float], None] = time.sleep,
+    personal: Mapping[str, Personal] | None = None,
 ) -> DeliveryReport:
     """Send each subscriber their part of ``digest``, at most once per day.
+
+    ``personal``: per subscriber address, where each entry stands for them (their
+    part is listed in that order, with the reasons) and their personal feed's URL.
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
     ``outbox/<day>/`` beside the database; see :func:`outbox_folder`, whose
@@ -247,7 +259,9 @@ def send_digest(
     log_rows = {} if dry_run else store.deliveries_for_day(day)
     sending = _Sending(store, email, day, _sendable(retry_failed, resend_unconfirmed), clock)
     now = clock()
-    plan = _plan(settings, digest, log_rows, sending, only=only, folder=folder, now=now)
+    plan = _plan(
+        settings, digest, log_rows, sending, only=only, folder=folder, now=now, personal=personal
+    )
     report.results += plan.results
     if dry_run:
         return report
@@ -305,6 +319,7 @@ def _plan(
     only: Collection[str] | None,
     folder: Path | None,
     now: datetime,
+    personal: Mapping[str, Personal] | None = None,
 ) -> _Plan:
     """What to do for each subscriber; a dry run (``folder``) writes the messages there."""
     plan = _Plan()
@@ -313,7 +328,12 @@ def _plan(
             continue
         row = log_rows.get(subscriber.email)
         prepared = _known(row, sending) or _prepare(
-            digest, subscriber, sending, base_url=settings.publish.base_url, now=now
+            digest,
+            subscriber,
+            sending,
+            base_url=settings.publish.base_url,
+            now=now,
+            personal=(personal or {}).get(subscriber.email),
         )
         if isinstance(prepared, DeliveryResult):
             plan.results.append(prepared)
@@ -351,7 +371,13 @@ def _known(row: Delivery | None, sending: _Sending) -> DeliveryResult | None:
 
 
 def _prepare(
-    digest: Digest, subscriber: Subscriber, sending: _Sending, *, base_url: str, now: datetime
+    digest: Digest,
+    subscriber: Subscriber,
+    sending: _Sending,
+    *,
+    base_url: str,
+    now: datetime,
+    personal: Personal | None = None,
 ) -> _Planned | DeliveryResult:
     """The subscriber's message; a result instead when nothing matched or composing failed."""
     email = sending.email
@@ -359,7 +385,10 @@ def _prepare(
         chosen = select(digest, subscriber)
         if chosen.is_empty and not email.send_empty:
             return DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched")
-        return _compose(chosen, subscriber, email, base_url=base_url, now=now)
+        if personal is not None:
+            chosen = ranked(chosen, personal.ranks)
+        feed_url = personal.feed_url if personal is not None else None
+        return _compose(chosen, subscriber, email, base_url=base_url, now=now, feed_url=feed_url)
     except Exception as err:
         # Whatever the stored data or a bug does to one message, it is this
         # subscriber's failure, reported; the others still get theirs.

@@ -202,8 +202,18 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
     )
 
 
+#: Puts a chosen digest in a reader's order (see ``_enrich.wiring.published_order``).
+Order = Callable[[digests.Digest], digests.Digest]
+
+
 def write_digests(
-    settings: Settings, store: Storage, days: set[date], *, gone: Iterable[date] = ()
+    settings: Settings,
+    store: Storage,
+    days: set[date],
+    *,
+    gone: Iterable[date] = (),
+    order: Order | None = None,
+    order_key: str = "",
 ) -> tuple[int, list[date]]:
     """Render and write the digests of ``days``, of the days the store has marked due
     (changed by a run whose digest writing failed), and of any stored day missing its
@@ -213,7 +223,9 @@ def write_digests(
     settings, code and neighbouring days is not rendered again (it is still among the
     days returned). ``gone``: days whose digest was just removed (pruned), so that the
     days around them drop their links to it. A day leaves the due list only in the
-    transaction that records its written files.
+    transaction that records its written files. ``order`` puts each digest in the
+    default profile's order; ``order_key`` changes whenever that order may (it is part
+    of every digest file's fingerprint).
     """
     out = settings.publish.output_dir / "digests"
     every_day = sorted({*store.digest_days(), *store.announcement_days()})
@@ -232,7 +244,9 @@ def write_digests(
     written = 0
     done: list[date] = []
     for day in sorted(wanted, key=lambda d: (d not in relinked, d)):
-        count, kept = _write_digest(settings, store, day, every_day, generation)
+        count, kept = _write_digest(
+            settings, store, day, every_day, generation, order=order, order_key=order_key
+        )
         written += count
         if kept:
             done.append(day)
@@ -244,7 +258,14 @@ def _digest_files_present(folder: Path) -> bool:
 
 
 def _write_digest(
-    settings: Settings, store: Storage, day: date, every_day: list[date], generation: int
+    settings: Settings,
+    store: Storage,
+    day: date,
+    every_day: list[date],
+    generation: int,
+    *,
+    order: Order | None = None,
+    order_key: str = "",
 ) -> tuple[int, bool]:
     """Write one day's digest unless it is current. Returns (files written, day kept)."""
     folder = settings.publish.output_dir / "digests" / day.isoformat()
@@ -253,7 +274,8 @@ def _write_digest(
     links = digests.day_links(every_day, day)
     prints = [
         publish.output_fingerprint(
-            f"digest {day} between {links.previous} and {links.next}",
+            f"digest {day} between {links.previous} and {links.next}"
+            + (f" ordered by {order_key}" if order_key else ""),
             generation=generation,
             settings=(settings.publish, settings.digest),
             path=path,
@@ -271,6 +293,8 @@ def _write_digest(
     if chosen.is_empty:
         store.record_published((), digests_done=[day])
         return 0, False
+    if order is not None:
+        chosen = order(chosen)
     # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
     base = settings.publish.base_url
     written = int(

@@ -17,7 +17,7 @@ from datetime import date
 
 from .._common.safety import file_stem
 from .._update.normalize import html_to_text, stored_links
-from ..types import StoredEntry
+from ..types import Rank, StoredEntry
 from . import templating
 
 #: Longest excerpt of an article's body shown in a digest, in characters.
@@ -47,6 +47,8 @@ class DigestItem:
     #: The section that shows this entry in full, when it is another one: a paper in
     #: several categories is listed in each, and shown in full only once per digest.
     see: str | None = None
+    #: Why it stands where it does for the reader ("matches: agent"); "" when unranked.
+    reason: str = ""
 
     @property
     def rank(self) -> int:
@@ -230,6 +232,36 @@ def _section(category: str, items: list[DigestItem]) -> DigestSection:
         items=ordered,
         groups=tuple(DigestGroup(name, tuple(members)) for name, members in groups.items()),
     )
+
+
+def ranked(digest: Digest, table: Mapping[str, Rank] | None) -> Digest:
+    """``digest`` with each section in rank order for one reader, reasons attached.
+
+    Followed authors first, then keyword matches, then the rest by score (ties and
+    unscored entries in their listing order). arXiv's groups give way to one list
+    (each entry keeps its badge). No ``table`` (or an empty one): unchanged.
+    """
+    if not table:
+        return digest
+    default = Rank(2)
+    sections = []
+    for section in digest.sections:
+        positions = {id(item): index for index, item in enumerate(section.items)}
+        items = sorted(
+            section.items,
+            key=lambda i: table.get(i.entry.key, default).sort_key(positions[id(i)]),
+        )
+        sections.append(
+            replace(
+                section,
+                items=tuple(
+                    replace(item, reason=table.get(item.entry.key, default).reason)
+                    for item in items
+                ),
+                groups=(),
+            )
+        )
+    return replace(digest, sections=tuple(sections))
 
 
 @dataclass(frozen=True)

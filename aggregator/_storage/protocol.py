@@ -140,6 +140,12 @@ class Storage(Protocol):
         """Every source's stored HTTP state, by source name."""
         ...
 
+    def entry_scores(
+        self, keys: Sequence[str], *, profile: str, model: str
+    ) -> dict[str, tuple[float, str | None]]:
+        """The cached (score, nearest liked entry) of those of ``keys`` that have one."""
+        ...
+
     def finish_delivery(
         self,
         day: date,
@@ -192,6 +198,10 @@ class Storage(Protocol):
 
     def last_runs(self, limit: int = 5) -> list[dict[str, Any]]: ...
 
+    def liked_keys(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored entry each (kind, value) reference (arxiv, doi, url) names."""
+        ...
+
     def link_duplicate(
         self, key: str, *, kept_key: str, reason: str, similarity: float | None, now: datetime
     ) -> None:
@@ -229,6 +239,14 @@ class Storage(Protocol):
         """The records of those of ``paths`` that were published before."""
         ...
 
+    def ranking_sample(self, limit: int) -> dict[str, tuple[str, str]]:
+        """Up to ``limit`` stored entries' (title, summary), the same for the same data."""
+        ...
+
+    def ranking_texts(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(title, summary as stored) of each of ``keys`` that is stored."""
+        ...
+
     def recent_digest_days(self, category: str | None, count: int) -> list[date]:
         """The ``count`` latest digest days with a visible entry (in ``category``),
         newest first."""
@@ -246,6 +264,12 @@ class Storage(Protocol):
 
     def reset_fetch_state(self, names: list[str]) -> int:
         """Forget rests and 410s of ``names`` (validators too). Returns how many had any."""
+        ...
+
+    def save_entry_scores(
+        self, rows: Iterable[tuple[str, str, float, str | None]], *, model: str
+    ) -> None:
+        """Cache (profile, entry key, score, nearest liked entry) rows of ``model``."""
         ...
 
     def save_features(self, features: Features, *, scheme: str, new: bool = False) -> None:
@@ -271,6 +295,10 @@ class Storage(Protocol):
 
     def search_backlog(self) -> int:
         """Entries stored or changed and not indexed for search yet."""
+        ...
+
+    def secret(self, name: str) -> str:
+        """The installation's secret ``name``: generated on first use, then kept."""
         ...
 
     def source_health(self) -> list[SourceHealth]: ...

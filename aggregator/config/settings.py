@@ -21,6 +21,7 @@ from .._sources import FEED_ENGINES
 from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
 from .._sources.arxiv.feed import categories_in_url
 from ..errors import ConfigError
+from .interests import INTERESTS_SCHEMA, Interests, parse_interests
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
@@ -138,6 +139,9 @@ class Settings:
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    #: The default profile: ranks the published digests, and the digest of every
+    #: subscriber without interests of their own.
+    interests: Interests = field(default_factory=Interests)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -214,6 +218,7 @@ SCHEMA: dict[str, Schema] = {
         "source_priority": (list, [], "source names, most authoritative first"),
     },
     "serve": SERVE_SCHEMA,
+    "interests": INTERESTS_SCHEMA,
 }
 
 SOURCE_SCHEMA: Schema = {
@@ -456,7 +461,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     publish = _section(raw, "publish", file=file)
     digest = _section(raw, "digest", file=file)
     fetch = _section(raw, "fetch", file=file)
-    email, subscribers = parse_email(raw, file=file)
+    email, subscribers = parse_email(raw, file=file, base=source_base)
     storage_settings = _storage(storage, work_base=work_base, file=file)
     digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
     schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
@@ -464,6 +469,9 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
     dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
     serve = parse_serve(_section(raw, "serve", file=file), file=file)
+    interests = parse_interests(
+        raw.get("interests", {}), file=file, where="interests", base=source_base
+    )
     return Settings(
         storage=storage_settings,
         publish=_publish(publish, work_base=work_base, file=file),
@@ -477,6 +485,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         arxiv=arxiv,
         dedup=dedup,
         serve=serve,
+        interests=interests,
     )
 
 

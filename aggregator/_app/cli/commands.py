@@ -112,12 +112,31 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
             f"Pruned: {plural(summary.pruned, 'entry')},"
             f" {plural(len(summary.pruned_digests), 'digest')} (older than [storage].keep_days)"
         )
+    _report_ranking(summary)
     for report in summary.sources:
         if report.note:
             fields("{name}: {note}", name=report.name, note=report.note)
     for report in summary.sources:
         if report.skipped and report.ok:
             fields("skipped: {name}: {why}", name=report.name, why=report.skipped)
+
+
+def _report_ranking(summary: RunSummary) -> None:
+    ranking = summary.ranking
+    if ranking is not None and (ranking.fitted or ranking.scored):
+        echo(
+            f"Ranking: {plural(ranking.scored, 'entry')} scored,"
+            f" {plural(ranking.fitted, 'model')} fitted"
+        )
+    if summary.personal_feeds:
+        echo(f"Personal feeds: {summary.personal_feeds} changed")
+    if ranking is None:
+        return
+    for name, refs in ranking.missing.items():
+        shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
+        fields("Liked papers not stored ({name}): {refs}", name=name, refs=shown)
+    for problem in ranking.problems:
+        fields("warning: {problem}", err=True, problem=problem)
 
 
 def _exit(summary: RunSummary) -> None:

@@ -18,6 +18,7 @@ from .entries import EntryQueries
 from .health import HealthQueries
 from .plans import PlanQueries
 from .published import PublishedQueries
+from .ranking import RankingQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
@@ -36,6 +37,7 @@ class Store(
     DuplicateQueries,
     DocumentQueries,
     PublishedQueries,
+    RankingQueries,
     RepairQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""

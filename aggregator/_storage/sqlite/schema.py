@@ -429,6 +429,28 @@ def _m15_search(db: sqlite_utils.Database) -> None:
     fill_search_index(db.conn)
 
 
+def _m16_ranking(db: sqlite_utils.Database) -> None:
+    # Relevance scores per entry and reader profile (a hash of the profile and of the
+    # liked papers found), with the model that computed them: a rerun finds them here
+    # and fits nothing. nearest: the liked paper most like the entry (its reason).
+    # Scores shape no shared feed, so they move no output generation.
+    db.execute(
+        """
+        CREATE TABLE entry_scores (
+            entry_key TEXT NOT NULL REFERENCES entries (key) ON DELETE CASCADE,
+            profile TEXT NOT NULL,
+            model TEXT NOT NULL,
+            score REAL NOT NULL,
+            nearest TEXT,
+            PRIMARY KEY (profile, model, entry_key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX entry_scores_entry ON entry_scores (entry_key)")
+    # Secrets this installation generates once and keeps (the key of personal feed
+    # tokens): never in the config file, never published.
+    db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -445,4 +467,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (12, "recent band keys, merged into lsh_bands in bulk", _m12_recent_bands),
     (13, "arXiv author names as delivered", _m13_raw_authors),
     (15, "full-text search index", _m15_search),
+    (16, "relevance scores per entry and profile, installation secrets", _m16_ranking),
 )
