@@ -25,6 +25,7 @@ from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
+from .summaries import SUMMARIES_SCHEMA, SummariesSettings, parse_summaries
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
 _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
@@ -138,6 +139,7 @@ class Settings:
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    summaries: SummariesSettings = field(default_factory=SummariesSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -214,6 +216,7 @@ SCHEMA: dict[str, Schema] = {
         "source_priority": (list, [], "source names, most authoritative first"),
     },
     "serve": SERVE_SCHEMA,
+    "summaries": SUMMARIES_SCHEMA,
 }
 
 SOURCE_SCHEMA: Schema = {
@@ -464,6 +467,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
     dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
     serve = parse_serve(_section(raw, "serve", file=file), file=file)
+    summaries = parse_summaries(_section(raw, "summaries", file=file), file=file)
     return Settings(
         storage=storage_settings,
         publish=_publish(publish, work_base=work_base, file=file),
@@ -477,6 +481,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         arxiv=arxiv,
         dedup=dedup,
         serve=serve,
+        summaries=summaries,
     )
 
 

@@ -21,6 +21,7 @@ from .published import PublishedQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
+from .summaries import SummaryQueries
 
 
 class Store(
@@ -35,6 +36,7 @@ class Store(
     DocumentQueries,
     PublishedQueries,
     RepairQueries,
+    SummaryQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 

@@ -374,6 +374,28 @@ def _m13_raw_authors(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE entries ADD COLUMN raw_authors TEXT")
 
 
+def _m19_summaries(db: sqlite_utils.Database) -> None:
+    # What summarisers wrote, by the entry's content hash and the variant (provider,
+    # model, language, prompt version): one summary per text, however many entries,
+    # categories and runs show it. The outputs show them, so a change moves the output
+    # generation like the tables of migration 9.
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            content_hash TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created TEXT NOT NULL,
+            PRIMARY KEY (content_hash, variant)
+        ) WITHOUT ROWID"""
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER summaries_{event.lower()}_generation AFTER {event} ON summaries"
+            " BEGIN UPDATE output_generation SET generation = generation + 1 WHERE id = 1; END"
+        )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -389,4 +411,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (11, "drop indexes no query uses", _m11_unused_indexes),
     (12, "recent band keys, merged into lsh_bands in bulk", _m12_recent_bands),
     (13, "arXiv author names as delivered", _m13_raw_authors),
+    (19, "summaries by content hash and variant", _m19_summaries),
 )
