@@ -317,16 +317,31 @@ def test_5xx_is_retried_once_and_three_in_a_row_stop_the_server(store: Store) ->
     assert any(line.startswith("summaries: the server failed (HTTP 503)") for line in lines)
 
 
-def test_a_slow_server_costs_at_most_max_seconds(store: Store) -> None:
-    # Real time: each reply takes 1.5 s against a 0.5 s timeout and 2 s in all.
-    with chat_server(lambda body, n: Answer(delay=1.5, body=completion("{}"))) as server:
-        config = settings(server.url, concurrency=2, timeout=0.5, max_seconds=2)
-        worker = Summariser(config, now=lambda: NOW, environ={})
-        started = datetime.now(UTC)
-        worker.enrich([entry(f"e{i}", f"Paper {i}") for i in range(20)], store)
-        spent = (datetime.now(UTC) - started).total_seconds()
-    assert spent < 2 + 0.5 + 1.5  # the budget, one timeout and one retry pause at most
-    assert worker.report.written == 0 and sum(worker.report.fell_back.values()) == 20
+def test_max_seconds_bounds_the_whole_pass(store: Store) -> None:
+    # Each reply takes 10 s of the (fake, shared) clock: 35 s fit four calls.
+    sleeps = Sleeps()
+
+    def script(body: dict[str, Any], number: int) -> Answer:
+        sleeps.now += 10
+        return summarise(body)
+
+    with chat_server(script) as server:
+        worker = summariser(settings(server.url, concurrency=1, max_seconds=35), sleeps)
+        lines = worker.enrich([entry(f"e{i}", f"Paper {i}") for i in range(10)], store)
+        assert server.calls == 4
+    assert worker.report.written == 4 and worker.report.fell_back == {"out of time": 6}
+    assert any("max_seconds = 35 ran out" in line for line in lines)
+
+
+def test_a_reply_slower_than_timeout_is_a_failure(store: Store) -> None:
+    sleeps = Sleeps()
+    script = lambda body, n: Answer(delay=1.0, body=completion("{}"))  # noqa: E731
+    with chat_server(script) as server:
+        worker = summariser(settings(server.url, concurrency=1, timeout=0.2), sleeps)
+        lines = worker.enrich([entry(f"e{i}", f"Paper {i}") for i in range(5)], store)
+        assert server.calls == 3  # one entry retried once, a third: stopped
+    assert sum(worker.report.fell_back.values()) == 5
+    assert any("no reply within 0.2 s, 3 times in a row" in line for line in lines)
 
 
 def test_no_server_there_is_said_once(store: Store) -> None:

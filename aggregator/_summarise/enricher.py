@@ -128,10 +128,15 @@ class _Budget:
         self.failures_in_a_row = 0
         self.not_before = 0.0
         self.stopped: str | None = None
+        #: The short reason every entry not asked after the stop is counted under.
+        self.label = ""
 
-    def stop(self, why: str) -> None:
+    def stop(self, why: str, label: str) -> str:
+        """Ask no more this run; returns the label to count the entry under."""
         with self.lock:
-            self.stopped = self.stopped or why
+            if self.stopped is None:
+                self.stopped, self.label = why, label
+            return self.label
 
     def left(self) -> float:
         return self.deadline - self.clock()
@@ -256,31 +261,31 @@ class Summariser:
         waits = 0
         while True:
             if budget.stopped:
-                return None, "server not asked"
+                return None, budget.label
             pause = budget.not_before - self.clock()
             if pause > 0:
                 if pause >= budget.left():
-                    budget.stop(
+                    why = (
                         f"the server asked to wait {pause:.0f} s (HTTP 429), longer than is left"
                         " of [summaries] max_seconds: ask again next run, raise max_seconds,"
                         " or lower concurrency"
                     )
-                    return None, "rate limited"
+                    return None, budget.stop(why, "rate limited")
                 self.sleep(pause)
             left = budget.left()
             if left <= 0.5:
-                budget.stop(
+                why = (
                     f"[summaries] max_seconds = {self.settings.max_seconds:g} ran out: raise it,"
                     " or lower max_entries_per_run"
                 )
-                return None, "out of time"
+                return None, budget.stop(why, "out of time")
             cap = self.settings.max_tokens_per_run
             if cap and budget.tokens >= cap:
-                budget.stop(
+                why = (
                     f"[summaries] max_tokens_per_run = {cap:,} reached: raise it to summarise"
                     " more per run"
                 )
-                return None, "token budget"
+                return None, budget.stop(why, "token budget")
             with budget.lock:
                 budget.calls += 1
             try:
@@ -289,8 +294,7 @@ class Summariser:
                 with budget.lock:
                     budget.tokens += problem.tokens
                 if problem.kind == "fatal":
-                    budget.stop(problem.describe())
-                    return None, "server not asked"
+                    return None, budget.stop(problem.describe(), "server unusable")
                 if problem.kind == "malformed":
                     if not malformed_once:
                         malformed_once = True
@@ -315,11 +319,11 @@ class Summariser:
                     budget.failures_in_a_row += 1
                     failing = budget.failures_in_a_row >= FAILURES_TO_STOP
                 if failing:
-                    budget.stop(
+                    why = (
                         f"{problem.message}, {FAILURES_TO_STOP} times in a row: not asked again"
                         " this run (is the server overloaded? lower concurrency or raise timeout)"
                     )
-                    return None, "server failing"
+                    return None, budget.stop(why, "server failing")
                 if transient_once:
                     return None, "server failing"
                 transient_once = True

@@ -214,7 +214,7 @@ class ChatClient:
         try:
             response = self.client.post(self.url, json=body, headers=self.headers, timeout=timeout)
         except httpx.TimeoutException as err:
-            raise ServerProblem(f"no reply within {timeout:.0f} s", kind="transient") from err
+            raise ServerProblem(f"no reply within {timeout:g} s", kind="transient") from err
         except httpx.ConnectError as err:
             raise ServerProblem(
                 f"cannot connect to {self.settings.base_url} ({err}): is the server running?",
