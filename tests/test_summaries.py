@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from chatserver import Answer, ChatServer, chat_server, completion, summarise
 
 from aggregator._storage.sqlite import Store
 from aggregator._summarise import Summariser, extractive_summary, summary_for, variant_of
@@ -20,6 +19,7 @@ from aggregator._summarise.extractive import sentences
 from aggregator._summarise.server import ServerProblem, parse_reply, retry_after
 from aggregator.config.summaries import SummariesSettings
 from aggregator.types import StoredEntry
+from benchmarks.chatserver import Answer, ChatServer, chat_server, completion, summarise
 
 NOW = datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
 

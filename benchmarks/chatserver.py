@@ -1,7 +1,8 @@
-"""A chat-completions server on 127.0.0.1, written for the tests: it speaks the
-OpenAI wire format (``POST /v1/chat/completions``, the reply shape Ollama, vLLM and
-llama.cpp's servers give) and plays a script: well-formed summaries by default, or
-malformed replies, slow ones, 429 with ``Retry-After``, 5xx, refused keys."""
+"""A chat-completions server on 127.0.0.1, written for the tests and the summaries
+benchmark (never a real model): it speaks the OpenAI wire format
+(``POST /v1/chat/completions``, the reply shape Ollama, vLLM and llama.cpp's servers
+give) and plays a script: well-formed summaries by default, or malformed replies,
+slow ones, 429 with ``Retry-After``, 5xx, refused keys."""
 
 from __future__ import annotations
 
@@ -104,6 +105,7 @@ def chat_server(script: Script | None = None) -> Iterator[ChatServer]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
