@@ -218,7 +218,7 @@ def default_enrichers(
     asks a server (the extractive provider needs none: its text is computed when shown)."""
     enrichers: list[Enricher] = []
     if summaries and settings.summaries.uses_server:
-        from ._summarise import Summariser
+        from ._enrich.summaries import Summariser
 
         enrichers.append(Summariser(settings.summaries, now=clock))
     return enrichers

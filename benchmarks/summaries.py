@@ -17,8 +17,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from aggregator._enrich.summaries import Summariser, extractive_summary
 from aggregator._storage.sqlite import Store
-from aggregator._summarise import Summariser, extractive_summary
 from aggregator.config.summaries import SummariesSettings
 from aggregator.types import StoredEntry
 from benchmarks.chatserver import chat_server, summarise

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from aggregator._enrich.summaries import Summariser, extractive_summary, summary_for, variant_of
+from aggregator._enrich.summaries.extractive import sentences
+from aggregator._enrich.summaries.server import ServerProblem, parse_reply, retry_after
 from aggregator._storage.sqlite import Store
-from aggregator._summarise import Summariser, extractive_summary, summary_for, variant_of
-from aggregator._summarise.extractive import sentences
-from aggregator._summarise.server import ServerProblem, parse_reply, retry_after
 from aggregator.config.summaries import SummariesSettings
 from aggregator.types import StoredEntry
 from benchmarks.chatserver import Answer, ChatServer, chat_server, completion, summarise

@@ -2,7 +2,7 @@
 
 Owns the schema of every summaries key (type, default, help) and its checks. Sends
 nothing and reads no environment variable: ``api_key_env`` is only the variable's
-*name*; ``aggregator/_summarise`` reads it when a run asks the server.
+*name*; ``aggregator/_enrich/summaries`` reads it when a run asks the server.
 """
 
 from __future__ import annotations

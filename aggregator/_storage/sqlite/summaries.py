@@ -2,7 +2,7 @@
 
 A row is keyed by the entry's content hash (so a paper's text, wherever it is filed,
 is summarised once) and the variant (provider, model, language and prompt version:
-see ``aggregator/_summarise``). Pruning drops rows whose text no entry has any more.
+see ``aggregator/_enrich/summaries``). Pruning drops rows whose text no entry has any more.
 Decides nothing itself.
 """
 

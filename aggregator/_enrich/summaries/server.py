@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from ..config.summaries import SummariesSettings
-from ..errors import AggregatorError
-from ..types import Summary
+from ...config.summaries import SummariesSettings
+from ...errors import SummaryError
+from ...types import Summary
 
 #: Bumped whenever the prompt or the schema below changes: summaries cached under an
 #: older version are not shown for the new one (each is asked for again).
@@ -41,22 +41,8 @@ _SYSTEM = (
 )
 
 
-class ServerProblem(AggregatorError):
-    """The server could not give a summary. ``kind`` says why:
-
-    ``malformed`` (a reply that is not the JSON asked for: worth one more try),
-    ``rate-limited`` (429: wait ``retry_after`` seconds, when the server said),
-    ``transient`` (5xx, a timeout, a dropped connection: worth one more try),
-    ``fatal`` (no server there, a refused key, an unknown model: stop asking this run).
-    """
-
-    def __init__(
-        self, message: str, *, kind: str, retry_after: float | None = None, tokens: int = 0
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.retry_after = retry_after
-        self.tokens = tokens
+#: Every failure to get a summary (see its ``kind``).
+ServerProblem = SummaryError
 
 
 @dataclass(frozen=True)

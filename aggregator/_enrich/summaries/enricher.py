@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .._common.wording import plural
-from .._update.normalize import html_to_text
-from ..config.summaries import SummariesSettings
-from ..types import Clock, StoredEntry, Summary
+from ..._common.wording import plural
+from ..._update.normalize import html_to_text
+from ...config.summaries import SummariesSettings
+from ...types import Clock, StoredEntry, Summary
 from . import extractive
 from .server import PROMPT_VERSION, ChatClient, ServerProblem
 
 if TYPE_CHECKING:
-    from .._storage.protocol import Storage
+    from ..._storage.protocol import Storage
 
 #: Failures in a row (5xx, timeouts) after which the server is not asked again this run.
 FAILURES_TO_STOP = 3
@@ -140,6 +140,15 @@ class _Budget:
 
     def left(self) -> float:
         return self.deadline - self.clock()
+
+
+@dataclass
+class _Tries:
+    """What was tried for one entry: one more try after a bad reply or a failure."""
+
+    malformed: bool = False
+    transient: bool = False
+    waits: int = 0
 
 
 class Summariser:
@@ -255,85 +264,92 @@ class Summariser:
         self, chat: ChatClient, entry: StoredEntry, budget: _Budget
     ) -> tuple[Summary | None, str]:
         """One entry's summary, or None and why not (never raises)."""
-        text = entry.summary or entry.content or ""
-        plain = " ".join(html_to_text(text).split())
-        malformed_once = transient_once = False
-        waits = 0
+        plain = " ".join(html_to_text(entry.summary or entry.content or "").split())
+        tries = _Tries()
         while True:
-            if budget.stopped:
-                return None, budget.label
-            pause = budget.not_before - self.clock()
-            if pause > 0:
-                if pause >= budget.left():
-                    why = (
-                        f"the server asked to wait {pause:.0f} s (HTTP 429), longer than is left"
-                        " of [summaries] max_seconds: ask again next run, raise max_seconds,"
-                        " or lower concurrency"
-                    )
-                    return None, budget.stop(why, "rate limited")
-                self.sleep(pause)
-            left = budget.left()
-            if left <= 0.5:
-                why = (
-                    f"[summaries] max_seconds = {self.settings.max_seconds:g} ran out: raise it,"
-                    " or lower max_entries_per_run"
-                )
-                return None, budget.stop(why, "out of time")
-            cap = self.settings.max_tokens_per_run
-            if cap and budget.tokens >= cap:
-                why = (
-                    f"[summaries] max_tokens_per_run = {cap:,} reached: raise it to summarise"
-                    " more per run"
-                )
-                return None, budget.stop(why, "token budget")
+            why = self._may_ask(budget)
+            if why:
+                return None, why
             with budget.lock:
                 budget.calls += 1
+            timeout = min(self.settings.timeout, budget.left())
             try:
-                reply = chat.summarise(entry.title, plain, timeout=min(self.settings.timeout, left))
+                reply = chat.summarise(entry.title, plain, timeout=timeout)
             except ServerProblem as problem:
                 with budget.lock:
                     budget.tokens += problem.tokens
-                if problem.kind == "fatal":
-                    return None, budget.stop(problem.describe(), "server unusable")
-                if problem.kind == "malformed":
-                    if not malformed_once:
-                        malformed_once = True
-                        self._retry(budget)
-                        continue
-                    self._note(
-                        f"replies unusable twice for one entry ({problem.message}): is the model"
-                        ' able to follow a JSON schema? try response_format = "json_object"'
-                    )
-                    return None, "malformed reply"
-                if problem.kind == "rate-limited":
-                    waits += 1
-                    wait = problem.retry_after or RETRY_PAUSE * 2**waits
-                    with budget.lock:
-                        budget.not_before = max(budget.not_before, self.clock() + wait)
-                        budget.retries += 1
-                    if waits > 4:
-                        return None, "rate limited"
-                    continue
-                # transient: a 5xx, a timeout, a dropped connection.
-                with budget.lock:
-                    budget.failures_in_a_row += 1
-                    failing = budget.failures_in_a_row >= FAILURES_TO_STOP
-                if failing:
-                    why = (
-                        f"{problem.message}, {FAILURES_TO_STOP} times in a row: not asked again"
-                        " this run (is the server overloaded? lower concurrency or raise timeout)"
-                    )
-                    return None, budget.stop(why, "server failing")
-                if transient_once:
-                    return None, "server failing"
-                transient_once = True
-                self._retry(budget)
-                self.sleep(min(RETRY_PAUSE, max(0.0, budget.left())))
+                why = self._after(problem, tries, budget)
+                if why:
+                    return None, why
                 continue
             with budget.lock:
                 budget.tokens += reply.tokens
                 budget.failures_in_a_row = 0
             return reply.summary, ""
+
+    def _may_ask(self, budget: _Budget) -> str:
+        """ "" when the budget allows one more request (after any 429 pause), else why not."""
+        if budget.stopped:
+            return budget.label
+        pause = budget.not_before - self.clock()
+        if pause > 0:
+            if pause >= budget.left():
+                why = (
+                    f"the server asked to wait {pause:.0f} s (HTTP 429), longer than is left"
+                    " of [summaries] max_seconds: ask again next run, raise max_seconds,"
+                    " or lower concurrency"
+                )
+                return budget.stop(why, "rate limited")
+            self.sleep(pause)
+        if budget.left() <= 0.5:
+            why = (
+                f"[summaries] max_seconds = {self.settings.max_seconds:g} ran out: raise it,"
+                " or lower max_entries_per_run"
+            )
+            return budget.stop(why, "out of time")
+        cap = self.settings.max_tokens_per_run
+        if cap and budget.tokens >= cap:
+            why = f"[summaries] max_tokens_per_run = {cap:,} reached: raise it to summarise more"
+            return budget.stop(why + " per run", "token budget")
+        return ""
+
+    def _after(self, problem: ServerProblem, tries: _Tries, budget: _Budget) -> str:
+        """ "" to ask again for the same entry after ``problem``, else why not."""
+        if problem.kind == "fatal":
+            return budget.stop(problem.describe(), "server unusable")
+        if problem.kind == "malformed":
+            if not tries.malformed:
+                tries.malformed = True
+                self._retry(budget)
+                return ""
+            self._note(
+                f"replies unusable twice for one entry ({problem.message}): is the model"
+                ' able to follow a JSON schema? try response_format = "json_object"'
+            )
+            return "malformed reply"
+        if problem.kind == "rate-limited":
+            tries.waits += 1
+            wait = problem.retry_after or RETRY_PAUSE * 2**tries.waits
+            with budget.lock:
+                budget.not_before = max(budget.not_before, self.clock() + wait)
+                budget.retries += 1
+            return "rate limited" if tries.waits > 4 else ""
+        # transient: a 5xx, a timeout, a dropped connection.
+        with budget.lock:
+            budget.failures_in_a_row += 1
+            failing = budget.failures_in_a_row >= FAILURES_TO_STOP
+        if failing:
+            why = (
+                f"{problem.message}, {FAILURES_TO_STOP} times in a row: not asked again"
+                " this run (is the server overloaded? lower concurrency or raise timeout)"
+            )
+            return budget.stop(why, "server failing")
+        if tries.transient:
+            return "server failing"
+        tries.transient = True
+        self._retry(budget)
+        self.sleep(min(RETRY_PAUSE, max(0.0, budget.left())))
+        return ""
 
     def _retry(self, budget: _Budget) -> None:
         with budget.lock:

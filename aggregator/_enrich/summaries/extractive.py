@@ -13,8 +13,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from .._update.normalize import html_to_text
-from ..types import Summary
+from ..._update.normalize import html_to_text
+from ...types import Summary
 
 #: Bumped whenever the rules below change what they pick (part of the output's
 #: fingerprint, so published files follow).
@@ -170,9 +170,13 @@ def summarise(text: str | None) -> Summary | None:
         innovation = [after[0], *(s for s in after[1:2] if not s.conclusion)]
     rest = [s for s in after if s not in innovation]
     conclusion = [s for s in rest if s.conclusion] or rest[-1:]
-    tldr = (innovation or conclusion or background)[0].text
+    lead = (innovation or conclusion or background)[0]
+    # The sections tell the rest: the TL;DR's sentence is not repeated in them.
+    background, innovation, conclusion = (
+        [s for s in part if s is not lead] for part in (background, innovation, conclusion)
+    )
     return Summary(
-        tldr=shorten(tldr, TLDR_CHARS),
+        tldr=shorten(lead.text, TLDR_CHARS),
         background=_join([s.text for s in background[-2:]], SECTION_CHARS),
         innovation=_join([s.text for s in innovation], SECTION_CHARS),
         conclusion=_join([s.text for s in conclusion[:2]], SECTION_CHARS),
