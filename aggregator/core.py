@@ -75,6 +75,7 @@ __all__ = [
     "build_digest",
     "day_bounds",
     "days_to_finish",
+    "default_enrichers",
     "ingest",
     "prepare_database",
     "publish_feeds",
@@ -114,6 +115,8 @@ class RunSummary:
     ranking: RankingReport | None = None
     #: Personal feeds written (changed) by this run.
     personal_feeds: int = 0
+    #: Lines the enrichers had for the run's output (what they did, what to act on).
+    notes: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -209,13 +212,28 @@ def finish_earlier_days(
 class Enricher(Protocol):
     """A stage between storing and publishing: ranking, summaries (the ``enrich`` hook).
 
-    Each run hands every entry it created to each enricher once, after the entries are
-    stored and before anything is published, in the order they were stored. An
-    enricher that raises stops the run like a storage error: what it was given is
+    Each run hands every entry it created or whose text changed (a new version) to
+    each enricher once, after the entries are stored and before anything is
+    published, in the order they were stored, with the open store (to cache what it
+    computes). It returns lines for the run's output (what it did, what to act on).
+    An enricher that raises stops the run like a storage error: what it was given is
     stored already, and the next run does not hand it over again.
     """
 
-    def enrich(self, entries: Sequence[StoredEntry]) -> None: ...
+    def enrich(self, entries: Sequence[StoredEntry], store: Storage) -> Sequence[str]: ...
+
+
+def default_enrichers(
+    settings: Settings, *, clock: Clock, summaries: bool = True
+) -> list[Enricher]:
+    """The enrichers the config asks for: the summariser of ``[summaries]`` when it
+    asks a server (the extractive provider needs none: its text is computed when shown)."""
+    enrichers: list[Enricher] = []
+    if summaries and settings.summaries.uses_server:
+        from ._enrich.summaries import Summariser
+
+        enrichers.append(Summariser(settings.summaries, now=clock))
+    return enrichers
 
 
 @dataclass(frozen=True)
@@ -251,12 +269,19 @@ class Aggregator:
         *,
         clock: Clock = system_clock,
         client: httpx.Client | None = None,
-        enrichers: Sequence[Enricher] = (),
+        enrichers: Sequence[Enricher] | None = None,
+        summaries: bool = True,
     ) -> None:
+        """``enrichers`` default to what the config asks for (:func:`default_enrichers`);
+        ``summaries=False`` leaves the summariser out (``run --no-summaries``)."""
         self.settings = settings
         self.clock = clock
         self.client = client
-        self.enrichers = tuple(enrichers)
+        self.enrichers = tuple(
+            default_enrichers(settings, clock=clock, summaries=summaries)
+            if enrichers is None
+            else enrichers
+        )
 
     # -- the pipeline commands
 
@@ -606,13 +631,14 @@ class Aggregator:
         if not enrichers:
             return
         created = [key for report in summary.sources for key in report.new_keys]
+        changed = [key for report in summary.sources for key in report.changed_keys]
         # Linked as a near-duplicate of an older entry: stored, but never published.
         hidden = store.kept_keys(created)
-        keys = [key for key in created if key not in hidden]
+        keys = list(dict.fromkeys(key for key in (*created, *changed) if key not in hidden))
         rows = store.get_entries(keys)
         entries = [rows[key] for key in keys if key in rows]
         for enricher in enrichers:
-            enricher.enrich(entries)
+            summary.notes.extend(enricher.enrich(entries, store))
 
     def _digests(
         self, store: Storage, summary: RunSummary, touched: set[date], *, ingested: bool

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.retention import PruneResult
     from aggregator._storage.sqlite.runs import SourceHealth
     from aggregator._update.plan import Applied, Known, Linker, Plan
-    from aggregator.types import PublishedFile, SearchResults, StoredEntry
+    from aggregator.types import PublishedFile, SearchResults, StoredEntry, Summary
 
 
 class Storage(Protocol):
@@ -301,6 +301,12 @@ class Storage(Protocol):
         """The installation's secret ``name``: generated on first use, then kept."""
         ...
 
+    def save_summaries(
+        self, rows: Iterable[tuple[str, Summary]], *, variant: str, now: datetime
+    ) -> None:
+        """Cache ``(content hash, summary)`` pairs written by ``variant``."""
+        ...
+
     def source_health(self) -> list[SourceHealth]: ...
 
     def split_duplicate(self, key: str, *, now: datetime) -> str | None:
@@ -316,6 +322,10 @@ class Storage(Protocol):
         ...
 
     def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]: ...
+
+    def summaries_of(self, hashes: Sequence[str], *, variant: str) -> dict[str, Summary]:
+        """The cached summaries of those of ``hashes`` written by ``variant``."""
+        ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen, or none do."""

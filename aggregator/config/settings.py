@@ -26,6 +26,7 @@ from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
+from .summaries import SUMMARIES_SCHEMA, SummariesSettings, parse_summaries
 
 DEFAULT_CONFIG_NAME = "aggregator.toml"
 _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
@@ -142,6 +143,7 @@ class Settings:
     #: The default profile: ranks the published digests, and the digest of every
     #: subscriber without interests of their own.
     interests: Interests = field(default_factory=Interests)
+    summaries: SummariesSettings = field(default_factory=SummariesSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -219,6 +221,7 @@ SCHEMA: dict[str, Schema] = {
     },
     "serve": SERVE_SCHEMA,
     "interests": INTERESTS_SCHEMA,
+    "summaries": SUMMARIES_SCHEMA,
 }
 
 SOURCE_SCHEMA: Schema = {
@@ -472,6 +475,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     interests = parse_interests(
         raw.get("interests", {}), file=file, where="interests", base=source_base
     )
+    summaries = parse_summaries(_section(raw, "summaries", file=file), file=file)
     return Settings(
         storage=storage_settings,
         publish=_publish(publish, work_base=work_base, file=file),
@@ -486,6 +490,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         dedup=dedup,
         serve=serve,
         interests=interests,
+        summaries=summaries,
     )
 
 

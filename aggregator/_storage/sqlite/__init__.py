@@ -23,6 +23,7 @@ from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 from .search import SearchQueries
+from .summaries import SummaryQueries
 
 
 class Store(
@@ -39,6 +40,7 @@ class Store(
     PublishedQueries,
     RankingQueries,
     RepairQueries,
+    SummaryQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 

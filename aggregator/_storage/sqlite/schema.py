@@ -451,6 +451,28 @@ def _m16_ranking(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _m19_summaries(db: sqlite_utils.Database) -> None:
+    # What summarisers wrote, by the entry's content hash and the variant (provider,
+    # model, language, prompt version): one summary per text, however many entries,
+    # categories and runs show it. The outputs show them, so a change moves the output
+    # generation like the tables of migration 9.
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            content_hash TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created TEXT NOT NULL,
+            PRIMARY KEY (content_hash, variant)
+        ) WITHOUT ROWID"""
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER summaries_{event.lower()}_generation AFTER {event} ON summaries"
+            " BEGIN UPDATE output_generation SET generation = generation + 1 WHERE id = 1; END"
+        )
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -468,4 +490,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (13, "arXiv author names as delivered", _m13_raw_authors),
     (15, "full-text search index", _m15_search),
     (16, "relevance scores per entry and profile, installation secrets", _m16_ranking),
+    (19, "summaries by content hash and variant", _m19_summaries),
 )
