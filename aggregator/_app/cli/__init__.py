@@ -4,7 +4,7 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, check, commands, daemon, dupes, send, sources, status
+from . import arxiv, check, commands, daemon, dupes, send, setup, sources, status
 from .app import (
     EXIT_CONFIG,
     EXIT_FATAL,
@@ -29,6 +29,7 @@ __all__ = [
     "dupes",
     "main",
     "send",
+    "setup",
     "sources",
     "status",
 ]
