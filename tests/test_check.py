@@ -213,6 +213,8 @@ def test_an_older_schema_is_reported_and_upgraded_by_run(site: Path) -> None:
     conn.execute("DROP TRIGGER entry_signatures_delete_recent")
     conn.execute("DROP TABLE lsh_bands_recent")
     conn.execute("ALTER TABLE entries DROP COLUMN raw_authors")
+    conn.execute("DROP TABLE unsubscribes")
+    conn.execute("DROP TABLE secrets")
     conn.execute("DELETE FROM schema_migrations WHERE version >= 10")
     conn.commit()
     conn.close()

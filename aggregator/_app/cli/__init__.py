@@ -4,7 +4,18 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, check, commands, daemon, dupes, send, setup, sources, status
+from . import (
+    arxiv,
+    check,
+    commands,
+    daemon,
+    dupes,
+    send,
+    setup,
+    sources,
+    status,
+    subscribers,
+)
 from .app import (
     EXIT_CONFIG,
     EXIT_FATAL,
@@ -32,4 +43,5 @@ __all__ = [
     "setup",
     "sources",
     "status",
+    "subscribers",
 ]

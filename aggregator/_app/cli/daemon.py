@@ -13,10 +13,12 @@ from types import FrameType
 import click
 
 from ...config.serve import SERVE_SCHEMA, ServeSettings
+from ...core import Aggregator
 from ...errors import AggregatorError
 from .. import schedule as scheduling
 from ..cron import fire_times
 from ..serve import FeedServer, is_loopback
+from ..unsubscribe_http import Unsubscriber
 from .app import EXIT_CONFIG, main, settings_of
 
 
@@ -122,8 +124,9 @@ def serve_command(
     and no login. Answers conditional requests with 304 (ETag, Last-Modified) and gzips
     for clients that accept it, so feed readers can poll cheaply; sends security
     headers (Content-Security-Policy and others) with every response; drops clients
-    that are too slow to send a request or to read the answer. Stops on SIGTERM or
-    SIGINT.
+    that are too slow to send a request or to read the answer. With an [email] table
+    it also answers /unsubscribe: the one-click (RFC 8058) unsubscribe links of the
+    digests. Stops on SIGTERM or SIGINT.
     """
     settings = settings_of(ctx)
     limits = _serve_limits(
@@ -133,12 +136,20 @@ def serve_command(
         idle_timeout=idle_timeout,
         write_timeout=write_timeout,
     )
-    server = _open_server(settings.publish.output_dir, host, port, limits)
+    # One-click unsubscribing (/unsubscribe) when digests are mailed.
+    unsubscriber = Aggregator(settings) if settings.email is not None else None
+    server = _open_server(settings.publish.output_dir, host, port, limits, unsubscriber)
     _log_info("aggregator._app.serve")
     _serve_until_stopped(server, settings.publish.output_dir)
 
 
-def _open_server(root: Path, host: str, port: int, limits: ServeSettings) -> FeedServer:
+def _open_server(
+    root: Path,
+    host: str,
+    port: int,
+    limits: ServeSettings,
+    unsubscriber: Unsubscriber | None = None,
+) -> FeedServer:
     """The server, listening; warns when it is reachable from other machines or serves
     fewer connections than asked."""
     if not root.is_dir():
@@ -147,7 +158,7 @@ def _open_server(root: Path, host: str, port: int, limits: ServeSettings) -> Fee
             hint="run `aggregator run` first, or check [publish].output_dir",
         )
     try:
-        server = FeedServer(root, (host, port), settings=limits)
+        server = FeedServer(root, (host, port), settings=limits, unsubscriber=unsubscriber)
     except OSError as err:
         raise AggregatorError(
             f"cannot listen on {host}:{port}: {err.strerror or err}",

@@ -21,6 +21,7 @@ from .published import PublishedQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
+from .subscribers import SubscriberQueries, Unsubscribe
 
 
 class Store(
@@ -35,6 +36,7 @@ class Store(
     DocumentQueries,
     PublishedQueries,
     RepairQueries,
+    SubscriberQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
@@ -45,4 +47,5 @@ __all__ = [
     "PruneResult",
     "SourceHealth",
     "Store",
+    "Unsubscribe",
 ]

@@ -374,6 +374,25 @@ def _m13_raw_authors(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE entries ADD COLUMN raw_authors TEXT")
 
 
+def _m17_unsubscribes(db: sqlite_utils.Database) -> None:
+    # Who asked to stop receiving the digest, when and how (one-click POST, a mail to
+    # the unsubscribe address, the CLI): the config lists subscribers, the database
+    # remembers who left, and every send skips them. One row per address (folded to
+    # lower case), so asking twice keeps the first time.
+    db.execute(
+        """
+        CREATE TABLE unsubscribes (
+            address TEXT PRIMARY KEY,
+            unsubscribed_at TEXT NOT NULL,
+            via TEXT NOT NULL,
+            detail TEXT
+        )"""
+    )
+    # Secrets the database keeps for itself: the key that signs unsubscribe links,
+    # generated on first use when the config names none.
+    db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -389,4 +408,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (11, "drop indexes no query uses", _m11_unused_indexes),
     (12, "recent band keys, merged into lsh_bands in bulk", _m12_recent_bands),
     (13, "arXiv author names as delivered", _m13_raw_authors),
+    (17, "unsubscribes and the database's own secrets", _m17_unsubscribes),
 )
