@@ -19,16 +19,14 @@ from __future__ import annotations
 import hmac
 import html
 import logging
+from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..errors import AggregatorError
-
-if TYPE_CHECKING:
-    from .serve import Handler
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +38,29 @@ FORM_POLICY = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline';"
     " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
+
+
+class _Readable(Protocol):
+    def read(self, size: int | None = ..., /) -> bytes: ...
+
+
+class Handler(Protocol):
+    """What this module needs of serve's request handler (serve imports this module)."""
+
+    extra_headers: dict[str, str]
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def headers(self) -> Message: ...
+
+    @property
+    def rfile(self) -> _Readable: ...
+
+    def send_page(
+        self, status: HTTPStatus, headers: dict[str, str], body: bytes, *, send_body: bool
+    ) -> None: ...
 
 
 class Unsubscriber(Protocol):
