@@ -23,6 +23,7 @@ from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 from .search import SearchQueries
+from .subscribers import SubscriberQueries, Unsubscribe
 from .summaries import SummaryQueries
 
 
@@ -41,6 +42,7 @@ class Store(
     RankingQueries,
     RepairQueries,
     SummaryQueries,
+    SubscriberQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
@@ -51,4 +53,5 @@ __all__ = [
     "PruneResult",
     "SourceHealth",
     "Store",
+    "Unsubscribe",
 ]

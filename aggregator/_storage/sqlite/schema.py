@@ -473,6 +473,24 @@ def _m19_summaries(db: sqlite_utils.Database) -> None:
         )
 
 
+def _m17_unsubscribes(db: sqlite_utils.Database) -> None:
+    # Who asked to stop receiving the digest, when and how (one-click POST, a mail to
+    # the unsubscribe address, the CLI): the config lists subscribers, the database
+    # remembers who left, and every send skips them. One row per address (folded to
+    # lower case), so asking twice keeps the first time.
+    db.execute(
+        """
+        CREATE TABLE unsubscribes (
+            address TEXT PRIMARY KEY,
+            unsubscribed_at TEXT NOT NULL,
+            via TEXT NOT NULL,
+            detail TEXT
+        )"""
+    )
+    # The key that signs unsubscribe links, when the config names none, is one of the
+    # installation's secrets (the secrets table of migration 16).
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -490,5 +508,6 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (13, "arXiv author names as delivered", _m13_raw_authors),
     (15, "full-text search index", _m15_search),
     (16, "relevance scores per entry and profile, installation secrets", _m16_ranking),
+    (17, "unsubscribes", _m17_unsubscribes),
     (19, "summaries by content hash and variant", _m19_summaries),
 )
