@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from ..._common.urls import canonical_url
+from .rekey import rekey_url_entries
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 
@@ -374,6 +377,14 @@ def _m13_raw_authors(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE entries ADD COLUMN raw_authors TEXT")
 
 
+def _m18_canonical_urls(db: sqlite_utils.Database) -> None:
+    # URL keys made again with the rules of issue 21 (IPv6 hosts, dot segments,
+    # unreserved escapes, IDN hosts as punycode); rows whose keys became one are
+    # merged, keeping every filing, link and announcement (see rekey.py). A later
+    # change to canonical_url needs a migration of its own.
+    rekey_url_entries(db, canonical_url)
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -389,4 +400,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (11, "drop indexes no query uses", _m11_unused_indexes),
     (12, "recent band keys, merged into lsh_bands in bulk", _m12_recent_bands),
     (13, "arXiv author names as delivered", _m13_raw_authors),
+    (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
 )
