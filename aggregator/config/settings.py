@@ -21,7 +21,9 @@ from .._sources import FEED_ENGINES
 from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
 from .._sources.arxiv.feed import categories_in_url
 from ..errors import ConfigError
+from .access import access_from
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .polling import DEFAULT_ADAPTIVE_START, parse_interval
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
@@ -225,6 +227,14 @@ SOURCE_SCHEMA: Schema = {
     "entry_categories": (bool, None, "also use the categories entries carry themselves"),
     "timezone": (str, "UTC", "time zone of times the source gives without an offset"),
     "enabled": (bool, True, "false skips the source without removing it"),
+    "auth": (
+        dict,
+        None,
+        'HTTP login: { type = "basic", username, password_env } or { type = "bearer", token_env }',
+    ),
+    "headers": (dict, None, "extra HTTP request headers, { Name = value }"),
+    "user_agent": (str, None, "the User-Agent sent to this source instead of aggregator's"),
+    "cookies_env": (str, None, "NAME of the environment variable with a Cookie header value"),
 }
 
 
@@ -345,7 +355,27 @@ def _source(
         timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
         enabled=values["enabled"],
         follow=follow,
+        access=access_from(values, where, file=file, url=url),
+        **_rhythm(values, where, file=file, url=url),
     )
+
+
+def _rhythm(values: dict[str, Any], where: str, *, file: str, url: str | None) -> dict[str, Any]:
+    """The interval, adaptive and fetch_full_text of one source."""
+    interval = values.get("interval")
+    adaptive, full_text = values.get("adaptive", False), values.get("fetch_full_text", False)
+    if (interval is not None or adaptive or full_text) and url is None:
+        raise ConfigError(
+            "interval, adaptive and fetch_full_text are for sources with a url",
+            file=file,
+            key=where,
+        )
+    seconds = (
+        None if interval is None else parse_interval(interval, file=file, key=f"{where}.interval")
+    )
+    if adaptive and seconds is None:
+        seconds = DEFAULT_ADAPTIVE_START
+    return {"interval": seconds, "adaptive": adaptive, "fetch_full_text": full_text}
 
 
 def _followed(
