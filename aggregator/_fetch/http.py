@@ -466,6 +466,8 @@ class Attempt:
     state: FetchState | None
     skipped: str | None = None
     future: Future[Fetched] | None = None
+    #: Skipped because its interval has not passed (see aggregator._fetch.schedule).
+    not_due: bool = False
 
     def result(self) -> Fetched:
         """The fetched bytes, waiting for them if needed. Raises FetchError."""
@@ -482,15 +484,23 @@ def fetch_in_order(
     pool: Executor,
     now: datetime,
     ahead: int,
+    not_due: dict[str, str] | None = None,
 ) -> Iterator[Attempt]:
     """One Attempt per source, in ``sources`` order, fetched ahead of the consumer.
 
     A source resting (Retry-After, backoff) or gone (410) is not asked at all; its
     Attempt says why. A source fetched before is asked conditionally. At most
     ``ahead`` fetches are started beyond the one being consumed, so a slow consumer
-    (parsing) bounds the memory held by downloaded documents.
+    (parsing) bounds the memory held by downloaded documents. A source named in
+    ``not_due`` (with the reason) is not asked either.
     """
-    attempts = [_plan(source, states, failures, now) for source in sources]
+    waiting = not_due or {}
+    attempts = [
+        Attempt(source, None, skipped=waiting[source.name], not_due=True)
+        if source.name in waiting
+        else _plan(source, states, failures, now)
+        for source in sources
+    ]
     queue = [attempt for attempt in attempts if attempt.skipped is None]
     started = 0
 

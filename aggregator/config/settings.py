@@ -235,6 +235,8 @@ SOURCE_SCHEMA: Schema = {
     "headers": (dict, None, "extra HTTP request headers, { Name = value }"),
     "user_agent": (str, None, "the User-Agent sent to this source instead of aggregator's"),
     "cookies_env": (str, None, "NAME of the environment variable with a Cookie header value"),
+    "interval": ((str, int, float), None, 'fetch at most this often: "30m", "6h", "1d"'),
+    "adaptive": (bool, False, "let the interval follow how often the source has news"),
 }
 
 
@@ -369,6 +371,13 @@ def _rhythm(values: dict[str, Any], where: str, *, file: str, url: str | None) -
             "interval, adaptive and fetch_full_text are for sources with a url",
             file=file,
             key=where,
+        )
+    if (interval is not None or adaptive) and values["kind"] == "arxiv":
+        raise ConfigError(
+            "an arxiv source takes no interval: arXiv's announcement calendar decides",
+            file=file,
+            key=f"{where}.interval",
+            hint="remove interval and adaptive; runs on days without a batch cost one request",
         )
     seconds = (
         None if interval is None else parse_interval(interval, file=file, key=f"{where}.interval")

@@ -36,6 +36,7 @@ def _execute(
     do_publish: bool = True,
     do_digest: bool = True,
     do_send: bool = False,
+    every_source: bool = False,
 ) -> RunSummary:
     settings = settings_of(ctx)
     with progress_for(settings, enabled=do_ingest) as progress:
@@ -47,6 +48,7 @@ def _execute(
             send=do_send,
             purpose=ctx.info_name or "run",
             progress=progress,
+            every_source=every_source,
         )
 
 
@@ -87,14 +89,14 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
     if summary.sources:
         failed = summary.failed
-        skipped = [r for r in summary.sources if r.skipped and r.ok]
+        skipped = [r for r in summary.sources if r.skipped and r.ok and not r.not_due]
+        not_due = sum(1 for r in summary.sources if r.not_due)
         not_modified = sum(1 for r in summary.sources if r.not_modified)
-        line = (
-            f"Sources: {len(summary.sources)} read,"
-            f" {len(summary.sources) - len(failed) - len(skipped)} ok, {len(failed)} failed"
-        )
+        read = len(summary.sources) - not_due
+        line = f"Sources: {read} read, {read - len(failed) - len(skipped)} ok, {len(failed)} failed"
         line += f", {not_modified} not modified" if not_modified else ""
         line += f", {len(skipped)} skipped" if skipped else ""
+        line += f", {not_due} not due (`status` shows when; --all asks them now)" if not_due else ""
         echo(line)
         echo("Entries: " + ", ".join(f"{summary.count(o)} {OUTCOME_WORDS[o]}" for o in Outcome))
     if summary.feeds_total:
@@ -116,7 +118,7 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         if report.note:
             fields("{name}: {note}", name=report.name, note=report.note)
     for report in summary.sources:
-        if report.skipped and report.ok:
+        if report.skipped and report.ok and not report.not_due:
             fields("skipped: {name}: {why}", name=report.name, why=report.skipped)
 
 
@@ -140,16 +142,26 @@ def _exit(summary: RunSummary) -> None:
     help="Do not mail the day's digest to the [[subscribers]] (it is mailed by default "
     "when [email] is configured).",
 )
+@click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Fetch every source now, also those whose interval has not passed.",
+)
 @QUIET
 @click.pass_context
-def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, quiet: bool) -> None:
+def run_command(
+    ctx: click.Context, run_date: datetime | None, no_send: bool, every_source: bool, quiet: bool
+) -> None:
     """Fetch every source, store new entries, publish feeds, write and mail digests.
 
     Mailing also finishes what earlier runs left unsent on the [email] resume_days
     days before (a run killed while sending, temporary failures).
     """
     with mail_notices():
-        summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
+        summary = _execute(
+            ctx, run_date=run_date_of(run_date), do_send=not no_send, every_source=every_source
+        )
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
     for report in summary.deliveries:
@@ -167,11 +179,25 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, qu
     metavar="YYYY-MM-DD",
     help="Day to file entries without a date of their own under.",
 )
+@click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Fetch every source now, also those whose interval has not passed.",
+)
 @QUIET
 @click.pass_context
-def fetch_command(ctx: click.Context, run_date: datetime | None, quiet: bool) -> None:
-    """Fetch and store every source; publish nothing."""
-    summary = _execute(ctx, run_date=run_date_of(run_date), do_publish=False, do_digest=False)
+def fetch_command(
+    ctx: click.Context, run_date: datetime | None, every_source: bool, quiet: bool
+) -> None:
+    """Fetch and store every source that is due; publish nothing."""
+    summary = _execute(
+        ctx,
+        run_date=run_date_of(run_date),
+        do_publish=False,
+        do_digest=False,
+        every_source=every_source,
+    )
     _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
     _exit(summary)
 
