@@ -49,6 +49,7 @@ from ..config.settings import Settings
 from ..config.sources import Source
 from ..errors import AggregatorError, FetchError, SourceError
 from ..types import Clock, Entry
+from . import fulltext
 from .decide import Outcome
 from .plan import Applied, Document, Plan, plan_document, plan_visit
 from .reading import PendingRead, Read, Reader, ReadRequest, normalize_all
@@ -197,6 +198,8 @@ class _Ingest:
         self.link = linking.linker(store, settings.dedup)
         self.reports: list[SourceReport] = []
         self.touched: set[date] = set()
+        #: Article requests of fetch_full_text sources, made when first needed.
+        self.articles: Fetcher | None = None
 
     def each(self, attempts: Iterable[Attempt], progress: Progress | None) -> None:
         """Take every attempt to the store in order, documents read in workers ahead."""
@@ -331,8 +334,29 @@ class _Ingest:
             parsed = self.reader.read_here(_request(source, self.settings, prepared, fetched, now))
         report.reader = parsed.reader or source.kind
         document = self._document(source, report, parsed, fingerprint, state, now)
+        if source.fetch_full_text and document.entries:
+            document = self._full_text(document, report)
         known = self.store.known(source.name, [entry.key for entry in document.entries])
         return plan_document(document, known, today=self.run_date, dedup=self.settings.dedup)
+
+    def _full_text(self, document: Document, report: SourceReport) -> Document:
+        """``document`` with the articles of its new entries fetched and extracted (see
+        :mod:`.fulltext`), with no write transaction open while they are fetched."""
+        self._commit()
+        stored = self.store.get_entries([entry.key for entry in document.entries])
+        new = [entry for entry in document.entries if entry.key not in stored]
+        if self.articles is None:
+            self.articles = Fetcher(
+                fulltext.article_settings(self.settings.fetch), client=self.fetcher.client
+            )
+        full = {
+            entry.key: entry
+            for entry in fulltext.with_full_text(
+                document.source, new, self.articles, warnings=report.warnings
+            )
+        }
+        entries = tuple(full.get(entry.key, entry) for entry in document.entries)
+        return dataclasses.replace(document, entries=entries)
 
     def _fetch_state(
         self, attempt: Attempt, fetched: Fetched, report: SourceReport

@@ -237,6 +237,7 @@ SOURCE_SCHEMA: Schema = {
     "cookies_env": (str, None, "NAME of the environment variable with a Cookie header value"),
     "interval": ((str, int, float), None, 'fetch at most this often: "30m", "6h", "1d"'),
     "adaptive": (bool, False, "let the interval follow how often the source has news"),
+    "fetch_full_text": (bool, False, "fetch each new entry's link and extract the article"),
 }
 
 
