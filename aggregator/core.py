@@ -298,17 +298,21 @@ class Aggregator:
         send: bool = False,
         purpose: str = "run",
         progress: Callable[[SourceReport], None] | None = None,
+        every_source: bool = False,
     ) -> RunSummary:
         """One run: ingest every source, prune, write digests, publish feeds and the
         index, then mail the run day's digest (``send``, when ``[email]`` is
         configured), after finishing the deliveries earlier runs left unfinished.
+        A source with an ``interval`` is asked only when due, unless ``every_source``.
 
         A run that finds an earlier one interrupted (killed) also removes its
         temporary files and re-renders every digest, so the outputs end as if the
         interrupted run had finished. Feeds and the index are rebuilt when what they
         show may have changed (see :func:`publish_feeds`).
         """
-        steps = _Steps(ingest, publish, digest, send and self.settings.email is not None)
+        steps = _Steps(
+            ingest, publish, digest, send and self.settings.email is not None, every_source
+        )
         # A run that ingests reads the tables it needs and meets damage there; the
         # whole-file check would double a quiet rerun's time. publish, digest and dupes
         # split check first.
@@ -321,10 +325,16 @@ class Aggregator:
         run_date: date | None = None,
         purpose: str = "fetch",
         progress: Callable[[SourceReport], None] | None = None,
+        every_source: bool = False,
     ) -> RunSummary:
-        """Fetch and store every source; publish nothing."""
+        """Fetch and store every source that is due (``every_source``: all); publish nothing."""
         return self.run(
-            run_date=run_date, publish=False, digest=False, purpose=purpose, progress=progress
+            run_date=run_date,
+            publish=False,
+            digest=False,
+            purpose=purpose,
+            progress=progress,
+            every_source=every_source,
         )
 
     def publish(self) -> RunSummary:
@@ -632,7 +642,7 @@ class Aggregator:
             summary.recovered_runs = store.close_interrupted_runs(now=self.clock())
         housekeeping.remove_temp_files(self.settings.publish.output_dir)
         with self._recorded(store, summary, sends=steps.send):
-            touched = self._ingest(store, summary, progress) if steps.ingest else set()
+            touched = self._ingest(store, summary, progress, steps) if steps.ingest else set()
             if steps.digest:
                 self._digests(store, summary, touched, ingested=steps.ingest)
             if steps.publish:
@@ -679,6 +689,7 @@ class Aggregator:
         store: Storage,
         summary: RunSummary,
         progress: Callable[[SourceReport], None] | None,
+        steps: _Steps,
     ) -> set[date]:
         summary.sources, touched = ingest(
             self.settings,
@@ -687,6 +698,7 @@ class Aggregator:
             run_date=summary.run_date,
             client=self.client,
             progress=progress,
+            every_source=steps.every_source,
         )
         prune(self.settings, store, summary, now=self.clock())
         # In bulk, once the sources are stored (a run that stops before this leaves the
@@ -764,6 +776,8 @@ class _Steps:
     publish: bool
     digest: bool
     send: bool
+    #: Ask every source, due or not (``run --all``).
+    every_source: bool = False
 
 
 def run(
@@ -778,6 +792,7 @@ def run(
     do_send: bool = False,
     purpose: str = "run",
     progress: Callable[[SourceReport], None] | None = None,
+    every_source: bool = False,
 ) -> RunSummary:
     """:meth:`Aggregator.run` in one call, for scripts and tests."""
     return Aggregator(settings, clock=clock, client=client).run(
@@ -788,6 +803,7 @@ def run(
         send=do_send,
         purpose=purpose,
         progress=progress,
+        every_source=every_source,
     )
 
 

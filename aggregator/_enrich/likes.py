@@ -13,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from .._common.urls import canonical_url
 from .._update import normalize
 
 ARXIV = "arxiv"
@@ -54,7 +55,7 @@ def parse_ref(text: str, *, title: str = "") -> LikedRef | None:
                 return LikedRef(ARXIV, inner[0], title)
         return LikedRef(DOI, doi, title)
     if re.match(r"^https?://[^\s/]+", text, re.IGNORECASE) and not re.search(r"\s", text):
-        return LikedRef(URL, normalize.canonical_url(text), title)
+        return LikedRef(URL, canonical_url(text), title)
     return None
 
 

@@ -24,10 +24,12 @@ from .._sources import FEED_ENGINES
 from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
 from .._sources.arxiv.feed import categories_in_url
 from ..errors import ConfigError
+from .access import access_from
 from .interests import INTERESTS_SCHEMA, Interests, parse_interests
 from .locate import BY_OPTION, locate
 from .locate import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .polling import DEFAULT_ADAPTIVE_START, parse_interval
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
@@ -240,6 +242,17 @@ SOURCE_SCHEMA: Schema = {
     "entry_categories": (bool, None, "also use the categories entries carry themselves"),
     "timezone": (str, "UTC", "time zone of times the source gives without an offset"),
     "enabled": (bool, True, "false skips the source without removing it"),
+    "auth": (
+        dict,
+        None,
+        'HTTP login: { type = "basic", username, password_env } or { type = "bearer", token_env }',
+    ),
+    "headers": (dict, None, "extra HTTP request headers, { Name = value }"),
+    "user_agent": (str, None, "the User-Agent sent to this source instead of aggregator's"),
+    "cookies_env": (str, None, "NAME of the environment variable with a Cookie header value"),
+    "interval": ((str, int, float), None, 'fetch at most this often: "30m", "6h", "1d"'),
+    "adaptive": (bool, False, "let the interval follow how often the source has news"),
+    "fetch_full_text": (bool, False, "fetch each new entry's link and extract the article"),
 }
 
 
@@ -360,7 +373,34 @@ def _source(
         timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
         enabled=values["enabled"],
         follow=follow,
+        access=access_from(values, where, file=file, url=url),
+        **_rhythm(values, where, file=file, url=url),
     )
+
+
+def _rhythm(values: dict[str, Any], where: str, *, file: str, url: str | None) -> dict[str, Any]:
+    """The interval, adaptive and fetch_full_text of one source."""
+    interval = values.get("interval")
+    adaptive, full_text = values.get("adaptive", False), values.get("fetch_full_text", False)
+    if (interval is not None or adaptive or full_text) and url is None:
+        raise ConfigError(
+            "interval, adaptive and fetch_full_text are for sources with a url",
+            file=file,
+            key=where,
+        )
+    if (interval is not None or adaptive) and values["kind"] == "arxiv":
+        raise ConfigError(
+            "an arxiv source takes no interval: arXiv's announcement calendar decides",
+            file=file,
+            key=f"{where}.interval",
+            hint="remove interval and adaptive; runs on days without a batch cost one request",
+        )
+    seconds = (
+        None if interval is None else parse_interval(interval, file=file, key=f"{where}.interval")
+    )
+    if adaptive and seconds is None:
+        seconds = DEFAULT_ADAPTIVE_START
+    return {"interval": seconds, "adaptive": adaptive, "fetch_full_text": full_text}
 
 
 def _followed(

@@ -37,6 +37,7 @@ def _execute(
     do_digest: bool = True,
     do_send: bool = False,
     summaries: bool = True,
+    every_source: bool = False,
 ) -> RunSummary:
     settings = settings_of(ctx)
     with progress_for(settings, enabled=do_ingest) as progress:
@@ -48,6 +49,7 @@ def _execute(
             send=do_send,
             purpose=ctx.info_name or "run",
             progress=progress,
+            every_source=every_source,
         )
 
 
@@ -95,14 +97,14 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
     if summary.sources:
         failed = summary.failed
-        skipped = [r for r in summary.sources if r.skipped and r.ok]
+        skipped = [r for r in summary.sources if r.skipped and r.ok and not r.not_due]
+        not_due = sum(1 for r in summary.sources if r.not_due)
         not_modified = sum(1 for r in summary.sources if r.not_modified)
-        line = (
-            f"Sources: {len(summary.sources)} read,"
-            f" {len(summary.sources) - len(failed) - len(skipped)} ok, {len(failed)} failed"
-        )
+        read = len(summary.sources) - not_due
+        line = f"Sources: {read} read, {read - len(failed) - len(skipped)} ok, {len(failed)} failed"
         line += f", {not_modified} not modified" if not_modified else ""
         line += f", {len(skipped)} skipped" if skipped else ""
+        line += f", {not_due} not due (`status` shows when; --all asks them now)" if not_due else ""
         echo(line)
         echo("Entries: " + ", ".join(f"{summary.count(o)} {OUTCOME_WORDS[o]}" for o in Outcome))
     if summary.feeds_total:
@@ -125,7 +127,7 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         if report.note:
             fields("{name}: {note}", name=report.name, note=report.note)
     for report in summary.sources:
-        if report.skipped and report.ok:
+        if report.skipped and report.ok and not report.not_due:
             fields("skipped: {name}: {why}", name=report.name, why=report.skipped)
 
 
@@ -168,6 +170,12 @@ def _exit(summary: RunSummary) -> None:
     "when [email] is configured).",
 )
 @click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Fetch every source now, also those whose interval has not passed.",
+)
+@click.option(
     "--no-summaries",
     is_flag=True,
     help="Do not ask the [summaries] server this run: new entries keep the extractive "
@@ -176,7 +184,12 @@ def _exit(summary: RunSummary) -> None:
 @QUIET
 @click.pass_context
 def run_command(
-    ctx: click.Context, run_date: datetime | None, no_send: bool, no_summaries: bool, quiet: bool
+    ctx: click.Context,
+    run_date: datetime | None,
+    no_send: bool,
+    every_source: bool,
+    no_summaries: bool,
+    quiet: bool,
 ) -> None:
     """Fetch every source, store new entries, publish feeds, write and mail digests.
 
@@ -185,7 +198,11 @@ def run_command(
     """
     with mail_notices():
         summary = _execute(
-            ctx, run_date=run_date_of(run_date), do_send=not no_send, summaries=not no_summaries
+            ctx,
+            run_date=run_date_of(run_date),
+            do_send=not no_send,
+            every_source=every_source,
+            summaries=not no_summaries,
         )
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
@@ -205,6 +222,12 @@ def run_command(
     help="Day to file entries without a date of their own under.",
 )
 @click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Fetch every source now, also those whose interval has not passed.",
+)
+@click.option(
     "--no-summaries",
     is_flag=True,
     help="Do not ask the [summaries] server this run.",
@@ -212,15 +235,20 @@ def run_command(
 @QUIET
 @click.pass_context
 def fetch_command(
-    ctx: click.Context, run_date: datetime | None, no_summaries: bool, quiet: bool
+    ctx: click.Context,
+    run_date: datetime | None,
+    every_source: bool,
+    no_summaries: bool,
+    quiet: bool,
 ) -> None:
-    """Fetch and store every source; publish nothing."""
+    """Fetch and store every source that is due; publish nothing."""
     summary = _execute(
         ctx,
         run_date=run_date_of(run_date),
         do_publish=False,
         do_digest=False,
         summaries=not no_summaries,
+        every_source=every_source,
     )
     _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
     _exit(summary)

@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from ..._common.wording import plural
-from ..._fetch import health
+from ..._fetch import health, schedule
 from ..._mail.deliver import unconfirmed_detail
 from ..._update.decide import Outcome
 from ...config.locate import BY_DEFAULT
@@ -62,6 +62,10 @@ class SourceLine:
     usual_gap_days: float | None
     next_attempt: str | None
     note: str
+    #: A source with an ``interval``: its next planned fetch (None: at the next run)
+    #: and its interval now, in seconds (moved by ``adaptive``).
+    next_fetch: str | None = None
+    interval_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -89,6 +93,17 @@ def source_lines(
             now=now,
         )
         next_attempt = state.next_attempt if state and state.next_attempt else None
+        planned = schedule.plan(
+            source,
+            _time(row.last_success) if row else None,
+            days.get(source.name, []),
+        )
+        note = _note(verdict, row, state, times)
+        if planned is not None and source.enabled and verdict.flag != health.GONE:
+            when = "at the next run" if planned.at is None else times.at(planned.at)
+            note = "; ".join(
+                part for part in (note, f"next planned fetch {when} ({planned.describe()})") if part
+            )
         lines.append(
             SourceLine(
                 name=source.name,
@@ -102,7 +117,9 @@ def source_lines(
                 last_new_entries=row.last_new_entries if row else None,
                 usual_gap_days=verdict.rhythm.days if verdict.rhythm is not None else None,
                 next_attempt=next_attempt.isoformat() if next_attempt else None,
-                note=_note(verdict, row, state, times),
+                note=note,
+                next_fetch=planned.at.isoformat() if planned and planned.at else None,
+                interval_seconds=planned.interval if planned else None,
             )
         )
     return lines

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from ..._common.urls import canonical_url
+from .rekey import rekey_url_entries
 from .search_index import fill_search_index
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -491,6 +493,14 @@ def _m17_unsubscribes(db: sqlite_utils.Database) -> None:
     # installation's secrets (the secrets table of migration 16).
 
 
+def _m18_canonical_urls(db: sqlite_utils.Database) -> None:
+    # URL keys made again with the rules of issue 21 (IPv6 hosts, dot segments,
+    # unreserved escapes, IDN hosts as punycode); rows whose keys became one are
+    # merged, keeping every filing, link and announcement (see rekey.py). A later
+    # change to canonical_url needs a migration of its own.
+    rekey_url_entries(db, canonical_url)
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -509,5 +519,6 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (15, "full-text search index", _m15_search),
     (16, "relevance scores per entry and profile, installation secrets", _m16_ranking),
     (17, "unsubscribes", _m17_unsubscribes),
+    (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
 )
