@@ -144,7 +144,8 @@ def test_the_migration_merges_rows_whose_keys_become_one(old_database: Path) -> 
     before_atom_ids = dict(_rows(old_database, "SELECT key, atom_id FROM entries"))
     deliveries = _rows(old_database, "SELECT * FROM deliveries")
     with Store(old_database) as store:
-        assert store.schema_version() == 18
+        applied = store.db.execute("SELECT version FROM schema_migrations").fetchall()
+        assert (18,) in applied
     alice = "url:https://example.org/~alice/caching"
     bob = "url:https://xn--bcher-kva.example/bob/report"
     server = "url:https://[2001:db8::1]:8080/notes"
