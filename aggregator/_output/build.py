@@ -21,7 +21,7 @@ from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
 from ..types import PublishedFile, StoredEntry
 from . import digest as digests
-from . import housekeeping, publish
+from . import feedwriter, housekeeping, publish
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _write_feed(
             settings.publish.feed_days,
             cut.isoformat(),
         )
-    data = publish.build_feed(
+    data = feedwriter.build_feed(
         entries,
         category=target.category,
         title=target.title,
