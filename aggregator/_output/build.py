@@ -52,36 +52,39 @@ def publish_feeds(
     targets = _feed_targets(settings, categories)
     index_path = settings.publish.output_dir / "index.html"
     opml_path = settings.publish.output_dir / OPML_NAME
-    known = store.published_files(
-        [*(str(t.path) for t in targets), str(index_path), str(opml_path)]
-    )
+    feed_paths = [
+        str(path) for t in targets for path in _feed_files(t, settings.publish.formats).values()
+    ]
+    known = store.published_files([*feed_paths, str(index_path), str(opml_path)])
 
-    def fingerprint(path: Path, what: str) -> str:
-        return publish.output_fingerprint(
+    def wanted(path: Path, what: str) -> tuple[str, bool]:
+        """The fingerprint ``path`` needs, and whether the file is already that one."""
+        print_ = publish.output_fingerprint(
             what, generation=generation, settings=settings.publish, path=path
         )
+        return print_, publish.is_current(path, known.get(str(path)), print_)
 
     done: list[PublishedFile] = []
     written = 0
     try:
         for target in targets:
-            wanted = fingerprint(target.path, f"feed {target.category!r}")
-            if publish.is_current(target.path, known.get(str(target.path)), wanted):
-                continue
-            written += _write_feed(settings, store, target, fallback_updated=clock())
-            done.append(publish.published_file(target.path, wanted))
-        links = _feed_links(store, targets, categories)
-        wanted = fingerprint(index_path, "index")
-        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+            files = _feed_files(target, settings.publish.formats)
+            prints = {p: wanted(p, f"feed {target.category!r} {kind}") for kind, p in files.items()}
+            if not all(current for _, current in prints.values()):
+                written += _write_feed(settings, store, target, files, fallback_updated=clock())
+                done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
+        links = _feed_links(store, targets, categories, settings.publish.formats)
+        print_, current = wanted(index_path, "index")
+        if not current:
             _write_index(settings, store, links, index_path)
-            done.append(publish.published_file(index_path, wanted))
-        wanted = fingerprint(opml_path, "opml")
-        if not publish.is_current(opml_path, known.get(str(opml_path)), wanted):
+            done.append(publish.published_file(index_path, print_))
+        print_, current = wanted(opml_path, "opml")
+        if not current:
             opml = publish.render_opml(
                 title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
             )
             publish.write_atomic(opml_path, opml)
-            done.append(publish.published_file(opml_path, wanted))
+            done.append(publish.published_file(opml_path, print_))
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -125,9 +128,23 @@ def feed_entries(
     return chosen, cut
 
 
+def _feed_files(target: _FeedTarget, formats: tuple[str, ...]) -> dict[str, Path]:
+    """The file of each configured format of ``target``'s feed (Atom first)."""
+    return {
+        kind: target.path.with_name(publish.format_filename(target.filename, kind))
+        for kind in formats
+    }
+
+
 def _write_feed(
-    settings: Settings, store: Storage, target: _FeedTarget, *, fallback_updated: datetime
+    settings: Settings,
+    store: Storage,
+    target: _FeedTarget,
+    files: dict[str, Path],
+    *,
+    fallback_updated: datetime,
 ) -> int:
+    """Write ``target``'s feed in each format of ``files``; 1 if any file changed."""
     base = settings.publish.base_url
     entries, cut = feed_entries(store, target.category, settings.publish)
     if cut is not None:
@@ -139,25 +156,38 @@ def _write_feed(
             settings.publish.feed_days,
             cut.isoformat(),
         )
-    data = feedwriter.build_feed(
-        entries,
-        category=target.category,
-        title=target.title,
-        base_url=base,
-        self_href=f"{base}feeds/{target.filename}",
-        fallback_updated=fallback_updated,
-    )
-    return publish.write_atomic(target.path, data)
+    changed = False
+    for kind, path in files.items():
+        data = feedwriter.build(
+            kind,
+            entries,
+            category=target.category,
+            title=target.title,
+            base_url=base,
+            self_href=f"{base}feeds/{path.name}",
+            fallback_updated=fallback_updated,
+        )
+        changed |= publish.write_atomic(path, data)
+    return int(changed)
 
 
 def _feed_links(
-    store: Storage, targets: list[_FeedTarget], categories: list[tuple[str, int]]
+    store: Storage,
+    targets: list[_FeedTarget],
+    categories: list[tuple[str, int]],
+    formats: tuple[str, ...],
 ) -> list[publish.FeedLink]:
     """The published feeds as the index page and the OPML list them: all, then each."""
     counts = dict(categories)
-    links = [publish.FeedLink("all", publish.ALL_FEED, store.count_entries())]
+
+    def twins(filename: str) -> tuple[publish.FeedFile, ...]:
+        kinds = [kind for kind in formats if kind != "atom"]
+        return tuple(publish.FeedFile(k, publish.format_filename(filename, k)) for k in kinds)
+
+    everything = publish.ALL_FEED
+    links = [publish.FeedLink("all", everything, store.count_entries(), twins(everything))]
     links += [
-        publish.FeedLink(t.category, t.filename, counts[t.category])
+        publish.FeedLink(t.category, t.filename, counts[t.category], twins(t.filename))
         for t in targets
         if t.category is not None
     ]

@@ -190,13 +190,44 @@ def published_file(path: Path, fingerprint: str) -> PublishedFile:
     return PublishedFile(str(path), fingerprint, stat.st_size, stat.st_mtime_ns)
 
 
+#: Per feed format: file suffix, media type, and its name for people.
+FORMATS = {
+    "atom": (".atom", "application/atom+xml", "Atom"),
+    "json": (".json", "application/feed+json", "JSON Feed"),
+    "rss": (".rss", "application/rss+xml", "RSS"),
+}
+
+
+def format_filename(atom_filename: str, kind: str) -> str:
+    """The file of the ``kind`` twin of the feed in ``atom_filename`` (same stem)."""
+    return atom_filename.removesuffix(".atom") + FORMATS[kind][0]
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    """One format of a published feed."""
+
+    kind: str
+    filename: str
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.kind][1]
+
+    @property
+    def label(self) -> str:
+        return FORMATS[self.kind][2]
+
+
 @dataclass(frozen=True)
 class FeedLink:
-    """A published category feed, as the index page lists it."""
+    """A published category feed, as the index page lists it: its Atom file and its
+    twins in the other configured formats."""
 
     category: str
     filename: str
     count: int
+    twins: tuple[FeedFile, ...] = ()
 
 
 def render_index(
