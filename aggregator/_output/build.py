@@ -20,8 +20,8 @@ from .._storage.protocol import Storage
 from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
 from ..types import PublishedFile, StoredEntry
+from . import archives, feedwriter, housekeeping, publish
 from . import digest as digests
-from . import feedwriter, housekeeping, publish
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def publish_feeds(
             files = _feed_files(target, settings.publish.formats)
             prints = {p: wanted(p, f"feed {target.category!r} {kind}") for kind, p in files.items()}
             if not all(current for _, current in prints.values()):
-                written += _write_feed(settings, store, target, files, fallback_updated=clock())
+                written += _write_feed(settings, store, target, files, done, clock())
                 done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
         links = _feed_links(store, targets, categories, settings.publish.formats)
         print_, current = wanted(index_path, "index")
@@ -141,20 +141,38 @@ def _write_feed(
     store: Storage,
     target: _FeedTarget,
     files: dict[str, Path],
-    *,
+    done: list[PublishedFile],
     fallback_updated: datetime,
 ) -> int:
-    """Write ``target``'s feed in each format of ``files``; 1 if any file changed."""
+    """Write ``target``'s archive pages, then its feed in each format of ``files``;
+    1 if any feed file changed. The archive pages in place are added to ``done``.
+
+    The Atom feed links its newest archive page (``prev-archive``): RFC 5005 defines
+    archives for Atom; the other formats have none.
+    """
+    # Archives first: the current feed links the newest page, which must exist by then.
+    pages = archives.plan_for(store, target.category, settings.publish)
+    done += archives.write_archives(
+        settings.publish,
+        store,
+        pages,
+        category=target.category,
+        atom_filename=target.filename,
+        title=target.title,
+    )[1]
+    prev_archive = archives.newest_page_href(settings.publish, target.filename, pages)
     base = settings.publish.base_url
     entries, cut = feed_entries(store, target.category, settings.publish)
     if cut is not None:
         log.warning(
             "feeds/%s holds only the newest %d entries of its last %d days (from %s):"
-            " raise [publish] feed_max_entries so that a reader polling daily misses none",
+            " raise [publish] feed_max_entries so that a reader polling daily misses none"
+            " (the rest are in its archive, feeds/%s/, once their day closes)",
             target.filename,
             settings.publish.feed_max_entries,
             settings.publish.feed_days,
             cut.isoformat(),
+            target.filename.removesuffix(".atom"),
         )
     changed = False
     for kind, path in files.items():
@@ -166,6 +184,9 @@ def _write_feed(
             base_url=base,
             self_href=f"{base}feeds/{path.name}",
             fallback_updated=fallback_updated,
+            links=[feedwriter.Link("prev-archive", prev_archive, archives.ATOM_TYPE)]
+            if prev_archive and kind == "atom"
+            else [],
         )
         changed |= publish.write_atomic(path, data)
     return int(changed)
