@@ -10,6 +10,7 @@ failures stop a run, and what they left unwritten is written by the next run.
 
 from __future__ import annotations
 
+import logging
 import time as time_module
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from ._fetch import websub
 from ._fetch.health import FetchState
 from ._mail import deliver
 from ._neardup import linking
@@ -50,6 +52,8 @@ from .config.mail import EMAIL_SCHEMA
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
 from .types import Clock, StoredEntry
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EMPTY",
@@ -408,9 +412,7 @@ class Aggregator:
                         self.settings, store, report.touched
                     )
                     summary.digest_days = report.digest_days
-                    summary.feeds_written, summary.feeds_total = publish_feeds(
-                        self.settings, store, clock=self.clock
-                    )
+                    self._publish_feeds(store, summary)
         return report
 
     def split(self, ident: str, *, publish: bool = True) -> DuplicateLink:
@@ -492,9 +494,7 @@ class Aggregator:
             if steps.digest:
                 self._digests(store, summary, touched, ingested=steps.ingest)
             if steps.publish:
-                summary.feeds_written, summary.feeds_total = publish_feeds(
-                    self.settings, store, clock=self.clock
-                )
+                self._publish_feeds(store, summary)
                 summary.index_written = True
             if steps.send:
                 summary.resumed = finish_earlier_days(
@@ -544,6 +544,18 @@ class Aggregator:
         prune(self.settings, store, summary, now=self.clock())
         self._enrich(store, summary)
         return touched
+
+    def _publish_feeds(self, store: Storage, summary: RunSummary) -> None:
+        """Publish the feeds; then, with ``[publish] websub_hub``, tell the hub which
+        feed URLs changed. A hub that fails is a warning, never a failed run."""
+        changed: list[str] = []
+        summary.feeds_written, summary.feeds_total = publish_feeds(
+            self.settings, store, clock=self.clock, changed=changed
+        )
+        hub = self.settings.publish.websub_hub
+        if hub and changed:
+            for problem in websub.ping(hub, changed, self.settings.fetch, client=self.client):
+                log.warning("%s", problem)
 
     def _enrich(self, store: Storage, summary: RunSummary) -> None:
         if not self.enrichers:

@@ -38,9 +38,14 @@ class _FeedTarget:
 
 
 def publish_feeds(
-    settings: Settings, store: Storage, *, clock: Callable[[], datetime]
+    settings: Settings,
+    store: Storage,
+    *,
+    clock: Callable[[], datetime],
+    changed: list[str] | None = None,
 ) -> tuple[int, int]:
     """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
+    ``changed`` gets the URL of each feed file whose bytes changed (for a WebSub hub).
 
     A file whose inputs cannot have changed since it was written (same output
     generation, same settings, same code: :func:`publish.output_fingerprint`), and which
@@ -50,12 +55,9 @@ def publish_feeds(
     generation = store.output_generation()
     categories = store.categories()
     targets = _feed_targets(settings, categories)
-    index_path = settings.publish.output_dir / "index.html"
-    opml_path = settings.publish.output_dir / OPML_NAME
-    feed_paths = [
-        str(path) for t in targets for path in _feed_files(t, settings.publish.formats).values()
-    ]
-    known = store.published_files([*feed_paths, str(index_path), str(opml_path)])
+    index_path, opml_path = (settings.publish.output_dir / n for n in ("index.html", OPML_NAME))
+    paths = [p for t in targets for p in _feed_files(t, settings.publish.formats).values()]
+    known = store.published_files(map(str, [*paths, index_path, opml_path]))
 
     def wanted(path: Path, what: str) -> tuple[str, bool]:
         """The fingerprint ``path`` needs, and whether the file is already that one."""
@@ -71,7 +73,10 @@ def publish_feeds(
             files = _feed_files(target, settings.publish.formats)
             prints = {p: wanted(p, f"feed {target.category!r} {kind}") for kind, p in files.items()}
             if not all(current for _, current in prints.values()):
-                written += _write_feed(settings, store, target, files, done, clock())
+                urls = _write_feed(settings, store, target, files, done, clock())
+                written += bool(urls)
+                if changed is not None:
+                    changed += urls
                 done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
         links = _feed_links(store, targets, categories, settings.publish.formats)
         print_, current = wanted(index_path, "index")
@@ -80,10 +85,7 @@ def publish_feeds(
             done.append(publish.published_file(index_path, print_))
         print_, current = wanted(opml_path, "opml")
         if not current:
-            opml = publish.render_opml(
-                title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
-            )
-            publish.write_atomic(opml_path, opml)
+            _write_opml(settings, links, opml_path)
             done.append(publish.published_file(opml_path, print_))
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
@@ -143,9 +145,10 @@ def _write_feed(
     files: dict[str, Path],
     done: list[PublishedFile],
     fallback_updated: datetime,
-) -> int:
+) -> list[str]:
     """Write ``target``'s archive pages, then its feed in each format of ``files``;
-    1 if any feed file changed. The archive pages in place are added to ``done``.
+    the URLs of the feed files whose bytes changed. The archive pages in place are
+    added to ``done``.
 
     The Atom feed links its newest archive page (``prev-archive``): RFC 5005 defines
     archives for Atom; the other formats have none.
@@ -174,22 +177,26 @@ def _write_feed(
             cut.isoformat(),
             target.filename.removesuffix(".atom"),
         )
-    changed = False
+    hub = settings.publish.websub_hub
+    changed: list[str] = []
     for kind, path in files.items():
+        links = [feedwriter.Link("hub", hub)] if hub else []
+        if prev_archive and kind == "atom":
+            links.append(feedwriter.Link("prev-archive", prev_archive, archives.ATOM_TYPE))
+        url = f"{base}feeds/{path.name}"
         data = feedwriter.build(
             kind,
             entries,
             category=target.category,
             title=target.title,
             base_url=base,
-            self_href=f"{base}feeds/{path.name}",
+            self_href=url,
             fallback_updated=fallback_updated,
-            links=[feedwriter.Link("prev-archive", prev_archive, archives.ATOM_TYPE)]
-            if prev_archive and kind == "atom"
-            else [],
+            links=links,
         )
-        changed |= publish.write_atomic(path, data)
-    return int(changed)
+        if publish.write_atomic(path, data):
+            changed.append(url)
+    return changed
 
 
 def _feed_links(
@@ -213,6 +220,13 @@ def _feed_links(
         if t.category is not None
     ]
     return links
+
+
+def _write_opml(settings: Settings, links: list[publish.FeedLink], path: Path) -> None:
+    opml = publish.render_opml(
+        title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
+    )
+    publish.write_atomic(path, opml)
 
 
 def _write_index(

@@ -56,6 +56,8 @@ class PublishSettings:
     feed_max_entries: int
     #: The formats each feed is written in: "atom" always, "json", "rss" (in FEED_FORMATS order).
     formats: tuple[str, ...] = ("atom", "json")
+    #: WebSub hub linked from every feed and told when one changes ("" = none).
+    websub_hub: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ SCHEMA: dict[str, Schema] = {
             ["atom", "json"],
             "formats each feed is written in: atom (always), json (JSON Feed 1.1), rss (RSS 2.0)",
         ),
+        "websub_hub": (str, "", 'WebSub hub to link from every feed and ping on changes; "" = off'),
     },
     "digest": {
         "timezone": (str, "UTC", "IANA time zone that decides which day an entry belongs to"),
@@ -525,7 +528,16 @@ def _publish(values: dict[str, Any], *, work_base: Path, file: str) -> PublishSe
         feed_min_entries=values["feed_min_entries"],
         feed_max_entries=values["feed_max_entries"],
         formats=_feed_formats(values["formats"], file=file),
+        websub_hub=_hub(values["websub_hub"], file=file),
     )
+
+
+def _hub(value: str, *, file: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f'expected an http(s) URL or "", got {value!r}', file=file, key="publish.websub_hub"
+        )
+    return value
 
 
 #: Feed formats, in the order they are written and listed.
