@@ -10,6 +10,7 @@ failures stop a run, and what they left unwritten is written by the next run.
 
 from __future__ import annotations
 
+import logging
 import time as time_module
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ import httpx
 
 from ._enrich import wiring
 from ._enrich.ranker import RankingReport
+from ._fetch import websub
 from ._fetch.health import FetchState
 from ._mail import deliver, unsubscribe
 from ._mail.unsubscribe import MailRequest
@@ -55,6 +57,8 @@ from .config.mail import EMAIL_SCHEMA, EmailSettings
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
 from .types import Clock, SearchResults, StoredEntry
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EMPTY",
@@ -562,9 +566,7 @@ class Aggregator:
                         self.settings, store, report.touched
                     )
                     summary.digest_days = report.digest_days
-                    summary.feeds_written, summary.feeds_total = publish_feeds(
-                        self.settings, store, clock=self.clock
-                    )
+                    self._publish_feeds(store, summary)
         return report
 
     def split(self, ident: str, *, publish: bool = True) -> DuplicateLink:
@@ -646,9 +648,7 @@ class Aggregator:
             if steps.digest:
                 self._digests(store, summary, touched, ingested=steps.ingest)
             if steps.publish:
-                summary.feeds_written, summary.feeds_total = publish_feeds(
-                    self.settings, store, clock=self.clock
-                )
+                self._publish_feeds(store, summary)
                 summary.index_written = True
                 summary.personal_feeds = _write_personal_feeds(
                     self.settings, store, clock=self.clock
@@ -706,6 +706,18 @@ class Aggregator:
         store.update_search_index()
         self._enrich(store, summary)
         return touched
+
+    def _publish_feeds(self, store: Storage, summary: RunSummary) -> None:
+        """Publish the feeds; then, with ``[publish] websub_hub``, tell the hub which
+        feed URLs changed. A hub that fails is a warning, never a failed run."""
+        changed: list[str] = []
+        summary.feeds_written, summary.feeds_total = publish_feeds(
+            self.settings, store, clock=self.clock, changed=changed
+        )
+        hub = self.settings.publish.websub_hub
+        if hub and changed:
+            for problem in websub.ping(hub, changed, self.settings.fetch, client=self.client):
+                log.warning("%s", problem)
 
     def _enrich(self, store: Storage, summary: RunSummary) -> None:
         enrichers = list(self.enrichers)

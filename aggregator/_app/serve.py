@@ -62,7 +62,8 @@ CONTENT_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
-    ".json": "application/json",
+    ".json": "application/feed+json",  # the JSON we publish is JSON Feed (its spec's type)
+    ".rss": "application/rss+xml; charset=utf-8",
     ".svg": "image/svg+xml",
 }
 

@@ -21,8 +21,8 @@ from .._storage.protocol import Storage
 from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
 from ..types import PublishedFile, StoredEntry, Summary
+from . import archives, feedwriter, housekeeping, publish
 from . import digest as digests
-from . import housekeeping, publish
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,14 @@ class _FeedTarget:
 
 
 def publish_feeds(
-    settings: Settings, store: Storage, *, clock: Callable[[], datetime]
+    settings: Settings,
+    store: Storage,
+    *,
+    clock: Callable[[], datetime],
+    changed: list[str] | None = None,
 ) -> tuple[int, int]:
     """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
+    ``changed`` gets the URL of each feed file whose bytes changed (for a WebSub hub).
 
     A file whose inputs cannot have changed since it was written (same output
     generation, same settings, same code: :func:`publish.output_fingerprint`), and which
@@ -51,38 +56,38 @@ def publish_feeds(
     generation = store.output_generation()
     categories = store.categories()
     targets = _feed_targets(settings, categories)
-    index_path = settings.publish.output_dir / "index.html"
-    opml_path = settings.publish.output_dir / OPML_NAME
-    known = store.published_files(
-        [*(str(t.path) for t in targets), str(index_path), str(opml_path)]
-    )
+    index_path, opml_path = (settings.publish.output_dir / n for n in ("index.html", OPML_NAME))
+    paths = [p for t in targets for p in _feed_files(t, settings.publish.formats).values()]
+    known = store.published_files(map(str, [*paths, index_path, opml_path]))
 
-    def fingerprint(path: Path, what: str) -> str:
-        return publish.output_fingerprint(
+    def wanted(path: Path, what: str) -> tuple[str, bool]:
+        """The fingerprint ``path`` needs, and whether the file is already that one."""
+        print_ = publish.output_fingerprint(
             what, generation=generation, settings=settings.publish, path=path
         )
+        return print_, publish.is_current(path, known.get(str(path)), print_)
 
     done: list[PublishedFile] = []
     written = 0
     try:
         for target in targets:
-            wanted = fingerprint(target.path, f"feed {target.category!r}")
-            if publish.is_current(target.path, known.get(str(target.path)), wanted):
-                continue
-            written += _write_feed(settings, store, target, fallback_updated=clock())
-            done.append(publish.published_file(target.path, wanted))
-        links = _feed_links(store, targets, categories)
-        wanted = fingerprint(index_path, "index")
-        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+            files = _feed_files(target, settings.publish.formats)
+            prints = {p: wanted(p, f"feed {target.category!r} {kind}") for kind, p in files.items()}
+            if not all(current for _, current in prints.values()):
+                urls = _write_feed(settings, store, target, files, done, clock())
+                written += bool(urls)
+                if changed is not None:
+                    changed += urls
+                done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
+        links = _feed_links(store, targets, categories, settings.publish.formats)
+        print_, current = wanted(index_path, "index")
+        if not current:
             _write_index(settings, store, links, index_path)
-            done.append(publish.published_file(index_path, wanted))
-        wanted = fingerprint(opml_path, "opml")
-        if not publish.is_current(opml_path, known.get(str(opml_path)), wanted):
-            opml = publish.render_opml(
-                title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
-            )
-            publish.write_atomic(opml_path, opml)
-            done.append(publish.published_file(opml_path, wanted))
+            done.append(publish.published_file(index_path, print_))
+        print_, current = wanted(opml_path, "opml")
+        if not current:
+            _write_opml(settings, links, opml_path)
+            done.append(publish.published_file(opml_path, print_))
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -126,43 +131,103 @@ def feed_entries(
     return chosen, cut
 
 
+def _feed_files(target: _FeedTarget, formats: tuple[str, ...]) -> dict[str, Path]:
+    """The file of each configured format of ``target``'s feed (Atom first)."""
+    return {
+        kind: target.path.with_name(publish.format_filename(target.filename, kind))
+        for kind in formats
+    }
+
+
 def _write_feed(
-    settings: Settings, store: Storage, target: _FeedTarget, *, fallback_updated: datetime
-) -> int:
+    settings: Settings,
+    store: Storage,
+    target: _FeedTarget,
+    files: dict[str, Path],
+    done: list[PublishedFile],
+    fallback_updated: datetime,
+) -> list[str]:
+    """Write ``target``'s archive pages, then its feed in each format of ``files``;
+    the URLs of the feed files whose bytes changed. The archive pages in place are
+    added to ``done``.
+
+    The Atom feed links its newest archive page (``prev-archive``): RFC 5005 defines
+    archives for Atom; the other formats have none.
+    """
+    # Archives first: the current feed links the newest page, which must exist by then.
+    pages = archives.plan_for(store, target.category, settings.publish)
+    done += archives.write_archives(
+        settings.publish,
+        store,
+        pages,
+        category=target.category,
+        atom_filename=target.filename,
+        title=target.title,
+    )[1]
+    prev_archive = archives.newest_page_href(settings.publish, target.filename, pages)
     base = settings.publish.base_url
     entries, cut = feed_entries(store, target.category, settings.publish)
     if cut is not None:
         log.warning(
             "feeds/%s holds only the newest %d entries of its last %d days (from %s):"
-            " raise [publish] feed_max_entries so that a reader polling daily misses none",
+            " raise [publish] feed_max_entries so that a reader polling daily misses none"
+            " (the rest are in its archive, feeds/%s/, once their day closes)",
             target.filename,
             settings.publish.feed_max_entries,
             settings.publish.feed_days,
             cut.isoformat(),
+            target.filename.removesuffix(".atom"),
         )
-    data = publish.build_feed(
-        entries,
-        category=target.category,
-        title=target.title,
-        base_url=base,
-        self_href=f"{base}feeds/{target.filename}",
-        fallback_updated=fallback_updated,
-    )
-    return publish.write_atomic(target.path, data)
+    hub = settings.publish.websub_hub
+    changed: list[str] = []
+    for kind, path in files.items():
+        links = [feedwriter.Link("hub", hub)] if hub else []
+        if prev_archive and kind == "atom":
+            links.append(feedwriter.Link("prev-archive", prev_archive, archives.ATOM_TYPE))
+        url = f"{base}feeds/{path.name}"
+        data = feedwriter.build(
+            kind,
+            entries,
+            category=target.category,
+            title=target.title,
+            base_url=base,
+            self_href=url,
+            fallback_updated=fallback_updated,
+            links=links,
+        )
+        if publish.write_atomic(path, data):
+            changed.append(url)
+    return changed
 
 
 def _feed_links(
-    store: Storage, targets: list[_FeedTarget], categories: list[tuple[str, int]]
+    store: Storage,
+    targets: list[_FeedTarget],
+    categories: list[tuple[str, int]],
+    formats: tuple[str, ...],
 ) -> list[publish.FeedLink]:
     """The published feeds as the index page and the OPML list them: all, then each."""
     counts = dict(categories)
-    links = [publish.FeedLink("all", publish.ALL_FEED, store.count_entries())]
+
+    def twins(filename: str) -> tuple[publish.FeedFile, ...]:
+        kinds = [kind for kind in formats if kind != "atom"]
+        return tuple(publish.FeedFile(k, publish.format_filename(filename, k)) for k in kinds)
+
+    everything = publish.ALL_FEED
+    links = [publish.FeedLink("all", everything, store.count_entries(), twins(everything))]
     links += [
-        publish.FeedLink(t.category, t.filename, counts[t.category])
+        publish.FeedLink(t.category, t.filename, counts[t.category], twins(t.filename))
         for t in targets
         if t.category is not None
     ]
     return links
+
+
+def _write_opml(settings: Settings, links: list[publish.FeedLink], path: Path) -> None:
+    opml = publish.render_opml(
+        title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
+    )
+    publish.write_atomic(path, opml)
 
 
 def _write_index(

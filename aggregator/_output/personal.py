@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..config.settings import Settings
 from ..types import StoredEntry
-from . import publish
+from . import feedwriter, publish
 
 FOLDER = "personal"
 
@@ -45,7 +45,7 @@ def write_personal_feed(
 ) -> bool:
     """Write one subscriber's feed (``entries`` in their order). True when it changed."""
     title = f"{settings.publish.title}: for {name}" if name else f"{settings.publish.title}: yours"
-    data = publish.build_feed(
+    data = feedwriter.build_feed(
         entries,
         category=f"{FOLDER}/{token}",
         title=title,

@@ -116,6 +116,16 @@ class Storage(Protocol):
         """Entries whose digest day is ``day``, in arrival order."""
         ...
 
+    def day_counts_in_category(self, category: str | None) -> list[tuple[date, int]]:
+        """Each digest day with a visible entry (in ``category``; None: any), with its
+        number of them, newest first."""
+        ...
+
+    def entries_in_category_on(self, category: str | None, day: date) -> list[StoredEntry]:
+        """The visible entries of digest day ``day`` (in ``category``; None: any), newest
+        first by ``updated``, then by key."""
+        ...
+
     def entries_in_category(
         self, category: str | None, limit: int, *, since_day: date | None = None
     ) -> list[StoredEntry]:

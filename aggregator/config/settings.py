@@ -62,6 +62,10 @@ class PublishSettings:
     #: The hard cap per feed (feed_min_entries above it counts as it); a publish that
     #: cuts one of the recent days says so.
     feed_max_entries: int
+    #: The formats each feed is written in: "atom" always, "json", "rss" (in FEED_FORMATS order).
+    formats: tuple[str, ...] = ("atom", "json")
+    #: WebSub hub linked from every feed and told when one changes ("" = none).
+    websub_hub: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,12 @@ SCHEMA: dict[str, Schema] = {
         "feed_days": (int, 2, "most recent digest days each feed holds in full"),
         "feed_min_entries": (int, 100, "at least this many newest entries in each feed"),
         "feed_max_entries": (int, 2000, "hard cap of entries per feed (a cut day is warned)"),
+        "formats": (
+            list,
+            ["atom", "json"],
+            "formats each feed is written in: atom (always), json (JSON Feed 1.1), rss (RSS 2.0)",
+        ),
+        "websub_hub": (str, "", 'WebSub hub to link from every feed and ping on changes; "" = off'),
     },
     "digest": {
         "timezone": (str, "UTC", "IANA time zone that decides which day an entry belongs to"),
@@ -578,7 +588,41 @@ def _publish(values: dict[str, Any], *, work_base: Path, file: str) -> PublishSe
         feed_days=values["feed_days"],
         feed_min_entries=values["feed_min_entries"],
         feed_max_entries=values["feed_max_entries"],
+        formats=_feed_formats(values["formats"], file=file),
+        websub_hub=_hub(values["websub_hub"], file=file),
     )
+
+
+def _hub(value: str, *, file: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f'expected an http(s) URL or "", got {value!r}', file=file, key="publish.websub_hub"
+        )
+    return value
+
+
+#: Feed formats, in the order they are written and listed.
+FEED_FORMATS = ("atom", "json", "rss")
+
+
+def _feed_formats(values: list[Any], *, file: str) -> tuple[str, ...]:
+    key = "publish.formats"
+    for value in values:
+        if value not in FEED_FORMATS:
+            raise ConfigError(
+                f"unknown feed format {value!r}",
+                file=file,
+                key=key,
+                hint=f"known: {', '.join(FEED_FORMATS)}",
+            )
+    if "atom" not in values:
+        raise ConfigError(
+            'must include "atom"',
+            file=file,
+            key=key,
+            hint="Atom is always written: archives and the index page are built on it",
+        )
+    return tuple(kind for kind in FEED_FORMATS if kind in values)
 
 
 def _fetch(values: dict[str, Any], *, file: str) -> FetchSettings:

@@ -258,7 +258,8 @@ def fetch_command(
 @QUIET
 @click.pass_context
 def publish_command(ctx: click.Context, quiet: bool) -> None:
-    """Write the Atom feeds and the index page from what is stored."""
+    """Write the feeds (Atom, JSON Feed, RSS if configured; archive pages) and the
+    index page from what is stored."""
     summary = _execute(ctx, do_ingest=False, do_digest=False)
     _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
 
