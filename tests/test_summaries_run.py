@@ -3,9 +3,11 @@ chat-completions server of the benchmarks, the digest files and the mail."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import feedparser
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
@@ -106,6 +108,9 @@ def test_the_default_digest_has_extractive_tldrs(
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "TL;DR:</strong> We propose a sparse critic" in html
     assert "<details" in html  # the sections, collapsed where the mail client allows
+    # The feeds keep the abstract as the summary: the extractive TL;DR is a digest's.
+    atom = feedparser.parse((tmp_path / "public" / "feeds" / "physics-and-ai.atom").read_bytes())
+    assert all("TL;DR" not in entry.summary for entry in atom.entries)
 
 
 def test_a_server_writes_cached_translated_summaries(
@@ -132,10 +137,22 @@ language = "zh"
         assert "· by qwen2.5:7b</summary>" in html
         mail = smtp.received[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "TL;DR: TLDR of Twist-Angle Dependence" in mail
-        # A rerun asks nothing: the feed is unchanged, and the summaries are cached.
+        # The feeds carry the model's summary, the translated title first; the abstract
+        # it replaces stays the body.
+        feeds = tmp_path / "public" / "feeds"
+        atom = feedparser.parse((feeds / "physics-and-ai.atom").read_bytes())
+        first = {e.title: e for e in atom.entries}["Sparse Critics for Long-Horizon Agents"]
+        assert first.summary.startswith('<p lang="zh"><strong>关于Sparse Critics')
+        assert "<strong>TL;DR:</strong> TLDR of Sparse Critics" in first.summary
+        assert "We propose a sparse critic" in first.content[0].value
+        items = json.loads((feeds / "physics-and-ai.json").read_text(encoding="utf-8"))["items"]
+        assert any("TL;DR: TLDR of Twist-Angle" in item["summary"] for item in items)
+        # A rerun asks nothing and rewrites no feed: the summaries are cached.
+        before = (feeds / "physics-and-ai.atom").stat().st_mtime_ns
         run(config)
         assert server.calls == 2
         assert "TLDR of Sparse Critics" in printed(config, "text")
+        assert (feeds / "physics-and-ai.atom").stat().st_mtime_ns == before
 
 
 def test_no_summaries_asks_nothing_and_keeps_the_extractive_text(

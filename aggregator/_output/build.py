@@ -63,7 +63,11 @@ def publish_feeds(
     def wanted(path: Path, what: str) -> tuple[str, bool]:
         """The fingerprint ``path`` needs, and whether the file is already that one."""
         print_ = publish.output_fingerprint(
-            what, generation=generation, settings=settings.publish, path=path
+            what,
+            generation=generation,
+            # [summaries] decides which server summaries the feeds carry.
+            settings=(settings.publish, variant_of(settings.summaries)),
+            path=path,
         )
         return print_, publish.is_current(path, known.get(str(path)), print_)
 
@@ -167,6 +171,7 @@ def _write_feed(
     prev_archive = archives.newest_page_href(settings.publish, target.filename, pages)
     base = settings.publish.base_url
     entries, cut = feed_entries(store, target.category, settings.publish)
+    entries = _summarised(entries, settings, store)
     if cut is not None:
         log.warning(
             "feeds/%s holds only the newest %d entries of its last %d days (from %s):"
@@ -240,6 +245,26 @@ def _write_index(
         base_url=settings.publish.base_url,
     )
     publish.write_atomic(path, index)
+
+
+def _summarised(
+    entries: list[StoredEntry], settings: Settings, store: Storage
+) -> list[StoredEntry]:
+    """``entries`` with the summaries a server wrote for them as their feed summary
+    (see :func:`feedwriter.with_summary`); the extractive TL;DR is left to digests (a
+    feed carries the abstract it comes from)."""
+    variant = variant_of(settings.summaries)
+    if variant is None or not entries:
+        return entries
+    cached = store.summaries_of(sorted({e.content_hash for e in entries}), variant=variant)
+    if not cached:
+        return entries
+    return [
+        feedwriter.with_summary(entry, cached[entry.content_hash])
+        if entry.content_hash in cached and not entry.sections
+        else entry
+        for entry in entries
+    ]
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:

@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -24,7 +24,7 @@ from lxml import etree
 
 from .._common.version import __version__
 from .._update import normalize
-from ..types import StoredEntry
+from ..types import StoredEntry, Summary
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 #: RFC 5005's namespace (``fh:archive``).
@@ -43,6 +43,19 @@ def feed_id(base_url: str, category: str | None) -> str:
     """A stable feed ``atom:id``, distinct per installation (base URL) and category."""
     name = f"{base_url}feeds/{category or ALL}"
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+def with_summary(entry: StoredEntry, summary: Summary) -> StoredEntry:
+    """``entry`` as a feed shows it with a model-written summary: the summary (the
+    translated title first, then the TL;DR and the sections) as its summary, and the
+    abstract it replaces kept as the body when the entry has no content of its own."""
+    parts = []
+    if summary.title:
+        lang = f' lang="{escape(summary.language)}"' if summary.language else ""
+        parts.append(f"<p{lang}><strong>{escape(summary.title)}</strong></p>")
+    parts.append(f"<p><strong>TL;DR:</strong> {escape(summary.tldr)}</p>")
+    parts += [f"<p><strong>{h}:</strong> {escape(t)}</p>" for h, t in summary.sections]
+    return replace(entry, summary="".join(parts), content=entry.content or entry.summary)
 
 
 def entry_html(entry: StoredEntry) -> str | None:
