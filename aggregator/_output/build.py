@@ -60,14 +60,13 @@ def publish_feeds(
     paths = [p for t in targets for p in _feed_files(t, settings.publish.formats).values()]
     known = store.published_files(map(str, [*paths, index_path, opml_path]))
 
+    # [summaries] decides which server summaries the feeds carry.
+    shaping = (settings.publish, variant_of(settings.summaries))
+
     def wanted(path: Path, what: str) -> tuple[str, bool]:
         """The fingerprint ``path`` needs, and whether the file is already that one."""
         print_ = publish.output_fingerprint(
-            what,
-            generation=generation,
-            # [summaries] decides which server summaries the feeds carry.
-            settings=(settings.publish, variant_of(settings.summaries)),
-            path=path,
+            what, generation=generation, settings=shaping, path=path
         )
         return print_, publish.is_current(path, known.get(str(path)), print_)
 
