@@ -59,7 +59,6 @@ def publish_feeds(
     index_path, opml_path = (settings.publish.output_dir / n for n in ("index.html", OPML_NAME))
     paths = [p for t in targets for p in _feed_files(t, settings.publish.formats).values()]
     known = store.published_files(map(str, [*paths, index_path, opml_path]))
-
     # [summaries] decides which server summaries the feeds carry.
     shaping = (settings.publish, variant_of(settings.summaries))
 
@@ -83,14 +82,9 @@ def publish_feeds(
                     changed += urls
                 done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
         links = _feed_links(store, targets, categories, settings.publish.formats)
-        print_, current = wanted(index_path, "index")
-        if not current:
-            _write_index(settings, store, links, index_path)
-            done.append(publish.published_file(index_path, print_))
-        print_, current = wanted(opml_path, "opml")
-        if not current:
-            _write_opml(settings, links, opml_path)
-            done.append(publish.published_file(opml_path, print_))
+        done += _write_pages(
+            settings, store, links, {"index": index_path, "opml": opml_path}, wanted
+        )
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -100,6 +94,26 @@ def publish_feeds(
     # records, which no longer match, so the next run rebuilds (and rewrites nothing).
     store.record_published(done)
     return written, len(targets)
+
+
+def _write_pages(
+    settings: Settings,
+    store: Storage,
+    links: list[publish.FeedLink],
+    paths: dict[str, Path],
+    wanted: Callable[[Path, str], tuple[str, bool]],
+) -> list[PublishedFile]:
+    """The index page and the OPML list, each unless current; their new records."""
+    done = []
+    for what, path in paths.items():
+        print_, current = wanted(path, what)
+        if not current:
+            if what == "index":
+                _write_index(settings, store, links, path)
+            else:
+                _write_opml(settings, links, path)
+            done.append(publish.published_file(path, print_))
+    return done
 
 
 def _feed_targets(settings: Settings, categories: list[tuple[str, int]]) -> list[_FeedTarget]:
