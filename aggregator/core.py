@@ -28,9 +28,9 @@ from ._output import digest as digests
 from ._output import housekeeping
 from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
 from ._sources.arxiv.api import PAGE_SIZE
-from ._storage.lock import database_lock
+from ._storage import database_exists, open_store, run_lock
 from ._storage.protocol import Storage
-from ._storage.sqlite import Delivery, SourceHealth, Store
+from ._storage.sqlite import Delivery, SourceHealth
 from ._storage.sqlite.check import Inspection, inspect_database
 from ._storage.sqlite.deliveries import (
     EMPTY,
@@ -106,7 +106,8 @@ class RunSummary:
     #: Why the run stopped, when an error stopped it (kept in the run record for `status`).
     error: str | None = None
     #: The database file, when this run created it (a first run, or a typo in its name).
-    created_database: Path | None = None
+    #: The SQLite file, or the PostgreSQL URL, when this run created the database (schema).
+    created_database: Path | str | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -299,7 +300,7 @@ class Aggregator:
         """The digest of ``day`` as HTML and text, written nowhere (reads only): the same
         page as the file, its links to the days around it included."""
         self._require_database()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             chosen = build_digest(self.settings, store, day)
             days = sorted({*store.digest_days(), *store.announcement_days()})
         links = digests.day_links(days, day)
@@ -324,9 +325,9 @@ class Aggregator:
 
     def status(self) -> Status | None:
         """Everything ``status`` reports, or None when there is no database yet."""
-        if not self.settings.storage.database.exists():
+        if not database_exists(self.settings.storage):
             return None
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             deliveries = store.last_deliveries()
             return Status(
                 health={row.name: row for row in store.source_health()},
@@ -351,17 +352,23 @@ class Aggregator:
     def duplicates(self, *, limit: int) -> tuple[list[DuplicateLink], int]:
         """The newest ``limit`` duplicate links, and how many there are in all."""
         self._require_database()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             return store.duplicate_links(limit=limit), store.count_duplicates()
 
     def explain(self, ident: str) -> linking.Explanation:
         """Why an entry was linked as a duplicate: the rule, the similarity, what is shared."""
         self._require_database()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             return linking.explain(store, ident, self.settings.dedup)
 
     def inspect(self, *, quick: bool = False) -> Inspection:
         """The database file checked without changing it (integrity, foreign keys, schema)."""
+        if self.settings.storage.url is not None:
+            raise ConfigError(
+                "`aggregator check` inspects SQLite files; [storage] url names PostgreSQL",
+                key="storage.url",
+                hint="PostgreSQL checks its own pages: see pg_amcheck, and its server log",
+            )
         return inspect_database(self.settings.storage.database, quick=quick)
 
     def repair(self, found: Inspection) -> int:
@@ -439,10 +446,10 @@ class Aggregator:
     def locked(self, purpose: str) -> Iterator[None]:
         """Hold the run lock while something else changes what a run reads (the config)."""
         storage = self.settings.storage
-        if not storage.database.parent.is_dir():
+        if storage.url is None and not storage.database.parent.is_dir():
             yield  # no database can be running there
             return
-        with database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose):
+        with run_lock(storage, timeout=storage.lock_timeout, purpose=purpose):
             yield
 
     def today(self) -> date:
@@ -456,16 +463,16 @@ class Aggregator:
         storage = self.settings.storage
         prepare_database(self.settings)
         with (
-            database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
-            Store(
-                storage.database, busy_timeout=max(storage.lock_timeout, 1.0), verify=verify
+            run_lock(storage, timeout=storage.lock_timeout, purpose=purpose),
+            open_store(
+                storage, busy_timeout=max(storage.lock_timeout, 1.0), verify=verify
             ) as store,
         ):
             yield store
 
     def _require_database(self) -> None:
         database = self.settings.storage.database
-        if not database.exists():
+        if not database_exists(self.settings.storage):
             # Nothing stored; and no new, empty database at a mistyped path.
             raise ConfigError(
                 f"no database yet at {database}",
@@ -481,7 +488,8 @@ class Aggregator:
     ) -> RunSummary:
         summary = RunSummary(run_date=run_date)
         if store.created:
-            summary.created_database = self.settings.storage.database
+            storage = self.settings.storage
+            summary.created_database = storage.url if storage.url else storage.database
         if steps.digest:
             # Only a run that writes digests can finish an interrupted one's work; until
             # then the interrupted run stays on record as unfinished.
@@ -613,7 +621,7 @@ def prepare_database(settings: Settings) -> None:
     again (and mailed again). Raises ConfigError naming the key and the folder.
     """
     folder = settings.storage.database.parent
-    if folder.is_dir():
+    if settings.storage.url is not None or folder.is_dir():
         return
     if folder.exists() or not settings.storage.create:
         what = "is not a folder" if folder.exists() else "does not exist"

@@ -14,6 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from aggregator._update import reading
+from aggregator.config.settings import StorageSettings
 from benchmarks import feeds as generator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,15 @@ def pg_url(postgres_server: pgserver.PostgresServer) -> Iterator[str]:
         yield url
     finally:
         postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> StorageSettings:
+    """The settings of a new database, once per backend (SQLite file, PostgreSQL)."""
+    from storekit import storage_settings
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return storage_settings(request.param, tmp_path, url)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
