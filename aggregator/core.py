@@ -47,7 +47,7 @@ from ._update.backfill import backfill as store_listings
 from ._update.decide import Outcome
 from ._update.ingest import SourceReport, ingest, system_clock
 from .config.mail import EMAIL_SCHEMA
-from .config.settings import Settings
+from .config.settings import Settings, StorageSettings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
 from .types import Clock, StoredEntry
 
@@ -73,6 +73,7 @@ __all__ = [
     "day_bounds",
     "days_to_finish",
     "ingest",
+    "migrate_database",
     "prepare_database",
     "publish_feeds",
     "run",
@@ -651,3 +652,21 @@ def prune(settings: Settings, store: Storage, summary: RunSummary, *, now: datet
     summary.pruned_digests = housekeeping.remove_digests_before(
         settings.publish.output_dir, first_kept, keep=set(store.digest_days())
     )
+
+
+def migrate_database(
+    source: Path,
+    target: StorageSettings,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Copy the SQLite database ``source`` into ``target``'s PostgreSQL database, both
+    run locks held (no waiting); the rows copied per table. See ``aggregator migrate``."""
+    from ._storage.postgres.copy import copy_sqlite_to_postgres
+
+    with (
+        run_lock(StorageSettings(database=source), timeout=0, purpose="migrate"),
+        run_lock(target, timeout=0, purpose="migrate"),
+    ):
+        return copy_sqlite_to_postgres(source, target, force=force, progress=progress)

@@ -165,3 +165,44 @@ def test_the_cli_runs_on_postgresql_and_status_names_the_url(tmp_path: Path, pg_
     assert f"Database: {pg_url}" in status.output
     again = runner.invoke(main, ["--config", str(config), "run", "--no-send"])
     assert "Created a new database" not in again.output
+
+
+def test_migrate_copies_a_sqlite_database_and_a_run_then_finds_nothing_new(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from dataclasses import replace
+
+    from storekit import sql
+    from test_run import run_default, table_counts
+
+    from aggregator._update.decide import Outcome
+
+    settings, first = run_default(tmp_path, lambda: NOW)
+    before = table_counts(settings.storage)
+    published = {p: p.read_bytes() for p in settings.publish.output_dir.rglob("*") if p.is_file()}
+    runner = CliRunner()
+    database = f"sqlite:{settings.storage.database}"
+    assert "--from sqlite:PATH" in runner.invoke(main, ["migrate", "--help"]).output
+    result = runner.invoke(main, ["migrate", "--from", database, "--to", pg_url])
+    assert result.exit_code == 0, result.output
+    assert f"({before['entries']} entries)" in result.output
+    postgres = replace(settings.storage, url=pg_url)
+    after = table_counts(postgres)
+    # SQLite's generation is a one-row table, PostgreSQL's a sequence.
+    assert after.pop("output_generation") == 0 and before.pop("output_generation") == 1
+    assert after == before
+    with open_store(postgres) as store:
+        (runs,) = sql(store, "SELECT count(*) FROM runs")[0]
+        assert runs == 1
+    # A second copy into the now full database is refused, and changes nothing.
+    again = runner.invoke(main, ["migrate", "--from", database, "--to", pg_url])
+    assert again.exit_code != 0 and "already holds entries" in again.output
+    # The next run, on PostgreSQL, finds every entry known and the outputs current.
+    second = replace(settings, storage=postgres)
+    from aggregator.core import run
+
+    rerun = run(second, clock=lambda: NOW, run_date=date(2026, 11, 23))
+    assert rerun.count(Outcome.NEW) == 0 and first.count(Outcome.NEW) > 0
+    assert {
+        p: p.read_bytes() for p in settings.publish.output_dir.rglob("*") if p.is_file()
+    } == published

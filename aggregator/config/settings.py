@@ -396,7 +396,7 @@ def _storage(
                 file=file,
                 key="storage.url",
             )
-        _check_postgres_url(url, file=file)
+        check_postgres_url(url, file=file)
     if password_env is not None:
         if url is None:
             raise ConfigError(
@@ -423,14 +423,14 @@ def _storage(
     )
 
 
-def _check_postgres_url(url: str, *, file: str) -> None:
+def check_postgres_url(url: str, *, file: str, key: str = "storage.url") -> None:
     """A ``postgresql://`` URL naming a database, without a password in it."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ConfigError(
             f"{url!r} is not a postgresql:// URL",
             file=file,
-            key="storage.url",
+            key=key,
             hint='e.g. url = "postgresql://aggregator@db.example.org:5432/aggregator";'
             " for SQLite, give database instead",
         )
@@ -438,13 +438,11 @@ def _check_postgres_url(url: str, *, file: str) -> None:
         raise ConfigError(
             "the url holds a password, which would then sit in the config file",
             file=file,
-            key="storage.url",
+            key=key,
             hint="remove it, and give it through password_env, PGPASSWORD or ~/.pgpass",
         )
     if not parts.path.strip("/"):
-        raise ConfigError(
-            f"{url!r} names no database", file=file, key="storage.url", hint="end it in /<db>"
-        )
+        raise ConfigError(f"{url!r} names no database", file=file, key=key, hint="end it in /<db>")
 
 
 def _schedule(values: dict[str, Any], timezone: str, *, file: str) -> ScheduleSettings:

@@ -4,7 +4,7 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, check, commands, daemon, dupes, send, sources, status
+from . import arxiv, check, commands, daemon, dupes, migrate, send, sources, status
 from .app import (
     EXIT_CONFIG,
     EXIT_FATAL,
@@ -28,6 +28,7 @@ __all__ = [
     "daemon",
     "dupes",
     "main",
+    "migrate",
     "send",
     "sources",
     "status",
