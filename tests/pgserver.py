@@ -16,6 +16,7 @@ by ``AGGREGATOR_TEST_POSTGRES=off``); None when it can.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -126,6 +127,31 @@ def _run(*command: str | Path) -> str:
     return done.stdout
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep(programs: Path) -> None:
+    """Stop and remove the clusters of test processes that died without stopping
+    theirs (a pytest killed by a timeout runs no finalizer)."""
+    for folder in Path(tempfile.gettempdir()).glob("aggregator-pg-*"):
+        try:
+            owner = int((folder / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        with contextlib.suppress(RuntimeError):  # not running
+            _run(programs / "pg_ctl", "-D", str(folder / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def start() -> PostgresServer:
     """initdb and start a cluster in a new temporary folder (see the module docstring)."""
     reason = unavailable()
@@ -133,7 +159,9 @@ def start() -> PostgresServer:
         raise RuntimeError(reason)
     programs = bin_dir()
     assert programs is not None
+    sweep(programs)
     folder = Path(tempfile.mkdtemp(prefix="aggregator-pg-"))
+    (folder / "owner").write_text(str(os.getpid()))
     user = _system_user()
     try:
         if user is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pgserver
 import psycopg
 import pytest
@@ -38,3 +40,30 @@ def test_unavailable_says_why_when_turned_off(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv(pgserver.BIN_VARIABLE, "/nonexistent")
     reason = pgserver.unavailable()
     assert reason is not None and "not installed" in reason
+
+
+def test_a_cluster_left_by_a_killed_test_process_is_swept(
+    postgres_server: pgserver.PostgresServer,
+) -> None:
+    """A pytest killed by a timeout stops no cluster: the next start stops and removes it."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = "import sys, time; import pgserver; s = pgserver.start(); print(s.folder, flush=True)"
+    with subprocess.Popen(
+        [sys.executable, "-c", code + "; time.sleep(120)"],
+        cwd=ROOT / "tests",
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as orphan:
+        assert orphan.stdout is not None
+        folder = orphan.stdout.readline().strip()
+        orphan.send_signal(signal.SIGKILL)
+        orphan.wait()
+    assert (Path(folder) / "data" / "postmaster.pid").exists()  # still running
+    pgserver.sweep(postgres_server.programs)
+    assert not Path(folder).exists()
+    assert postgres_server.folder.exists()  # ours, alive, kept
