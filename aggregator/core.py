@@ -10,23 +10,29 @@ failures stop a run, and what they left unwritten is written by the next run.
 
 from __future__ import annotations
 
+import logging
 import time as time_module
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.message import Message
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from ._enrich import wiring
+from ._enrich.ranker import RankingReport
+from ._fetch import websub
 from ._fetch.health import FetchState
-from ._mail import deliver
+from ._mail import deliver, unsubscribe
+from ._mail.unsubscribe import MailRequest
 from ._neardup import linking
 from ._output import digest as digests
-from ._output import housekeeping
-from ._output.build import build_digest, day_bounds, publish_feeds, write_digests
+from ._output import housekeeping, personal
+from ._output.build import build_digest, day_bounds, feed_entries, publish_feeds, write_digests
 from ._sources.arxiv.api import PAGE_SIZE
 from ._storage import database_exists, open_store, run_lock
 from ._storage.protocol import Storage
@@ -42,14 +48,17 @@ from ._storage.sqlite.deliveries import (
     UNSERVED,
 )
 from ._storage.sqlite.dupes import DuplicateLink
+from ._storage.sqlite.subscribers import Unsubscribe
 from ._update.backfill import BackfillReport
 from ._update.backfill import backfill as store_listings
 from ._update.decide import Outcome
 from ._update.ingest import SourceReport, ingest, system_clock
-from .config.mail import EMAIL_SCHEMA
+from .config.mail import EMAIL_SCHEMA, EmailSettings
 from .config.settings import Settings, StorageSettings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
-from .types import Clock, StoredEntry
+from .types import Clock, SearchResults, StoredEntry
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EMPTY",
@@ -66,12 +75,14 @@ __all__ = [
     "FetchState",
     "Inspection",
     "RunSummary",
+    "SearchResults",
     "SourceHealth",
     "SourceReport",
     "Status",
     "build_digest",
     "day_bounds",
     "days_to_finish",
+    "default_enrichers",
     "ingest",
     "migrate_database",
     "prepare_database",
@@ -109,6 +120,12 @@ class RunSummary:
     #: The database file, when this run created it (a first run, or a typo in its name).
     #: The SQLite file, or the PostgreSQL URL, when this run created the database (schema).
     created_database: Path | str | None = None
+    #: What ranking did (None when no interests are configured or nothing was ingested).
+    ranking: RankingReport | None = None
+    #: Personal feeds written (changed) by this run.
+    personal_feeds: int = 0
+    #: Lines the enrichers had for the run's output (what they did, what to act on).
+    notes: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -137,6 +154,8 @@ class RunSummary:
             **({"resumed": [r.as_dict() for r in self.resumed]} if self.resumed else {}),
             "pruned": self.pruned,
             "recovered_runs": self.recovered_runs,
+            **({"ranking": self.ranking.as_dict()} if self.ranking else {}),
+            **({"personal_feeds": self.personal_feeds} if self.personal_feeds else {}),
             **({"error": self.error} if self.error else {}),
         }
 
@@ -152,6 +171,9 @@ def send_day(
     """Mail the digest of ``day`` to every subscriber; ``options`` go to deliver.send_digest."""
     chosen = build_digest(settings, store, day)
     try:
+        parts = wiring.personal_parts(settings, store, chosen, wiring.ranker_for(settings, store))
+        if parts:
+            options["personal"] = parts
         return deliver.send_digest(settings, store, chosen, clock=clock, **options)
     except DeliveryError as err:
         return deliver.DeliveryReport(day=day.isoformat(), error=err.describe())
@@ -199,13 +221,28 @@ def finish_earlier_days(
 class Enricher(Protocol):
     """A stage between storing and publishing: ranking, summaries (the ``enrich`` hook).
 
-    Each run hands every entry it created to each enricher once, after the entries are
-    stored and before anything is published, in the order they were stored. An
-    enricher that raises stops the run like a storage error: what it was given is
+    Each run hands every entry it created or whose text changed (a new version) to
+    each enricher once, after the entries are stored and before anything is
+    published, in the order they were stored, with the open store (to cache what it
+    computes). It returns lines for the run's output (what it did, what to act on).
+    An enricher that raises stops the run like a storage error: what it was given is
     stored already, and the next run does not hand it over again.
     """
 
-    def enrich(self, entries: Sequence[StoredEntry]) -> None: ...
+    def enrich(self, entries: Sequence[StoredEntry], store: Storage) -> Sequence[str]: ...
+
+
+def default_enrichers(
+    settings: Settings, *, clock: Clock, summaries: bool = True
+) -> list[Enricher]:
+    """The enrichers the config asks for: the summariser of ``[summaries]`` when it
+    asks a server (the extractive provider needs none: its text is computed when shown)."""
+    enrichers: list[Enricher] = []
+    if summaries and settings.summaries.uses_server:
+        from ._enrich.summaries import Summariser
+
+        enrichers.append(Summariser(settings.summaries, now=clock))
+    return enrichers
 
 
 @dataclass(frozen=True)
@@ -241,12 +278,19 @@ class Aggregator:
         *,
         clock: Clock = system_clock,
         client: httpx.Client | None = None,
-        enrichers: Sequence[Enricher] = (),
+        enrichers: Sequence[Enricher] | None = None,
+        summaries: bool = True,
     ) -> None:
+        """``enrichers`` default to what the config asks for (:func:`default_enrichers`);
+        ``summaries=False`` leaves the summariser out (``run --no-summaries``)."""
         self.settings = settings
         self.clock = clock
         self.client = client
-        self.enrichers = tuple(enrichers)
+        self.enrichers = tuple(
+            default_enrichers(settings, clock=clock, summaries=summaries)
+            if enrichers is None
+            else enrichers
+        )
 
     # -- the pipeline commands
 
@@ -260,17 +304,21 @@ class Aggregator:
         send: bool = False,
         purpose: str = "run",
         progress: Callable[[SourceReport], None] | None = None,
+        every_source: bool = False,
     ) -> RunSummary:
         """One run: ingest every source, prune, write digests, publish feeds and the
         index, then mail the run day's digest (``send``, when ``[email]`` is
         configured), after finishing the deliveries earlier runs left unfinished.
+        A source with an ``interval`` is asked only when due, unless ``every_source``.
 
         A run that finds an earlier one interrupted (killed) also removes its
         temporary files and re-renders every digest, so the outputs end as if the
         interrupted run had finished. Feeds and the index are rebuilt when what they
         show may have changed (see :func:`publish_feeds`).
         """
-        steps = _Steps(ingest, publish, digest, send and self.settings.email is not None)
+        steps = _Steps(
+            ingest, publish, digest, send and self.settings.email is not None, every_source
+        )
         # A run that ingests reads the tables it needs and meets damage there; the
         # whole-file check would double a quiet rerun's time. publish, digest and dupes
         # split check first.
@@ -283,10 +331,16 @@ class Aggregator:
         run_date: date | None = None,
         purpose: str = "fetch",
         progress: Callable[[SourceReport], None] | None = None,
+        every_source: bool = False,
     ) -> RunSummary:
-        """Fetch and store every source; publish nothing."""
+        """Fetch and store every source that is due (``every_source``: all); publish nothing."""
         return self.run(
-            run_date=run_date, publish=False, digest=False, purpose=purpose, progress=progress
+            run_date=run_date,
+            publish=False,
+            digest=False,
+            purpose=purpose,
+            progress=progress,
+            every_source=every_source,
         )
 
     def publish(self) -> RunSummary:
@@ -303,6 +357,9 @@ class Aggregator:
         self._require_database()
         with open_store(self.settings.storage) as store:
             chosen = build_digest(self.settings, store, day)
+            # Reads only: scores not cached yet are not computed (listing order).
+            ranker = wiring.ranker_for(self.settings, store, compute=False)
+            chosen = wiring.published_order(chosen, ranker)
             days = sorted({*store.digest_days(), *store.announcement_days()})
         links = digests.day_links(days, day)
         return digests.render(chosen, base_url=self.settings.publish.base_url, links=links)
@@ -362,6 +419,35 @@ class Aggregator:
         with open_store(self.settings.storage) as store:
             return linking.explain(store, ident, self.settings.dedup)
 
+    def search(
+        self,
+        query: str,
+        *,
+        syntax: str = "words",
+        category: str | None = None,
+        since: date | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Stored entries matching ``query``, best match first, with marked titles and
+        snippets (see "Search" in the README for the query language; ``syntax="fts5"``
+        takes SQLite's). SearchError for a query with nothing to find or broken FTS5
+        syntax; ConfigError when there is no database yet."""
+        self._require_database()
+        # Reads only, and often (a served search page): no whole-file check.
+        with open_store(self.settings.storage, verify=False) as store:
+            return store.search(
+                query, syntax=syntax, category=category, since=since, limit=limit, offset=offset
+            )
+
+    def category_names(self) -> list[str]:
+        """The categories with a visible entry, by name (reads only); none without a
+        database yet."""
+        if not database_exists(self.settings.storage):
+            return []
+        with open_store(self.settings.storage, verify=False) as store:
+            return [name for name, _ in store.categories()]
+
     def inspect(self, *, quick: bool = False) -> Inspection:
         """The database file checked without changing it (integrity, foreign keys, schema)."""
         if self.settings.storage.url is not None:
@@ -371,6 +457,77 @@ class Aggregator:
                 hint="PostgreSQL checks its own pages: see pg_amcheck, and its server log",
             )
         return inspect_database(self.settings.storage.database, quick=quick)
+
+    # -- subscribers: who left, and leaving (see _mail/unsubscribe.py)
+
+    def unsubscribes(self) -> dict[str, Unsubscribe]:
+        """Every recorded unsubscribe by lower-case address ({} without a database)."""
+        if not database_exists(self.settings.storage):
+            return {}
+        with open_store(self.settings.storage) as store:
+            return store.unsubscribes()
+
+    def unsubscribe_token(self, address: str) -> str:
+        """``address``'s signed unsubscribe token (the key is made on first use).
+
+        This and :meth:`unsubscribe` answer web requests (``serve``): they skip reading
+        every page of the database first, as a run does."""
+        email = self._email_settings()
+        with open_store(self.settings.storage, verify=False) as store:
+            secret = unsubscribe.secret_for(email, self._stored_secret(store))
+        return unsubscribe.token_for(secret, address)
+
+    def unsubscribe(self, address: str, *, token: str | None, via: str, detail: str = "") -> bool:
+        """Record that ``address`` leaves; ``token`` must be its own (None: trusted, from
+        the CLI). True when recorded now, False when it had left already. Raises
+        DeliveryError for a token that is not ``address``'s."""
+        email = self._email_settings()
+        with open_store(self.settings.storage, verify=False) as store:
+            if token is not None:
+                secret = unsubscribe.secret_for(email, self._stored_secret(store))
+                if not unsubscribe.valid(secret, address, token):
+                    raise DeliveryError(f"the unsubscribe link of {address} is not valid")
+            return store.record_unsubscribe(
+                address, via=via, now=self.clock(), detail=detail or None
+            )
+
+    def resubscribe(self, address: str) -> bool:
+        """Forget that ``address`` left; False when it had not."""
+        if not database_exists(self.settings.storage):
+            return False
+        with open_store(self.settings.storage) as store:
+            return store.forget_unsubscribe(address)
+
+    def unsubscribe_mail(
+        self, messages: Sequence[Message], *, trust_from: bool = False, dry_run: bool = False
+    ) -> list[tuple[MailRequest, bool]]:
+        """Read requests mailed to ``unsubscribe_mailto`` and record them (unless
+        ``dry_run``); each with whether it was recorded now."""
+        email = self._email_settings()
+        with open_store(self.settings.storage) as store:
+            secret = unsubscribe.secret_for(email, self._stored_secret(store))
+            found = unsubscribe.read_requests(
+                messages, self.settings.subscribers, secret, trust_from=trust_from
+            )
+            done = []
+            for request in found:
+                new = False
+                if request.address is not None and not dry_run:
+                    detail = f"{request.reason}: {request.message_id or request.subject}"
+                    new = store.record_unsubscribe(
+                        request.address, via="mail", now=self.clock(), detail=detail
+                    )
+                done.append((request, new))
+            return done
+
+    def _email_settings(self) -> EmailSettings:
+        if self.settings.email is None:
+            raise ConfigError("email is not configured", hint="add an [email] table")
+        return self.settings.email
+
+    def _stored_secret(self, store: Storage) -> str | None:
+        email = self._email_settings()
+        return None if email.unsubscribe_secret_env else store.secret(unsubscribe.SECRET_NAME)
 
     def repair(self, found: Inspection) -> int:
         """Tidy a restored or recovered database: delete rows that refer to lost rows and
@@ -410,15 +567,14 @@ class Aggregator:
                     page_size=page_size,
                 )
                 summary.sources = report.sources
+                store.update_search_index()
                 self._enrich(store, summary)
                 if report.touched:
-                    summary.digests_written, report.digest_days = write_digests(
+                    summary.digests_written, report.digest_days = _write_digests(
                         self.settings, store, report.touched
                     )
                     summary.digest_days = report.digest_days
-                    summary.feeds_written, summary.feeds_total = publish_feeds(
-                        self.settings, store, clock=self.clock
-                    )
+                    self._publish_feeds(store, summary)
         return report
 
     def split(self, ident: str, *, publish: bool = True) -> DuplicateLink:
@@ -497,14 +653,15 @@ class Aggregator:
             summary.recovered_runs = store.close_interrupted_runs(now=self.clock())
         housekeeping.remove_temp_files(self.settings.publish.output_dir)
         with self._recorded(store, summary, sends=steps.send):
-            touched = self._ingest(store, summary, progress) if steps.ingest else set()
+            touched = self._ingest(store, summary, progress, steps) if steps.ingest else set()
             if steps.digest:
                 self._digests(store, summary, touched, ingested=steps.ingest)
             if steps.publish:
-                summary.feeds_written, summary.feeds_total = publish_feeds(
+                self._publish_feeds(store, summary)
+                summary.index_written = True
+                summary.personal_feeds = _write_personal_feeds(
                     self.settings, store, clock=self.clock
                 )
-                summary.index_written = True
             if steps.send:
                 summary.resumed = finish_earlier_days(
                     self.settings, store, run_date, clock=self.clock
@@ -541,6 +698,7 @@ class Aggregator:
         store: Storage,
         summary: RunSummary,
         progress: Callable[[SourceReport], None] | None,
+        steps: _Steps,
     ) -> set[date]:
         summary.sources, touched = ingest(
             self.settings,
@@ -549,22 +707,45 @@ class Aggregator:
             run_date=summary.run_date,
             client=self.client,
             progress=progress,
+            every_source=steps.every_source,
         )
         prune(self.settings, store, summary, now=self.clock())
+        # In bulk, once the sources are stored (a run that stops before this leaves the
+        # entries noted, and the next run indexes them).
+        store.update_search_index()
         self._enrich(store, summary)
         return touched
 
+    def _publish_feeds(self, store: Storage, summary: RunSummary) -> None:
+        """Publish the feeds; then, with ``[publish] websub_hub``, tell the hub which
+        feed URLs changed. A hub that fails is a warning, never a failed run."""
+        changed: list[str] = []
+        summary.feeds_written, summary.feeds_total = publish_feeds(
+            self.settings, store, clock=self.clock, changed=changed
+        )
+        hub = self.settings.publish.websub_hub
+        if hub and changed:
+            for problem in websub.ping(hub, changed, self.settings.fetch, client=self.client):
+                log.warning("%s", problem)
+
     def _enrich(self, store: Storage, summary: RunSummary) -> None:
-        if not self.enrichers:
+        enrichers = list(self.enrichers)
+        ranker = wiring.ranker_for(self.settings, store)
+        if ranker is not None:
+            ranker.profile_for(None)  # liked papers looked up (and reported) every run
+            enrichers.append(ranker)
+            summary.ranking = ranker.report
+        if not enrichers:
             return
         created = [key for report in summary.sources for key in report.new_keys]
+        changed = [key for report in summary.sources for key in report.changed_keys]
         # Linked as a near-duplicate of an older entry: stored, but never published.
         hidden = store.kept_keys(created)
-        keys = [key for key in created if key not in hidden]
+        keys = list(dict.fromkeys(key for key in (*created, *changed) if key not in hidden))
         rows = store.get_entries(keys)
         entries = [rows[key] for key in keys if key in rows]
-        for enricher in self.enrichers:
-            enricher.enrich(entries)
+        for enricher in enrichers:
+            summary.notes.extend(enricher.enrich(entries, store))
 
     def _digests(
         self, store: Storage, summary: RunSummary, touched: set[date], *, ingested: bool
@@ -574,9 +755,38 @@ class Aggregator:
         # A run renders the days its entries changed; `aggregator digest` (no ingest)
         # renders the day it was asked for.
         wanted = touched if ingested else touched | {summary.run_date}
-        summary.digests_written, summary.digest_days = write_digests(
+        summary.digests_written, summary.digest_days = _write_digests(
             self.settings, store, wanted, gone=summary.pruned_digests
         )
+
+
+def _write_digests(
+    settings: Settings, store: Storage, days: set[date], *, gone: Sequence[date] = ()
+) -> tuple[int, list[date]]:
+    """:func:`write_digests`, each digest in the default profile's order."""
+    ranker = wiring.ranker_for(settings, store)
+    return write_digests(
+        settings,
+        store,
+        days,
+        gone=gone,
+        order=(lambda digest: wiring.published_order(digest, ranker)) if ranker else None,
+        order_key=wiring.published_fingerprint(ranker),
+    )
+
+
+def _write_personal_feeds(settings: Settings, store: Storage, *, clock: Clock) -> int:
+    """Write each subscriber's personal feed; returns how many changed."""
+    ranker = wiring.ranker_for(settings, store)
+    if ranker is None:
+        return 0
+    candidates, _ = feed_entries(store, None, settings.publish)
+    return sum(
+        personal.write_personal_feed(
+            settings, token, entries, name=subscriber.name, fallback_updated=clock()
+        )
+        for subscriber, token, entries in wiring.personal_feeds(settings, ranker, candidates)
+    )
 
 
 @dataclass(frozen=True)
@@ -587,6 +797,8 @@ class _Steps:
     publish: bool
     digest: bool
     send: bool
+    #: Ask every source, due or not (``run --all``).
+    every_source: bool = False
 
 
 def run(
@@ -601,6 +813,7 @@ def run(
     do_send: bool = False,
     purpose: str = "run",
     progress: Callable[[SourceReport], None] | None = None,
+    every_source: bool = False,
 ) -> RunSummary:
     """:meth:`Aggregator.run` in one call, for scripts and tests."""
     return Aggregator(settings, clock=clock, client=client).run(
@@ -611,6 +824,7 @@ def run(
         send=do_send,
         purpose=purpose,
         progress=progress,
+        every_source=every_source,
     )
 
 

@@ -152,6 +152,34 @@ class StoredEntry:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """What a summariser wrote about an entry: a TL;DR and three short sections.
+
+    ``title`` is the entry's title translated into ``language`` (``None`` when no
+    translation was asked for). ``provider`` names who wrote it ("extractive", or
+    "openai-compatible/<model>"), shown beside it so that readers know.
+    """
+
+    tldr: str
+    background: str = ""
+    innovation: str = ""
+    conclusion: str = ""
+    title: str | None = None
+    language: str | None = None
+    provider: str = "extractive"
+
+    @property
+    def sections(self) -> tuple[tuple[str, str], ...]:
+        """The non-empty sections as (heading, text), in reading order."""
+        named = (
+            ("Background", self.background),
+            ("Innovation", self.innovation),
+            ("Conclusion", self.conclusion),
+        )
+        return tuple((heading, text) for heading, text in named if text)
+
+
+@dataclass(frozen=True)
 class PublishedFile:
     """An output file as it was last written (or found already up to date)."""
 
@@ -160,3 +188,60 @@ class PublishedFile:
     fingerprint: str
     size: int
     mtime_ns: int
+
+
+#: Text with the words a search matched marked: runs of (text, matched), in order.
+Marked = tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One entry a search found, its title and a snippet of its text marked."""
+
+    entry: StoredEntry
+    title: Marked
+    #: The best matching part of the abstract, content or authors (or their start).
+    snippet: Marked
+    #: bm25 relevance: lower is better (SQLite's sign).
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of a search's results, best match first."""
+
+    query: str
+    #: Entries matching in all, of which ``hits`` are those from ``offset`` on.
+    total: int
+    offset: int
+    hits: tuple[SearchHit, ...]
+    #: Entries stored but not indexed yet (a run stopped before indexing them).
+    unindexed: int = 0
+
+
+@dataclass(frozen=True)
+class Rank:
+    """Where an entry stands for one reader, and why (see ``_enrich.order``).
+
+    ``tier`` 0: by a followed author; 1: matches a keyword; 2: the rest, ordered by
+    ``score`` (similarity to the reader's liked papers; None: listing order).
+    """
+
+    tier: int
+    score: float | None = None
+    #: "by a followed author: X", "matches: agent", "like: <title>"; "" for none.
+    reason: str = ""
+
+    def sort_key(self, position: int) -> tuple[int, float, int]:
+        """Tier, then higher score first, then the listing position (stable ties)."""
+        return (self.tier, -self.score if self.score is not None else 0.0, position)
+
+
+@dataclass(frozen=True)
+class Personal:
+    """What is one subscriber's own in their digest: where each entry stands for them
+    (by key; their part is listed in that order, with the reasons) and the address of
+    their personal feed (None when they have none)."""
+
+    ranks: dict[str, Rank] = field(default_factory=dict)
+    feed_url: str | None = None

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 
 from aggregator._app.serve import FeedServer
-from aggregator._output.publish import build_feed, write_atomic
+from aggregator._output.feedwriter import build_feed
+from aggregator._output.publish import write_atomic
 from benchmarks.publish import BASE, sample_entries
 
 REQUESTS = 500

@@ -142,7 +142,7 @@ def test_first_day_one_row_per_paper_with_cross_lists(arxiv: Arxiv) -> None:
     ]
     assert len(lg.entries) == 3
     # Only the followed categories are feeds: stat.ML is shown, not published.
-    assert sorted(p.stem for p in (arxiv.settings.publish.output_dir / "feeds").glob("*")) == [
+    assert sorted(p.stem for p in (arxiv.settings.publish.output_dir / "feeds").glob("*.atom")) == [
         "all",
         "cs.AI",
         "cs.LG",
@@ -482,7 +482,7 @@ def test_a_joined_feed_files_papers_only_under_followed_categories_they_are_in(
         "lg-of-joined": "announcement of 2026-01-15 (Thu): 2 papers;"
         " 3 papers outside cs.LG left out",
     }
-    feeds = sorted(p.stem for p in (arxiv.settings.publish.output_dir / "feeds").glob("*"))
+    feeds = sorted(p.stem for p in (arxiv.settings.publish.output_dir / "feeds").glob("*.atom"))
     assert feeds == ["all", "cs.AI", "cs.CL", "cs.LG", "stat.ML"]  # no stat.ME, no math.OC
     with Store(arxiv.settings.storage.database) as store:
         how = sorted(

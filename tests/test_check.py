@@ -213,6 +213,14 @@ def test_an_older_schema_is_reported_and_upgraded_by_run(site: Path) -> None:
     conn.execute("DROP TRIGGER entry_signatures_delete_recent")
     conn.execute("DROP TABLE lsh_bands_recent")
     conn.execute("ALTER TABLE entries DROP COLUMN raw_authors")
+    for trigger in ("entries_insert_search", "entries_update_search"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    for table in ("search_pending", "search_text_fts", "search_text"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP TABLE entry_scores")
+    conn.execute("DROP TABLE secrets")
+    conn.execute("DROP TABLE summaries")
+    conn.execute("DROP TABLE unsubscribes")
     conn.execute("DELETE FROM schema_migrations WHERE version >= 10")
     conn.commit()
     conn.close()

@@ -152,11 +152,62 @@ def test_a_huge_digest_is_cut_to_fit_and_links_the_rest() -> None:
     assert content.html is not None and len(content.html.encode()) <= 40_000
     assert content.limit is not None and content.limit > 0
     assert content.html.count("<h3") == 3 * content.limit
-    assert f"and {100 - content.limit} more in cat0" in content.html
-    assert f"and {100 - content.limit} more in cat0" in content.text
+    # Beside the entries in full, as many titles as fit; the rest are linked online.
+    assert content.titles is not None and content.titles > 0
+    shown = content.limit + content.titles
+    assert content.html.count("<li>") == 3 * content.titles
+    assert f"and {100 - shown} more in cat0" in content.html
+    assert f"and {100 - shown} more in cat0" in content.text
     # With room for nothing but the headings, each category still links the digest.
     tiny = render_email(
         many, subscriber=subscriber(), settings=email_settings(10_000), base_url="https://e/"
     )
     assert tiny.limit == 0 and tiny.html is not None and "<h3" not in tiny.html
     assert tiny.html.count("read the full digest online") == 3
+
+
+def test_a_ranked_600_entry_day_stays_under_gmails_clipping_limit() -> None:
+    """A day of 600 papers (realistic titles and abstracts), ranked with reasons, for a
+    subscriber who wants 10 per category in full: the HTML measured stays under 102 KB,
+    the most relevant are shown in full, as many others as fit by title."""
+    from aggregator._output.digest import ranked
+    from aggregator.types import Rank
+    from benchmarks.papers import papers
+
+    day = papers(600, seed=5)
+    many = choose(
+        DAY,
+        title="Daily digest",
+        new=[
+            entry(f"e{n}", p.title, (("cs.AI", "cs.LG", "cs.CL")[n % 3],), p.abstract)
+            for n, p in enumerate(day)
+        ],
+    )
+    table = {
+        f"e{n}": Rank(2, -float(n), f"like: {day[0].title}") if p.topic == "rl" else Rank(2, -1e6)
+        for n, p in enumerate(day)
+    }
+    content = render_email(
+        ranked(many, table),
+        subscriber=subscriber(max_entries=10),
+        settings=email_settings(100_000),
+        base_url="https://e/",
+    )
+    assert content.html is not None
+    size = len(content.html.encode("utf-8"))
+    assert size <= 100_000 < 102 * 1024
+    assert content.limit is not None and 0 < content.limit <= 10
+    # What is shown in full is the reader's topic first, with its reason.
+    first = content.html.index("<h3")
+    assert "like: " in content.html[first : first + 2000]
+    assert content.titles is not None and content.titles > 0
+    assert content.html.count("<li>") == 3 * content.titles
+    assert "read the full digest online" in content.html
+    # Unclipped, the same day would be several times larger.
+    whole = render_email(
+        ranked(many, table),
+        subscriber=subscriber(),
+        settings=email_settings(10_000_000),
+        base_url="https://e/",
+    )
+    assert whole.html is not None and len(whole.html.encode()) > 5 * size

@@ -43,3 +43,10 @@ def test_the_public_names_are_still_there_on_first_use() -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="Nothing"):
         aggregator.Nothing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_commands_that_rank_nothing_do_not_import_scikit_learn() -> None:
+    # About a second of import time, paid only when a model is fitted.
+    for module in ("aggregator.core", "aggregator._app.cli", "aggregator._enrich.ranker"):
+        loaded = _imported_by(module)
+        assert sorted(m for m in loaded if m.split(".")[0] in ("sklearn", "scipy")) == []

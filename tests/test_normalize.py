@@ -55,10 +55,54 @@ def test_doi_forms() -> None:
         ),
         ("https://example.org:8443/p?id=3&fbclid=x", "https://example.org:8443/p?id=3"),
         ("https://example.org", "https://example.org/"),
+        # IPv6 literals keep their brackets (and read compressed, in lower case).
+        ("http://[2001:db8::1]:8080/a", "https://[2001:db8::1]:8080/a"),
+        ("http://[2001:DB8:0:0::1]/a", "https://[2001:db8::1]/a"),
+        # Dot segments (RFC 3986 5.2.4).
+        ("https://example.org/a/../b", "https://example.org/b"),
+        ("https://example.org/a/./b/../../c", "https://example.org/c"),
+        ("https://example.org/a/b/..", "https://example.org/a/"),
+        ("https://example.org/../a", "https://example.org/a"),
+        ("https://example.org/.well-known/feed", "https://example.org/.well-known/feed"),
+        # Unreserved escapes decoded, the others upper case, raw characters escaped.
+        ("https://example.org/%7Euser/%61rticle", "https://example.org/~user/article"),
+        ("https://example.org/a%2fb%3a", "https://example.org/a%2Fb%3A"),
+        ("https://example.org/caf%c3%a9", "https://example.org/caf%C3%A9"),
+        ("https://example.org/café", "https://example.org/caf%C3%A9"),
+        ("https://example.org/a b", "https://example.org/a%20b"),
+        # Internationalised hosts as punycode (UTS 46: ß stays ß, as in browsers).
+        ("https://Bücher.example/x", "https://xn--bcher-kva.example/x"),
+        ("https://xn--bcher-kva.example/x", "https://xn--bcher-kva.example/x"),
+        ("https://straße.example/", "https://xn--strae-oqa.example/"),
+        # A port that is not a number is not guessed at.
+        ("http://example.org:abc/x", "http://example.org:abc/x"),
+        ("mailto:someone@example.org", "mailto:someone@example.org"),
     ],
 )
 def test_canonical_url(url: str, expected: str) -> None:
     assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://example.org/~user/a", "https://example.org/%7Euser/a"),
+        ("https://example.org/b", "http://example.org/a/../b"),
+        ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+        ("http://[2001:db8::1]:8080/a", "https://[2001:0db8::0001]:8080/a#top"),
+    ],
+)
+def test_spellings_of_one_address_are_one_key(one: str, other: str) -> None:
+    key = identity_key(source="s", arxiv=None, doi_value=None, link=one, guid="g", title="t")
+    assert key == identity_key(
+        source="s", arxiv=None, doi_value=None, link=other, guid="h", title="u"
+    )
+
+
+def test_a_canonical_url_is_canonical_again() -> None:
+    for url in ("http://[2001:db8::1]:8080/a/../b?x=%7E", "https://Bücher.example/a%2f/./b"):
+        once = canonical_url(url)
+        assert canonical_url(once) == once
 
 
 def test_a_time_out_of_range_in_utc_is_no_time() -> None:

@@ -8,7 +8,7 @@ import feedparser
 from atomcheck import validate_atom
 from lxml import etree
 
-from aggregator._output.publish import build_feed
+from aggregator._output.feedwriter import build_feed
 from aggregator._update.decide import atom_id_for
 from aggregator.types import StoredEntry
 
@@ -89,3 +89,41 @@ def test_an_empty_feed_is_valid_and_dated_by_the_fallback() -> None:
     )
     validate_atom(data)
     assert feedparser.parse(data).feed.updated == "2026-11-23T07:30:00Z"
+
+
+def test_the_same_entries_give_the_same_bytes_on_every_build() -> None:
+    """feedgen stamps a feed and each entry with the build time, and itself as the
+    generator, unless told otherwise: nothing of that may reach the bytes."""
+
+    def build() -> bytes:
+        return build_feed(
+            [entry("a", authors=("Ada",), summary="<p>s</p>"), entry("b", link=None)],
+            category="cs.AI",
+            title="Site",
+            base_url="https://feeds.example.org/",
+            self_href="https://feeds.example.org/feeds/cs.AI.atom",
+            fallback_updated=datetime.now(UTC),
+        )
+
+    first = build()
+    assert build() == first
+    parsed = feedparser.parse(first)
+    assert parsed.feed.generator == "aggregator"
+    assert parsed.feed.updated == "2026-11-23T07:30:00Z"
+    assert [e.updated for e in parsed.entries] == ["2026-11-23T07:30:00Z"] * 2
+
+
+def test_text_no_xml_can_carry_is_dropped_not_a_failed_publish() -> None:
+    """A lone surrogate (a broken decoder upstream) or a NUL cannot be written as XML."""
+    data = build_feed(
+        [entry("a", title="half \ud83d of a pair\x00", authors=("\udcffAda",))],
+        category=None,
+        title="Site",
+        base_url="https://feeds.example.org/",
+        self_href="https://feeds.example.org/feeds/all.atom",
+        fallback_updated=WHEN,
+    )
+    validate_atom(data)
+    (parsed,) = feedparser.parse(data).entries
+    assert parsed.title == "half  of a pair"
+    assert parsed.authors[0].name == "Ada"

@@ -3,7 +3,7 @@
 Every case ends the same way: the files in the output folder are compared, byte for
 byte, with those of a publish into an empty folder from the same database and
 settings, and each feed is validated as Atom and read back with feedparser. A rebuild
-is counted by wrapping ``publish.build_feed`` and ``publish.render_index``.
+is counted by wrapping ``feedwriter.build_feed`` and ``publish.render_index``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from atomcheck import validate_atom
 from conftest import NOW
 
-from aggregator._output import publish
+from aggregator._output import feedwriter, publish
 from aggregator._storage.sqlite import Store
 from aggregator.config.settings import Settings, load_config
 from aggregator.core import publish_feeds, run
@@ -80,7 +80,7 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     builds: list[str] = []
-    build_feed, render_index = publish.build_feed, publish.render_index
+    build_feed, render_index = feedwriter.build_feed, publish.render_index
 
     def counting_build(entries: Any, **options: Any) -> bytes:
         builds.append(options["self_href"].rsplit("/", 1)[1])
@@ -90,7 +90,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
         builds.append("index.html")
         return render_index(**options)
 
-    monkeypatch.setattr(publish, "build_feed", counting_build)
+    monkeypatch.setattr(feedwriter, "build_feed", counting_build)
     monkeypatch.setattr(publish, "render_index", counting_index)
     site = Site(tmp_path, builds)
     site.items(8)

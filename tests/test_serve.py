@@ -364,7 +364,7 @@ def test_serve_on_a_busy_port_says_so(site: Path, monkeypatch: pytest.MonkeyPatc
 #: The headers every response carries, whatever its status (issue 12 item 5).
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",

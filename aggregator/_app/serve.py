@@ -1,6 +1,7 @@
 """``aggregator serve``: the output folder over HTTP, for feed readers and browsers.
 
-Owns answering GET and HEAD for files under the output folder and nothing else:
+Owns answering GET and HEAD for files under the output folder (and hands
+``/unsubscribe`` to ``unsubscribe_http`` when the config mails digests):
 
 - types with a charset: ``application/atom+xml; charset=utf-8`` for feeds,
   ``text/html; charset=utf-8``, ``text/plain; charset=utf-8`` for digests;
@@ -19,6 +20,10 @@ never hold a date that a later change within the same second would also match.
 
 Every response carries the security headers of ``SECURITY_HEADERS`` (a
 Content-Security-Policy that allows the pages' inline CSS and nothing active).
+
+``/search`` (when the server is given a ``search`` page maker, as ``aggregator serve``
+does) answers with the HTML page that maker renders for the query string: a page made
+per request, never cached (``Cache-Control: no-store``).
 
 Connections (timeouts, their number, clients that go away) are ``httpserver.py``'s.
 Never writes a file, never follows a path out of the folder.
@@ -42,6 +47,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from ..config.serve import ServeSettings
+from . import unsubscribe_http
 from .httpserver import BoundedHandler, BoundedServer
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,8 @@ CONTENT_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
-    ".json": "application/json",
+    ".json": "application/feed+json",  # the JSON we publish is JSON Feed (its spec's type)
+    ".rss": "application/rss+xml; charset=utf-8",
     ".svg": "image/svg+xml",
 }
 
@@ -67,16 +74,17 @@ GZIP_MIN_BYTES = 512
 CACHE_MAX_BYTES = 8_000_000
 
 #: The published pages carry their CSS inline (a <style> element and style attributes,
-#: since the digest's HTML is also the email's) and have no script, form, frame or
-#: image. So: nothing active from anywhere, CSS from the page itself or this server,
-#: images only from here (a browser's /favicon.ico), and the page may not be framed.
+#: since the digest's HTML is also the email's) and have no script, frame or image;
+#: the one form is the search box, sent to this server. So: nothing active from
+#: anywhere, CSS from the page itself or this server, images only from here (a
+#: browser's /favicon.ico), forms only to here, and the page may not be framed.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self'",
         "base-uri 'none'",
-        "form-action 'none'",
+        "form-action 'self'",  # the search page's form (a GET to /search)
         "frame-ancestors 'none'",
     )
 )
@@ -232,24 +240,52 @@ class Handler(BoundedHandler):
 
     server: FeedServer
     server_version = "aggregator"
+    #: Replace security headers for one response (the unsubscribe page's form).
+    extra_headers: dict[str, str] = {}  # noqa: RUF012 - replaced, never mutated
 
     def send_response(self, code: int, message: str | None = None) -> None:
         super().send_response(code, message)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in {**SECURITY_HEADERS, **self.extra_headers}.items():
             self.send_header(name, value)
 
     def do_GET(self) -> None:
-        self._answer(send_body=True)
+        if not self._unsubscribe("GET"):
+            self._answer(send_body=True)
 
     def do_HEAD(self) -> None:
-        self._answer(send_body=False)
+        if not self._unsubscribe("HEAD"):
+            self._answer(send_body=False)
+
+    def do_POST(self) -> None:
+        if not self._unsubscribe("POST"):
+            self._not_allowed()
+
+    def _unsubscribe(self, method: str) -> bool:
+        """Answer ``/unsubscribe`` when serving it (see unsubscribe_http); False if not."""
+        unsubscriber = self.server.unsubscriber
+        if unsubscriber is None or urlsplit(self.path).path != unsubscribe_http.PATH:
+            return False
+        unsubscribe_http.answer(self, unsubscriber, method=method)
+        return True
 
     def _not_allowed(self) -> None:
         self._plain(HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
+
+    def send_page(
+        self, status: HTTPStatus, headers: dict[str, str], body: bytes, *, send_body: bool
+    ) -> None:
+        """Send a whole response (status, headers, body) built elsewhere."""
+        self._send(status, headers, body, send_body=send_body)
 
     def _answer(self, *, send_body: bool) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == "/search" and self.server.search is not None:
+            body = self.server.search(parts.query).encode("utf-8")
+            headers = {"Content-Type": CONTENT_TYPES[".html"], "Cache-Control": "no-store"}
+            self._send(HTTPStatus.OK, headers, body, send_body=send_body)
+            return
         try:
             target = resolve(self.server.root, self.path)
         except Refused as refused:
@@ -348,8 +384,14 @@ class FeedServer(BoundedServer):
         *,
         clock: Callable[[], float] = time.time,
         settings: ServeSettings | None = None,
+        search: Callable[[str], str] | None = None,
+        unsubscriber: unsubscribe_http.Unsubscriber | None = None,
     ) -> None:
         self.root = root.resolve()
+        #: The search page for a query string (``q=...&category=...``), if served.
+        self.search = search
+        #: Answers /unsubscribe when given (the config has an [email] table).
+        self.unsubscriber = unsubscriber
         self.cache = FileCache()
         self.clock = clock
         super().__init__(address, Handler, settings or ServeSettings())

@@ -10,6 +10,13 @@ Owns two decisions made before any parser sees a document:
   is made of the most frequent Chinese and Japanese characters and kana (a wrong
   CJK codec yields rare characters and half-width katakana). A declaration (HTTP,
   XML prolog, HTML meta) of a multi-byte charset that decodes cleanly is believed.
+  When the declaration is missing, weak or contradicted by the bytes and none of
+  that settles it, charset-normalizer is asked (EUC-KR, cp1251, KOI8-R, ISO-8859-7,
+  ...); its answer is taken only when it reads the text as a non-Latin script with
+  no chaos, since a Western declaration of Western text must never be "repaired"
+  into another Latin code page. It needs some text to go on: at least 24 letters
+  outside ASCII, and about 40 characters of Korean, Cyrillic or Greek prose to be
+  reliable (CJK is settled by the frequency rule above from 10 characters).
   A document in another charset than UTF-8 is handed on transcoded to UTF-8, with
   its prolog and Content-Type saying so, so the parser has nothing left to guess.
 - **Entity declarations.** XML whose DOCTYPE declares external entities, parameter
@@ -23,7 +30,10 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
+
+import charset_normalizer
 
 from ..errors import ParseError
 
@@ -119,7 +129,38 @@ def detect(data: bytes, declared: list[str | None]) -> str | None:
             best = (score, name)
     if best is not None and (best[0] >= _THRESHOLD or best[1] in strong):
         return best[1]
-    return None
+    return _normalizer_guess(data)
+
+
+#: Most chaos charset-normalizer may see in its reading for that reading to be taken.
+_MAX_CHAOS = 0.1
+#: Share of the non-ASCII letters that must be outside the Latin script.
+_NON_LATIN_SHARE = 0.8
+#: Fewer non-ASCII letters than this are too little to go on ("Crème brûlée" reads
+#: as Urdu to a detector): the declaration stands.
+_MIN_LETTERS = 24
+
+
+def _normalizer_guess(data: bytes) -> str | None:
+    """charset-normalizer's charset for ``data`` when it reads as a non-Latin script.
+
+    A Latin reading is refused: a weak Western declaration of Western text is right
+    more often than a detector's choice between Western code pages.
+    """
+    match = charset_normalizer.from_bytes(data).best()
+    if match is None or match.chaos > _MAX_CHAOS:
+        return None
+    name = codec_name(match.encoding)
+    if name is None or name in _WEAK or name == "utf-8":
+        return None
+    text = _decoded(data, name)
+    if text is None:
+        return None
+    letters = [char for char in text if ord(char) > 0x7F and char.isalpha()]
+    if len(letters) < _MIN_LETTERS:
+        return None
+    latin = sum(1 for char in letters if unicodedata.name(char, "").startswith("LATIN"))
+    return name if latin <= (1 - _NON_LATIN_SHARE) * len(letters) else None
 
 
 def cjk_score(text: str) -> float:

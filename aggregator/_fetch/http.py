@@ -33,10 +33,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._common.version import __version__
+from ..config.access import NO_ACCESS, Access
 from ..config.settings import FetchSettings
 from ..config.sources import Source
 from ..errors import FetchError, GoneError
 from . import deadline
+from .access import request_headers
 from .health import FetchState, skip_reason, state_for
 
 USER_AGENT = f"aggregator/{__version__} (+https://github.com/aggregator-dev/aggregator)"
@@ -48,7 +50,10 @@ MAX_REDIRECTS = 10
 _PERMANENT = frozenset({301, 308})
 
 _STATUS_HINTS = {
-    401: "the feed needs a login; aggregator does not send credentials",
+    401: (
+        "the feed needs a login: give the source auth (see 'Private feeds' in the README),"
+        " or check the password or token it names"
+    ),
     403: "the server refuses aggregator; check the URL in a browser",
     404: "the URL is wrong or the feed moved; check it in a browser",
     429: "the server says too many requests; aggregator will ask less often",
@@ -87,7 +92,7 @@ def fetch(source: Source, settings: FetchSettings, client: httpx.Client | None =
         return read_file(source, settings)
     assert source.url is not None
     with Fetcher(settings, client=client) as fetcher:
-        return fetcher.get(source.name, source.url)
+        return fetcher.get(source.name, source.url, access=source.access)
 
 
 def make_client(settings: FetchSettings) -> httpx.Client:
@@ -201,23 +206,29 @@ class Fetcher:
         validators: Validators | None = None,
         *,
         now: datetime | None = None,
+        access: Access = NO_ACCESS,
     ) -> Fetched:
-        """GET ``url`` for source ``name``, conditionally when given validators.
+        """GET ``url`` for source ``name``, conditionally when given validators, with
+        the login and headers of ``access``.
 
-        Raises FetchError (GoneError for a 410). ``now`` is the wall-clock time a
-        Retry-After in seconds counts from (default: the system clock).
+        Raises FetchError (GoneError for a 410; also when a secret ``access`` names is
+        not in the environment). ``now`` is the wall-clock time a Retry-After in
+        seconds counts from (default: the system clock).
         """
+        headers = _conditional(validators)
+        if access.any:
+            headers.update(request_headers(access, source=name))
         host = self._host(url)
         with host.slots:
             host.wait_turn()
-            return self._get(name, url, validators, now or datetime.now(UTC))
+            return self._get(name, url, headers, now or datetime.now(UTC))
 
-    def _get(self, name: str, url: str, validators: Validators | None, now: datetime) -> Fetched:
+    def _get(self, name: str, url: str, headers: dict[str, str], now: datetime) -> Fetched:
         with deadline.budget(self.settings.timeout) as ends:
-            return self._get_within(name, url, validators, now, ends)
+            return self._get_within(name, url, headers, now, ends)
 
     def _get_within(
-        self, name: str, url: str, validators: Validators | None, now: datetime, ends: float
+        self, name: str, url: str, headers: dict[str, str], now: datetime, ends: float
     ) -> Fetched:
         settings = self.settings
         body = _Body()
@@ -225,7 +236,7 @@ class Fetcher:
             with self.client.stream(
                 "GET",
                 url,
-                headers=_conditional(validators),
+                headers=headers,
                 timeout=_timeout(settings, settings.timeout),
             ) as response:
                 return _answer(name, url, response, now, settings, body, ends)
@@ -455,6 +466,8 @@ class Attempt:
     state: FetchState | None
     skipped: str | None = None
     future: Future[Fetched] | None = None
+    #: Skipped because its interval has not passed (see aggregator._fetch.schedule).
+    not_due: bool = False
 
     def result(self) -> Fetched:
         """The fetched bytes, waiting for them if needed. Raises FetchError."""
@@ -471,15 +484,23 @@ def fetch_in_order(
     pool: Executor,
     now: datetime,
     ahead: int,
+    not_due: dict[str, str] | None = None,
 ) -> Iterator[Attempt]:
     """One Attempt per source, in ``sources`` order, fetched ahead of the consumer.
 
     A source resting (Retry-After, backoff) or gone (410) is not asked at all; its
     Attempt says why. A source fetched before is asked conditionally. At most
     ``ahead`` fetches are started beyond the one being consumed, so a slow consumer
-    (parsing) bounds the memory held by downloaded documents.
+    (parsing) bounds the memory held by downloaded documents. A source named in
+    ``not_due`` (with the reason) is not asked either.
     """
-    attempts = [_plan(source, states, failures, now) for source in sources]
+    waiting = not_due or {}
+    attempts = [
+        Attempt(source, None, skipped=waiting[source.name], not_due=True)
+        if source.name in waiting
+        else _plan(source, states, failures, now)
+        for source in sources
+    ]
     queue = [attempt for attempt in attempts if attempt.skipped is None]
     started = 0
 
@@ -513,5 +534,10 @@ def _submit(attempt: Attempt, fetcher: Fetcher, pool: Executor, now: datetime) -
         return pool.submit(read_file, attempt.source, fetcher.settings)
     validators = Validators(attempt.state.etag, attempt.state.last_modified)
     return pool.submit(
-        fetcher.get, attempt.source.name, attempt.state.fetch_url, validators, now=now
+        fetcher.get,
+        attempt.source.name,
+        attempt.state.fetch_url,
+        validators,
+        now=now,
+        access=attempt.source.access,
     )

@@ -33,7 +33,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from pathlib import Path
 from .._common import faults
 from .._common.safety import one_line
 from .._output import publish
-from .._output.digest import Digest
+from .._output.digest import Digest, ranked
 from .._storage.protocol import Storage
 from .._storage.sqlite.deliveries import (
     EMPTY,
@@ -52,10 +52,12 @@ from .._storage.sqlite.deliveries import (
     SENT,
     Delivery,
 )
+from .._storage.sqlite.subscribers import Unsubscribe
 from ..config.mail import EmailSettings, Subscriber, ascii_address
 from ..config.settings import Settings
 from ..errors import DeliveryError, SmtpError
-from ..types import Clock
+from ..types import Clock, Personal
+from . import unsubscribe
 from .digest import render_email, select
 from .message import build_message, message_id, needs_smtputf8
 from .smtp import Mailer, SmtpMailer
@@ -83,6 +85,8 @@ SKIPPED = "skipped"
 #: Refused permanently by an earlier send and not tried again (``--retry-failed`` does).
 NOT_RETRIED = "not-retried"
 WRITTEN = "written"
+#: The subscriber unsubscribed (one-click, by mail or by hand): never mailed again.
+UNSUBSCRIBED = "unsubscribed"
 
 
 @dataclass
@@ -90,7 +94,7 @@ class DeliveryResult:
     subscriber: str
     #: sent, failed-temporary, failed-permanent, empty, already-sent, unconfirmed,
     #: not-retried (failed permanently before), skipped (taken by another process),
-    #: written.
+    #: written, unsubscribed.
     outcome: str
     entries: int = 0
     detail: str = ""
@@ -145,10 +149,26 @@ class _Planned:
 
 
 def _compose(
-    chosen: Digest, subscriber: Subscriber, email: EmailSettings, *, base_url: str, now: datetime
+    chosen: Digest,
+    subscriber: Subscriber,
+    email: EmailSettings,
+    *,
+    base_url: str,
+    now: datetime,
+    feed_url: str | None = None,
+    token: str | None = None,
 ) -> _Planned:
-    content = render_email(chosen, subscriber=subscriber, settings=email, base_url=base_url)
-    msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
+    content = render_email(
+        chosen,
+        subscriber=subscriber,
+        settings=email,
+        base_url=base_url,
+        feed_url=feed_url,
+        token=token,
+    )
+    msg = build_message(
+        chosen, content, subscriber=subscriber, settings=email, now=now, token=token
+    )
     return _Planned(
         subscriber,
         msg.as_bytes(),
@@ -226,8 +246,12 @@ def send_digest(
     resumed: bool = False,
     mailer_factory: MailerFactory = SmtpMailer,
     sleep: Callable[[float], None] = time.sleep,
+    personal: Mapping[str, Personal] | None = None,
 ) -> DeliveryReport:
     """Send each subscriber their part of ``digest``, at most once per day.
+
+    ``personal``: per subscriber address, where each entry stands for them (their
+    part is listed in that order, with the reasons) and their personal feed's URL.
 
     ``dry_run`` writes the messages as ``.eml`` files under ``outbox`` (default
     ``outbox/<day>/`` beside the database; see :func:`outbox_folder`, whose
@@ -245,9 +269,16 @@ def send_digest(
     folder = outbox_folder(settings, day, outbox, in_output=outbox_in_output) if dry_run else None
     report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
-    sending = _Sending(store, email, day, _sendable(retry_failed, resend_unconfirmed), clock)
+    secret = None
+    if email.unsubscribe_url is not None or email.unsubscribe_mailto is not None:
+        generated = None if email.unsubscribe_secret_env else store.secret(unsubscribe.SECRET_NAME)
+        secret = unsubscribe.secret_for(email, generated)
+    sendable = _sendable(retry_failed, resend_unconfirmed)
+    sending = _Sending(store, email, day, sendable, clock, store.unsubscribes(), secret)
     now = clock()
-    plan = _plan(settings, digest, log_rows, sending, only=only, folder=folder, now=now)
+    plan = _plan(
+        settings, digest, log_rows, sending, only=only, folder=folder, now=now, personal=personal
+    )
     report.results += plan.results
     if dry_run:
         return report
@@ -269,6 +300,10 @@ class _Sending:
     day: date
     sendable: tuple[str, ...]
     clock: Clock
+    #: Who unsubscribed (by lower-case address): never mailed.
+    unsubscribed: Mapping[str, Unsubscribe] = field(default_factory=dict)
+    #: The key that signs unsubscribe links; None when the config has none to sign.
+    secret: str | None = None
 
 
 def _sendable(retry_failed: bool, resend_unconfirmed: bool) -> tuple[str, ...]:
@@ -305,15 +340,26 @@ def _plan(
     only: Collection[str] | None,
     folder: Path | None,
     now: datetime,
+    personal: Mapping[str, Personal] | None = None,
 ) -> _Plan:
     """What to do for each subscriber; a dry run (``folder``) writes the messages there."""
     plan = _Plan()
     for subscriber in settings.subscribers:
         if only is not None and subscriber.email not in only:
             continue
+        gone = sending.unsubscribed.get(subscriber.email.lower())
+        if gone is not None:
+            detail = f"on {gone.unsubscribed_at[:10]} ({gone.via})"
+            plan.results.append(DeliveryResult(subscriber.email, UNSUBSCRIBED, 0, detail))
+            continue
         row = log_rows.get(subscriber.email)
         prepared = _known(row, sending) or _prepare(
-            digest, subscriber, sending, base_url=settings.publish.base_url, now=now
+            digest,
+            subscriber,
+            sending,
+            base_url=settings.publish.base_url,
+            now=now,
+            personal=(personal or {}).get(subscriber.email),
         )
         if isinstance(prepared, DeliveryResult):
             plan.results.append(prepared)
@@ -351,7 +397,13 @@ def _known(row: Delivery | None, sending: _Sending) -> DeliveryResult | None:
 
 
 def _prepare(
-    digest: Digest, subscriber: Subscriber, sending: _Sending, *, base_url: str, now: datetime
+    digest: Digest,
+    subscriber: Subscriber,
+    sending: _Sending,
+    *,
+    base_url: str,
+    now: datetime,
+    personal: Personal | None = None,
 ) -> _Planned | DeliveryResult:
     """The subscriber's message; a result instead when nothing matched or composing failed."""
     email = sending.email
@@ -359,7 +411,17 @@ def _prepare(
         chosen = select(digest, subscriber)
         if chosen.is_empty and not email.send_empty:
             return DeliveryResult(subscriber.email, EMPTY, 0, "nothing matched")
-        return _compose(chosen, subscriber, email, base_url=base_url, now=now)
+        if personal is not None:
+            chosen = ranked(chosen, personal.ranks)
+        feed_url = personal.feed_url if personal is not None else None
+        token = (
+            None
+            if sending.secret is None
+            else unsubscribe.token_for(sending.secret, subscriber.email)
+        )
+        return _compose(
+            chosen, subscriber, email, base_url=base_url, now=now, feed_url=feed_url, token=token
+        )
     except Exception as err:
         # Whatever the stored data or a bug does to one message, it is this
         # subscriber's failure, reported; the others still get theirs.

@@ -9,38 +9,19 @@ clipping limit. Pure: no SMTP, no database, no files; ``deliver`` sends the resu
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
 from urllib.parse import quote
 
 import css_inline
 
+from .._common.matching import fold as _fold
+from .._common.matching import keyword_pattern as _pattern
 from .._common.safety import one_line, strip_controls
 from .._output import templating
 from .._output.digest import Digest, DigestItem, DigestSection
 from .._update.normalize import html_to_text
 from ..config.mail import EmailSettings, Subscriber, ascii_address
-
-# Scripts written without spaces between words: a keyword in them matches anywhere.
-_UNSPACED = re.compile(
-    "[\u2e80-\u2fdf\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]"
-)
-
-
-def _fold(text: str) -> str:
-    # NFKC first: full-width "ＬＬＭ" and half-width katakana match their usual forms.
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-@cache
-def _pattern(keyword: str) -> re.Pattern[str]:
-    folded = re.escape(_fold(keyword.strip()))
-    if _UNSPACED.search(keyword):
-        return re.compile(folded)
-    # At the start of a word: "LLM" finds "LLMs" and "multi-LLM", not "ALLMAN".
-    return re.compile(rf"(?<!\w){folded}")
 
 
 def entry_text(item: DigestItem) -> str:
@@ -140,20 +121,26 @@ class Unsubscribe:
     mailto: str | None
 
 
-def unsubscribe_for(settings: EmailSettings, subscriber: Subscriber) -> Unsubscribe:
-    """The subscriber's unsubscribe URL (``{email}`` filled in) and mailto URI.
+def unsubscribe_for(
+    settings: EmailSettings, subscriber: Subscriber, token: str | None = None
+) -> Unsubscribe:
+    """The subscriber's unsubscribe URL (``{email}`` and ``{token}`` filled in) and
+    mailto URI (its subject ``unsubscribe <token>``).
 
     Both ASCII, as List-Unsubscribe needs them: the configured URL is (see
     ``mailconfig``), the address is percent-encoded into it, and a mailto address
-    with a UTF-8 mailbox name or domain is written as RFC 6068 says.
+    with a UTF-8 mailbox name or domain is written as RFC 6068 says. ``token`` is the
+    subscriber's signed token (base64url, so it needs no encoding).
     """
     url = settings.unsubscribe_url
     if url is not None:
         url = url.replace("{email}", quote(subscriber.email, safe="@"))
+        url = url.replace("{token}", token or "")
     mailto = settings.unsubscribe_mailto
     if mailto:
         local, _, domain = ascii_address(mailto).rpartition("@")
-        mailto = f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}?subject=unsubscribe"
+        subject = f"unsubscribe%20{token}" if token else "unsubscribe"
+        mailto = f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}?subject={subject}"
     return Unsubscribe(url=url, mailto=mailto or None)
 
 
@@ -164,8 +151,12 @@ class EmailContent:
     #: None for subscribers who asked for text only.
     html: str | None
     text: str
-    #: Entries shown per category when the HTML had to be cut; None when all are shown.
+    #: Entries shown in full per category when the HTML had to be cut; None when all
+    #: are shown as asked (``max_entries``).
     limit: int | None
+    #: Further entries listed by title per category when not all of them fit (the
+    #: rest are linked online); None when every other entry is listed.
+    titles: int | None = None
 
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -187,21 +178,29 @@ def online_url(digest: Digest, base_url: str) -> str:
     return f"{base_url}digests/{digest.day.isoformat()}/index.html"
 
 
+#: Entries per category still shown in full when not even the titles of the others
+#: fit in the HTML: the most relevant, before as many titles as fit.
+FALLBACK_FULL = 5
+
+
 def render_email(
     digest: Digest,
     *,
     subscriber: Subscriber,
     settings: EmailSettings,
     base_url: str,
+    feed_url: str | None = None,
+    token: str | None = None,
 ) -> EmailContent:
     """The subscriber's email as HTML (CSS inlined) and text with the same content.
 
-    When the HTML would exceed ``settings.max_html_bytes`` (Gmail clips at about
-    102 KB), each category shows only its first N entries, N as large as fits, with
-    a link to the full digest online.
+    Each category shows its first ``subscriber.max_entries`` entries in full (all when
+    0) and the others as a list of titles with links. When the HTML would exceed
+    ``settings.max_html_bytes`` (Gmail clips at about 102 KB), fewer are in full (see
+    :func:`_fit`). ``feed_url``: the subscriber's personal feed, named in the footer.
     """
     env = templating.environment()
-    links = unsubscribe_for(settings, subscriber)
+    links = unsubscribe_for(settings, subscriber, token)
     context = {
         "digest": digest,
         "base_url": base_url,
@@ -211,38 +210,70 @@ def render_email(
         "unsubscribe_mailto": links.mailto,
         "preheader": preheader(digest),
         "one_line": one_line,
+        "feed_url": feed_url,
     }
+    wanted = subscriber.max_entries or None
 
     # Stored text may carry control characters (ESC and OSC sequences that drive a
     # terminal showing the message): removed from the whole rendering, line breaks kept.
-    def text(limit: int | None) -> str:
-        return strip_controls(env.get_template("email.txt").render(context, limit=limit))
-
-    if subscriber.format == "text":
-        return EmailContent(html=None, text=text(None), limit=None)
-
-    def html(limit: int | None) -> str:
+    def text(limit: int | None, titles: int | None = None) -> str:
         return strip_controls(
-            strip_images(
-                _INLINER.inline(env.get_template("email.html").render(context, limit=limit))
-            )
+            env.get_template("email.txt").render(context, limit=limit, titles=titles)
         )
 
-    def fits(body: str) -> bool:
-        return len(body.encode("utf-8")) <= settings.max_html_bytes
+    if subscriber.format == "text":
+        return EmailContent(html=None, text=text(wanted, None), limit=None)
 
-    full = html(None)
-    if fits(full):
-        return EmailContent(html=full, text=text(None), limit=None)
-    # Largest N whose HTML fits; N = 0 keeps the headings, counts and links.
-    low, high = 0, max(len(s.items) for s in digest.sections) - 1
-    best = html(0)
+    def html(limit: int | None, titles: int | None = None) -> str:
+        page = env.get_template("email.html").render(context, limit=limit, titles=titles)
+        return strip_controls(strip_images(_INLINER.inline(page)))
+
+    full = html(wanted)
+    if len(full.encode("utf-8")) <= settings.max_html_bytes:
+        return EmailContent(html=full, text=text(wanted, None), limit=None)
+    return _fit(digest, html, text, wanted, settings.max_html_bytes)
+
+
+def _fit(
+    digest: Digest,
+    html: Callable[[int | None, int | None], str],
+    text: Callable[[int | None, int | None], str],
+    wanted: int | None,
+    most: int,
+) -> EmailContent:
+    """The email with N entries in full per category, N as large as fits in ``most``
+    bytes of HTML, the others as titles; if even the titles alone do not fit, the
+    first few in full, as many titles as fit and a link to the full digest online."""
+
+    def fits(body: str) -> bool:
+        return len(body.encode("utf-8")) <= most
+
+    longest = max(len(s.items) for s in digest.sections)
+    cap = min(wanted or longest, longest)
+    # Largest N in full (the others as titles) whose HTML fits.
+    best, limit = _largest(lambda n: html(n, None), fits, cap - 1)
+    if best is not None:
+        return EmailContent(html=best, text=text(limit, None), limit=limit)
+    # Not even every title fits: the first few in full (up to FALLBACK_FULL, as many
+    # as fit), then as many titles as fit beside them, then a link to the rest.
+    best, limit = _largest(lambda n: html(n, 0), fits, min(cap, FALLBACK_FULL))
+    more, titles = _largest(lambda n: html(limit, n), fits, longest - limit)
+    return EmailContent(
+        html=more or best or html(0, 0), text=text(limit, titles), limit=limit, titles=titles
+    )
+
+
+def _largest(
+    render: Callable[[int], str], fits: Callable[[str], bool], high: int
+) -> tuple[str | None, int]:
+    """The rendering of the largest n in [0, ``high``] that fits, and n (binary search:
+    the size grows with n); (None, 0) when not even n = 0 fits."""
+    low, best, found = 0, None, 0
     while low <= high:
         middle = (low + high) // 2
-        candidate = html(middle)
+        candidate = render(middle)
         if fits(candidate):
-            best, low = candidate, middle + 1
+            best, found, low = candidate, middle, middle + 1
         else:
             high = middle - 1
-    limit = max(high, 0)
-    return EmailContent(html=best, text=text(limit), limit=limit)
+    return best, found

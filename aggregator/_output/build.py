@@ -16,12 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .._enrich.summaries import summary_for, variant_of
 from .._storage.protocol import Storage
 from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
-from ..types import PublishedFile, StoredEntry
+from ..types import PublishedFile, StoredEntry, Summary
+from . import archives, feedwriter, housekeeping, publish
 from . import digest as digests
-from . import housekeeping, publish
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,14 @@ class _FeedTarget:
 
 
 def publish_feeds(
-    settings: Settings, store: Storage, *, clock: Callable[[], datetime]
+    settings: Settings,
+    store: Storage,
+    *,
+    clock: Callable[[], datetime],
+    changed: list[str] | None = None,
 ) -> tuple[int, int]:
     """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
+    ``changed`` gets the URL of each feed file whose bytes changed (for a WebSub hub).
 
     A file whose inputs cannot have changed since it was written (same output
     generation, same settings, same code: :func:`publish.output_fingerprint`), and which
@@ -50,38 +56,42 @@ def publish_feeds(
     generation = store.output_generation()
     categories = store.categories()
     targets = _feed_targets(settings, categories)
-    index_path = settings.publish.output_dir / "index.html"
-    opml_path = settings.publish.output_dir / OPML_NAME
-    known = store.published_files(
-        [*(str(t.path) for t in targets), str(index_path), str(opml_path)]
-    )
+    index_path, opml_path = (settings.publish.output_dir / n for n in ("index.html", OPML_NAME))
+    paths = [p for t in targets for p in _feed_files(t, settings.publish.formats).values()]
+    known = store.published_files(map(str, [*paths, index_path, opml_path]))
 
-    def fingerprint(path: Path, what: str) -> str:
-        return publish.output_fingerprint(
-            what, generation=generation, settings=settings.publish, path=path
+    def wanted(path: Path, what: str) -> tuple[str, bool]:
+        """The fingerprint ``path`` needs, and whether the file is already that one."""
+        print_ = publish.output_fingerprint(
+            what,
+            generation=generation,
+            # [summaries] decides which server summaries the feeds carry.
+            settings=(settings.publish, variant_of(settings.summaries)),
+            path=path,
         )
+        return print_, publish.is_current(path, known.get(str(path)), print_)
 
     done: list[PublishedFile] = []
     written = 0
     try:
         for target in targets:
-            wanted = fingerprint(target.path, f"feed {target.category!r}")
-            if publish.is_current(target.path, known.get(str(target.path)), wanted):
-                continue
-            written += _write_feed(settings, store, target, fallback_updated=clock())
-            done.append(publish.published_file(target.path, wanted))
-        links = _feed_links(store, targets, categories)
-        wanted = fingerprint(index_path, "index")
-        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
+            files = _feed_files(target, settings.publish.formats)
+            prints = {p: wanted(p, f"feed {target.category!r} {kind}") for kind, p in files.items()}
+            if not all(current for _, current in prints.values()):
+                urls = _write_feed(settings, store, target, files, done, clock())
+                written += bool(urls)
+                if changed is not None:
+                    changed += urls
+                done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
+        links = _feed_links(store, targets, categories, settings.publish.formats)
+        print_, current = wanted(index_path, "index")
+        if not current:
             _write_index(settings, store, links, index_path)
-            done.append(publish.published_file(index_path, wanted))
-        wanted = fingerprint(opml_path, "opml")
-        if not publish.is_current(opml_path, known.get(str(opml_path)), wanted):
-            opml = publish.render_opml(
-                title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
-            )
-            publish.write_atomic(opml_path, opml)
-            done.append(publish.published_file(opml_path, wanted))
+            done.append(publish.published_file(index_path, print_))
+        print_, current = wanted(opml_path, "opml")
+        if not current:
+            _write_opml(settings, links, opml_path)
+            done.append(publish.published_file(opml_path, print_))
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -125,43 +135,104 @@ def feed_entries(
     return chosen, cut
 
 
+def _feed_files(target: _FeedTarget, formats: tuple[str, ...]) -> dict[str, Path]:
+    """The file of each configured format of ``target``'s feed (Atom first)."""
+    return {
+        kind: target.path.with_name(publish.format_filename(target.filename, kind))
+        for kind in formats
+    }
+
+
 def _write_feed(
-    settings: Settings, store: Storage, target: _FeedTarget, *, fallback_updated: datetime
-) -> int:
+    settings: Settings,
+    store: Storage,
+    target: _FeedTarget,
+    files: dict[str, Path],
+    done: list[PublishedFile],
+    fallback_updated: datetime,
+) -> list[str]:
+    """Write ``target``'s archive pages, then its feed in each format of ``files``;
+    the URLs of the feed files whose bytes changed. The archive pages in place are
+    added to ``done``.
+
+    The Atom feed links its newest archive page (``prev-archive``): RFC 5005 defines
+    archives for Atom; the other formats have none.
+    """
+    # Archives first: the current feed links the newest page, which must exist by then.
+    pages = archives.plan_for(store, target.category, settings.publish)
+    done += archives.write_archives(
+        settings.publish,
+        store,
+        pages,
+        category=target.category,
+        atom_filename=target.filename,
+        title=target.title,
+    )[1]
+    prev_archive = archives.newest_page_href(settings.publish, target.filename, pages)
     base = settings.publish.base_url
     entries, cut = feed_entries(store, target.category, settings.publish)
+    entries = _summarised(entries, settings, store)
     if cut is not None:
         log.warning(
             "feeds/%s holds only the newest %d entries of its last %d days (from %s):"
-            " raise [publish] feed_max_entries so that a reader polling daily misses none",
+            " raise [publish] feed_max_entries so that a reader polling daily misses none"
+            " (the rest are in its archive, feeds/%s/, once their day closes)",
             target.filename,
             settings.publish.feed_max_entries,
             settings.publish.feed_days,
             cut.isoformat(),
+            target.filename.removesuffix(".atom"),
         )
-    data = publish.build_feed(
-        entries,
-        category=target.category,
-        title=target.title,
-        base_url=base,
-        self_href=f"{base}feeds/{target.filename}",
-        fallback_updated=fallback_updated,
-    )
-    return publish.write_atomic(target.path, data)
+    hub = settings.publish.websub_hub
+    changed: list[str] = []
+    for kind, path in files.items():
+        links = [feedwriter.Link("hub", hub)] if hub else []
+        if prev_archive and kind == "atom":
+            links.append(feedwriter.Link("prev-archive", prev_archive, archives.ATOM_TYPE))
+        url = f"{base}feeds/{path.name}"
+        data = feedwriter.build(
+            kind,
+            entries,
+            category=target.category,
+            title=target.title,
+            base_url=base,
+            self_href=url,
+            fallback_updated=fallback_updated,
+            links=links,
+        )
+        if publish.write_atomic(path, data):
+            changed.append(url)
+    return changed
 
 
 def _feed_links(
-    store: Storage, targets: list[_FeedTarget], categories: list[tuple[str, int]]
+    store: Storage,
+    targets: list[_FeedTarget],
+    categories: list[tuple[str, int]],
+    formats: tuple[str, ...],
 ) -> list[publish.FeedLink]:
     """The published feeds as the index page and the OPML list them: all, then each."""
     counts = dict(categories)
-    links = [publish.FeedLink("all", publish.ALL_FEED, store.count_entries())]
+
+    def twins(filename: str) -> tuple[publish.FeedFile, ...]:
+        kinds = [kind for kind in formats if kind != "atom"]
+        return tuple(publish.FeedFile(k, publish.format_filename(filename, k)) for k in kinds)
+
+    everything = publish.ALL_FEED
+    links = [publish.FeedLink("all", everything, store.count_entries(), twins(everything))]
     links += [
-        publish.FeedLink(t.category, t.filename, counts[t.category])
+        publish.FeedLink(t.category, t.filename, counts[t.category], twins(t.filename))
         for t in targets
         if t.category is not None
     ]
     return links
+
+
+def _write_opml(settings: Settings, links: list[publish.FeedLink], path: Path) -> None:
+    opml = publish.render_opml(
+        title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
+    )
+    publish.write_atomic(path, opml)
 
 
 def _write_index(
@@ -174,6 +245,26 @@ def _write_index(
         base_url=settings.publish.base_url,
     )
     publish.write_atomic(path, index)
+
+
+def _summarised(
+    entries: list[StoredEntry], settings: Settings, store: Storage
+) -> list[StoredEntry]:
+    """``entries`` with the summaries a server wrote for them as their feed summary
+    (see :func:`feedwriter.with_summary`); the extractive TL;DR is left to digests (a
+    feed carries the abstract it comes from)."""
+    variant = variant_of(settings.summaries)
+    if variant is None or not entries:
+        return entries
+    cached = store.summaries_of(sorted({e.content_hash for e in entries}), variant=variant)
+    if not cached:
+        return entries
+    return [
+        feedwriter.with_summary(entry, cached[entry.content_hash])
+        if entry.content_hash in cached and not entry.sections
+        else entry
+        for entry in entries
+    ]
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -193,17 +284,35 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
     # A paper arXiv announced belongs to its announcement days' digests only.
     listed = store.announced_keys([e.key for e in updated])
     rows = store.get_entries(list(announced))
+    updated = [e for e in updated if e.key not in listed]
+    listings = [(rows[key], how) for key, how in announced.items() if key in rows]
+    cached: dict[str, Summary] = {}
+    variant = variant_of(settings.summaries)
+    if variant is not None:
+        hashes = {e.content_hash for e in (*new, *updated, *(row for row, _ in listings))}
+        cached = store.summaries_of(sorted(hashes), variant=variant)
     return digests.choose(
         day,
         title=settings.digest.title,
         new=new,
-        updated=[e for e in updated if e.key not in listed],
-        listings=[(rows[key], how) for key, how in announced.items() if key in rows],
+        updated=updated,
+        listings=listings,
+        summarise=lambda entry: summary_for(entry, cached, settings.summaries),
     )
 
 
+#: Puts a chosen digest in a reader's order (see ``_enrich.wiring.published_order``).
+Order = Callable[[digests.Digest], digests.Digest]
+
+
 def write_digests(
-    settings: Settings, store: Storage, days: set[date], *, gone: Iterable[date] = ()
+    settings: Settings,
+    store: Storage,
+    days: set[date],
+    *,
+    gone: Iterable[date] = (),
+    order: Order | None = None,
+    order_key: str = "",
 ) -> tuple[int, list[date]]:
     """Render and write the digests of ``days``, of the days the store has marked due
     (changed by a run whose digest writing failed), and of any stored day missing its
@@ -213,7 +322,9 @@ def write_digests(
     settings, code and neighbouring days is not rendered again (it is still among the
     days returned). ``gone``: days whose digest was just removed (pruned), so that the
     days around them drop their links to it. A day leaves the due list only in the
-    transaction that records its written files.
+    transaction that records its written files. ``order`` puts each digest in the
+    default profile's order; ``order_key`` changes whenever that order may (it is part
+    of every digest file's fingerprint).
     """
     out = settings.publish.output_dir / "digests"
     every_day = sorted({*store.digest_days(), *store.announcement_days()})
@@ -232,7 +343,9 @@ def write_digests(
     written = 0
     done: list[date] = []
     for day in sorted(wanted, key=lambda d: (d not in relinked, d)):
-        count, kept = _write_digest(settings, store, day, every_day, generation)
+        count, kept = _write_digest(
+            settings, store, day, every_day, generation, order=order, order_key=order_key
+        )
         written += count
         if kept:
             done.append(day)
@@ -244,7 +357,14 @@ def _digest_files_present(folder: Path) -> bool:
 
 
 def _write_digest(
-    settings: Settings, store: Storage, day: date, every_day: list[date], generation: int
+    settings: Settings,
+    store: Storage,
+    day: date,
+    every_day: list[date],
+    generation: int,
+    *,
+    order: Order | None = None,
+    order_key: str = "",
 ) -> tuple[int, bool]:
     """Write one day's digest unless it is current. Returns (files written, day kept)."""
     folder = settings.publish.output_dir / "digests" / day.isoformat()
@@ -253,9 +373,11 @@ def _write_digest(
     links = digests.day_links(every_day, day)
     prints = [
         publish.output_fingerprint(
-            f"digest {day} between {links.previous} and {links.next}",
+            f"digest {day} between {links.previous} and {links.next}"
+            + (f" ordered by {order_key}" if order_key else ""),
             generation=generation,
-            settings=(settings.publish, settings.digest),
+            # [summaries] decides the TL;DRs a digest shows.
+            settings=(settings.publish, settings.digest, settings.summaries),
             path=path,
         )
         for path in paths
@@ -271,6 +393,8 @@ def _write_digest(
     if chosen.is_empty:
         store.record_published((), digests_done=[day])
         return 0, False
+    if order is not None:
+        chosen = order(chosen)
     # Streamed: a first run's digest can hold every entry (100 MB of HTML and more).
     base = settings.publish.base_url
     written = int(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from .._common.safety import file_stem
 from .._update.normalize import html_to_text, stored_links
-from ..types import StoredEntry
+from ..types import Rank, StoredEntry, Summary
 from . import templating
 
 #: Longest excerpt of an article's body shown in a digest, in characters.
@@ -47,6 +47,10 @@ class DigestItem:
     #: The section that shows this entry in full, when it is another one: a paper in
     #: several categories is listed in each, and shown in full only once per digest.
     see: str | None = None
+    #: Why it stands where it does for the reader ("matches: agent"); "" when unranked.
+    reason: str = ""
+    #: The TL;DR and sections shown instead of the excerpt (see ``[summaries]``).
+    summary: Summary | None = None
 
     @property
     def rank(self) -> int:
@@ -156,6 +160,7 @@ def choose(
     new: Iterable[StoredEntry],
     updated: Iterable[StoredEntry] = (),
     listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
+    summarise: Callable[[StoredEntry], Summary | None] = lambda entry: None,
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
@@ -164,8 +169,14 @@ def choose(
     listed in each, and shown in full once (see :attr:`DigestItem.see`). ``listings``
     are the papers arXiv announced that day with their announce type per category:
     their sections follow arXiv's listing (New submissions, Cross-lists, Replacements,
-    each with its count).
+    each with its count). ``summarise`` gives an entry's TL;DR and sections, shown in
+    place of the excerpt (None: the excerpt).
     """
+
+    def shown(entry: StoredEntry) -> tuple[Summary | None, str]:
+        summary = summarise(entry)
+        return summary, "" if summary else excerpt(entry)
+
     by_category: dict[str, list[DigestItem]] = {}
     seen: set[str] = set()
     for entry, how in listings:
@@ -173,14 +184,14 @@ def choose(
             continue
         seen.add(entry.key)
         entry = stored_links(entry)  # a row stored before links were checked
-        text = excerpt(entry)
+        summary, text = shown(entry)
         for category, status in how.items():
-            item = DigestItem(entry=entry, status=status, excerpt=text, listed=True)
+            item = DigestItem(entry, status, text, listed=True, summary=summary)
             by_category.setdefault(category, []).append(item)
         if entry.digest_day == day:  # categories other sources filed it under
             for category in entry.categories:
                 if category not in how:
-                    item = DigestItem(entry=entry, status="new", excerpt=text)
+                    item = DigestItem(entry, "new", text, summary=summary)
                     by_category.setdefault(category, []).append(item)
     for status, entries in (("new", new), ("updated", updated)):
         for entry in entries:
@@ -188,7 +199,8 @@ def choose(
                 continue
             seen.add(entry.key)
             entry = stored_links(entry)
-            item = DigestItem(entry=entry, status=status, excerpt=excerpt(entry))
+            summary, text = shown(entry)
+            item = DigestItem(entry, status, text, summary=summary)
             for category in entry.categories or ("uncategorised",):
                 by_category.setdefault(category, []).append(item)
     _show_once(by_category)
@@ -230,6 +242,36 @@ def _section(category: str, items: list[DigestItem]) -> DigestSection:
         items=ordered,
         groups=tuple(DigestGroup(name, tuple(members)) for name, members in groups.items()),
     )
+
+
+def ranked(digest: Digest, table: Mapping[str, Rank] | None) -> Digest:
+    """``digest`` with each section in rank order for one reader, reasons attached.
+
+    Followed authors first, then keyword matches, then the rest by score (ties and
+    unscored entries in their listing order). arXiv's groups give way to one list
+    (each entry keeps its badge). No ``table`` (or an empty one): unchanged.
+    """
+    if not table:
+        return digest
+    default = Rank(2)
+    sections = []
+    for section in digest.sections:
+        positions = {id(item): index for index, item in enumerate(section.items)}
+        items = sorted(
+            section.items,
+            key=lambda i: table.get(i.entry.key, default).sort_key(positions[id(i)]),
+        )
+        sections.append(
+            replace(
+                section,
+                items=tuple(
+                    replace(item, reason=table.get(item.entry.key, default).reason)
+                    for item in items
+                ),
+                groups=(),
+            )
+        )
+    return replace(digest, sections=tuple(sections))
 
 
 @dataclass(frozen=True)

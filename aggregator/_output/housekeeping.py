@@ -1,13 +1,15 @@
 """Housekeeping of the output folder: what a crash or a retention prune leaves behind.
 
 Owns deciding the retention cutoff (pure), removing the temporary files an interrupted
-write left in the output folder, and removing the digest folders of pruned days. Never
+write left in the output folder, and removing the digest folders of pruned days and the
+archive pages of days no longer in a feed. Never
 touches the database (the store prunes rows) and never writes files (``publish`` does).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
@@ -97,4 +99,29 @@ def remove_digests_before(output_dir: Path, day: date, *, keep: Collection[date]
                 hint="check the output folder is writable",
             ) from err
         removed.append(child_day)
+    return removed
+
+
+#: The names of archive pages (see ``archives.Page.filename``).
+_ARCHIVE_PAGE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.\d+)?\.atom$")
+
+
+def remove_archive_pages(folder: Path, *, keep: Collection[str]) -> list[Path]:
+    """Remove the archive pages in ``folder`` not named in ``keep`` (their day was
+    pruned, or is now cut into fewer pages); anything else there is left alone."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in sorted(folder.iterdir()):
+        if path.name in keep or not _ARCHIVE_PAGE.match(path.name) or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError as err:
+            raise PublishError(
+                f"cannot remove the archive page {path}: {err.strerror or err}",
+                hint="check the output folder is writable",
+            ) from err
+        removed.append(path)
+        log.info("removed %s: no longer an archive page of its feed", path)
     return removed

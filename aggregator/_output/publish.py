@@ -1,7 +1,7 @@
-"""Publishing: Atom 1.0 feeds per category, the index page, and the one file writer.
+"""Publishing: feed file names, the index page, the OPML list, and the one file writer.
 
-Writes feeds as Atom text from stored entries (it never queries SQL itself: the
-pipeline hands it entries). Every output file of aggregator goes through
+Never queries SQL itself (the pipeline hands it what to write); the feed documents
+themselves are ``feedwriter``'s. Every output file of aggregator goes through
 :func:`write_atomic`: written to a temporary file in the same folder, flushed and
 renamed over the old one, and not touched at all when the bytes are unchanged.
 """
@@ -11,33 +11,22 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import os
-import re
 import tempfile
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
-from html import escape
 from pathlib import Path
 from typing import BinaryIO
 
 from .._common import resources, safety
 from .._common.faults import pause_point
 from .._common.version import __version__
-from .._update import normalize
 from ..errors import PublishError
-from ..types import PublishedFile, StoredEntry
+from ..types import PublishedFile
 from . import templating
-
-ATOM_NS = "http://www.w3.org/2005/Atom"
-ALL = "all"
-
-
-def rfc3339(value: datetime) -> str:
-    """``2026-01-14T00:00:00Z``: UTC, second precision, as Atom readers expect."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from .feedwriter import ALL
 
 
 def feed_filenames(categories: Iterable[str]) -> dict[str, str]:
@@ -56,106 +45,6 @@ def feed_filenames(categories: Iterable[str]) -> dict[str, str]:
 
 #: Stems other files in ``feeds/`` use.
 _RESERVED_STEMS = frozenset({ALL})
-
-
-def feed_id(base_url: str, category: str | None) -> str:
-    """A stable feed ``atom:id``, distinct per installation (base URL) and category."""
-    name = f"{base_url}feeds/{category or ALL}"
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
-
-
-def entry_html(entry: StoredEntry) -> str | None:
-    """The entry's body as HTML: its content, or its structured sections and PDF link."""
-    parts: list[str] = []
-    if entry.content:
-        parts.append(entry.content)
-    for heading, text in entry.sections:
-        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p.strip())
-        parts.append(f"<h3>{escape(heading)}</h3>{paragraphs}")
-    if entry.pdf_url:
-        parts.append(f'<p><a href="{escape(entry.pdf_url)}">PDF</a></p>')
-    return "\n".join(parts) or None
-
-
-def build_feed(
-    entries: Sequence[StoredEntry],
-    *,
-    category: str | None,
-    title: str,
-    base_url: str,
-    self_href: str,
-    fallback_updated: datetime,
-) -> bytes:
-    """An Atom 1.0 document for ``entries`` (already newest first).
-
-    The feed's ``updated`` is its newest entry's; ``fallback_updated`` is used only
-    for a feed with no entries.
-    """
-    newest = max((e.updated for e in entries), default=fallback_updated)
-    # Written as text, not through an element tree: a feed is a fixed shape, and the
-    # tree cost four times as much per entry (issue 8: 100 feeds in under a second).
-    parts = [
-        "<?xml version='1.0' encoding='utf-8'?>\n",
-        f'<feed xmlns="{ATOM_NS}">\n',
-        f"  <id>{_escape(feed_id(base_url, category))}</id>\n",
-        f"  <title>{_escape(title)}</title>\n",
-        f"  <updated>{rfc3339(newest)}</updated>\n",
-        f'  <link rel="self" type="application/atom+xml" href="{_attr(self_href)}"/>\n',
-        f'  <link rel="alternate" type="text/html" href="{_attr(base_url)}"/>\n',
-        "  <author>\n    <name>aggregator</name>\n  </author>\n",
-        f'  <generator version="{_attr(__version__)}">aggregator</generator>\n',
-    ]
-    for entry in entries:
-        _entry(entry, parts)
-    parts.append("</feed>\n")
-    return "".join(parts).encode("utf-8")
-
-
-def _entry(entry: StoredEntry, parts: list[str]) -> None:
-    entry = normalize.stored_links(entry)  # a row stored before links were checked
-    parts.append("  <entry>\n")
-    parts.append(f"    <id>{_escape(entry.atom_id)}</id>\n")
-    parts.append(f'    <title type="text">{_escape(entry.title)}</title>\n')
-    parts.append(f"    <updated>{rfc3339(entry.updated)}</updated>\n")
-    if entry.published:
-        parts.append(f"    <published>{rfc3339(entry.published)}</published>\n")
-    for name in entry.authors:
-        parts.append(f"    <author>\n      <name>{_escape(name)}</name>\n    </author>\n")
-    if entry.link:
-        parts.append(f'    <link rel="alternate" type="text/html" href="{_attr(entry.link)}"/>\n')
-    if entry.pdf_url and entry.pdf_url != entry.link:
-        parts.append(
-            f'    <link rel="related" type="application/pdf" href="{_attr(entry.pdf_url)}"/>\n'
-        )
-    for category in entry.categories:
-        parts.append(f'    <category term="{_attr(category)}"/>\n')
-    if entry.summary:
-        parts.append(f'    <summary type="html">{_escape(entry.summary)}</summary>\n')
-    body = entry_html(entry)
-    if body:
-        parts.append(f'    <content type="html">{_escape(body)}</content>\n')
-    elif not entry.link:
-        # RFC 4287 4.1.1.1: an entry without content needs an alternate link.
-        parts.append(f'    <content type="text">{_escape(entry.title)}</content>\n')
-    parts.append("  </entry>\n")
-
-
-def _escape(text: str) -> str:
-    """``text`` as XML character data (a carriage return kept as a reference)."""
-    if _XML_INVALID.search(text):
-        # Control characters XML 1.0 cannot carry, from a broken source: drop them.
-        text = _XML_INVALID.sub("", text)
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
-
-
-def _attr(text: str) -> str:
-    """``text`` as a double-quoted XML attribute value (whitespace kept as references)."""
-    return _escape(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
-
-
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
@@ -301,13 +190,44 @@ def published_file(path: Path, fingerprint: str) -> PublishedFile:
     return PublishedFile(str(path), fingerprint, stat.st_size, stat.st_mtime_ns)
 
 
+#: Per feed format: file suffix, media type, and its name for people.
+FORMATS = {
+    "atom": (".atom", "application/atom+xml", "Atom"),
+    "json": (".json", "application/feed+json", "JSON Feed"),
+    "rss": (".rss", "application/rss+xml", "RSS"),
+}
+
+
+def format_filename(atom_filename: str, kind: str) -> str:
+    """The file of the ``kind`` twin of the feed in ``atom_filename`` (same stem)."""
+    return atom_filename.removesuffix(".atom") + FORMATS[kind][0]
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    """One format of a published feed."""
+
+    kind: str
+    filename: str
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.kind][1]
+
+    @property
+    def label(self) -> str:
+        return FORMATS[self.kind][2]
+
+
 @dataclass(frozen=True)
 class FeedLink:
-    """A published category feed, as the index page lists it."""
+    """A published category feed, as the index page lists it: its Atom file and its
+    twins in the other configured formats."""
 
     category: str
     filename: str
     count: int
+    twins: tuple[FeedFile, ...] = ()
 
 
 def render_index(

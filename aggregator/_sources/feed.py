@@ -124,6 +124,7 @@ def parse(data: bytes, *, source: str, options: ParseOptions) -> ParsedFeed:
             feed_language=feed_language,
             namespaces=result.get("namespaces") or {},
             timezone=options.timezone,
+            atom03=result.get("version") == "atom03",
         )
         for raw in raw_entries
     )
@@ -382,11 +383,12 @@ def _entry(
     feed_language: str | None,
     namespaces: Mapping[str, str],
     timezone: str,
+    atom03: bool = False,
 ) -> ParsedEntry:
-    summary = _summary_html(raw)
-    content = _content_html(raw)
+    summary = _summary_html(raw, atom03)
+    content = _content_html(raw, atom03)
     return ParsedEntry(
-        title=_plain_text(raw, "title"),
+        title=_plain_text(raw, "title", atom03),
         link=_link(raw),
         guid=_str(raw, "id"),
         published=_time(raw, "published", timezone),
@@ -423,36 +425,54 @@ def _detail_type(mapping: _Raw, key: str) -> str:
     return str(_get(detail, "type") or "text/plain")
 
 
-def _plain_text(mapping: _Raw, key: str) -> str:
+def _plain_text(mapping: _Raw, key: str, atom03: bool = False) -> str:
     """A text construct (title) as one line of plain text."""
     value = _str(mapping, key)
     if value is None:
         return ""
-    if _detail_type(mapping, key) in _HTML_TYPES:
+    if _detail_type(mapping, key) in _HTML_TYPES or _atom03_markup(value, atom03):
         return normalize.clean_text(value)
     return " ".join(value.split())
 
 
-def _as_html(value: str | None, content_type: str) -> str | None:
+def _as_html(value: str | None, content_type: str, atom03: bool = False) -> str | None:
     if not value or not value.strip():
         return None
     if content_type in _HTML_TYPES:
         return value.strip()
     if content_type == "text/plain":
+        if _atom03_markup(value, atom03):
+            return value.strip()  # sanitised as any HTML is, in normalize
         return html.escape(value.strip(), quote=False)
     return None  # base64 images and other media are not a text body
 
 
-def _summary_html(raw: _Raw) -> str | None:
+def _atom03_markup(value: str, atom03: bool) -> bool:
+    """Whether ``value``, of type text/plain in an Atom 0.3 feed, is markup after all.
+
+    Atom 0.3's default type is text/plain, and publishers left it out while using
+    ``mode="escaped"`` or ``mode="base64"`` precisely to carry markup (feedparser's own
+    corpus: ``<content mode="base64">`` of ``Example <b>Atom</b>``). Escaping that showed
+    readers the tags themselves; text with a tag in it is read as HTML instead. Atom 1.0
+    ``type="text"`` means what it says and is never guessed at.
+    """
+    return atom03 and _TAG_RE.search(value) is not None
+
+
+#: An HTML start or end tag (``<b>``, ``</p>``, ``<a href="...">``, ``<br/>``).
+_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+
+
+def _summary_html(raw: _Raw, atom03: bool = False) -> str | None:
     # Without summary_detail, feedparser copied the summary from content (see docstring).
     if _get(raw, "summary_detail") is None:
         return None
-    return _as_html(_str(raw, "summary"), _detail_type(raw, "summary"))
+    return _as_html(_str(raw, "summary"), _detail_type(raw, "summary"), atom03)
 
 
-def _content_html(raw: _Raw) -> str | None:
+def _content_html(raw: _Raw, atom03: bool = False) -> str | None:
     for item in _get(raw, "content") or []:
-        body = _as_html(item.get("value"), str(item.get("type") or "text/plain"))
+        body = _as_html(item.get("value"), str(item.get("type") or "text/plain"), atom03)
         if body:
             return body
     return None

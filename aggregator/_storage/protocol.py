@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.dupes import DuplicateLink, StoredFeatures
     from aggregator._storage.sqlite.retention import PruneResult
     from aggregator._storage.sqlite.runs import SourceHealth
+    from aggregator._storage.sqlite.subscribers import Unsubscribe
     from aggregator._update.plan import Applied, Known, Linker, Plan
-    from aggregator.types import PublishedFile, StoredEntry
+    from aggregator.types import PublishedFile, SearchResults, StoredEntry, Summary
 
 
 class Batch(Protocol):
@@ -125,6 +126,16 @@ class Storage(Protocol):
         """Entries whose digest day is ``day``, in arrival order."""
         ...
 
+    def day_counts_in_category(self, category: str | None) -> list[tuple[date, int]]:
+        """Each digest day with a visible entry (in ``category``; None: any), with its
+        number of them, newest first."""
+        ...
+
+    def entries_in_category_on(self, category: str | None, day: date) -> list[StoredEntry]:
+        """The visible entries of digest day ``day`` (in ``category``; None: any), newest
+        first by ``updated``, then by key."""
+        ...
+
     def entries_in_category(
         self, category: str | None, limit: int, *, since_day: date | None = None
     ) -> list[StoredEntry]:
@@ -150,6 +161,12 @@ class Storage(Protocol):
         """Every source's stored HTTP state, by source name."""
         ...
 
+    def entry_scores(
+        self, keys: Sequence[str], *, profile: str, model: str
+    ) -> dict[str, tuple[float, str | None]]:
+        """The cached (score, nearest liked entry) of those of ``keys`` that have one."""
+        ...
+
     def finish_delivery(
         self,
         day: date,
@@ -167,6 +184,10 @@ class Storage(Protocol):
     def finish_run(
         self, run_id: int, *, now: datetime, status: str, summary: dict[str, Any]
     ) -> None: ...
+
+    def forget_unsubscribe(self, address: str) -> bool:
+        """Let ``address`` receive the digest again; False when it had not unsubscribed."""
+        ...
 
     def forget_what_was_read_and_written(self, *, now: datetime) -> None:
         """Make the next run read every source in full and rewrite every output file."""
@@ -201,6 +222,10 @@ class Storage(Protocol):
         ...
 
     def last_runs(self, limit: int = 5) -> list[dict[str, Any]]: ...
+
+    def liked_keys(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored entry each (kind, value) reference (arxiv, doi, url) names."""
+        ...
 
     def link_duplicate(
         self, key: str, *, kept_key: str, reason: str, similarity: float | None, now: datetime
@@ -239,6 +264,14 @@ class Storage(Protocol):
         """The records of those of ``paths`` that were published before."""
         ...
 
+    def ranking_sample(self, limit: int) -> dict[str, tuple[str, str]]:
+        """Up to ``limit`` stored entries' (title, summary), the same for the same data."""
+        ...
+
+    def ranking_texts(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(title, summary as stored) of each of ``keys`` that is stored."""
+        ...
+
     def recent_digest_days(self, category: str | None, count: int) -> list[date]:
         """The ``count`` latest digest days with a visible entry (in ``category``),
         newest first."""
@@ -250,6 +283,12 @@ class Storage(Protocol):
         """Remember files just written (or found up to date), in one transaction, and"""
         ...
 
+    def record_unsubscribe(
+        self, address: str, *, via: str, now: datetime, detail: str | None = None
+    ) -> bool:
+        """Record that ``address`` unsubscribed; False when it already had."""
+        ...
+
     def refresh_merged_categories(self, kept_key: str) -> None:
         """Give ``kept_key`` exactly the categories its linked duplicates carry."""
         ...
@@ -258,12 +297,45 @@ class Storage(Protocol):
         """Forget rests and 410s of ``names`` (validators too). Returns how many had any."""
         ...
 
+    def save_entry_scores(
+        self, rows: Iterable[tuple[str, str, float, str | None]], *, model: str
+    ) -> None:
+        """Cache (profile, entry key, score, nearest liked entry) rows of ``model``."""
+        ...
+
     def save_features(self, features: Features, *, scheme: str, new: bool = False) -> None:
         """Store (or replace) an entry's signature, band keys and work keys."""
         ...
 
     def save_new_features(self, found: Sequence[Features], *, scheme: str) -> None:
         """Store the features of entries stored just now, in this transaction, in order:"""
+        ...
+
+    def search(
+        self,
+        query: str,
+        *,
+        syntax: str = "words",
+        category: str | None = None,
+        since: date | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Entries matching ``query``, best first, with marked titles and snippets."""
+        ...
+
+    def search_backlog(self) -> int:
+        """Entries stored or changed and not indexed for search yet."""
+        ...
+
+    def secret(self, name: str) -> str:
+        """The installation's secret ``name``: generated on first use, then kept."""
+        ...
+
+    def save_summaries(
+        self, rows: Iterable[tuple[str, Summary]], *, variant: str, now: datetime
+    ) -> None:
+        """Cache ``(content hash, summary)`` pairs written by ``variant``."""
         ...
 
     def source_health(self) -> list[SourceHealth]: ...
@@ -282,12 +354,24 @@ class Storage(Protocol):
 
     def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]: ...
 
+    def summaries_of(self, hashes: Sequence[str], *, variant: str) -> dict[str, Summary]:
+        """The cached summaries of those of ``hashes`` written by ``variant``."""
+        ...
+
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen, or none do."""
         ...
 
+    def update_search_index(self) -> int:
+        """Index every entry stored or changed since the last call; returns how many."""
+        ...
+
     def unplanned_send_days(self, since: date, before: date) -> list[date]:
         """Days ``since`` <= day < ``before`` of interrupted runs that meant to mail"""
+        ...
+
+    def unsubscribes(self) -> dict[str, Unsubscribe]:
+        """Every recorded unsubscribe, by address (lower case)."""
         ...
 
 

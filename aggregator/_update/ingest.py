@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime
 import httpx
 
 from .._common.faults import pause_point
-from .._fetch import health, unchanged
+from .._fetch import health, schedule, unchanged
 from .._fetch.decoding import Prepared, prepare
 from .._fetch.health import FetchState
 from .._fetch.http import Attempt, Fetched, Fetcher, fetch_in_order
@@ -48,6 +48,7 @@ from ..config.settings import Settings
 from ..config.sources import Source
 from ..errors import AggregatorError, FetchError, SourceError
 from ..types import Clock, Entry
+from . import fulltext
 from .decide import Outcome
 from .plan import Applied, Document, Plan, plan_document, plan_visit
 from .reading import PendingRead, Read, Reader, ReadRequest, normalize_all
@@ -72,8 +73,10 @@ class SourceReport:
     status: int | None = None
     #: A 304: nothing was downloaded or parsed.
     not_modified: bool = False
-    #: Why the source was not asked this run (resting, rate-limited or gone).
+    #: Why the source was not asked this run (resting, rate-limited, gone or not due).
     skipped: str | None = None
+    #: Not asked because its ``interval`` has not passed (not worth a line of output).
+    not_due: bool = False
     #: Entries per outcome, as applied (near-duplicate links included).
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
     #: What the run found, in words, when counts alone mislead (arXiv: "not refreshed
@@ -82,6 +85,8 @@ class SourceReport:
     #: The identity keys of the rows this source created, in the order they were stored
     #: (near-duplicates linked to an older entry included: stored, but not published).
     new_keys: list[str] = field(default_factory=list)
+    #: The keys of stored rows whose text this source changed (a new version, an edit).
+    changed_keys: list[str] = field(default_factory=list)
     #: Which reader read the document this run ("lxml", "feedparser", "arxiv", ...; see
     #: ``ParsedFeed.reader``); ``None`` when nothing was read (a 304, the same bytes).
     reader: str | None = None
@@ -94,6 +99,7 @@ class SourceReport:
         """Take the counts and new keys of the source's plan as storage applied it."""
         self.counts = done.counts.as_dict()
         self.new_keys = list(done.plan.new_keys)
+        self.changed_keys = [row.key for row in done.plan.updates]
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ def ingest(
     run_date: date,
     client: httpx.Client | None = None,
     progress: Callable[[SourceReport], None] | None = None,
+    every_source: bool = False,
 ) -> tuple[list[SourceReport], set[date]]:
     """Fetch, read, plan and store every enabled source; return reports and digest days
     touched.
@@ -125,7 +132,8 @@ def ingest(
     Sources are fetched concurrently (see :mod:`aggregator._fetch.http`); reading,
     planning and storing happen here, in config order, so the outcome does not depend
     on which server answers first. ``progress`` is called with each source's report
-    when it is done.
+    when it is done. A source with an ``interval`` that has not passed is not asked,
+    unless ``every_source``.
     """
     linking.index_missing(store, settings.dedup, now=clock())
     health_rows = {row.name: row for row in store.source_health()}
@@ -137,20 +145,33 @@ def ingest(
         run = _Ingest(settings, store, clock, run_date, fetcher, reader, batch, health_rows)
         pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
         try:
+            enabled = [source for source in settings.sources if source.enabled]
             attempts = fetch_in_order(
-                [source for source in settings.sources if source.enabled],
+                enabled,
                 states=store.fetch_states(),
                 failures=run.failures,
                 fetcher=fetcher,
                 pool=pool,
                 now=clock(),
                 ahead=4 * settings.fetch.workers,
+                not_due={} if every_source else _waiting(enabled, store, health_rows, clock()),
             )
             run.each(attempts, progress)
         finally:
             # Before the client closes: no fetch may still be running on it.
             pool.shutdown(wait=True, cancel_futures=True)
     return run.reports, run.touched
+
+
+def _waiting(
+    sources: list[Source], store: Storage, rows: dict[str, SourceHealth], now: datetime
+) -> dict[str, str]:
+    """The sources whose interval has not passed since their last success, and why. The
+    history (a scan of entry_sources) is read only when some source adapts to it."""
+    adaptive = any(source.adaptive for source in sources)
+    days = store.new_entry_days() if adaptive else {}
+    last = {name: row.last_success for name, row in rows.items()}
+    return schedule.waiting(sources, last, days, now)
 
 
 class _Ingest:
@@ -179,6 +200,8 @@ class _Ingest:
         self.link = linking.linker(store, settings.dedup)
         self.reports: list[SourceReport] = []
         self.touched: set[date] = set()
+        #: Article requests of fetch_full_text sources, made when first needed.
+        self.articles: Fetcher | None = None
 
     def each(self, attempts: Iterable[Attempt], progress: Progress | None) -> None:
         """Take every attempt to the store in order, documents read in workers ahead."""
@@ -313,8 +336,29 @@ class _Ingest:
             parsed = self.reader.read_here(_request(source, self.settings, prepared, fetched, now))
         report.reader = parsed.reader or source.kind
         document = self._document(source, report, parsed, fingerprint, state, now)
+        if source.fetch_full_text and document.entries:
+            document = self._full_text(document, report)
         known = self.store.known(source.name, [entry.key for entry in document.entries])
         return plan_document(document, known, today=self.run_date, dedup=self.settings.dedup)
+
+    def _full_text(self, document: Document, report: SourceReport) -> Document:
+        """``document`` with the articles of its new entries fetched and extracted (see
+        :mod:`.fulltext`), with no write transaction open while they are fetched."""
+        self._commit()
+        stored = self.store.get_entries([entry.key for entry in document.entries])
+        new = [entry for entry in document.entries if entry.key not in stored]
+        if self.articles is None:
+            self.articles = Fetcher(
+                fulltext.article_settings(self.settings.fetch), client=self.fetcher.client
+            )
+        full = {
+            entry.key: entry
+            for entry in fulltext.with_full_text(
+                document.source, new, self.articles, warnings=report.warnings
+            )
+        }
+        entries = tuple(full.get(entry.key, entry) for entry in document.entries)
+        return dataclasses.replace(document, entries=entries)
 
     def _fetch_state(
         self, attempt: Attempt, fetched: Fetched, report: SourceReport
@@ -446,8 +490,10 @@ Progress = Callable[[SourceReport], None]
 
 
 def _skip(report: SourceReport, attempt: Attempt, last: SourceHealth | None) -> None:
-    """A source not asked this run: resting or gone. Only a gone or failing one is an error."""
+    """A source not asked this run: resting, gone or not due. Only a gone or failing one is
+    an error."""
     report.skipped = attempt.skipped
+    report.not_due = attempt.not_due
     state = attempt.state
     if state is not None and (state.disabled_reason or state.next_reason == health.BACKOFF):
         previous = ""

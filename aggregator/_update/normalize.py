@@ -32,12 +32,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import nh3
 
 from .._common import safety
+from .._common.urls import canonical_url
 from ..types import Entry, ParsedEntry, StoredEntry
 from . import latex
 
@@ -54,24 +55,6 @@ _ARXIV_OAI_RE = re.compile(
     rf"^oai:arXiv\.org:(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v(?P<version>\d+))?$", re.IGNORECASE
 )
 _DOI_RE = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/\S+)$", re.I)
-
-#: Query parameters that only track the click and never select content.
-TRACKING_PARAMS = frozenset(
-    {
-        "fbclid",
-        "gclid",
-        "dclid",
-        "msclkid",
-        "mc_cid",
-        "mc_eid",
-        "igshid",
-        "yclid",
-        "_hsenc",
-        "_hsmi",
-        "spm",
-        "ref_src",
-    }
-)
 
 
 def arxiv_id(text: str | None) -> tuple[str, int | None] | None:
@@ -97,25 +80,6 @@ def doi(text: str | None) -> str | None:
         return None
     match = _DOI_RE.match(text.strip())
     return match.group("doi").lower() if match else None
-
-
-def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, https for http, no default port, fragment or tracking."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        return url.strip()
-    host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
-    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
-        ]
-    )
-    return urlunsplit(("https", netloc, parts.path or "/", query, ""))
 
 
 def to_utc(value: datetime, timezone: str = "UTC") -> datetime:

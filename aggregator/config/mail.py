@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .._common.safety import safe_url
 from ..errors import ConfigError
+from .interests import Interests, parse_interests
 from .schema import Schema, typed_table
 
 SECURITY = ("none", "starttls", "tls")
@@ -38,7 +40,13 @@ EMAIL_SCHEMA: Schema = {
     "unsubscribe_url": (
         str,
         None,
-        "http(s) unsubscribe URL, at most 400 characters; {email} is replaced",
+        "http(s) unsubscribe URL, at most 400 characters; {email} and {token} are replaced",
+    ),
+    "unsubscribe_secret_env": (
+        str,
+        None,
+        "NAME of the variable holding the key that signs unsubscribe links"
+        " (default: one the database generates and keeps)",
     ),
     "unsubscribe_mailto": (str, None, "address that handles unsubscribe mails"),
     "send_empty": (bool, False, "also mail subscribers whose selection is empty"),
@@ -58,6 +66,13 @@ SUBSCRIBER_SCHEMA: Schema = {
     "categories": (list, None, "categories to include (default: all)"),
     "keywords": (list, None, "only entries mentioning one of these words"),
     "format": (str, "html", "html (with a text alternative) | text"),
+    "max_entries": (
+        int,
+        0,
+        "entries per category shown in full; the rest as a list of titles (0: all in full)",
+    ),
+    "personal_feed": (bool, False, "also publish an Atom feed of this reader's entries"),
+    "interests": (dict, None, "this reader's interests (default: the [interests] table)"),
 }
 
 
@@ -72,6 +87,12 @@ class Subscriber:
     categories: tuple[str, ...]
     keywords: tuple[str, ...]
     format: str
+    #: Entries per category shown in full, the rest as a list of titles; 0: all in full.
+    max_entries: int = 0
+    #: Publish ``feeds/personal/<token>.atom`` for this reader.
+    personal_feed: bool = False
+    #: Their own interests; None: the ``[interests]`` table's (the default profile).
+    interests: Interests | None = None
 
     @property
     def key(self) -> str:
@@ -98,6 +119,8 @@ class EmailSettings:
     max_html_bytes: int
     #: ``run`` also finishes the deliveries left pending on this many earlier days.
     resume_days: int = 3
+    #: The NAME of the variable holding the unsubscribe links' key (None: the database's).
+    unsubscribe_secret_env: str | None = None
 
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]+"
@@ -185,7 +208,21 @@ def _email(raw: Any, *, file: str) -> EmailSettings:
         backoff=float(v["backoff"]),
         max_html_bytes=v["max_html_bytes"],
         resume_days=v["resume_days"],
+        unsubscribe_secret_env=_variable_name(
+            v["unsubscribe_secret_env"], file=file, key="email.unsubscribe_secret_env"
+        ),
     )
+
+
+def _variable_name(name: str | None, *, file: str, key: str) -> str | None:
+    if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ConfigError(
+            f"{name!r} is not an environment variable name",
+            file=file,
+            key=key,
+            hint="give the NAME of a variable, never the secret itself",
+        )
+    return name
 
 
 def _server(v: dict[str, Any], *, file: str) -> tuple[str, int]:
@@ -315,7 +352,7 @@ def ascii_list_id(list_id: str) -> str:
         return list_id
 
 
-def _subscribers(raw: Any, *, file: str) -> tuple[Subscriber, ...]:
+def _subscribers(raw: Any, *, file: str, base: Path) -> tuple[Subscriber, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -344,6 +381,13 @@ def _subscribers(raw: Any, *, file: str) -> tuple[Subscriber, ...]:
                 key=f"{where}.format",
                 hint=f"one of: {', '.join(FORMATS)}",
             )
+        if v["max_entries"] < 0:
+            raise ConfigError("must not be negative", file=file, key=f"{where}.max_entries")
+        interests = (
+            None
+            if v["interests"] is None
+            else parse_interests(v["interests"], file=file, where=f"{where}.interests", base=base)
+        )
         found.append(
             Subscriber(
                 email=address,
@@ -351,15 +395,21 @@ def _subscribers(raw: Any, *, file: str) -> tuple[Subscriber, ...]:
                 categories=_strings(v["categories"], file=file, key=f"{where}.categories"),
                 keywords=_strings(v["keywords"], file=file, key=f"{where}.keywords"),
                 format=v["format"],
+                max_entries=v["max_entries"],
+                personal_feed=v["personal_feed"],
+                interests=interests,
             )
         )
     return tuple(found)
 
 
 def parse_email(
-    raw: dict[str, Any], *, file: str
+    raw: dict[str, Any], *, file: str, base: Path | None = None
 ) -> tuple[EmailSettings | None, tuple[Subscriber, ...]]:
-    """The ``[email]`` settings (None when absent: sending is off) and the subscribers."""
+    """The ``[email]`` settings (None when absent: sending is off) and the subscribers.
+
+    ``base``: the folder a subscriber's ``interests.like_file`` is relative to.
+    """
     email = _email(raw["email"], file=file) if "email" in raw else None
-    subscribers = _subscribers(raw.get("subscribers"), file=file)
+    subscribers = _subscribers(raw.get("subscribers"), file=file, base=base or Path.cwd())
     return email, subscribers

@@ -1,16 +1,18 @@
 """Configuration: a TOML file read once into validated, typed, frozen settings.
 
 Owns the schema of every key (type, default, help), the embedded default
-configuration, and the rules for relative paths. Reads only the config file itself.
+configuration, and the rules for relative paths. Reads only the config file itself
+(which one: :mod:`aggregator.config.locate`).
 An unknown key or a wrong type is a :class:`ConfigError` naming the key and the file.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,17 @@ from .._sources import FEED_ENGINES
 from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
 from .._sources.arxiv.feed import categories_in_url
 from ..errors import ConfigError
+from .access import access_from
+from .interests import INTERESTS_SCHEMA, Interests, parse_interests
+from .locate import BY_OPTION, locate
+from .locate import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
+from .polling import DEFAULT_ADAPTIVE_START, parse_interval
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
+from .summaries import SUMMARIES_SCHEMA, SummariesSettings, parse_summaries
 
-DEFAULT_CONFIG_NAME = "aggregator.toml"
 _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
@@ -67,6 +74,10 @@ class PublishSettings:
     #: The hard cap per feed (feed_min_entries above it counts as it); a publish that
     #: cuts one of the recent days says so.
     feed_max_entries: int
+    #: The formats each feed is written in: "atom" always, "json", "rss" (in FEED_FORMATS order).
+    formats: tuple[str, ...] = ("atom", "json")
+    #: WebSub hub linked from every feed and told when one changes ("" = none).
+    websub_hub: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,11 +157,18 @@ class Settings:
     schedule: ScheduleSettings = field(default=ScheduleSettings())
     #: Where the settings came from, for messages ("<embedded default>" or a path).
     origin: str = "<embedded default>"
+    #: Which lookup rule found them (``--config``, ``$AGGREGATOR_CONFIG``, ...; see
+    #: :mod:`aggregator.config.locate`), for ``status``.
+    found_by: str = "--config"
     #: Unused sections or values worth telling the user about.
     notes: tuple[str, ...] = field(default=())
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    #: The default profile: ranks the published digests, and the digest of every
+    #: subscriber without interests of their own.
+    interests: Interests = field(default_factory=Interests)
+    summaries: SummariesSettings = field(default_factory=SummariesSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -175,6 +193,12 @@ SCHEMA: dict[str, Schema] = {
         "feed_days": (int, 2, "most recent digest days each feed holds in full"),
         "feed_min_entries": (int, 100, "at least this many newest entries in each feed"),
         "feed_max_entries": (int, 2000, "hard cap of entries per feed (a cut day is warned)"),
+        "formats": (
+            list,
+            ["atom", "json"],
+            "formats each feed is written in: atom (always), json (JSON Feed 1.1), rss (RSS 2.0)",
+        ),
+        "websub_hub": (str, "", 'WebSub hub to link from every feed and ping on changes; "" = off'),
     },
     "digest": {
         "timezone": (str, "UTC", "IANA time zone that decides which day an entry belongs to"),
@@ -229,6 +253,8 @@ SCHEMA: dict[str, Schema] = {
         "source_priority": (list, [], "source names, most authoritative first"),
     },
     "serve": SERVE_SCHEMA,
+    "interests": INTERESTS_SCHEMA,
+    "summaries": SUMMARIES_SCHEMA,
 }
 
 SOURCE_SCHEMA: Schema = {
@@ -240,6 +266,17 @@ SOURCE_SCHEMA: Schema = {
     "entry_categories": (bool, None, "also use the categories entries carry themselves"),
     "timezone": (str, "UTC", "time zone of times the source gives without an offset"),
     "enabled": (bool, True, "false skips the source without removing it"),
+    "auth": (
+        dict,
+        None,
+        'HTTP login: { type = "basic", username, password_env } or { type = "bearer", token_env }',
+    ),
+    "headers": (dict, None, "extra HTTP request headers, { Name = value }"),
+    "user_agent": (str, None, "the User-Agent sent to this source instead of aggregator's"),
+    "cookies_env": (str, None, "NAME of the environment variable with a Cookie header value"),
+    "interval": ((str, int, float), None, 'fetch at most this often: "30m", "6h", "1d"'),
+    "adaptive": (bool, False, "let the interval follow how often the source has news"),
+    "fetch_full_text": (bool, False, "fetch each new entry's link and extract the article"),
 }
 
 
@@ -360,7 +397,34 @@ def _source(
         timezone=_timezone(values["timezone"], file=file, key=f"{where}.timezone"),
         enabled=values["enabled"],
         follow=follow,
+        access=access_from(values, where, file=file, url=url),
+        **_rhythm(values, where, file=file, url=url),
     )
+
+
+def _rhythm(values: dict[str, Any], where: str, *, file: str, url: str | None) -> dict[str, Any]:
+    """The interval, adaptive and fetch_full_text of one source."""
+    interval = values.get("interval")
+    adaptive, full_text = values.get("adaptive", False), values.get("fetch_full_text", False)
+    if (interval is not None or adaptive or full_text) and url is None:
+        raise ConfigError(
+            "interval, adaptive and fetch_full_text are for sources with a url",
+            file=file,
+            key=where,
+        )
+    if (interval is not None or adaptive) and values["kind"] == "arxiv":
+        raise ConfigError(
+            "an arxiv source takes no interval: arXiv's announcement calendar decides",
+            file=file,
+            key=f"{where}.interval",
+            hint="remove interval and adaptive; runs on days without a batch cost one request",
+        )
+    seconds = (
+        None if interval is None else parse_interval(interval, file=file, key=f"{where}.interval")
+    )
+    if adaptive and seconds is None:
+        seconds = DEFAULT_ADAPTIVE_START
+    return {"interval": seconds, "adaptive": adaptive, "fetch_full_text": full_text}
 
 
 def _followed(
@@ -518,7 +582,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     publish = _section(raw, "publish", file=file)
     digest = _section(raw, "digest", file=file)
     fetch = _section(raw, "fetch", file=file)
-    email, subscribers = parse_email(raw, file=file)
+    email, subscribers = parse_email(raw, file=file, base=source_base)
     given = raw.get("storage", {})
     storage_settings = _storage(
         storage, given=given if isinstance(given, dict) else {}, work_base=work_base, file=file
@@ -529,6 +593,10 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     sources = _sources(raw.get("sources"), file=file, base=source_base, arxiv=arxiv)
     dedup = _dedup(_section(raw, "dedup", file=file), sources, file=file)
     serve = parse_serve(_section(raw, "serve", file=file), file=file)
+    interests = parse_interests(
+        raw.get("interests", {}), file=file, where="interests", base=source_base
+    )
+    summaries = parse_summaries(_section(raw, "summaries", file=file), file=file)
     return Settings(
         storage=storage_settings,
         publish=_publish(publish, work_base=work_base, file=file),
@@ -542,6 +610,8 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         arxiv=arxiv,
         dedup=dedup,
         serve=serve,
+        interests=interests,
+        summaries=summaries,
     )
 
 
@@ -582,7 +652,41 @@ def _publish(values: dict[str, Any], *, work_base: Path, file: str) -> PublishSe
         feed_days=values["feed_days"],
         feed_min_entries=values["feed_min_entries"],
         feed_max_entries=values["feed_max_entries"],
+        formats=_feed_formats(values["formats"], file=file),
+        websub_hub=_hub(values["websub_hub"], file=file),
     )
+
+
+def _hub(value: str, *, file: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f'expected an http(s) URL or "", got {value!r}', file=file, key="publish.websub_hub"
+        )
+    return value
+
+
+#: Feed formats, in the order they are written and listed.
+FEED_FORMATS = ("atom", "json", "rss")
+
+
+def _feed_formats(values: list[Any], *, file: str) -> tuple[str, ...]:
+    key = "publish.formats"
+    for value in values:
+        if value not in FEED_FORMATS:
+            raise ConfigError(
+                f"unknown feed format {value!r}",
+                file=file,
+                key=key,
+                hint=f"known: {', '.join(FEED_FORMATS)}",
+            )
+    if "atom" not in values:
+        raise ConfigError(
+            'must include "atom"',
+            file=file,
+            key=key,
+            hint="Atom is always written: archives and the index page are built on it",
+        )
+    return tuple(kind for kind in FEED_FORMATS if kind in values)
 
 
 def _fetch(values: dict[str, Any], *, file: str) -> FetchSettings:
@@ -673,27 +777,46 @@ def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
     )
 
 
-def load_config(path: Path | None, *, cwd: Path | None = None) -> Settings:
-    """Load ``path``; else ``./aggregator.toml`` if present; else the embedded default.
+def load_config(
+    path: Path | None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> Settings:
+    """Load the config :func:`aggregator.config.locate.locate` picks: ``path``
+    (``--config``), else ``$AGGREGATOR_CONFIG``, else ``./aggregator.toml``, else
+    ``$XDG_CONFIG_HOME/aggregator/aggregator.toml``, else the embedded default.
 
-    Paths in a config file are relative to that file's folder. For the embedded
-    default, sources are the bundled samples and outputs go to the current folder.
+    Paths in a config file are relative to that file's folder, so the database and
+    the output default to beside it. For the embedded default, sources are the bundled
+    samples and outputs go to the current folder. ``environ`` and ``home`` default to
+    the process's. Raises ConfigError naming the file (and the variable it came from).
     """
     cwd = cwd or Path.cwd()
-    if path is None and (cwd / DEFAULT_CONFIG_NAME).is_file():
-        path = cwd / DEFAULT_CONFIG_NAME
-    if path is None:
-        return parse_config(
+    environ = os.environ if environ is None else environ
+    if home is None:
+        try:
+            home = Path.home()
+        except RuntimeError:  # no HOME and no passwd entry: skip the XDG folder
+            home = cwd
+    where = locate(path, cwd=cwd, environ=environ, home=home)
+    if where.path is None:
+        settings = parse_config(
             resources.default_config().read_text(encoding="utf-8"),
             file="<embedded default>",
             source_base=resources.data_root(),
             work_base=cwd,
         )
+        return replace(settings, found_by=where.found_by)
+    path = where.path
+    via = "" if where.found_by == BY_OPTION else f" (named by {where.found_by})"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("no such file", file=str(path)) from None
+        raise ConfigError(f"no such file{via}", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read: {err}", file=str(path)) from err
+        raise ConfigError(f"cannot read{via}: {err}", file=str(path)) from err
     base = path.resolve().parent
-    return parse_config(text, file=str(path), source_base=base, work_base=base)
+    settings = parse_config(text, file=str(path), source_base=base, work_base=base)
+    return replace(settings, found_by=where.found_by)

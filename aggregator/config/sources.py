@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .access import NO_ACCESS, Access
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -47,6 +49,15 @@ class Source:
     #: arXiv: the categories the feed follows (its query); entries are filed under those
     #: of them they are listed in, each with its announce type.
     follow: tuple[str, ...] = ()
+    #: Login, extra headers, User-Agent and cookies for its requests (names of
+    #: environment variables, never secrets).
+    access: Access = NO_ACCESS
+    #: Seconds between fetches (None: every run); ``adaptive`` lets the observed rhythm
+    #: move it within bounds (aggregator._fetch.schedule).
+    interval: float | None = None
+    adaptive: bool = False
+    #: Fetch each new entry's link and extract the article (aggregator._fetch.fulltext).
+    fetch_full_text: bool = False
 
     @property
     def location(self) -> str:

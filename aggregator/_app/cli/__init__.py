@@ -4,7 +4,20 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, check, commands, daemon, dupes, migrate, send, sources, status
+from . import (
+    arxiv,
+    check,
+    commands,
+    daemon,
+    dupes,
+    migrate,
+    search,
+    send,
+    setup,
+    sources,
+    status,
+    subscribers,
+)
 from .app import (
     EXIT_CONFIG,
     EXIT_FATAL,
@@ -29,7 +42,10 @@ __all__ = [
     "dupes",
     "main",
     "migrate",
+    "search",
     "send",
+    "setup",
     "sources",
     "status",
+    "subscribers",
 ]

@@ -36,10 +36,12 @@ def _execute(
     do_publish: bool = True,
     do_digest: bool = True,
     do_send: bool = False,
+    summaries: bool = True,
+    every_source: bool = False,
 ) -> RunSummary:
     settings = settings_of(ctx)
     with progress_for(settings, enabled=do_ingest) as progress:
-        return Aggregator(settings, clock=system_clock).run(
+        return Aggregator(settings, clock=system_clock, summaries=summaries).run(
             run_date=run_date,
             ingest=do_ingest,
             publish=do_publish,
@@ -47,6 +49,7 @@ def _execute(
             send=do_send,
             purpose=ctx.info_name or "run",
             progress=progress,
+            every_source=every_source,
         )
 
 
@@ -57,6 +60,13 @@ def _report(summary: RunSummary, settings_out: str, *, quiet: bool = False) -> N
         fields("Created a new database at {path}", path=summary.created_database)
     if not quiet:
         _report_done(summary, settings_out)
+    for note in summary.notes:
+        # The first line says what an enricher did; the rest are things to act on.
+        if note[:1].isupper():
+            if not quiet:
+                echo(note)
+        else:
+            echo(f"warning: {note}", err=True)
     for report in summary.sources:
         for warning in report.warnings:
             fields("warning: {name}: {warning}", err=True, name=report.name, warning=warning)
@@ -87,14 +97,14 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
         echo(f"Recovered: run {runs} was interrupted; its outputs are now complete")
     if summary.sources:
         failed = summary.failed
-        skipped = [r for r in summary.sources if r.skipped and r.ok]
+        skipped = [r for r in summary.sources if r.skipped and r.ok and not r.not_due]
+        not_due = sum(1 for r in summary.sources if r.not_due)
         not_modified = sum(1 for r in summary.sources if r.not_modified)
-        line = (
-            f"Sources: {len(summary.sources)} read,"
-            f" {len(summary.sources) - len(failed) - len(skipped)} ok, {len(failed)} failed"
-        )
+        read = len(summary.sources) - not_due
+        line = f"Sources: {read} read, {read - len(failed) - len(skipped)} ok, {len(failed)} failed"
         line += f", {not_modified} not modified" if not_modified else ""
         line += f", {len(skipped)} skipped" if skipped else ""
+        line += f", {not_due} not due (`status` shows when; --all asks them now)" if not_due else ""
         echo(line)
         echo("Entries: " + ", ".join(f"{summary.count(o)} {OUTCOME_WORDS[o]}" for o in Outcome))
     if summary.feeds_total:
@@ -112,12 +122,31 @@ def _report_done(summary: RunSummary, settings_out: str) -> None:
             f"Pruned: {plural(summary.pruned, 'entry')},"
             f" {plural(len(summary.pruned_digests), 'digest')} (older than [storage].keep_days)"
         )
+    _report_ranking(summary)
     for report in summary.sources:
         if report.note:
             fields("{name}: {note}", name=report.name, note=report.note)
     for report in summary.sources:
-        if report.skipped and report.ok:
+        if report.skipped and report.ok and not report.not_due:
             fields("skipped: {name}: {why}", name=report.name, why=report.skipped)
+
+
+def _report_ranking(summary: RunSummary) -> None:
+    ranking = summary.ranking
+    if ranking is not None and (ranking.fitted or ranking.scored):
+        echo(
+            f"Ranking: {plural(ranking.scored, 'entry')} scored,"
+            f" {plural(ranking.fitted, 'model')} fitted"
+        )
+    if summary.personal_feeds:
+        echo(f"Personal feeds: {summary.personal_feeds} changed")
+    if ranking is None:
+        return
+    for name, refs in ranking.missing.items():
+        shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
+        fields("Liked papers not stored ({name}): {refs}", name=name, refs=shown)
+    for problem in ranking.problems:
+        fields("warning: {problem}", err=True, problem=problem)
 
 
 def _exit(summary: RunSummary) -> None:
@@ -140,16 +169,41 @@ def _exit(summary: RunSummary) -> None:
     help="Do not mail the day's digest to the [[subscribers]] (it is mailed by default "
     "when [email] is configured).",
 )
+@click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Fetch every source now, also those whose interval has not passed.",
+)
+@click.option(
+    "--no-summaries",
+    is_flag=True,
+    help="Do not ask the [summaries] server this run: new entries keep the extractive "
+    "TL;DR (summaries cached earlier are still shown).",
+)
 @QUIET
 @click.pass_context
-def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, quiet: bool) -> None:
+def run_command(
+    ctx: click.Context,
+    run_date: datetime | None,
+    no_send: bool,
+    every_source: bool,
+    no_summaries: bool,
+    quiet: bool,
+) -> None:
     """Fetch every source, store new entries, publish feeds, write and mail digests.
 
     Mailing also finishes what earlier runs left unsent on the [email] resume_days
     days before (a run killed while sending, temporary failures).
     """
     with mail_notices():
-        summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
+        summary = _execute(
+            ctx,
+            run_date=run_date_of(run_date),
+            do_send=not no_send,
+            every_source=every_source,
+            summaries=not no_summaries,
+        )
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
     for report in summary.deliveries:
@@ -167,11 +221,35 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, qu
     metavar="YYYY-MM-DD",
     help="Day to file entries without a date of their own under.",
 )
+@click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Fetch every source now, also those whose interval has not passed.",
+)
+@click.option(
+    "--no-summaries",
+    is_flag=True,
+    help="Do not ask the [summaries] server this run.",
+)
 @QUIET
 @click.pass_context
-def fetch_command(ctx: click.Context, run_date: datetime | None, quiet: bool) -> None:
-    """Fetch and store every source; publish nothing."""
-    summary = _execute(ctx, run_date=run_date_of(run_date), do_publish=False, do_digest=False)
+def fetch_command(
+    ctx: click.Context,
+    run_date: datetime | None,
+    every_source: bool,
+    no_summaries: bool,
+    quiet: bool,
+) -> None:
+    """Fetch and store every source that is due; publish nothing."""
+    summary = _execute(
+        ctx,
+        run_date=run_date_of(run_date),
+        do_publish=False,
+        do_digest=False,
+        summaries=not no_summaries,
+        every_source=every_source,
+    )
     _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
     _exit(summary)
 
@@ -180,7 +258,8 @@ def fetch_command(ctx: click.Context, run_date: datetime | None, quiet: bool) ->
 @QUIET
 @click.pass_context
 def publish_command(ctx: click.Context, quiet: bool) -> None:
-    """Write the Atom feeds and the index page from what is stored."""
+    """Write the feeds (Atom, JSON Feed, RSS if configured; archive pages) and the
+    index page from what is stored."""
     summary = _execute(ctx, do_ingest=False, do_digest=False)
     _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from urllib.parse import parse_qs
 
 import click
 
+from ..._output import search_page
 from ...config.serve import SERVE_SCHEMA, ServeSettings
+from ...config.settings import Settings
+from ...core import Aggregator, system_clock
 from ...errors import AggregatorError
 from .. import schedule as scheduling
 from ..cron import fire_times
 from ..serve import FeedServer, is_loopback
+from ..unsubscribe_http import Unsubscriber
 from .app import EXIT_CONFIG, main, settings_of
 
 
@@ -122,8 +128,9 @@ def serve_command(
     and no login. Answers conditional requests with 304 (ETag, Last-Modified) and gzips
     for clients that accept it, so feed readers can poll cheaply; sends security
     headers (Content-Security-Policy and others) with every response; drops clients
-    that are too slow to send a request or to read the answer. Stops on SIGTERM or
-    SIGINT.
+    that are too slow to send a request or to read the answer. With an [email] table
+    it also answers /unsubscribe: the one-click (RFC 8058) unsubscribe links of the
+    digests. Stops on SIGTERM or SIGINT.
     """
     settings = settings_of(ctx)
     limits = _serve_limits(
@@ -133,12 +140,62 @@ def serve_command(
         idle_timeout=idle_timeout,
         write_timeout=write_timeout,
     )
-    server = _open_server(settings.publish.output_dir, host, port, limits)
+    # One-click unsubscribing (/unsubscribe) when digests are mailed.
+    unsubscriber = Aggregator(settings) if settings.email is not None else None
+    server = _open_server(
+        settings.publish.output_dir,
+        host,
+        port,
+        limits,
+        unsubscriber,
+        search=_search_page(settings),
+    )
     _log_info("aggregator._app.serve")
     _serve_until_stopped(server, settings.publish.output_dir)
 
 
-def _open_server(root: Path, host: str, port: int, limits: ServeSettings) -> FeedServer:
+def _search_page(settings: Settings) -> Callable[[str], str]:
+    """The /search page for a query string: the facade's results, rendered."""
+    aggregator = Aggregator(settings, clock=system_clock)
+
+    def page(query_string: str) -> str:
+        try:
+            categories = aggregator.category_names()
+        except AggregatorError:
+            categories = []
+        params = parse_qs(query_string, max_num_fields=20)
+        request = search_page.read_request(params, categories=categories)
+        results, error = None, None
+        if request.query:
+            try:
+                results = aggregator.search(
+                    request.query,
+                    category=request.category or None,
+                    limit=search_page.PAGE_SIZE,
+                    offset=(request.page - 1) * search_page.PAGE_SIZE,
+                )
+            except AggregatorError as err:
+                error = err.describe()
+        return search_page.render(
+            request,
+            results=results,
+            error=error,
+            categories=categories,
+            title=settings.publish.title,
+        )
+
+    return page
+
+
+def _open_server(
+    root: Path,
+    host: str,
+    port: int,
+    limits: ServeSettings,
+    unsubscriber: Unsubscriber | None = None,
+    *,
+    search: Callable[[str], str] | None = None,
+) -> FeedServer:
     """The server, listening; warns when it is reachable from other machines or serves
     fewer connections than asked."""
     if not root.is_dir():
@@ -147,7 +204,9 @@ def _open_server(root: Path, host: str, port: int, limits: ServeSettings) -> Fee
             hint="run `aggregator run` first, or check [publish].output_dir",
         )
     try:
-        server = FeedServer(root, (host, port), settings=limits)
+        server = FeedServer(
+            root, (host, port), settings=limits, search=search, unsubscriber=unsubscriber
+        )
     except OSError as err:
         raise AggregatorError(
             f"cannot listen on {host}:{port}: {err.strerror or err}",

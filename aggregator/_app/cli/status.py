@@ -21,9 +21,10 @@ from typing import Any
 import click
 
 from ..._common.wording import plural
-from ..._fetch import health
+from ..._fetch import health, schedule
 from ..._mail.deliver import unconfirmed_detail
 from ..._update.decide import Outcome
+from ...config.locate import BY_DEFAULT
 from ...config.settings import Settings
 from ...config.sources import Source
 from ...core import SENDING, UNSERVED, Aggregator, Delivery, SourceHealth, system_clock
@@ -61,6 +62,10 @@ class SourceLine:
     usual_gap_days: float | None
     next_attempt: str | None
     note: str
+    #: A source with an ``interval``: its next planned fetch (None: at the next run)
+    #: and its interval now, in seconds (moved by ``adaptive``).
+    next_fetch: str | None = None
+    interval_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -88,6 +93,17 @@ def source_lines(
             now=now,
         )
         next_attempt = state.next_attempt if state and state.next_attempt else None
+        planned = schedule.plan(
+            source,
+            _time(row.last_success) if row else None,
+            days.get(source.name, []),
+        )
+        note = _note(verdict, row, state, times)
+        if planned is not None and source.enabled and verdict.flag != health.GONE:
+            when = "at the next run" if planned.at is None else times.at(planned.at)
+            note = "; ".join(
+                part for part in (note, f"next planned fetch {when} ({planned.describe()})") if part
+            )
         lines.append(
             SourceLine(
                 name=source.name,
@@ -101,7 +117,9 @@ def source_lines(
                 last_new_entries=row.last_new_entries if row else None,
                 usual_gap_days=verdict.rhythm.days if verdict.rhythm is not None else None,
                 next_attempt=next_attempt.isoformat() if next_attempt else None,
-                note=_note(verdict, row, state, times),
+                note=note,
+                next_fetch=planned.at.isoformat() if planned and planned.at else None,
+                interval_seconds=planned.interval if planned else None,
             )
         )
     return lines
@@ -159,6 +177,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     settings = settings_of(ctx)
     found = Aggregator(settings, clock=system_clock).status()
     if found is None:
+        paragraph("Config: {what}", what=config_used(settings))
         fields(
             "No database yet at {path}: run `aggregator run` first.", path=settings.storage.database
         )
@@ -173,6 +192,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         echo(json_text([line.as_dict() for line in lines]))
         sys.exit(EXIT_SOURCES_FAILED if problems else EXIT_OK)
     paragraph("Database: {path}", path=settings.storage.describe())
+    paragraph("Config: {what}", what=config_used(settings))
     times = Times(settings.digest.timezone, now)
     echo(f"Times are in {settings.digest.timezone}; now {times.at(now, relative=False)}.")
     _print_sources(lines, problems, times)
@@ -188,6 +208,16 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     _print_deliveries(deliveries, earlier, times)
     unserved = _print_problems(problems, deliveries, earlier)
     sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+
+
+def config_used(settings: Settings) -> str:
+    """The config file in use and the lookup rule that found it, in words."""
+    if settings.found_by == BY_DEFAULT:
+        return (
+            "the embedded default (no --config, $AGGREGATOR_CONFIG, ./aggregator.toml"
+            " or $XDG_CONFIG_HOME/aggregator/aggregator.toml)"
+        )
+    return f"{settings.origin} (from {settings.found_by})"
 
 
 def _print_problems(

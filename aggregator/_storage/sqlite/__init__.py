@@ -18,13 +18,18 @@ from .entries import EntryQueries
 from .health import HealthQueries
 from .plans import PlanQueries
 from .published import PublishedQueries
+from .ranking import RankingQueries
 from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
+from .search import SearchQueries
+from .subscribers import SubscriberQueries, Unsubscribe
+from .summaries import SummaryQueries
 
 
 class Store(
     PlanQueries,
+    SearchQueries,
     EntryQueries,
     RunQueries,
     HealthQueries,
@@ -34,7 +39,10 @@ class Store(
     DuplicateQueries,
     DocumentQueries,
     PublishedQueries,
+    RankingQueries,
     RepairQueries,
+    SummaryQueries,
+    SubscriberQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
@@ -45,4 +53,5 @@ __all__ = [
     "PruneResult",
     "SourceHealth",
     "Store",
+    "Unsubscribe",
 ]

@@ -1,0 +1,268 @@
+"""The full-text index over a real SQLite file, filled by real runs of a local Atom feed:
+what is found and in which order, CJK words, updates, pruning, the migration's fill."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import DATA, NOW
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregator import SearchError
+from aggregator._storage import fts
+from aggregator._storage.sqlite import Store
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import Aggregator, ingest
+from aggregator.types import SearchResults
+
+FEED = DATA / "search" / "lab.atom"
+
+
+def _config(folder: Path, *, keep_days: int = 0) -> Settings:
+    shutil.copy(FEED, folder / "lab.atom")
+    path = folder / "aggregator.toml"
+    path.write_text(
+        f"[storage]\nkeep_days = {keep_days}\n"
+        '[[sources]]\nname = "lab"\nkind = "feed"\npath = "lab.atom"\ncategories = ["reading"]\n',
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+@pytest.fixture
+def settings_(tmp_path: Path) -> Settings:
+    return _config(tmp_path)
+
+
+@pytest.fixture
+def store(settings_: Settings) -> Iterator[Store]:
+    Aggregator(settings_, clock=lambda: NOW).run()
+    with Store(settings_.storage.database) as opened:
+        yield opened
+
+
+def titles(results: SearchResults) -> list[str]:
+    return [hit.entry.title for hit in results.hits]
+
+
+def check_index(store: Store) -> None:
+    """FTS5's own check that the index holds exactly search_text's rows."""
+    store.db.execute("INSERT INTO search_text_fts (search_text_fts) VALUES ('integrity-check')")
+
+
+def test_a_word_of_an_abstract_finds_its_entry(store: Store) -> None:
+    found = store.search("diagnostics")
+    assert titles(found) == ["Retrieval-augmented agents for C++ code repair"]
+    assert found.total == 1
+    snippet = found.hits[0].snippet
+    assert ("diagnostics", True) in snippet
+    assert fts.plain(snippet).startswith("We let a language agent look up compiler")
+
+
+def test_a_title_match_ranks_before_a_content_match(store: Store) -> None:
+    # "agent" is in the first entry's title and abstract, in the survey's content only;
+    # "agents" finds "agent" too (stemming).
+    for query in ("agent", "agents"):
+        assert titles(store.search(query)) == [
+            "Retrieval-augmented agents for C++ code repair",
+            "A survey of program synthesis benchmarks",
+        ]
+    survey = store.search("agent").hits[1]
+    assert ("agent", True) in survey.snippet  # from the content, where the match is
+    assert fts.plain(survey.title) == "A survey of program synthesis benchmarks"
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("修复", "基于大语言模型的程序错误修复"),  # two characters: trigrams cannot
+        ("错", "基于大语言模型的程序错误修复"),
+        ("诊断信息", "基于大语言模型的程序错误修复"),
+        ("编译器 诊断", "基于大语言模型的程序错误修复"),
+        ("ニューラル", "深層学習による画像認識の現状"),
+        ("画像認識", "深層学習による画像認識の現状"),
+        ("佐藤", "深層学習による画像認識の現状"),
+    ],
+)
+def test_a_cjk_word_finds_its_entry(store: Store, query: str, title: str) -> None:
+    assert titles(store.search(query)) == [title]
+
+
+def test_cjk_characters_must_be_adjacent(store: Store) -> None:
+    # 修 and 复 both occur, but "复修" does not.
+    assert store.search("复修").total == 0
+
+
+def test_cjk_matches_are_marked_as_one_run_without_separators(store: Store) -> None:
+    [hit] = store.search("错误修复").hits
+    assert hit.title == (("基于大语言模型的程序", False), ("错误修复", True))
+    assert fts.SEPARATOR not in fts.plain(hit.snippet)
+    assert fts.plain(hit.snippet).startswith("我们提出一种检索增强的方法")
+
+
+@pytest.mark.parametrize("query", ["C++", "don't", '"don\'t read"', "Avila", "author:Ávila"])
+def test_punctuation_and_accents_are_searched_as_typed(store: Store, query: str) -> None:
+    assert titles(store.search(query)) == ["Retrieval-augmented agents for C++ code repair"]
+
+
+def test_the_query_language(store: Store) -> None:
+    rag, survey = (
+        "Retrieval-augmented agents for C++ code repair",
+        "A survey of program synthesis benchmarks",
+    )
+    assert titles(store.search("agent -tools")) == [rag]
+    assert titles(store.search("title:agent")) == [rag]
+    assert titles(store.search("content:agent")) == [survey]
+    assert set(titles(store.search("diagnostics OR saturated"))) == {rag, survey}
+    assert titles(store.search("synth*")) == [survey]
+    assert titles(store.search('"program synthesis"')) == [survey]
+    assert store.search('"synthesis program"').total == 0
+
+
+def test_category_since_limit_and_offset(store: Store) -> None:
+    assert store.search("agent", category="reading").total == 2
+    assert store.search("agent", category="nothing").total == 0
+    day = NOW.date()
+    assert store.search("agent", since=day).total == 2
+    assert store.search("agent", since=day + timedelta(days=1)).total == 0
+    page = store.search("agent", limit=1, offset=1)
+    assert (page.total, page.offset) == (2, 1)
+    assert titles(page) == ["A survey of program synthesis benchmarks"]
+
+
+def test_script_text_is_found_and_kept_as_text(store: Store) -> None:
+    [hit] = store.search("script").hits
+    assert "<script>" in fts.plain(hit.title)
+    assert '<script>alert("owned")</script>' in fts.plain(hit.snippet)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "++", "-agent", "— …", "title:+", '""'])
+def test_a_query_with_nothing_to_find_is_a_search_error(store: Store, query: str) -> None:
+    with pytest.raises(SearchError) as caught:
+        store.search(query)
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize(
+    "query", ["agent AND", "(agent", '"unclosed', "title:(", "nosuchcolumn: x", "*", "NOT a"]
+)
+def test_fts5_syntax_errors_are_search_errors_with_a_hint(store: Store, query: str) -> None:
+    with pytest.raises(SearchError) as caught:
+        store.search(query, syntax="fts5")
+    assert "fts5" in caught.value.hint.lower() or "--fts5" in caught.value.hint
+
+
+def test_fts5_syntax_is_passed_through(store: Store) -> None:
+    assert store.search("agent NOT tools", syntax="fts5").total == 1
+    assert store.search("修复 OR ニューラル", syntax="fts5").total == 2
+    assert store.search('"错误修复"', syntax="fts5").total == 1
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+def test_any_typed_query_runs_or_says_it_has_nothing_to_find(store: Store, query: str) -> None:
+    try:
+        store.search(query)
+    except SearchError as err:
+        assert "nothing to search for" in err.message or "empty" in err.message
+
+
+def test_entries_are_indexed_after_ingest_not_while_stored(settings_: Settings) -> None:
+    with Store(settings_.storage.database) as store:
+        ingest(settings_, store, clock=lambda: NOW, run_date=NOW.date())
+        assert store.search_backlog() == 5
+        assert store.search("diagnostics").total == 0
+        assert store.search("diagnostics").unindexed == 5
+        assert store.update_search_index() == 5
+        assert store.search_backlog() == 0
+        assert store.search("diagnostics").total == 1
+        assert store.update_search_index() == 0
+        check_index(store)
+
+
+def _rewrite(folder: Path, old: str, new: str, updated: str) -> None:
+    path = folder / "lab.atom"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new).replace(
+        "<updated>2026-11-22T09:00:00Z</updated>", f"<updated>{updated}</updated>"
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def test_an_updated_entry_is_indexed_again(tmp_path: Path) -> None:
+    settings_ = _config(tmp_path)
+    Aggregator(settings_, clock=lambda: NOW).run()
+    _rewrite(tmp_path, "compiler diagnostics", "linker messages", "2026-11-23T08:00:00Z")
+    later = NOW + timedelta(hours=2)
+    Aggregator(settings_, clock=lambda: later).run()
+    with Store(settings_.storage.database) as store:
+        assert store.search("compiler").total == 0
+        assert titles(store.search("linker")) == ["Retrieval-augmented agents for C++ code repair"]
+        assert store.db.execute("SELECT count(*) FROM search_text").fetchone()[0] == 5
+        assert store.search_backlog() == 0
+        check_index(store)
+
+
+def test_pruned_entries_leave_the_index(tmp_path: Path) -> None:
+    settings_ = _config(tmp_path, keep_days=30)
+    Aggregator(settings_, clock=lambda: NOW).run()
+    later = NOW + timedelta(days=40)
+    Aggregator(settings_, clock=lambda: later).run()
+    with Store(settings_.storage.database) as store:
+        assert store.count_entries() == 0
+        assert store.search("diagnostics").total == 0
+        assert store.db.execute("SELECT count(*) FROM search_text").fetchone()[0] == 0
+        check_index(store)
+        rows = store.db.execute("SELECT count(*) FROM search_text_fts_docsize").fetchone()[0]
+        assert rows == 0
+
+
+def test_the_migration_indexes_an_existing_database(tmp_path: Path) -> None:
+    settings_ = _config(tmp_path)
+    Aggregator(settings_, clock=lambda: NOW).run()
+    path = settings_.storage.database
+    conn = sqlite3.connect(path)
+    with conn:  # the database as schema 13 left it
+        for trigger in ("entries_insert_search", "entries_update_search"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DROP TABLE search_pending")
+        conn.execute("DROP TABLE search_text_fts")
+        conn.execute("DROP TABLE search_text")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 15")
+    conn.close()
+    with Store(path) as store:
+        assert store.search_backlog() == 0
+        assert titles(store.search("诊断")) == ["基于大语言模型的程序错误修复"]
+        assert store.db.execute("SELECT count(*) FROM search_text").fetchone()[0] == 5
+        check_index(store)
+
+
+def test_the_index_matches_the_text_rules(tmp_path: Path) -> None:
+    # The migration writes its columns and tokenizer out; fts.py's constants must agree.
+    with Store(tmp_path / "a.db") as store:
+        sql = store.db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'search_text_fts'"
+        ).fetchone()[0]
+    assert f"tokenize='{fts.TOKENIZER}'" in sql
+    assert ", ".join(f'"{c}"' for c in fts.COLUMNS) in sql
+
+
+def test_a_changed_row_written_outside_a_run_is_noted(store: Store) -> None:
+    # Whatever writes the text (here: SQL), the triggers note the entry.
+    store.db.execute(
+        "UPDATE entries SET title = 'Renamed' WHERE key = 'url:https://lab.example.org/notes/synthesis-survey'"
+    )
+    assert store.search_backlog() == 1
+    store.update_search_index()
+    assert titles(store.search("renamed")) == ["Renamed"]
+    store.db.execute("UPDATE entries SET position = 9")  # not the text: nothing noted
+    assert store.search_backlog() == 0
