@@ -45,6 +45,8 @@ def table_counts(settings: StorageSettings) -> dict[str, int]:
             name: sql(store, f'SELECT count(*) FROM "{name}"')[0][0]
             for (name,) in sql(store, query)
             if name not in ("runs", "sqlite_sequence")
+            # SQLite's FTS5 shadow tables: its own index's pages, no data of ours.
+            and not name.startswith("search_text_fts")
         }
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from .dupes import PgDuplicateQueries
 from .entries import PgEntryQueries
+from .extras import PgExtraQueries
 from .schema import MIGRATIONS
+from .search import PgSearchQueries
 
 
-class PostgresStore(PgEntryQueries, PgDuplicateQueries):
+class PostgresStore(PgSearchQueries, PgEntryQueries, PgDuplicateQueries, PgExtraQueries):
     """A PostgreSQL database holding entries, their categories and sources, and runs."""
 
 

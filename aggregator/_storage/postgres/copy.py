@@ -19,12 +19,14 @@ from ...errors import StorageError
 from ..sqlite import Store
 from . import PostgresStore
 from .schema import ORDERED_TABLES
+from .search_index import fill_search_index
 
 if TYPE_CHECKING:
     from ...config.settings import StorageSettings
 
-#: Every table, parents first. Not copied: schema_migrations (each store has its own)
-#: and output_generation (PostgreSQL's is a sequence, moved by the copy itself).
+#: Every table, parents first. Not copied: schema_migrations (each store has its own),
+#: output_generation (PostgreSQL's is a sequence, moved by the copy itself), and the
+#: search index (each backend's own: PostgreSQL's is made again from the entries).
 TABLES = (
     "entries",
     "entry_categories",
@@ -45,9 +47,23 @@ TABLES = (
     "source_documents",
     "published_files",
     "digests_due",
+    "entry_scores",
+    "secrets",
+    "unsubscribes",
+    "summaries",
 )
 #: Tables with an identity column whose counter must continue after the copied ids.
 _IDENTITIES = {"runs": "id", "entry_signatures": "id", "duplicates": "id"}
+#: SQLite tables WITHOUT ROWID: copied in primary key order.
+_WITHOUT_ROWID = (
+    "lsh_bands",
+    "lsh_bands_recent",
+    "entry_work_keys",
+    "duplicate_splits",
+    "entry_scores",
+    "summaries",
+)
+
 #: Rows per INSERT batch.
 BATCH_ROWS = 5000
 
@@ -93,6 +109,9 @@ def copy_sqlite_to_postgres(
                         f"copying {table}: {counts[table]} rows read, {found} in the target",
                         hint="nothing was committed; report this as a bug",
                     )
+            pg._execute("TRUNCATE search_text, search_pending")
+            pg._execute("INSERT INTO search_pending SELECT key FROM entries")
+            fill_search_index(pg.conn)
             identities = {**_IDENTITIES, **dict.fromkeys(ORDERED_TABLES, "seq")}
             for table, column in identities.items():
                 pg._execute(
@@ -109,7 +128,7 @@ def _copy_table(conn: sqlite3.Connection, pg: PostgresStore, table: str) -> int:
     insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
     cursor = conn.execute(
         f"SELECT {', '.join(selected)} FROM {table} ORDER BY rowid"
-        if table not in ("lsh_bands", "lsh_bands_recent", "entry_work_keys", "duplicate_splits")
+        if table not in _WITHOUT_ROWID
         else f"SELECT {', '.join(selected)} FROM {table}"
     )
     copied = 0

@@ -177,6 +177,41 @@ class PgEntryQueries(PgRecordQueries):
             )
         return list(self._rows_to_entries(cursor).values())
 
+    def day_counts_in_category(self, category: str | None) -> list[tuple[date, int]]:
+        """Each digest day with a visible entry (in ``category``; None: any), with its
+        number of them, newest first."""
+        if category is None:
+            rows = self._execute(
+                f"SELECT digest_day, count(*) FROM entries WHERE {_VISIBLE}"
+                " GROUP BY digest_day ORDER BY digest_day DESC"
+            )
+        else:
+            rows = self._execute(
+                "SELECT digest_day, count(*) FROM entries WHERE key IN"
+                " (SELECT entry_key FROM entry_categories WHERE category = %s)"
+                f" AND {_VISIBLE} GROUP BY digest_day ORDER BY digest_day DESC",
+                [category],
+            )
+        return [(date.fromisoformat(day), int(count)) for day, count in rows]
+
+    def entries_in_category_on(self, category: str | None, day: date) -> list[StoredEntry]:
+        """The visible entries of digest day ``day`` (in ``category``; None: any), newest
+        first by ``updated``, then by key."""
+        if category is None:
+            cursor = self._execute(
+                f"SELECT * FROM entries WHERE digest_day = %s AND {_VISIBLE}"
+                " ORDER BY updated DESC, key",
+                [day.isoformat()],
+            )
+        else:
+            cursor = self._execute(
+                "SELECT * FROM entries WHERE key IN"
+                " (SELECT entry_key FROM entry_categories WHERE category = %s)"
+                f" AND digest_day = %s AND {_VISIBLE} ORDER BY updated DESC, key",
+                [category, day.isoformat()],
+            )
+        return list(self._rows_to_entries(cursor).values())
+
     def recent_digest_days(self, category: str | None, count: int) -> list[date]:
         """The ``count`` latest digest days with a visible entry (in ``category``),
         newest first."""

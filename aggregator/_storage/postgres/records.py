@@ -434,6 +434,12 @@ class PgRecordQueries(PgStoreBase):
             count = self._execute(
                 "DELETE FROM entries WHERE first_seen < %s AND updated < %s", [limit, limit]
             ).rowcount
+            if count:
+                # Summaries of texts no entry has any more (pruned, or an older version).
+                self._execute(
+                    "DELETE FROM summaries WHERE content_hash NOT IN"
+                    " (SELECT content_hash FROM entries)"
+                )
             dropped = self._execute(
                 "DELETE FROM pruned_entries WHERE pruned_at < %s",
                 [stamp(now - timedelta(days=TOMBSTONE_DAYS))],
