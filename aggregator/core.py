@@ -34,9 +34,9 @@ from ._output import digest as digests
 from ._output import housekeeping, personal
 from ._output.build import build_digest, day_bounds, feed_entries, publish_feeds, write_digests
 from ._sources.arxiv.api import PAGE_SIZE
-from ._storage.lock import database_lock
+from ._storage import database_exists, open_store, run_lock
 from ._storage.protocol import Storage
-from ._storage.sqlite import Delivery, SourceHealth, Store
+from ._storage.sqlite import Delivery, SourceHealth
 from ._storage.sqlite.check import Inspection, inspect_database
 from ._storage.sqlite.deliveries import (
     EMPTY,
@@ -54,7 +54,7 @@ from ._update.backfill import backfill as store_listings
 from ._update.decide import Outcome
 from ._update.ingest import SourceReport, ingest, system_clock
 from .config.mail import EMAIL_SCHEMA, EmailSettings
-from .config.settings import Settings
+from .config.settings import Settings, StorageSettings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
 from .types import Clock, SearchResults, StoredEntry
 
@@ -84,6 +84,7 @@ __all__ = [
     "days_to_finish",
     "default_enrichers",
     "ingest",
+    "migrate_database",
     "prepare_database",
     "publish_feeds",
     "run",
@@ -117,7 +118,8 @@ class RunSummary:
     #: Why the run stopped, when an error stopped it (kept in the run record for `status`).
     error: str | None = None
     #: The database file, when this run created it (a first run, or a typo in its name).
-    created_database: Path | None = None
+    #: The SQLite file, or the PostgreSQL URL, when this run created the database (schema).
+    created_database: Path | str | None = None
     #: What ranking did (None when no interests are configured or nothing was ingested).
     ranking: RankingReport | None = None
     #: Personal feeds written (changed) by this run.
@@ -353,7 +355,7 @@ class Aggregator:
         """The digest of ``day`` as HTML and text, written nowhere (reads only): the same
         page as the file, its links to the days around it included."""
         self._require_database()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             chosen = build_digest(self.settings, store, day)
             # Reads only: scores not cached yet are not computed (listing order).
             ranker = wiring.ranker_for(self.settings, store, compute=False)
@@ -381,9 +383,9 @@ class Aggregator:
 
     def status(self) -> Status | None:
         """Everything ``status`` reports, or None when there is no database yet."""
-        if not self.settings.storage.database.exists():
+        if not database_exists(self.settings.storage):
             return None
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             deliveries = store.last_deliveries()
             return Status(
                 health={row.name: row for row in store.source_health()},
@@ -408,13 +410,13 @@ class Aggregator:
     def duplicates(self, *, limit: int) -> tuple[list[DuplicateLink], int]:
         """The newest ``limit`` duplicate links, and how many there are in all."""
         self._require_database()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             return store.duplicate_links(limit=limit), store.count_duplicates()
 
     def explain(self, ident: str) -> linking.Explanation:
         """Why an entry was linked as a duplicate: the rule, the similarity, what is shared."""
         self._require_database()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             return linking.explain(store, ident, self.settings.dedup)
 
     def search(
@@ -433,7 +435,7 @@ class Aggregator:
         syntax; ConfigError when there is no database yet."""
         self._require_database()
         # Reads only, and often (a served search page): no whole-file check.
-        with Store(self.settings.storage.database, verify=False) as store:
+        with open_store(self.settings.storage, verify=False) as store:
             return store.search(
                 query, syntax=syntax, category=category, since=since, limit=limit, offset=offset
             )
@@ -441,22 +443,28 @@ class Aggregator:
     def category_names(self) -> list[str]:
         """The categories with a visible entry, by name (reads only); none without a
         database yet."""
-        if not self.settings.storage.database.exists():
+        if not database_exists(self.settings.storage):
             return []
-        with Store(self.settings.storage.database, verify=False) as store:
+        with open_store(self.settings.storage, verify=False) as store:
             return [name for name, _ in store.categories()]
 
     def inspect(self, *, quick: bool = False) -> Inspection:
         """The database file checked without changing it (integrity, foreign keys, schema)."""
+        if self.settings.storage.url is not None:
+            raise ConfigError(
+                "`aggregator check` inspects SQLite files; [storage] url names PostgreSQL",
+                key="storage.url",
+                hint="PostgreSQL checks its own pages: see pg_amcheck, and its server log",
+            )
         return inspect_database(self.settings.storage.database, quick=quick)
 
     # -- subscribers: who left, and leaving (see _mail/unsubscribe.py)
 
     def unsubscribes(self) -> dict[str, Unsubscribe]:
         """Every recorded unsubscribe by lower-case address ({} without a database)."""
-        if not self.settings.storage.database.exists():
+        if not database_exists(self.settings.storage):
             return {}
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             return store.unsubscribes()
 
     def unsubscribe_token(self, address: str) -> str:
@@ -465,7 +473,7 @@ class Aggregator:
         This and :meth:`unsubscribe` answer web requests (``serve``): they skip reading
         every page of the database first, as a run does."""
         email = self._email_settings()
-        with Store(self.settings.storage.database, verify=False) as store:
+        with open_store(self.settings.storage, verify=False) as store:
             secret = unsubscribe.secret_for(email, self._stored_secret(store))
         return unsubscribe.token_for(secret, address)
 
@@ -474,7 +482,7 @@ class Aggregator:
         the CLI). True when recorded now, False when it had left already. Raises
         DeliveryError for a token that is not ``address``'s."""
         email = self._email_settings()
-        with Store(self.settings.storage.database, verify=False) as store:
+        with open_store(self.settings.storage, verify=False) as store:
             if token is not None:
                 secret = unsubscribe.secret_for(email, self._stored_secret(store))
                 if not unsubscribe.valid(secret, address, token):
@@ -485,9 +493,9 @@ class Aggregator:
 
     def resubscribe(self, address: str) -> bool:
         """Forget that ``address`` left; False when it had not."""
-        if not self.settings.storage.database.exists():
+        if not database_exists(self.settings.storage):
             return False
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             return store.forget_unsubscribe(address)
 
     def unsubscribe_mail(
@@ -496,7 +504,7 @@ class Aggregator:
         """Read requests mailed to ``unsubscribe_mailto`` and record them (unless
         ``dry_run``); each with whether it was recorded now."""
         email = self._email_settings()
-        with Store(self.settings.storage.database) as store:
+        with open_store(self.settings.storage) as store:
             secret = unsubscribe.secret_for(email, self._stored_secret(store))
             found = unsubscribe.read_requests(
                 messages, self.settings.subscribers, secret, trust_from=trust_from
@@ -595,10 +603,10 @@ class Aggregator:
     def locked(self, purpose: str) -> Iterator[None]:
         """Hold the run lock while something else changes what a run reads (the config)."""
         storage = self.settings.storage
-        if not storage.database.parent.is_dir():
+        if storage.url is None and not storage.database.parent.is_dir():
             yield  # no database can be running there
             return
-        with database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose):
+        with run_lock(storage, timeout=storage.lock_timeout, purpose=purpose):
             yield
 
     def today(self) -> date:
@@ -612,16 +620,16 @@ class Aggregator:
         storage = self.settings.storage
         prepare_database(self.settings)
         with (
-            database_lock(storage.database, timeout=storage.lock_timeout, purpose=purpose),
-            Store(
-                storage.database, busy_timeout=max(storage.lock_timeout, 1.0), verify=verify
+            run_lock(storage, timeout=storage.lock_timeout, purpose=purpose),
+            open_store(
+                storage, busy_timeout=max(storage.lock_timeout, 1.0), verify=verify
             ) as store,
         ):
             yield store
 
     def _require_database(self) -> None:
         database = self.settings.storage.database
-        if not database.exists():
+        if not database_exists(self.settings.storage):
             # Nothing stored; and no new, empty database at a mistyped path.
             raise ConfigError(
                 f"no database yet at {database}",
@@ -637,7 +645,8 @@ class Aggregator:
     ) -> RunSummary:
         summary = RunSummary(run_date=run_date)
         if store.created:
-            summary.created_database = self.settings.storage.database
+            storage = self.settings.storage
+            summary.created_database = storage.url if storage.url else storage.database
         if steps.digest:
             # Only a run that writes digests can finish an interrupted one's work; until
             # then the interrupted run stays on record as unfinished.
@@ -827,7 +836,7 @@ def prepare_database(settings: Settings) -> None:
     again (and mailed again). Raises ConfigError naming the key and the folder.
     """
     folder = settings.storage.database.parent
-    if folder.is_dir():
+    if settings.storage.url is not None or folder.is_dir():
         return
     if folder.exists() or not settings.storage.create:
         what = "is not a folder" if folder.exists() else "does not exist"
@@ -857,3 +866,21 @@ def prune(settings: Settings, store: Storage, summary: RunSummary, *, now: datet
     summary.pruned_digests = housekeeping.remove_digests_before(
         settings.publish.output_dir, first_kept, keep=set(store.digest_days())
     )
+
+
+def migrate_database(
+    source: Path,
+    target: StorageSettings,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Copy the SQLite database ``source`` into ``target``'s PostgreSQL database, both
+    run locks held (no waiting); the rows copied per table. See ``aggregator migrate``."""
+    from ._storage.postgres.copy import copy_sqlite_to_postgres
+
+    with (
+        run_lock(StorageSettings(database=source), timeout=0, purpose="migrate"),
+        run_lock(target, timeout=0, purpose="migrate"),
+    ):
+        return copy_sqlite_to_postgres(source, target, force=force, progress=progress)

@@ -1,15 +1,20 @@
-"""Shared fixtures: a fixed clock, the repository paths, a config writer, a parse counter."""
+"""Shared fixtures: a fixed clock, the repository paths, a config writer, a parse counter,
+and a throwaway PostgreSQL server (see pgserver.py) with a fresh database per test."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pgserver
 import pytest
 from pytest_httpserver import HTTPServer
 
 from aggregator._update import reading
+from aggregator.config.settings import StorageSettings
 from benchmarks import feeds as generator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +77,56 @@ def serve_generated(httpserver: HTTPServer, count: int, entries: int) -> str:
             f'categories = ["{generator.feed_category(index)}"]\n'
         )
     return "\n".join(parts)
+
+
+# -- PostgreSQL: one throwaway cluster per test process, one new database per test
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pgserver.PostgresServer]:
+    """A running PostgreSQL cluster, or the test skipped saying why there is none
+    (an error instead when AGGREGATOR_TEST_POSTGRES=required, as in CI)."""
+    reason = pgserver.unavailable()
+    if reason is not None:
+        if os.environ.get(pgserver.SWITCH, "").lower() == "required":
+            pytest.fail(f"PostgreSQL is required ({pgserver.SWITCH}=required): {reason}")
+        pytest.skip(f"PostgreSQL half skipped: {reason}")
+    server = pgserver.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(postgres_server: pgserver.PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database, dropped after the test."""
+    name = f"test_{os.getpid()}_{next(_databases)}"
+    url = postgres_server.create_database(name)
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> StorageSettings:
+    """The settings of a new database, once per backend (SQLite file, PostgreSQL)."""
+    from storekit import storage_settings
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return storage_settings(request.param, tmp_path, url)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once whether the PostgreSQL half ran (the controller decides as the workers do)."""
+    reason = pgserver.unavailable()
+    if reason is not None:
+        terminalreporter.write_line(f"PostgreSQL half skipped: {reason}", yellow=True)
+    else:
+        terminalreporter.write_line(
+            f"PostgreSQL half: run on a throwaway cluster ({pgserver.bin_dir()})"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -11,36 +12,50 @@ import feedparser
 import pytest
 from atomcheck import validate_atom
 from conftest import SEEDS
+from storekit import sql
 
+from aggregator._storage import open_store
 from aggregator._storage.sqlite import Store
 from aggregator._update.decide import Outcome
-from aggregator.config.settings import Settings, load_config
+from aggregator.config.settings import Settings, StorageSettings, load_config
 from aggregator.core import RunSummary, run
 
 RUN_DATE = date(2026, 11, 23)
 LIST_DAY = "2026-01-14"
 
 
-def run_default(tmp_path: Path, clock: Callable[[], datetime]) -> tuple[Settings, RunSummary]:
+def run_default(
+    tmp_path: Path, clock: Callable[[], datetime], storage: StorageSettings | None = None
+) -> tuple[Settings, RunSummary]:
+    """The embedded default config run in ``tmp_path``; on ``storage``'s database when given
+    (a PostgreSQL url; a SQLite file keeps the default ./aggregator.db)."""
     settings = load_config(None, cwd=tmp_path)
+    if storage is not None and storage.url is not None:
+        settings = replace(settings, storage=replace(settings.storage, url=storage.url))
     return settings, run(settings, clock=clock, run_date=RUN_DATE)
 
 
-def table_counts(database: Path) -> dict[str, int]:
-    with Store(database) as store:
-        names = [
-            r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        ]
+def table_counts(settings: StorageSettings) -> dict[str, int]:
+    with open_store(settings) as store:
+        if isinstance(store, Store):
+            query = "SELECT name FROM sqlite_master WHERE type='table'"
+        else:
+            query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         return {
-            name: store.db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0]
-            for name in names
+            name: sql(store, f'SELECT count(*) FROM "{name}"')[0][0]
+            for (name,) in sql(store, query)
             if name not in ("runs", "sqlite_sequence")
+            # SQLite's FTS5 shadow tables: its own index's pages, no data of ours.
+            and not name.startswith("search_text_fts")
         }
 
 
 @pytest.fixture
-def first_run(tmp_path: Path, clock: Callable[[], datetime]) -> tuple[Settings, RunSummary]:
-    return run_default(tmp_path, clock)
+def first_run(
+    tmp_path: Path, clock: Callable[[], datetime], storage: StorageSettings
+) -> tuple[Settings, RunSummary]:
+    """The first run of the default config, on each backend."""
+    return run_default(tmp_path, clock, storage)
 
 
 def test_default_run_publishes_one_feed_per_category(
@@ -204,17 +219,17 @@ def test_sample_feeds_are_counted_as_duplicates(first_run: tuple[Settings, RunSu
 
 
 def test_rerun_adds_nothing_and_rewrites_identical_feeds(
-    tmp_path: Path, clock: Callable[[], datetime]
+    tmp_path: Path, clock: Callable[[], datetime], storage: StorageSettings
 ) -> None:
-    settings, _ = run_default(tmp_path, clock)
+    settings, _ = run_default(tmp_path, clock, storage)
     out = settings.publish.output_dir
     files = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
-    counts = table_counts(settings.storage.database)
-    _, again = run_default(tmp_path, clock)
+    counts = table_counts(settings.storage)
+    _, again = run_default(tmp_path, clock, storage)
     assert again.count(Outcome.NEW) == 0 and again.count(Outcome.UPDATED) == 0
     assert again.count(Outcome.UNCHANGED) == 49
     assert again.feeds_written == 0
-    assert table_counts(settings.storage.database) == counts
+    assert table_counts(settings.storage) == counts
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
     assert after == files  # same bytes, and not even rewritten
 
@@ -227,3 +242,24 @@ def test_a_later_run_keeps_the_articles_on_their_first_day(
     later = run(settings, clock=clock, run_date=date(2026, 11, 24))
     assert later.count(Outcome.NEW) == 0
     assert not (settings.publish.output_dir / "digests" / "2026-11-24").exists()
+
+
+def test_a_run_on_postgresql_publishes_the_same_bytes_as_on_sqlite(
+    tmp_path: Path, clock: Callable[[], datetime], pg_url: str
+) -> None:
+    """The whole published tree (feeds, digests, index, OPML) byte for byte."""
+    (tmp_path / "sqlite").mkdir()
+    (tmp_path / "postgres").mkdir()
+    on_sqlite, first = run_default(tmp_path / "sqlite", clock)
+    postgres = StorageSettings(database=tmp_path / "unused.db", url=pg_url)
+    on_postgres, second = run_default(tmp_path / "postgres", clock, postgres)
+    assert not (tmp_path / "postgres" / "aggregator.db").exists()
+
+    def tree(settings: Settings) -> dict[str, bytes]:
+        out = settings.publish.output_dir
+        return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    published = tree(on_sqlite)
+    assert len(published) > 10 and "feeds/all.atom" in published
+    assert tree(on_postgres) == published
+    assert second.as_dict()["sources"] == first.as_dict()["sources"]

@@ -5,11 +5,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from storekit import sql
 
+from aggregator._storage import open_store
+from aggregator._storage.postgres import MIGRATIONS as PG_MIGRATIONS
+from aggregator._storage.protocol import Storage
 from aggregator._storage.sqlite import MIGRATIONS, Store
 from aggregator._update.normalize import normalize
 from aggregator._update.plan import plan_entries
-from aggregator.config.settings import DedupSettings
+from aggregator.config.settings import DedupSettings, StorageSettings
 from aggregator.config.sources import Source
 from aggregator.errors import StorageError
 from aggregator.types import ParsedEntry
@@ -17,7 +21,7 @@ from aggregator.types import ParsedEntry
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
 
-def store_one(store: Store, title: str = "T", link: str = "https://e.org/1") -> None:
+def store_one(store: Storage, title: str = "T", link: str = "https://e.org/1") -> None:
     item = normalize(ParsedEntry(title=title, link=link, authors=("Ada", "Bo")), source="s")
     source = Source(name="s", kind="feed", categories=("cat",))
     plan = plan_entries(
@@ -31,19 +35,23 @@ def store_one(store: Store, title: str = "T", link: str = "https://e.org/1") -> 
     store.apply([plan])
 
 
-def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "a.db"
-    with Store(path) as store:
-        assert store.schema_version() == MIGRATIONS[-1][0]
+def test_migrations_run_once_and_are_recorded(storage: StorageSettings) -> None:
+    with open_store(storage) as store:
+        assert store.created
+        assert store.schema_version() == MIGRATIONS[-1][0]  # type: ignore[attr-defined]
         store_one(store)
-    with Store(path) as store:  # reopening migrates nothing and keeps the data
-        rows = store.db.execute("SELECT count(*) FROM schema_migrations").fetchone()
-        assert rows[0] == len(MIGRATIONS)
+    with open_store(storage) as store:  # reopening migrates nothing and keeps the data
+        assert not store.created
+        assert sql(store, "SELECT count(*) FROM schema_migrations") == [(len(MIGRATIONS),)]
         assert store.count_entries() == 1
 
 
-def test_rows_round_trip(tmp_path: Path) -> None:
-    with Store(tmp_path / "a.db") as store:
+def test_both_backends_have_the_same_migrations() -> None:
+    assert [(v, n) for v, n, _ in PG_MIGRATIONS] == [(v, n) for v, n, _ in MIGRATIONS]
+
+
+def test_rows_round_trip(storage: StorageSettings) -> None:
+    with open_store(storage) as store:
         store_one(store)
         (row,) = store.entries_in_category("cat", 10)
         assert row.key == "url:https://e.org/1"
@@ -54,11 +62,11 @@ def test_rows_round_trip(tmp_path: Path) -> None:
         assert store.entries_for_day(date(2026, 11, 23)) == [row]
 
 
-def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
-    with Store(tmp_path / "a.db") as store:
+def test_a_failed_transaction_leaves_nothing_behind(storage: StorageSettings) -> None:
+    with open_store(storage) as store:
         store_one(store, link="https://e.org/kept")
         with pytest.raises(RuntimeError), store.transaction():
-            store.db.execute("DELETE FROM entries")
+            sql(store, "DELETE FROM entries")
             raise RuntimeError("crash half-way")
         assert store.count_entries() == 1
 

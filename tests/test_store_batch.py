@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from storekit import counting_changes, sql
+
+from aggregator._storage import open_store
+from aggregator._storage.postgres import PostgresStore
+from aggregator._storage.protocol import Storage
 from aggregator._storage.sqlite import Store
 from aggregator._update.normalize import normalize
 from aggregator._update.plan import plan_entries
-from aggregator.config.settings import DedupSettings
+from aggregator.config.settings import DedupSettings, StorageSettings
 from aggregator.config.sources import Source
 from aggregator.types import Entry, ParsedEntry, StoredEntry
 
@@ -21,28 +26,28 @@ def entries(*items: ParsedEntry) -> list[Entry]:
     return [normalize(item, source="s", position=i) for i, item in enumerate(items, start=1)]
 
 
-def store_document(store: Store, document: list[Entry]) -> int:
-    """Decide and store one document; return how many rows SQLite changed.
+def store_document(store: Storage, document: list[Entry]) -> int:
+    """Decide and store one document; return how many rows the database changed.
 
     Not counting the output generation, which a trigger moves once per changed row.
     """
-    before = store.db.conn.total_changes
-    generation = store.output_generation()
-    known = store.known("s", [entry.key for entry in document])
-    store.apply(
-        [plan_entries(SOURCE, document, known, now=NOW, today=TODAY, dedup=DedupSettings())]
-    )
-    moved = store.output_generation() - generation
-    return store.db.conn.total_changes - before - moved
+    with counting_changes(store) as changed:
+        known = store.known("s", [entry.key for entry in document])
+        store.apply(
+            [plan_entries(SOURCE, document, known, now=NOW, today=TODAY, dedup=DedupSettings())]
+        )
+    return changed[0]
 
 
-def test_a_repeated_key_in_one_document_is_inserted_then_completed(tmp_path: Path) -> None:
+def test_a_repeated_key_in_one_document_is_inserted_then_completed(
+    storage: StorageSettings,
+) -> None:
     bare = ParsedEntry(title="Paper", link="https://arxiv.org/abs/2601.00001")
     full = ParsedEntry(
         title="Paper", link="https://arxiv.org/abs/2601.00001v2", summary="<p>Abstract</p>"
     )
     many = [ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(700)]
-    with Store(tmp_path / "a.db") as store:
+    with open_store(storage) as store:
         store_document(store, entries(bare, *many, full))
         rows = store.get_entries(["arxiv:2601.00001"])
         assert rows["arxiv:2601.00001"].summary == "<p>Abstract</p>"  # the later copy filled it
@@ -50,18 +55,18 @@ def test_a_repeated_key_in_one_document_is_inserted_then_completed(tmp_path: Pat
         assert store.categories() == [("cat", 701)]
 
 
-def test_storing_the_same_document_again_changes_no_row(tmp_path: Path) -> None:
+def test_storing_the_same_document_again_changes_no_row(storage: StorageSettings) -> None:
     document = entries(
         *(ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(50))
     )
-    with Store(tmp_path / "a.db") as store:
+    with open_store(storage) as store:
         assert store_document(store, document) > 0
         assert store_document(store, document) == 0
 
 
-def test_an_update_rewrites_only_that_row(tmp_path: Path) -> None:
+def test_an_update_rewrites_only_that_row(storage: StorageSettings) -> None:
     items = [ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(20)]
-    with Store(tmp_path / "a.db") as store:
+    with open_store(storage) as store:
         store_document(store, entries(*items))
         items[7] = ParsedEntry(title="P7, revised", link="https://example.org/7")
         assert store_document(store, entries(*items)) == 2  # the row and its source hash
@@ -70,13 +75,23 @@ def test_an_update_rewrites_only_that_row(tmp_path: Path) -> None:
         ].title == ("P7, revised")
 
 
-def test_the_batch_statements_name_every_column_of_entries(tmp_path: Path) -> None:
+def test_the_batch_statements_name_every_column_of_entries(storage: StorageSettings) -> None:
     """A column added to the table or to _entry_to_row must be in _COLUMNS too."""
     from aggregator._storage.sqlite import entries as entries_module
     from aggregator._update.decide import atom_id_for
 
-    with Store(tmp_path / "a.db") as store:
-        table = [row[1] for row in store.db.execute("PRAGMA table_info(entries)")]
+    with open_store(storage) as store:
+        if isinstance(store, PostgresStore):
+            table = [
+                name
+                for (name,) in sql(
+                    store,
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_name = 'entries'",
+                )
+            ]
+        else:
+            table = [row[1] for row in sql(store, "PRAGMA table_info(entries)")]
     row = entries_module._entry_to_row(
         StoredEntry(
             key="k", atom_id=atom_id_for("k"), title="t", link=None, published=None,
@@ -88,7 +103,9 @@ def test_the_batch_statements_name_every_column_of_entries(tmp_path: Path) -> No
     assert set(entries_module._COLUMNS) == set(table) == set(row)
 
 
-def test_rows_written_in_one_statement_keep_their_order_types_and_text(tmp_path: Path) -> None:
+def test_rows_written_in_one_statement_keep_their_order_types_and_text(
+    storage: StorageSettings,
+) -> None:
     """Filings and announcements go in as one JSON array (``_insert_all``): what comes
     out is what went in, in order, integers as integers and NULL as NULL."""
     from aggregator._update.plan import Announcement, Plan
@@ -97,7 +114,7 @@ def test_rows_written_in_one_statement_keep_their_order_types_and_text(tmp_path:
     document = entries(
         *(ParsedEntry(title=f"P{i}", link=f"https://example.org/{i}") for i in range(3))
     )
-    with Store(tmp_path / "a.db") as store:
+    with open_store(storage) as store:
         store_document(store, document)
         keys = [entry.key for entry in document]
         store.apply(
@@ -114,10 +131,17 @@ def test_rows_written_in_one_statement_keep_their_order_types_and_text(tmp_path:
                 )
             ]
         )
-        rows = store.db.execute(
-            "SELECT entry_key, category, day, how, version, typeof(version), source"
-            " FROM arxiv_announcements ORDER BY rowid"
-        ).fetchall()
+        postgres = isinstance(store, PostgresStore)
+        rows = sql(
+            store,
+            "SELECT entry_key, category, day, how, version,"
+            + (
+                " CASE WHEN version IS NULL THEN 'null' ELSE 'integer' END, source"
+                " FROM arxiv_announcements ORDER BY seq"
+                if postgres
+                else " typeof(version), source FROM arxiv_announcements ORDER BY rowid"
+            ),
+        )
     assert rows == [
         (keys[2], odd, TODAY.isoformat(), "new", None, "null", "s"),
         (keys[0], "cs.AI", TODAY.isoformat(), "cross", 2**62, "integer", "s"),
@@ -145,17 +169,24 @@ def test_what_is_known_of_a_new_document_is_one_query(tmp_path: Path) -> None:
         assert sorted(known.delivered) == sorted(keys[:3]) and known.pruned == {}
 
 
-def test_keys_with_a_nul_character_are_stored_and_known_exactly(tmp_path: Path) -> None:
+def test_keys_with_a_nul_character_are_stored_and_known_exactly(
+    storage: StorageSettings,
+) -> None:
     """SQLite's JSON functions end a string at NUL: such rows and keys are bound one
-    by one instead of going through json_each."""
+    by one instead of going through json_each. PostgreSQL's text cannot hold NUL at
+    all: the store writes it escaped and reads it back as it was."""
     document = entries(
         ParsedEntry(title="Nul", guid="tag:a\x00b"),
         ParsedEntry(title="Plain", link="https://example.org/plain"),
     )
     keys = [entry.key for entry in document]
     assert "\x00" in keys[0]
-    with Store(tmp_path / "a.db") as store:
+    with open_store(storage) as store:
         assert store_document(store, document) > 0
         assert store.categories() == [("cat", 2)]
         assert sorted(store.known("s", keys).rows) == sorted(keys)
         assert store_document(store, document) == 0  # known again: nothing rewritten
+        (nul,) = store.entries_in_category("cat", 1, since_day=TODAY)[-1:] or [None]
+        stored = store.get_entries([keys[0]])[keys[0]]
+        assert stored.key == keys[0] and stored.title == "Nul"
+        assert nul is not None

@@ -1,10 +1,10 @@
 """The storage protocol: what the facade and the stages may ask of a database.
 
-Every stage reaches storage through :class:`Storage`; :class:`~.sqlite.Store` (SQLite) is
-the implementation, checked against the protocol by mypy (``_conforms`` below), so that
-another one (PostgreSQL) can sit beside it without touching any stage. Generated from the
-methods the stages call and then kept by hand: a stage that needs a new query adds it
-here and to every implementation.
+Every stage reaches storage through :class:`Storage`; :class:`~.sqlite.Store` (SQLite) and
+:class:`~.postgres.PostgresStore` are the implementations, checked against the protocol
+by mypy (``_conforms`` below), so that neither stage nor facade knows which it has.
+Generated from the methods the stages call and then kept by hand: a stage that needs a
+new query adds it here and to every implementation (mypy fails until both have it).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from aggregator._fetch.health import FetchState
     from aggregator._neardup.rules import Candidate, Features
+    from aggregator._storage.postgres import PostgresStore
     from aggregator._storage.sqlite import Store
-    from aggregator._storage.sqlite.base import Batch
     from aggregator._storage.sqlite.check import Orphans
     from aggregator._storage.sqlite.deliveries import Delivery
     from aggregator._storage.sqlite.documents import LastDocument
@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.subscribers import Unsubscribe
     from aggregator._update.plan import Applied, Known, Linker, Plan
     from aggregator.types import PublishedFile, SearchResults, StoredEntry, Summary
+
+
+class Batch(Protocol):
+    """An open :meth:`Storage.batch`: :meth:`due` says when to :meth:`commit`."""
+
+    def begin(self) -> None: ...
+
+    def due(self) -> bool: ...
+
+    def commit(self) -> bool: ...
 
 
 class Storage(Protocol):
@@ -367,4 +377,9 @@ class Storage(Protocol):
 
 def _conforms(store: Store) -> Storage:
     """mypy checks here that the SQLite store implements the protocol."""
+    return store
+
+
+def _conforms_postgres(store: PostgresStore) -> Storage:
+    """mypy checks here that the PostgreSQL store implements the protocol."""
     return store

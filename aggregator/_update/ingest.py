@@ -41,9 +41,8 @@ from .._sources import ParseOptions
 from .._sources.arxiv.announce import left_out_note
 from .._sources.arxiv.api import catch_up
 from .._sources.arxiv.calendar import BatchState, Calendar, batch_state
-from .._storage.protocol import Storage
+from .._storage.protocol import Batch, Storage
 from .._storage.sqlite import SourceHealth
-from .._storage.sqlite.base import Batch
 from .._storage.sqlite.documents import LastDocument
 from ..config.settings import Settings
 from ..config.sources import Source

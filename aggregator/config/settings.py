@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._app.cron import cron_trigger
@@ -40,6 +41,8 @@ _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 @dataclass(frozen=True)
 class StorageSettings:
+    #: The SQLite file (also where the outbox folder goes by default); unused for
+    #: storage when ``url`` names a PostgreSQL database.
     database: Path
     #: Seconds to wait for another aggregator (or another program) using the database.
     lock_timeout: float = 60.0
@@ -48,6 +51,15 @@ class StorageSettings:
     #: Create the database's folder when it does not exist (else that is a config error:
     #: a typo in the path must not start a new, empty database).
     create: bool = False
+    #: ``postgresql://user@host:port/db``: store in PostgreSQL instead of ``database``.
+    url: str | None = None
+    #: The environment variable holding the PostgreSQL password (else libpq's own ways:
+    #: PGPASSWORD, ~/.pgpass).
+    password_env: str | None = None
+
+    def describe(self) -> str:
+        """Where the data is, for people: the URL (it holds no password) or the file."""
+        return self.url if self.url is not None else str(self.database)
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,8 @@ class Settings:
 SCHEMA: dict[str, Schema] = {
     "storage": {
         "database": (str, "aggregator.db", "SQLite database file"),
+        "url": (str, None, "postgresql://user@host:port/db: store in PostgreSQL instead"),
+        "password_env": (str, None, "environment variable holding the PostgreSQL password"),
         "lock_timeout": (
             (int, float),
             60,
@@ -435,7 +449,30 @@ def _followed(
     return follow
 
 
-def _storage(values: dict[str, Any], *, work_base: Path, file: str) -> StorageSettings:
+def _storage(
+    values: dict[str, Any], *, given: Iterable[str], work_base: Path, file: str
+) -> StorageSettings:
+    url, password_env = values["url"], values["password_env"]
+    if url is not None:
+        if "database" in given:
+            raise ConfigError(
+                "give either database (SQLite) or url (PostgreSQL), not both",
+                file=file,
+                key="storage.url",
+            )
+        check_postgres_url(url, file=file)
+    if password_env is not None:
+        if url is None:
+            raise ConfigError(
+                "only a PostgreSQL url takes a password", file=file, key="storage.password_env"
+            )
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+            raise ConfigError(
+                f"{password_env!r} is not an environment variable name",
+                file=file,
+                key="storage.password_env",
+                hint='name the variable, e.g. password_env = "AGGREGATOR_DB_PASSWORD"',
+            )
     if values["lock_timeout"] < 0:
         raise ConfigError("must be 0 or more", file=file, key="storage.lock_timeout")
     if values["keep_days"] < 0:
@@ -445,7 +482,31 @@ def _storage(values: dict[str, Any], *, work_base: Path, file: str) -> StorageSe
         lock_timeout=float(values["lock_timeout"]),
         keep_days=values["keep_days"],
         create=values["create"],
+        url=url,
+        password_env=password_env,
     )
+
+
+def check_postgres_url(url: str, *, file: str, key: str = "storage.url") -> None:
+    """A ``postgresql://`` URL naming a database, without a password in it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{url!r} is not a postgresql:// URL",
+            file=file,
+            key=key,
+            hint='e.g. url = "postgresql://aggregator@db.example.org:5432/aggregator";'
+            " for SQLite, give database instead",
+        )
+    if parts.password is not None or "password=" in parts.query:
+        raise ConfigError(
+            "the url holds a password, which would then sit in the config file",
+            file=file,
+            key=key,
+            hint="remove it, and give it through password_env, PGPASSWORD or ~/.pgpass",
+        )
+    if not parts.path.strip("/"):
+        raise ConfigError(f"{url!r} names no database", file=file, key=key, hint="end it in /<db>")
 
 
 def _schedule(values: dict[str, Any], timezone: str, *, file: str) -> ScheduleSettings:
@@ -522,7 +583,10 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     digest = _section(raw, "digest", file=file)
     fetch = _section(raw, "fetch", file=file)
     email, subscribers = parse_email(raw, file=file, base=source_base)
-    storage_settings = _storage(storage, work_base=work_base, file=file)
+    given = raw.get("storage", {})
+    storage_settings = _storage(
+        storage, given=given if isinstance(given, dict) else {}, work_base=work_base, file=file
+    )
     digest_timezone = _timezone(digest["timezone"], file=file, key="digest.timezone")
     schedule = _schedule(_section(raw, "schedule", file=file), digest_timezone, file=file)
     arxiv = _arxiv(_section(raw, "arxiv", file=file), file=file)

@@ -46,7 +46,7 @@ def check_command(ctx: click.Context, quick: bool, repair: bool) -> None:
     """
     settings = settings_of(ctx)
     path = settings.storage.database
-    if not path.exists():
+    if settings.storage.url is None and not path.exists():
         fail(
             ConfigError(
                 f"no database at {path}",

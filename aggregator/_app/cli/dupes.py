@@ -49,7 +49,7 @@ def dupes_group() -> None:
 def list_command(ctx: click.Context, limit: int) -> None:
     """Show the newest duplicate links: number, reason, similarity, both titles."""
     settings = settings_of(ctx)
-    if not settings.storage.database.exists():
+    if settings.storage.url is None and not settings.storage.database.exists():
         click.echo(f"No database yet at {settings.storage.database}: run `aggregator run` first.")
         return
     links, total = Aggregator(settings, clock=system_clock).duplicates(limit=limit)

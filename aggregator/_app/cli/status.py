@@ -191,7 +191,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo(json_text([line.as_dict() for line in lines]))
         sys.exit(EXIT_SOURCES_FAILED if problems else EXIT_OK)
-    paragraph("Database: {path}", path=settings.storage.database)
+    paragraph("Database: {path}", path=settings.storage.describe())
     paragraph("Config: {what}", what=config_used(settings))
     times = Times(settings.digest.timezone, now)
     echo(f"Times are in {settings.digest.timezone}; now {times.at(now, relative=False)}.")
