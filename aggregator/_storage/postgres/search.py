@@ -51,24 +51,11 @@ class PgSearchQueries(PgStoreBase):
             )
         fts.compile_query(query, syntax="words")  # the same SearchError for no words
         text = fts.index_text(query).replace(fts.SEPARATOR, " ")
-        where = [
-            "t.words @@ q.query",
-            "t.entry_key NOT IN (SELECT entry_key FROM duplicates)",
-        ]
-        params: list[Any] = [text]
-        if category is not None:
-            where.append(
-                "t.entry_key IN (SELECT entry_key FROM entry_categories WHERE category = %s)"
-            )
-            params.append(category)
-        if since is not None:
-            where.append("e.digest_day >= %s")
-            params.append(since.isoformat())
+        condition, params = _condition(text, category, since)
         tables = (
             f"(SELECT websearch_to_tsquery('{CONFIG}', %s) AS query) AS q,"
             " search_text AS t JOIN entries AS e ON e.key = t.entry_key"
         )
-        condition = " AND ".join(where)
         total = int(
             self._execute(f"SELECT count(*) FROM {tables} WHERE {condition}", params).fetchone()[0]
         )
@@ -108,6 +95,19 @@ class PgSearchQueries(PgStoreBase):
     def search_backlog(self) -> int:
         """Entries stored or changed and not indexed yet."""
         return int(self._execute("SELECT count(*) FROM search_pending").fetchone()[0])
+
+
+def _condition(text: str, category: str | None, since: date | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of a search and its parameters (the query text first)."""
+    where = ["t.words @@ q.query", "t.entry_key NOT IN (SELECT entry_key FROM duplicates)"]
+    params: list[Any] = [text]
+    if category is not None:
+        where.append("t.entry_key IN (SELECT entry_key FROM entry_categories WHERE category = %s)")
+        params.append(category)
+    if since is not None:
+        where.append("e.digest_day >= %s")
+        params.append(since.isoformat())
+    return " AND ".join(where), params
 
 
 def _best(parts: list[str]) -> Marked:
