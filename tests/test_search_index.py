@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator import SearchError
-from aggregator._storage import fts
+from aggregator._common import fts
 from aggregator._storage.sqlite import Store
 from aggregator.config.settings import Settings, load_config
 from aggregator.core import Aggregator, ingest

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from ..._common import fts
 from ...errors import SearchError
 from ...types import Marked, SearchHit, SearchResults
-from .. import fts
 from .base import chunks, storage_error
 from .entries import EntryQueries
 from .search_index import fill_search_index
