@@ -1,4 +1,4 @@
-.PHONY: test test-fast lint run bench bench-quick
+.PHONY: test test-fast lint run bench bench-quick docs dist
 test:
 	python -m pytest
 test-fast:
@@ -11,3 +11,7 @@ bench:
 	python -m benchmarks && python -m benchmarks.publish && python -m benchmarks.fetch && python -m benchmarks.ranking
 bench-quick:
 	python -m benchmarks --feeds 20 --big-entries 2000 --skip-feedparser
+docs:
+	mkdocs build --strict
+dist:
+	python -m build && twine check --strict dist/*

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.message import Message
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -24,7 +25,8 @@ import httpx
 from ._enrich import wiring
 from ._enrich.ranker import RankingReport
 from ._fetch.health import FetchState
-from ._mail import deliver
+from ._mail import deliver, unsubscribe
+from ._mail.unsubscribe import MailRequest
 from ._neardup import linking
 from ._output import digest as digests
 from ._output import housekeeping, personal
@@ -44,11 +46,12 @@ from ._storage.sqlite.deliveries import (
     UNSERVED,
 )
 from ._storage.sqlite.dupes import DuplicateLink
+from ._storage.sqlite.subscribers import Unsubscribe
 from ._update.backfill import BackfillReport
 from ._update.backfill import backfill as store_listings
 from ._update.decide import Outcome
 from ._update.ingest import SourceReport, ingest, system_clock
-from .config.mail import EMAIL_SCHEMA
+from .config.mail import EMAIL_SCHEMA, EmailSettings
 from .config.settings import Settings
 from .errors import AggregatorError, ConfigError, DeliveryError, StorageError
 from .types import Clock, SearchResults, StoredEntry
@@ -75,6 +78,7 @@ __all__ = [
     "build_digest",
     "day_bounds",
     "days_to_finish",
+    "default_enrichers",
     "ingest",
     "prepare_database",
     "publish_feeds",
@@ -114,6 +118,8 @@ class RunSummary:
     ranking: RankingReport | None = None
     #: Personal feeds written (changed) by this run.
     personal_feeds: int = 0
+    #: Lines the enrichers had for the run's output (what they did, what to act on).
+    notes: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -209,13 +215,28 @@ def finish_earlier_days(
 class Enricher(Protocol):
     """A stage between storing and publishing: ranking, summaries (the ``enrich`` hook).
 
-    Each run hands every entry it created to each enricher once, after the entries are
-    stored and before anything is published, in the order they were stored. An
-    enricher that raises stops the run like a storage error: what it was given is
+    Each run hands every entry it created or whose text changed (a new version) to
+    each enricher once, after the entries are stored and before anything is
+    published, in the order they were stored, with the open store (to cache what it
+    computes). It returns lines for the run's output (what it did, what to act on).
+    An enricher that raises stops the run like a storage error: what it was given is
     stored already, and the next run does not hand it over again.
     """
 
-    def enrich(self, entries: Sequence[StoredEntry]) -> None: ...
+    def enrich(self, entries: Sequence[StoredEntry], store: Storage) -> Sequence[str]: ...
+
+
+def default_enrichers(
+    settings: Settings, *, clock: Clock, summaries: bool = True
+) -> list[Enricher]:
+    """The enrichers the config asks for: the summariser of ``[summaries]`` when it
+    asks a server (the extractive provider needs none: its text is computed when shown)."""
+    enrichers: list[Enricher] = []
+    if summaries and settings.summaries.uses_server:
+        from ._enrich.summaries import Summariser
+
+        enrichers.append(Summariser(settings.summaries, now=clock))
+    return enrichers
 
 
 @dataclass(frozen=True)
@@ -251,12 +272,19 @@ class Aggregator:
         *,
         clock: Clock = system_clock,
         client: httpx.Client | None = None,
-        enrichers: Sequence[Enricher] = (),
+        enrichers: Sequence[Enricher] | None = None,
+        summaries: bool = True,
     ) -> None:
+        """``enrichers`` default to what the config asks for (:func:`default_enrichers`);
+        ``summaries=False`` leaves the summariser out (``run --no-summaries``)."""
         self.settings = settings
         self.clock = clock
         self.client = client
-        self.enrichers = tuple(enrichers)
+        self.enrichers = tuple(
+            default_enrichers(settings, clock=clock, summaries=summaries)
+            if enrichers is None
+            else enrichers
+        )
 
     # -- the pipeline commands
 
@@ -407,6 +435,77 @@ class Aggregator:
     def inspect(self, *, quick: bool = False) -> Inspection:
         """The database file checked without changing it (integrity, foreign keys, schema)."""
         return inspect_database(self.settings.storage.database, quick=quick)
+
+    # -- subscribers: who left, and leaving (see _mail/unsubscribe.py)
+
+    def unsubscribes(self) -> dict[str, Unsubscribe]:
+        """Every recorded unsubscribe by lower-case address ({} without a database)."""
+        if not self.settings.storage.database.exists():
+            return {}
+        with Store(self.settings.storage.database) as store:
+            return store.unsubscribes()
+
+    def unsubscribe_token(self, address: str) -> str:
+        """``address``'s signed unsubscribe token (the key is made on first use).
+
+        This and :meth:`unsubscribe` answer web requests (``serve``): they skip reading
+        every page of the database first, as a run does."""
+        email = self._email_settings()
+        with Store(self.settings.storage.database, verify=False) as store:
+            secret = unsubscribe.secret_for(email, self._stored_secret(store))
+        return unsubscribe.token_for(secret, address)
+
+    def unsubscribe(self, address: str, *, token: str | None, via: str, detail: str = "") -> bool:
+        """Record that ``address`` leaves; ``token`` must be its own (None: trusted, from
+        the CLI). True when recorded now, False when it had left already. Raises
+        DeliveryError for a token that is not ``address``'s."""
+        email = self._email_settings()
+        with Store(self.settings.storage.database, verify=False) as store:
+            if token is not None:
+                secret = unsubscribe.secret_for(email, self._stored_secret(store))
+                if not unsubscribe.valid(secret, address, token):
+                    raise DeliveryError(f"the unsubscribe link of {address} is not valid")
+            return store.record_unsubscribe(
+                address, via=via, now=self.clock(), detail=detail or None
+            )
+
+    def resubscribe(self, address: str) -> bool:
+        """Forget that ``address`` left; False when it had not."""
+        if not self.settings.storage.database.exists():
+            return False
+        with Store(self.settings.storage.database) as store:
+            return store.forget_unsubscribe(address)
+
+    def unsubscribe_mail(
+        self, messages: Sequence[Message], *, trust_from: bool = False, dry_run: bool = False
+    ) -> list[tuple[MailRequest, bool]]:
+        """Read requests mailed to ``unsubscribe_mailto`` and record them (unless
+        ``dry_run``); each with whether it was recorded now."""
+        email = self._email_settings()
+        with Store(self.settings.storage.database) as store:
+            secret = unsubscribe.secret_for(email, self._stored_secret(store))
+            found = unsubscribe.read_requests(
+                messages, self.settings.subscribers, secret, trust_from=trust_from
+            )
+            done = []
+            for request in found:
+                new = False
+                if request.address is not None and not dry_run:
+                    detail = f"{request.reason}: {request.message_id or request.subject}"
+                    new = store.record_unsubscribe(
+                        request.address, via="mail", now=self.clock(), detail=detail
+                    )
+                done.append((request, new))
+            return done
+
+    def _email_settings(self) -> EmailSettings:
+        if self.settings.email is None:
+            raise ConfigError("email is not configured", hint="add an [email] table")
+        return self.settings.email
+
+    def _stored_secret(self, store: Storage) -> str | None:
+        email = self._email_settings()
+        return None if email.unsubscribe_secret_env else store.secret(unsubscribe.SECRET_NAME)
 
     def repair(self, found: Inspection) -> int:
         """Tidy a restored or recovered database: delete rows that refer to lost rows and
@@ -606,13 +705,14 @@ class Aggregator:
         if not enrichers:
             return
         created = [key for report in summary.sources for key in report.new_keys]
+        changed = [key for report in summary.sources for key in report.changed_keys]
         # Linked as a near-duplicate of an older entry: stored, but never published.
         hidden = store.kept_keys(created)
-        keys = [key for key in created if key not in hidden]
+        keys = list(dict.fromkeys(key for key in (*created, *changed) if key not in hidden))
         rows = store.get_entries(keys)
         entries = [rows[key] for key in keys if key in rows]
         for enricher in enrichers:
-            enricher.enrich(entries)
+            summary.notes.extend(enricher.enrich(entries, store))
 
     def _digests(
         self, store: Storage, summary: RunSummary, touched: set[date], *, ingested: bool

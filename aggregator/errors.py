@@ -14,6 +14,7 @@ the user needs to act on it (the source, the config key and file, the path)::
     ├── PublishError     a feed, digest or index page cannot be written
     ├── DeliveryError    a digest cannot be sent
     │   └── SmtpError    the SMTP server refused, failed or could not be reached
+    ├── SummaryError     a summary server gave no summary (never stops a run: reported)
     ├── LinkNotFoundError  `dupes explain/split` named no duplicate link
     └── SearchError  a search query asks for nothing, or breaks FTS5's syntax
 
@@ -158,6 +159,26 @@ class SmtpError(DeliveryError):
         self.code = code
         self.temporary = temporary
         self.session = session
+
+
+class SummaryError(AggregatorError):
+    """A chat-completions server gave no usable summary. ``kind`` says why:
+
+    ``malformed`` (a reply that is not the JSON asked for: worth one more try),
+    ``rate-limited`` (429: wait ``retry_after`` seconds, when the server said),
+    ``transient`` (5xx, a timeout, a dropped connection: worth one more try),
+    ``fatal`` (no server there, a refused key, an unknown model: stop asking this run).
+    ``tokens`` counts what the failed request spent. The summariser reports it in the
+    run's output; it never stops a run.
+    """
+
+    def __init__(
+        self, message: str, *, kind: str, retry_after: float | None = None, tokens: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+        self.tokens = tokens
 
 
 class LinkNotFoundError(AggregatorError):

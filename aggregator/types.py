@@ -152,6 +152,34 @@ class StoredEntry:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """What a summariser wrote about an entry: a TL;DR and three short sections.
+
+    ``title`` is the entry's title translated into ``language`` (``None`` when no
+    translation was asked for). ``provider`` names who wrote it ("extractive", or
+    "openai-compatible/<model>"), shown beside it so that readers know.
+    """
+
+    tldr: str
+    background: str = ""
+    innovation: str = ""
+    conclusion: str = ""
+    title: str | None = None
+    language: str | None = None
+    provider: str = "extractive"
+
+    @property
+    def sections(self) -> tuple[tuple[str, str], ...]:
+        """The non-empty sections as (heading, text), in reading order."""
+        named = (
+            ("Background", self.background),
+            ("Innovation", self.innovation),
+            ("Conclusion", self.conclusion),
+        )
+        return tuple((heading, text) for heading, text in named if text)
+
+
+@dataclass(frozen=True)
 class PublishedFile:
     """An output file as it was last written (or found already up to date)."""
 

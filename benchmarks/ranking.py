@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             for label in ("first run", "rerun (cached)"):
                 wall, cpu = time.perf_counter(), time.process_time()
                 ranker = Ranker(settings, store)
-                ranker.enrich(entries)
+                ranker.enrich(entries, store)
                 orders = []
                 for subscriber in settings.subscribers:
                     table = ranker.ranks(entries, ranker.profile_for(subscriber))

@@ -19,7 +19,7 @@ from aggregator._mail.deliver import CONNECT_RETRY_DELAYS, DeliveryReport
 from aggregator._storage.sqlite import Store
 from aggregator._storage.sqlite.deliveries import FAILED_PERMANENT, FAILED_TEMPORARY, SENDING, SENT
 from aggregator.config.settings import Settings, load_config
-from aggregator.core import run, send_day
+from aggregator.core import Aggregator, run, send_day
 
 ServerFactory = Callable[..., SmtpServer]
 
@@ -96,9 +96,11 @@ def test_each_subscriber_gets_their_categories_as_text_and_html(
         ai["Message-ID"].startswith("<digest.2026-01-14.") and "@example.org>" in ai["Message-ID"]
     )
     assert ai["List-Id"] == "Daily digest <digest.example.org>"
+    # The mailto subject carries the subscriber's signed token (see test_unsubscribe.py).
+    token = Aggregator(settings).unsubscribe_token("ai@example.org")
     assert ai["List-Unsubscribe"] == (
         "<https://example.org/unsubscribe?email=ai@example.org>,"
-        " <mailto:unsubscribe@example.org?subject=unsubscribe>"
+        f" <mailto:unsubscribe@example.org?subject=unsubscribe%20{token}>"
     )
     assert ai["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert ai["Auto-Submitted"] == "auto-generated"

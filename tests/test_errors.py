@@ -20,6 +20,8 @@ SAMPLES: dict[str, Any] = {
     "str": "a {name}",
     "str | None": "a {name}",
     "int | None": 421,
+    "int": 508,
+    "float | None": 2.5,
     "bool": True,
     "datetime | None": datetime(2026, 11, 23, 7, 30, tzinfo=UTC),
 }

@@ -15,6 +15,7 @@ from test_lock import holder
 import aggregator
 from aggregator import Aggregator, StoredEntry, load_config
 from aggregator._app.cli import EXIT_LOCKED, main
+from aggregator._storage.protocol import Storage
 
 SAMPLES = f"""
 [storage]
@@ -110,8 +111,9 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def enrich(self, entries: Sequence[StoredEntry]) -> None:
+    def enrich(self, entries: Sequence[StoredEntry], store: Storage) -> list[str]:
         self.calls.append([entry.key for entry in entries])
+        return []
 
 
 def test_an_enricher_sees_every_new_entry_once(

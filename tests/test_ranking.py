@@ -66,7 +66,7 @@ def test_the_liked_topic_ranks_first_and_a_rerun_fits_nothing(tmp_path: Path) ->
     with Store(settings.storage.database) as store:
         rows = store.entries_for_day(date(2026, 11, 23))
         ranker = Ranker(settings, store, fit=fit)
-        ranker.enrich(rows)
+        ranker.enrich(rows, store)
         assert fit.calls == 1 and ranker.report.scored == 64
         table = ranker.ranks(rows, ranker.profile_for(None))
         order = sorted(rows, key=lambda e: table[e.key].sort_key(0))
@@ -76,7 +76,7 @@ def test_the_liked_topic_ranks_first_and_a_rerun_fits_nothing(tmp_path: Path) ->
         assert table[order[5].key].reason.startswith("like: ")
         # A second ranker over the same store (the next run) reads the cache.
         again = Ranker(settings, store, fit=fit)
-        again.enrich(rows)
+        again.enrich(rows, store)
         assert again.ranks(rows, again.profile_for(None)) == table
         assert fit.calls == 1 and again.report.fitted == 0 and again.report.scored == 0
 

@@ -123,6 +123,8 @@ def test_a_database_of_schema_12_gains_raw_authors_and_its_rows_read_back(
     conn.close()
     with Store(path) as store:
         assert store.schema_version() == MIGRATIONS[-1][0]
+        applied = store.db.execute("SELECT version FROM schema_migrations").fetchall()
+        assert (13,) in applied
         (entry,) = store.get_entries(["arxiv:2609.01234"]).values()
         assert entry.authors == (NAME,)
         assert entry.raw_authors is None

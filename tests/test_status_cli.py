@@ -67,6 +67,7 @@ def test_status_reads_at_80_columns_with_no_word_cut(troubled: Path) -> None:
     whole |= {f"({source['flag']}){end}" for source in sources for end in ("", ",")}
     # The database's path is one word however long; its label may stand alone before it.
     whole |= {"Database:", str(troubled.parent / "agg.db")}
+    whole |= {"Config:", str(troubled), "(from", "--config)"}
     for line in lines:
         tokens = line.strip(BOX + " ").split()
         # A line of one word is a whole name or a whole word of a note, never a piece.

@@ -25,7 +25,6 @@ import contextlib
 import errno
 import io
 import logging
-import resource
 import socket
 import sys
 import threading
@@ -70,6 +69,10 @@ def connection_cap(wanted: int) -> int:
 
     A server out of descriptors cannot accept anyone, however short its timeouts.
     """
+    try:
+        import resource  # POSIX only; Windows sockets are not counted against a limit
+    except ImportError:  # pragma: no cover - Windows
+        return wanted
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return wanted

@@ -1,6 +1,7 @@
 """``aggregator serve``: the output folder over HTTP, for feed readers and browsers.
 
-Owns answering GET and HEAD for files under the output folder and nothing else:
+Owns answering GET and HEAD for files under the output folder (and hands
+``/unsubscribe`` to ``unsubscribe_http`` when the config mails digests):
 
 - types with a charset: ``application/atom+xml; charset=utf-8`` for feeds,
   ``text/html; charset=utf-8``, ``text/plain; charset=utf-8`` for digests;
@@ -46,6 +47,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from ..config.serve import ServeSettings
+from . import unsubscribe_http
 from .httpserver import BoundedHandler, BoundedServer
 
 log = logging.getLogger(__name__)
@@ -237,22 +239,44 @@ class Handler(BoundedHandler):
 
     server: FeedServer
     server_version = "aggregator"
+    #: Replace security headers for one response (the unsubscribe page's form).
+    extra_headers: dict[str, str] = {}  # noqa: RUF012 - replaced, never mutated
 
     def send_response(self, code: int, message: str | None = None) -> None:
         super().send_response(code, message)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in {**SECURITY_HEADERS, **self.extra_headers}.items():
             self.send_header(name, value)
 
     def do_GET(self) -> None:
-        self._answer(send_body=True)
+        if not self._unsubscribe("GET"):
+            self._answer(send_body=True)
 
     def do_HEAD(self) -> None:
-        self._answer(send_body=False)
+        if not self._unsubscribe("HEAD"):
+            self._answer(send_body=False)
+
+    def do_POST(self) -> None:
+        if not self._unsubscribe("POST"):
+            self._not_allowed()
+
+    def _unsubscribe(self, method: str) -> bool:
+        """Answer ``/unsubscribe`` when serving it (see unsubscribe_http); False if not."""
+        unsubscriber = self.server.unsubscriber
+        if unsubscriber is None or urlsplit(self.path).path != unsubscribe_http.PATH:
+            return False
+        unsubscribe_http.answer(self, unsubscriber, method=method)
+        return True
 
     def _not_allowed(self) -> None:
         self._plain(HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
+
+    def send_page(
+        self, status: HTTPStatus, headers: dict[str, str], body: bytes, *, send_body: bool
+    ) -> None:
+        """Send a whole response (status, headers, body) built elsewhere."""
+        self._send(status, headers, body, send_body=send_body)
 
     def _answer(self, *, send_body: bool) -> None:
         parts = urlsplit(self.path)
@@ -360,10 +384,13 @@ class FeedServer(BoundedServer):
         clock: Callable[[], float] = time.time,
         settings: ServeSettings | None = None,
         search: Callable[[str], str] | None = None,
+        unsubscriber: unsubscribe_http.Unsubscriber | None = None,
     ) -> None:
         self.root = root.resolve()
         #: The search page for a query string (``q=...&category=...``), if served.
         self.search = search
+        #: Answers /unsubscribe when given (the config has an [email] table).
+        self.unsubscriber = unsubscriber
         self.cache = FileCache()
         self.clock = clock
         super().__init__(address, Handler, settings or ServeSettings())

@@ -1,4 +1,5 @@
-"""Where bundled files live: templates, sample seeds and the default config.
+"""Where bundled files live: templates, sample seeds and the configs (default, example,
+starter).
 
 In a wheel they are copied into ``aggregator/_data/``; in a source checkout
 (editable install) they are read from the repository root.
@@ -23,3 +24,18 @@ def templates_dir() -> Path:
 
 def default_config() -> Path:
     return data_root() / "config" / "default.toml"
+
+
+def example_config() -> Path:
+    """Every key with its default and help (``aggregator config example``)."""
+    return data_root() / "config" / "example.toml"
+
+
+def starter_config() -> Path:
+    """The common keys, commented (what ``aggregator init`` writes)."""
+    return data_root() / "config" / "starter.toml"
+
+
+def sample_daily_list() -> Path:
+    """The sample arXiv daily list ``aggregator init`` copies beside a new config."""
+    return data_root() / "seeds" / "002_d401467fe4d4ae84.txt"

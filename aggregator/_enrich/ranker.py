@@ -144,9 +144,11 @@ class Ranker:
 
     # -- scores
 
-    def enrich(self, entries: Sequence[StoredEntry]) -> None:
-        """Compute and cache the scores of ``entries`` for every learning profile."""
+    def enrich(self, entries: Sequence[StoredEntry], store: Storage) -> Sequence[str]:
+        """Compute and cache the scores of ``entries`` for every learning profile (in
+        the store it was made with; what it did is the run's ``ranking`` report)."""
         self.scores([entry.key for entry in entries])
+        return ()
 
     def scores(self, keys: Sequence[str], profiles: Sequence[Profile] | None = None) -> None:
         """Make sure each learning profile (of ``profiles``, default all) has a cached

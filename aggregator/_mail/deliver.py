@@ -52,10 +52,12 @@ from .._storage.sqlite.deliveries import (
     SENT,
     Delivery,
 )
+from .._storage.sqlite.subscribers import Unsubscribe
 from ..config.mail import EmailSettings, Subscriber, ascii_address
 from ..config.settings import Settings
 from ..errors import DeliveryError, SmtpError
 from ..types import Clock, Personal
+from . import unsubscribe
 from .digest import render_email, select
 from .message import build_message, message_id, needs_smtputf8
 from .smtp import Mailer, SmtpMailer
@@ -83,6 +85,8 @@ SKIPPED = "skipped"
 #: Refused permanently by an earlier send and not tried again (``--retry-failed`` does).
 NOT_RETRIED = "not-retried"
 WRITTEN = "written"
+#: The subscriber unsubscribed (one-click, by mail or by hand): never mailed again.
+UNSUBSCRIBED = "unsubscribed"
 
 
 @dataclass
@@ -90,7 +94,7 @@ class DeliveryResult:
     subscriber: str
     #: sent, failed-temporary, failed-permanent, empty, already-sent, unconfirmed,
     #: not-retried (failed permanently before), skipped (taken by another process),
-    #: written.
+    #: written, unsubscribed.
     outcome: str
     entries: int = 0
     detail: str = ""
@@ -152,11 +156,19 @@ def _compose(
     base_url: str,
     now: datetime,
     feed_url: str | None = None,
+    token: str | None = None,
 ) -> _Planned:
     content = render_email(
-        chosen, subscriber=subscriber, settings=email, base_url=base_url, feed_url=feed_url
+        chosen,
+        subscriber=subscriber,
+        settings=email,
+        base_url=base_url,
+        feed_url=feed_url,
+        token=token,
     )
-    msg = build_message(chosen, content, subscriber=subscriber, settings=email, now=now)
+    msg = build_message(
+        chosen, content, subscriber=subscriber, settings=email, now=now, token=token
+    )
     return _Planned(
         subscriber,
         msg.as_bytes(),
@@ -257,7 +269,12 @@ def send_digest(
     folder = outbox_folder(settings, day, outbox, in_output=outbox_in_output) if dry_run else None
     report = DeliveryReport(day=day.isoformat(), dry_run=dry_run, resumed=resumed)
     log_rows = {} if dry_run else store.deliveries_for_day(day)
-    sending = _Sending(store, email, day, _sendable(retry_failed, resend_unconfirmed), clock)
+    secret = None
+    if email.unsubscribe_url is not None or email.unsubscribe_mailto is not None:
+        generated = None if email.unsubscribe_secret_env else store.secret(unsubscribe.SECRET_NAME)
+        secret = unsubscribe.secret_for(email, generated)
+    sendable = _sendable(retry_failed, resend_unconfirmed)
+    sending = _Sending(store, email, day, sendable, clock, store.unsubscribes(), secret)
     now = clock()
     plan = _plan(
         settings, digest, log_rows, sending, only=only, folder=folder, now=now, personal=personal
@@ -283,6 +300,10 @@ class _Sending:
     day: date
     sendable: tuple[str, ...]
     clock: Clock
+    #: Who unsubscribed (by lower-case address): never mailed.
+    unsubscribed: Mapping[str, Unsubscribe] = field(default_factory=dict)
+    #: The key that signs unsubscribe links; None when the config has none to sign.
+    secret: str | None = None
 
 
 def _sendable(retry_failed: bool, resend_unconfirmed: bool) -> tuple[str, ...]:
@@ -325,6 +346,11 @@ def _plan(
     plan = _Plan()
     for subscriber in settings.subscribers:
         if only is not None and subscriber.email not in only:
+            continue
+        gone = sending.unsubscribed.get(subscriber.email.lower())
+        if gone is not None:
+            detail = f"on {gone.unsubscribed_at[:10]} ({gone.via})"
+            plan.results.append(DeliveryResult(subscriber.email, UNSUBSCRIBED, 0, detail))
             continue
         row = log_rows.get(subscriber.email)
         prepared = _known(row, sending) or _prepare(
@@ -388,7 +414,14 @@ def _prepare(
         if personal is not None:
             chosen = ranked(chosen, personal.ranks)
         feed_url = personal.feed_url if personal is not None else None
-        return _compose(chosen, subscriber, email, base_url=base_url, now=now, feed_url=feed_url)
+        token = (
+            None
+            if sending.secret is None
+            else unsubscribe.token_for(sending.secret, subscriber.email)
+        )
+        return _compose(
+            chosen, subscriber, email, base_url=base_url, now=now, feed_url=feed_url, token=token
+        )
     except Exception as err:
         # Whatever the stored data or a bug does to one message, it is this
         # subscriber's failure, reported; the others still get theirs.

@@ -121,20 +121,26 @@ class Unsubscribe:
     mailto: str | None
 
 
-def unsubscribe_for(settings: EmailSettings, subscriber: Subscriber) -> Unsubscribe:
-    """The subscriber's unsubscribe URL (``{email}`` filled in) and mailto URI.
+def unsubscribe_for(
+    settings: EmailSettings, subscriber: Subscriber, token: str | None = None
+) -> Unsubscribe:
+    """The subscriber's unsubscribe URL (``{email}`` and ``{token}`` filled in) and
+    mailto URI (its subject ``unsubscribe <token>``).
 
     Both ASCII, as List-Unsubscribe needs them: the configured URL is (see
     ``mailconfig``), the address is percent-encoded into it, and a mailto address
-    with a UTF-8 mailbox name or domain is written as RFC 6068 says.
+    with a UTF-8 mailbox name or domain is written as RFC 6068 says. ``token`` is the
+    subscriber's signed token (base64url, so it needs no encoding).
     """
     url = settings.unsubscribe_url
     if url is not None:
         url = url.replace("{email}", quote(subscriber.email, safe="@"))
+        url = url.replace("{token}", token or "")
     mailto = settings.unsubscribe_mailto
     if mailto:
         local, _, domain = ascii_address(mailto).rpartition("@")
-        mailto = f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}?subject=unsubscribe"
+        subject = f"unsubscribe%20{token}" if token else "unsubscribe"
+        mailto = f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}?subject={subject}"
     return Unsubscribe(url=url, mailto=mailto or None)
 
 
@@ -184,6 +190,7 @@ def render_email(
     settings: EmailSettings,
     base_url: str,
     feed_url: str | None = None,
+    token: str | None = None,
 ) -> EmailContent:
     """The subscriber's email as HTML (CSS inlined) and text with the same content.
 
@@ -193,7 +200,7 @@ def render_email(
     :func:`_fit`). ``feed_url``: the subscriber's personal feed, named in the footer.
     """
     env = templating.environment()
-    links = unsubscribe_for(settings, subscriber)
+    links = unsubscribe_for(settings, subscriber, token)
     context = {
         "digest": digest,
         "base_url": base_url,

@@ -160,6 +160,7 @@ def build_message(
     subscriber: Subscriber,
     settings: EmailSettings,
     now: datetime,
+    token: str | None = None,
 ) -> EmailMessage:
     """The subscriber's message: text/plain, or multipart/alternative with text then HTML.
 
@@ -178,7 +179,7 @@ def build_message(
     msg["Date"] = format_datetime(now.astimezone(UTC))
     msg["Message-ID"] = message_id(digest.day.isoformat(), subscriber.email, settings)
     msg["List-Id"] = f"{phrase(digest.title, utf8=utf8)} <{ascii_list_id(settings.list_id)}>"
-    links = unsubscribe_for(settings, subscriber)
+    links = unsubscribe_for(settings, subscriber, token)
     targets = [f"<{link}>" for link in (links.url, links.mailto) if link]
     if targets:
         msg["List-Unsubscribe"] = ", ".join(targets)

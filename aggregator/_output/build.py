@@ -16,10 +16,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .._enrich.summaries import summary_for, variant_of
 from .._storage.protocol import Storage
 from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
-from ..types import PublishedFile, StoredEntry
+from ..types import PublishedFile, StoredEntry, Summary
 from . import digest as digests
 from . import housekeeping, publish
 
@@ -193,12 +194,20 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
     # A paper arXiv announced belongs to its announcement days' digests only.
     listed = store.announced_keys([e.key for e in updated])
     rows = store.get_entries(list(announced))
+    updated = [e for e in updated if e.key not in listed]
+    listings = [(rows[key], how) for key, how in announced.items() if key in rows]
+    cached: dict[str, Summary] = {}
+    variant = variant_of(settings.summaries)
+    if variant is not None:
+        hashes = {e.content_hash for e in (*new, *updated, *(row for row, _ in listings))}
+        cached = store.summaries_of(sorted(hashes), variant=variant)
     return digests.choose(
         day,
         title=settings.digest.title,
         new=new,
-        updated=[e for e in updated if e.key not in listed],
-        listings=[(rows[key], how) for key, how in announced.items() if key in rows],
+        updated=updated,
+        listings=listings,
+        summarise=lambda entry: summary_for(entry, cached, settings.summaries),
     )
 
 
@@ -277,7 +286,8 @@ def _write_digest(
             f"digest {day} between {links.previous} and {links.next}"
             + (f" ordered by {order_key}" if order_key else ""),
             generation=generation,
-            settings=(settings.publish, settings.digest),
+            # [summaries] decides the TL;DRs a digest shows.
+            settings=(settings.publish, settings.digest, settings.summaries),
             path=path,
         )
         for path in paths

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from .._common.safety import file_stem
 from .._update.normalize import html_to_text, stored_links
-from ..types import Rank, StoredEntry
+from ..types import Rank, StoredEntry, Summary
 from . import templating
 
 #: Longest excerpt of an article's body shown in a digest, in characters.
@@ -49,6 +49,8 @@ class DigestItem:
     see: str | None = None
     #: Why it stands where it does for the reader ("matches: agent"); "" when unranked.
     reason: str = ""
+    #: The TL;DR and sections shown instead of the excerpt (see ``[summaries]``).
+    summary: Summary | None = None
 
     @property
     def rank(self) -> int:
@@ -158,6 +160,7 @@ def choose(
     new: Iterable[StoredEntry],
     updated: Iterable[StoredEntry] = (),
     listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
+    summarise: Callable[[StoredEntry], Summary | None] = lambda entry: None,
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
@@ -166,8 +169,14 @@ def choose(
     listed in each, and shown in full once (see :attr:`DigestItem.see`). ``listings``
     are the papers arXiv announced that day with their announce type per category:
     their sections follow arXiv's listing (New submissions, Cross-lists, Replacements,
-    each with its count).
+    each with its count). ``summarise`` gives an entry's TL;DR and sections, shown in
+    place of the excerpt (None: the excerpt).
     """
+
+    def shown(entry: StoredEntry) -> tuple[Summary | None, str]:
+        summary = summarise(entry)
+        return summary, "" if summary else excerpt(entry)
+
     by_category: dict[str, list[DigestItem]] = {}
     seen: set[str] = set()
     for entry, how in listings:
@@ -175,14 +184,14 @@ def choose(
             continue
         seen.add(entry.key)
         entry = stored_links(entry)  # a row stored before links were checked
-        text = excerpt(entry)
+        summary, text = shown(entry)
         for category, status in how.items():
-            item = DigestItem(entry=entry, status=status, excerpt=text, listed=True)
+            item = DigestItem(entry, status, text, listed=True, summary=summary)
             by_category.setdefault(category, []).append(item)
         if entry.digest_day == day:  # categories other sources filed it under
             for category in entry.categories:
                 if category not in how:
-                    item = DigestItem(entry=entry, status="new", excerpt=text)
+                    item = DigestItem(entry, "new", text, summary=summary)
                     by_category.setdefault(category, []).append(item)
     for status, entries in (("new", new), ("updated", updated)):
         for entry in entries:
@@ -190,7 +199,8 @@ def choose(
                 continue
             seen.add(entry.key)
             entry = stored_links(entry)
-            item = DigestItem(entry=entry, status=status, excerpt=excerpt(entry))
+            summary, text = shown(entry)
+            item = DigestItem(entry, status, text, summary=summary)
             for category in entry.categories or ("uncategorised",):
                 by_category.setdefault(category, []).append(item)
     _show_once(by_category)

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.dupes import DuplicateLink, StoredFeatures
     from aggregator._storage.sqlite.retention import PruneResult
     from aggregator._storage.sqlite.runs import SourceHealth
+    from aggregator._storage.sqlite.subscribers import Unsubscribe
     from aggregator._update.plan import Applied, Known, Linker, Plan
-    from aggregator.types import PublishedFile, SearchResults, StoredEntry
+    from aggregator.types import PublishedFile, SearchResults, StoredEntry, Summary
 
 
 class Storage(Protocol):
@@ -164,6 +165,10 @@ class Storage(Protocol):
         self, run_id: int, *, now: datetime, status: str, summary: dict[str, Any]
     ) -> None: ...
 
+    def forget_unsubscribe(self, address: str) -> bool:
+        """Let ``address`` receive the digest again; False when it had not unsubscribed."""
+        ...
+
     def forget_what_was_read_and_written(self, *, now: datetime) -> None:
         """Make the next run read every source in full and rewrite every output file."""
         ...
@@ -258,6 +263,12 @@ class Storage(Protocol):
         """Remember files just written (or found up to date), in one transaction, and"""
         ...
 
+    def record_unsubscribe(
+        self, address: str, *, via: str, now: datetime, detail: str | None = None
+    ) -> bool:
+        """Record that ``address`` unsubscribed; False when it already had."""
+        ...
+
     def refresh_merged_categories(self, kept_key: str) -> None:
         """Give ``kept_key`` exactly the categories its linked duplicates carry."""
         ...
@@ -301,6 +312,12 @@ class Storage(Protocol):
         """The installation's secret ``name``: generated on first use, then kept."""
         ...
 
+    def save_summaries(
+        self, rows: Iterable[tuple[str, Summary]], *, variant: str, now: datetime
+    ) -> None:
+        """Cache ``(content hash, summary)`` pairs written by ``variant``."""
+        ...
+
     def source_health(self) -> list[SourceHealth]: ...
 
     def split_duplicate(self, key: str, *, now: datetime) -> str | None:
@@ -317,6 +334,10 @@ class Storage(Protocol):
 
     def stored_features(self, keys: Sequence[str]) -> dict[str, StoredFeatures]: ...
 
+    def summaries_of(self, hashes: Sequence[str], *, variant: str) -> dict[str, Summary]:
+        """The cached summaries of those of ``hashes`` written by ``variant``."""
+        ...
+
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen, or none do."""
         ...
@@ -327,6 +348,10 @@ class Storage(Protocol):
 
     def unplanned_send_days(self, since: date, before: date) -> list[date]:
         """Days ``since`` <= day < ``before`` of interrupted runs that meant to mail"""
+        ...
+
+    def unsubscribes(self) -> dict[str, Unsubscribe]:
+        """Every recorded unsubscribe, by address (lower case)."""
         ...
 
 

@@ -83,6 +83,8 @@ class SourceReport:
     #: The identity keys of the rows this source created, in the order they were stored
     #: (near-duplicates linked to an older entry included: stored, but not published).
     new_keys: list[str] = field(default_factory=list)
+    #: The keys of stored rows whose text this source changed (a new version, an edit).
+    changed_keys: list[str] = field(default_factory=list)
     #: Which reader read the document this run ("lxml", "feedparser", "arxiv", ...; see
     #: ``ParsedFeed.reader``); ``None`` when nothing was read (a 304, the same bytes).
     reader: str | None = None
@@ -95,6 +97,7 @@ class SourceReport:
         """Take the counts and new keys of the source's plan as storage applied it."""
         self.counts = done.counts.as_dict()
         self.new_keys = list(done.plan.new_keys)
+        self.changed_keys = [row.key for row in done.plan.updates]
 
 
 @dataclass(frozen=True)

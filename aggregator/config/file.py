@@ -1,4 +1,5 @@
-"""Editing the config file for ``aggregator sources``: add and remove ``[[sources]]``.
+"""Editing the config file for ``aggregator sources`` and ``aggregator subscribers``:
+add and remove ``[[sources]]`` and ``[[subscribers]]``.
 
 Owns writing the TOML file, with tomlkit so that comments, order and formatting of
 everything it does not touch survive. Every edit is validated by
@@ -138,6 +139,50 @@ def add_source(
     _sources(document).append(table)
 
 
+def add_subscriber(
+    document: tomlkit.TOMLDocument,
+    *,
+    email: str,
+    name: str | None = None,
+    categories: tuple[str, ...] = (),
+    keywords: tuple[str, ...] = (),
+    format: str | None = None,
+) -> None:
+    """Append a ``[[subscribers]]`` table (validation happens in :func:`save`)."""
+    table: Table = tomlkit.table()
+    table.add("email", email)
+    if name:
+        table.add("name", name)
+    if categories:
+        table.add("categories", list(categories))
+    if keywords:
+        table.add("keywords", list(keywords))
+    if format is not None:
+        table.add("format", format)
+    if document.body:
+        table.trivia.indent = "\n"
+    found = document.get("subscribers")
+    if found is None:
+        found = tomlkit.aot()
+        document.append("subscribers", found)
+    if not isinstance(found, AoT):
+        raise ConfigError("expected an array of tables ([[subscribers]])", key="subscribers")
+    found.append(table)
+
+
+def subscriber_addresses(document: tomlkit.TOMLDocument) -> list[str]:
+    found = document.get("subscribers")
+    if not isinstance(found, AoT):
+        return []
+    return [str(table.get("email")) for table in found]
+
+
+def remove_subscriber(document: tomlkit.TOMLDocument, email: str) -> bool:
+    """Remove the subscriber with address ``email`` (any case); False when there is none.
+    Its comments go with it, as :func:`remove_source` says."""
+    return _remove(document, "subscribers", "email", email.lower(), fold=True)
+
+
 def remove_source(document: tomlkit.TOMLDocument, name: str) -> bool:
     """Remove the source called ``name``; False when there is none.
 
@@ -147,15 +192,23 @@ def remove_source(document: tomlkit.TOMLDocument, name: str) -> bool:
     table header at the end of the *previous* table, so the comments above the next
     table are inside the one removed and are moved to where its own comments were.
     """
-    found = document.get("sources")
+    return _remove(document, "sources", "name", name)
+
+
+def _remove(
+    document: tomlkit.TOMLDocument, array: str, key: str, value: str, *, fold: bool = False
+) -> bool:
+    """Remove the first table of ``[[array]]`` whose ``key`` is ``value``."""
+    found = document.get(array)
     if not isinstance(found, AoT):
         return False
     for index, table in enumerate(found):
-        if table.get("name") == name:
+        own = str(table.get(key, ""))
+        if (own.lower() if fold else own) == value:
             _keep_following_comments(document, found, index)
             del found[index]
             if not len(found):
-                del document["sources"]
+                del document[array]
             return True
     return False
 

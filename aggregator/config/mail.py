@@ -40,7 +40,13 @@ EMAIL_SCHEMA: Schema = {
     "unsubscribe_url": (
         str,
         None,
-        "http(s) unsubscribe URL, at most 400 characters; {email} is replaced",
+        "http(s) unsubscribe URL, at most 400 characters; {email} and {token} are replaced",
+    ),
+    "unsubscribe_secret_env": (
+        str,
+        None,
+        "NAME of the variable holding the key that signs unsubscribe links"
+        " (default: one the database generates and keeps)",
     ),
     "unsubscribe_mailto": (str, None, "address that handles unsubscribe mails"),
     "send_empty": (bool, False, "also mail subscribers whose selection is empty"),
@@ -113,6 +119,8 @@ class EmailSettings:
     max_html_bytes: int
     #: ``run`` also finishes the deliveries left pending on this many earlier days.
     resume_days: int = 3
+    #: The NAME of the variable holding the unsubscribe links' key (None: the database's).
+    unsubscribe_secret_env: str | None = None
 
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]+"
@@ -200,7 +208,21 @@ def _email(raw: Any, *, file: str) -> EmailSettings:
         backoff=float(v["backoff"]),
         max_html_bytes=v["max_html_bytes"],
         resume_days=v["resume_days"],
+        unsubscribe_secret_env=_variable_name(
+            v["unsubscribe_secret_env"], file=file, key="email.unsubscribe_secret_env"
+        ),
     )
+
+
+def _variable_name(name: str | None, *, file: str, key: str) -> str | None:
+    if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ConfigError(
+            f"{name!r} is not an environment variable name",
+            file=file,
+            key=key,
+            hint="give the NAME of a variable, never the secret itself",
+        )
+    return name
 
 
 def _server(v: dict[str, Any], *, file: str) -> tuple[str, int]:

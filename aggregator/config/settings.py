@@ -1,15 +1,18 @@
 """Configuration: a TOML file read once into validated, typed, frozen settings.
 
 Owns the schema of every key (type, default, help), the embedded default
-configuration, and the rules for relative paths. Reads only the config file itself.
+configuration, and the rules for relative paths. Reads only the config file itself
+(which one: :mod:`aggregator.config.locate`).
 An unknown key or a wrong type is a :class:`ConfigError` naming the key and the file.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,12 +25,14 @@ from .._sources.arxiv.calendar import DEFAULT_HOLIDAYS
 from .._sources.arxiv.feed import categories_in_url
 from ..errors import ConfigError
 from .interests import INTERESTS_SCHEMA, Interests, parse_interests
+from .locate import BY_OPTION, locate
+from .locate import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
+from .summaries import SUMMARIES_SCHEMA, SummariesSettings, parse_summaries
 
-DEFAULT_CONFIG_NAME = "aggregator.toml"
 _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
@@ -134,6 +139,9 @@ class Settings:
     schedule: ScheduleSettings = field(default=ScheduleSettings())
     #: Where the settings came from, for messages ("<embedded default>" or a path).
     origin: str = "<embedded default>"
+    #: Which lookup rule found them (``--config``, ``$AGGREGATOR_CONFIG``, ...; see
+    #: :mod:`aggregator.config.locate`), for ``status``.
+    found_by: str = "--config"
     #: Unused sections or values worth telling the user about.
     notes: tuple[str, ...] = field(default=())
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
@@ -142,6 +150,7 @@ class Settings:
     #: The default profile: ranks the published digests, and the digest of every
     #: subscriber without interests of their own.
     interests: Interests = field(default_factory=Interests)
+    summaries: SummariesSettings = field(default_factory=SummariesSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -219,6 +228,7 @@ SCHEMA: dict[str, Schema] = {
     },
     "serve": SERVE_SCHEMA,
     "interests": INTERESTS_SCHEMA,
+    "summaries": SUMMARIES_SCHEMA,
 }
 
 SOURCE_SCHEMA: Schema = {
@@ -472,6 +482,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
     interests = parse_interests(
         raw.get("interests", {}), file=file, where="interests", base=source_base
     )
+    summaries = parse_summaries(_section(raw, "summaries", file=file), file=file)
     return Settings(
         storage=storage_settings,
         publish=_publish(publish, work_base=work_base, file=file),
@@ -486,6 +497,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         dedup=dedup,
         serve=serve,
         interests=interests,
+        summaries=summaries,
     )
 
 
@@ -617,27 +629,46 @@ def _arxiv(values: dict[str, Any], *, file: str) -> ArxivSettings:
     )
 
 
-def load_config(path: Path | None, *, cwd: Path | None = None) -> Settings:
-    """Load ``path``; else ``./aggregator.toml`` if present; else the embedded default.
+def load_config(
+    path: Path | None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> Settings:
+    """Load the config :func:`aggregator.config.locate.locate` picks: ``path``
+    (``--config``), else ``$AGGREGATOR_CONFIG``, else ``./aggregator.toml``, else
+    ``$XDG_CONFIG_HOME/aggregator/aggregator.toml``, else the embedded default.
 
-    Paths in a config file are relative to that file's folder. For the embedded
-    default, sources are the bundled samples and outputs go to the current folder.
+    Paths in a config file are relative to that file's folder, so the database and
+    the output default to beside it. For the embedded default, sources are the bundled
+    samples and outputs go to the current folder. ``environ`` and ``home`` default to
+    the process's. Raises ConfigError naming the file (and the variable it came from).
     """
     cwd = cwd or Path.cwd()
-    if path is None and (cwd / DEFAULT_CONFIG_NAME).is_file():
-        path = cwd / DEFAULT_CONFIG_NAME
-    if path is None:
-        return parse_config(
+    environ = os.environ if environ is None else environ
+    if home is None:
+        try:
+            home = Path.home()
+        except RuntimeError:  # no HOME and no passwd entry: skip the XDG folder
+            home = cwd
+    where = locate(path, cwd=cwd, environ=environ, home=home)
+    if where.path is None:
+        settings = parse_config(
             resources.default_config().read_text(encoding="utf-8"),
             file="<embedded default>",
             source_base=resources.data_root(),
             work_base=cwd,
         )
+        return replace(settings, found_by=where.found_by)
+    path = where.path
+    via = "" if where.found_by == BY_OPTION else f" (named by {where.found_by})"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("no such file", file=str(path)) from None
+        raise ConfigError(f"no such file{via}", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read: {err}", file=str(path)) from err
+        raise ConfigError(f"cannot read{via}: {err}", file=str(path)) from err
     base = path.resolve().parent
-    return parse_config(text, file=str(path), source_base=base, work_base=base)
+    settings = parse_config(text, file=str(path), source_base=base, work_base=base)
+    return replace(settings, found_by=where.found_by)

@@ -4,7 +4,19 @@ Holds no business logic. ``app`` defines the group and the exit codes; each othe
 module registers its commands on import.
 """
 
-from . import arxiv, check, commands, daemon, dupes, search, send, sources, status
+from . import (
+    arxiv,
+    check,
+    commands,
+    daemon,
+    dupes,
+    search,
+    send,
+    setup,
+    sources,
+    status,
+    subscribers,
+)
 from .app import (
     EXIT_CONFIG,
     EXIT_FATAL,
@@ -30,6 +42,8 @@ __all__ = [
     "main",
     "search",
     "send",
+    "setup",
     "sources",
     "status",
+    "subscribers",
 ]

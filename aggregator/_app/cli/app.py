@@ -13,6 +13,7 @@ the code :data:`EXIT_CODES` gives its class, and Ctrl-C into 130, never a traceb
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any, NoReturn
 import click
 
 from ..._common.version import __version__
+from ...config.locate import Location, locate
 from ...config.settings import Settings, load_config
 from ...errors import (
     AggregatorError,
@@ -77,6 +79,15 @@ def settings_of(ctx: click.Context) -> Settings:
 
 #: Where an invocation keeps its settings (click's per-invocation scratch space).
 _SETTINGS = "aggregator.settings"
+
+
+def config_location(ctx: click.Context) -> Location:
+    """Which config file this invocation uses (or would create), and why."""
+    try:
+        home = Path.home()
+    except RuntimeError:
+        home = Path.cwd()
+    return locate(ctx.find_root().obj, cwd=Path.cwd(), environ=os.environ, home=home)
 
 
 QUIET = click.option(
@@ -159,8 +170,9 @@ def run_date_of(value: datetime | None) -> date | None:
     "config_path",
     metavar="FILE",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (TOML). Default: ./aggregator.toml if present, else the built-in "
-    "sample configuration reading seeds/.",
+    help="Config file (TOML). Default: $AGGREGATOR_CONFIG, else ./aggregator.toml, else "
+    "$XDG_CONFIG_HOME/aggregator/aggregator.toml (~/.config/...), else the built-in "
+    "sample configuration. `aggregator status` says which one is used.",
 )
 @click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)
 @click.version_option(__version__, prog_name="aggregator")

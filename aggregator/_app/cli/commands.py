@@ -36,10 +36,11 @@ def _execute(
     do_publish: bool = True,
     do_digest: bool = True,
     do_send: bool = False,
+    summaries: bool = True,
 ) -> RunSummary:
     settings = settings_of(ctx)
     with progress_for(settings, enabled=do_ingest) as progress:
-        return Aggregator(settings, clock=system_clock).run(
+        return Aggregator(settings, clock=system_clock, summaries=summaries).run(
             run_date=run_date,
             ingest=do_ingest,
             publish=do_publish,
@@ -57,6 +58,13 @@ def _report(summary: RunSummary, settings_out: str, *, quiet: bool = False) -> N
         fields("Created a new database at {path}", path=summary.created_database)
     if not quiet:
         _report_done(summary, settings_out)
+    for note in summary.notes:
+        # The first line says what an enricher did; the rest are things to act on.
+        if note[:1].isupper():
+            if not quiet:
+                echo(note)
+        else:
+            echo(f"warning: {note}", err=True)
     for report in summary.sources:
         for warning in report.warnings:
             fields("warning: {name}: {warning}", err=True, name=report.name, warning=warning)
@@ -159,16 +167,26 @@ def _exit(summary: RunSummary) -> None:
     help="Do not mail the day's digest to the [[subscribers]] (it is mailed by default "
     "when [email] is configured).",
 )
+@click.option(
+    "--no-summaries",
+    is_flag=True,
+    help="Do not ask the [summaries] server this run: new entries keep the extractive "
+    "TL;DR (summaries cached earlier are still shown).",
+)
 @QUIET
 @click.pass_context
-def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, quiet: bool) -> None:
+def run_command(
+    ctx: click.Context, run_date: datetime | None, no_send: bool, no_summaries: bool, quiet: bool
+) -> None:
     """Fetch every source, store new entries, publish feeds, write and mail digests.
 
     Mailing also finishes what earlier runs left unsent on the [email] resume_days
     days before (a run killed while sending, temporary failures).
     """
     with mail_notices():
-        summary = _execute(ctx, run_date=run_date_of(run_date), do_send=not no_send)
+        summary = _execute(
+            ctx, run_date=run_date_of(run_date), do_send=not no_send, summaries=not no_summaries
+        )
     settings = settings_of(ctx)
     _report(summary, str(settings.publish.output_dir), quiet=quiet)
     for report in summary.deliveries:
@@ -186,11 +204,24 @@ def run_command(ctx: click.Context, run_date: datetime | None, no_send: bool, qu
     metavar="YYYY-MM-DD",
     help="Day to file entries without a date of their own under.",
 )
+@click.option(
+    "--no-summaries",
+    is_flag=True,
+    help="Do not ask the [summaries] server this run.",
+)
 @QUIET
 @click.pass_context
-def fetch_command(ctx: click.Context, run_date: datetime | None, quiet: bool) -> None:
+def fetch_command(
+    ctx: click.Context, run_date: datetime | None, no_summaries: bool, quiet: bool
+) -> None:
     """Fetch and store every source; publish nothing."""
-    summary = _execute(ctx, run_date=run_date_of(run_date), do_publish=False, do_digest=False)
+    summary = _execute(
+        ctx,
+        run_date=run_date_of(run_date),
+        do_publish=False,
+        do_digest=False,
+        summaries=not no_summaries,
+    )
     _report(summary, str(settings_of(ctx).publish.output_dir), quiet=quiet)
     _exit(summary)
 

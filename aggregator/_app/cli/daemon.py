@@ -22,6 +22,7 @@ from ...errors import AggregatorError
 from .. import schedule as scheduling
 from ..cron import fire_times
 from ..serve import FeedServer, is_loopback
+from ..unsubscribe_http import Unsubscriber
 from .app import EXIT_CONFIG, main, settings_of
 
 
@@ -127,8 +128,9 @@ def serve_command(
     and no login. Answers conditional requests with 304 (ETag, Last-Modified) and gzips
     for clients that accept it, so feed readers can poll cheaply; sends security
     headers (Content-Security-Policy and others) with every response; drops clients
-    that are too slow to send a request or to read the answer. Stops on SIGTERM or
-    SIGINT.
+    that are too slow to send a request or to read the answer. With an [email] table
+    it also answers /unsubscribe: the one-click (RFC 8058) unsubscribe links of the
+    digests. Stops on SIGTERM or SIGINT.
     """
     settings = settings_of(ctx)
     limits = _serve_limits(
@@ -138,8 +140,15 @@ def serve_command(
         idle_timeout=idle_timeout,
         write_timeout=write_timeout,
     )
+    # One-click unsubscribing (/unsubscribe) when digests are mailed.
+    unsubscriber = Aggregator(settings) if settings.email is not None else None
     server = _open_server(
-        settings.publish.output_dir, host, port, limits, search=_search_page(settings)
+        settings.publish.output_dir,
+        host,
+        port,
+        limits,
+        unsubscriber,
+        search=_search_page(settings),
     )
     _log_info("aggregator._app.serve")
     _serve_until_stopped(server, settings.publish.output_dir)
@@ -183,6 +192,7 @@ def _open_server(
     host: str,
     port: int,
     limits: ServeSettings,
+    unsubscriber: Unsubscriber | None = None,
     *,
     search: Callable[[str], str] | None = None,
 ) -> FeedServer:
@@ -194,7 +204,9 @@ def _open_server(
             hint="run `aggregator run` first, or check [publish].output_dir",
         )
     try:
-        server = FeedServer(root, (host, port), settings=limits, search=search)
+        server = FeedServer(
+            root, (host, port), settings=limits, search=search, unsubscriber=unsubscriber
+        )
     except OSError as err:
         raise AggregatorError(
             f"cannot listen on {host}:{port}: {err.strerror or err}",

@@ -17,6 +17,7 @@ from ..._mail.deliver import (
     NOT_RETRIED,
     SKIPPED,
     UNCONFIRMED,
+    UNSUBSCRIBED,
     WRITTEN,
     DeliveryReport,
     outbox_folder,
@@ -52,6 +53,7 @@ _LABELS = (
     (FAILED_TEMPORARY, "failed (will retry)"),
     (FAILED_PERMANENT, "failed permanently"),
     (NOT_RETRIED, "failed before, not retried"),
+    (UNSUBSCRIBED, "unsubscribed"),
 )
 
 
@@ -113,9 +115,9 @@ def _report_lines(report: DeliveryReport) -> None:
     labels = dict(_LABELS)
     for result in report.results:
         line = f"  {labels[result.outcome]}: {result.subscriber}"
-        if result.outcome not in (EMPTY,):
+        if result.outcome not in (EMPTY, UNSUBSCRIBED):
             line += f" ({result.entries} {'entry' if result.entries == 1 else 'entries'})"
-        if result.detail and result.outcome in (WRITTEN, SKIPPED, ALREADY_SENT):
+        if result.detail and result.outcome in (WRITTEN, SKIPPED, ALREADY_SENT, UNSUBSCRIBED):
             line += f": {result.detail}"
         click.echo(line)
 

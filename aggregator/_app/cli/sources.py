@@ -25,13 +25,15 @@ from ...config.settings import DEFAULT_CONFIG_NAME, load_config
 from ...config.sources import KINDS
 from ...core import Aggregator
 from ...errors import ConfigError, ParseError
-from .app import EXIT_CONFIG, fail, main, settings_of
+from .app import EXIT_CONFIG, config_location, fail, main, settings_of
 from .output import clean
 
 
 def _config_path(ctx: click.Context) -> Path:
-    path = ctx.find_root().obj
-    return Path(path) if path is not None else Path.cwd() / DEFAULT_CONFIG_NAME
+    """The file the edit goes into: the config in use (see config.locate), else a new
+    ./aggregator.toml."""
+    where = config_location(ctx)
+    return where.path if where.path is not None else Path.cwd() / DEFAULT_CONFIG_NAME
 
 
 def _save(path: Path, document: TOMLDocument) -> None:

@@ -24,6 +24,7 @@ from ..._common.wording import plural
 from ..._fetch import health
 from ..._mail.deliver import unconfirmed_detail
 from ..._update.decide import Outcome
+from ...config.locate import BY_DEFAULT
 from ...config.settings import Settings
 from ...config.sources import Source
 from ...core import SENDING, UNSERVED, Aggregator, Delivery, SourceHealth, system_clock
@@ -159,6 +160,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     settings = settings_of(ctx)
     found = Aggregator(settings, clock=system_clock).status()
     if found is None:
+        paragraph("Config: {what}", what=config_used(settings))
         fields(
             "No database yet at {path}: run `aggregator run` first.", path=settings.storage.database
         )
@@ -173,6 +175,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         echo(json_text([line.as_dict() for line in lines]))
         sys.exit(EXIT_SOURCES_FAILED if problems else EXIT_OK)
     paragraph("Database: {path}", path=settings.storage.database)
+    paragraph("Config: {what}", what=config_used(settings))
     times = Times(settings.digest.timezone, now)
     echo(f"Times are in {settings.digest.timezone}; now {times.at(now, relative=False)}.")
     _print_sources(lines, problems, times)
@@ -188,6 +191,16 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     _print_deliveries(deliveries, earlier, times)
     unserved = _print_problems(problems, deliveries, earlier)
     sys.exit(EXIT_SOURCES_FAILED if problems or unserved else EXIT_OK)
+
+
+def config_used(settings: Settings) -> str:
+    """The config file in use and the lookup rule that found it, in words."""
+    if settings.found_by == BY_DEFAULT:
+        return (
+            "the embedded default (no --config, $AGGREGATOR_CONFIG, ./aggregator.toml"
+            " or $XDG_CONFIG_HOME/aggregator/aggregator.toml)"
+        )
+    return f"{settings.origin} (from {settings.found_by})"
 
 
 def _print_problems(

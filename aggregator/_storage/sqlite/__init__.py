@@ -23,6 +23,8 @@ from .retention import PruneResult, RetentionQueries
 from .runs import RunQueries, SourceHealth
 from .schema import MIGRATIONS
 from .search import SearchQueries
+from .subscribers import SubscriberQueries, Unsubscribe
+from .summaries import SummaryQueries
 
 
 class Store(
@@ -39,6 +41,8 @@ class Store(
     PublishedQueries,
     RankingQueries,
     RepairQueries,
+    SummaryQueries,
+    SubscriberQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 
@@ -49,4 +53,5 @@ __all__ = [
     "PruneResult",
     "SourceHealth",
     "Store",
+    "Unsubscribe",
 ]

@@ -50,6 +50,12 @@ class RetentionQueries(StoreBase):
                 "DELETE FROM entries WHERE key IN (SELECT key FROM temp.doomed)"
             ).rowcount
             self.db.execute("DELETE FROM temp.doomed")
+            if count:
+                # Summaries of texts no entry has any more (pruned, or an older version).
+                self.db.execute(
+                    "DELETE FROM summaries WHERE content_hash NOT IN"
+                    " (SELECT content_hash FROM entries)"
+                )
             dropped = self.db.execute(
                 "DELETE FROM pruned_entries WHERE pruned_at < ?",
                 [stamp(now - timedelta(days=TOMBSTONE_DAYS))],

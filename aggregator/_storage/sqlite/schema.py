@@ -451,6 +451,46 @@ def _m16_ranking(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _m19_summaries(db: sqlite_utils.Database) -> None:
+    # What summarisers wrote, by the entry's content hash and the variant (provider,
+    # model, language, prompt version): one summary per text, however many entries,
+    # categories and runs show it. The outputs show them, so a change moves the output
+    # generation like the tables of migration 9.
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            content_hash TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created TEXT NOT NULL,
+            PRIMARY KEY (content_hash, variant)
+        ) WITHOUT ROWID"""
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER summaries_{event.lower()}_generation AFTER {event} ON summaries"
+            " BEGIN UPDATE output_generation SET generation = generation + 1 WHERE id = 1; END"
+        )
+
+
+def _m17_unsubscribes(db: sqlite_utils.Database) -> None:
+    # Who asked to stop receiving the digest, when and how (one-click POST, a mail to
+    # the unsubscribe address, the CLI): the config lists subscribers, the database
+    # remembers who left, and every send skips them. One row per address (folded to
+    # lower case), so asking twice keeps the first time.
+    db.execute(
+        """
+        CREATE TABLE unsubscribes (
+            address TEXT PRIMARY KEY,
+            unsubscribed_at TEXT NOT NULL,
+            via TEXT NOT NULL,
+            detail TEXT
+        )"""
+    )
+    # The key that signs unsubscribe links, when the config names none, is one of the
+    # installation's secrets (the secrets table of migration 16).
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -468,4 +508,6 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (13, "arXiv author names as delivered", _m13_raw_authors),
     (15, "full-text search index", _m15_search),
     (16, "relevance scores per entry and profile, installation secrets", _m16_ranking),
+    (17, "unsubscribes", _m17_unsubscribes),
+    (19, "summaries by content hash and variant", _m19_summaries),
 )
