@@ -22,7 +22,7 @@ from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
 from ..types import PublishedFile, StoredEntry, Summary
 from . import digest as digests
-from . import housekeeping, publish
+from . import front, housekeeping, publish
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,13 @@ def publish_feeds(
             written += _write_feed(settings, store, target, fallback_updated=clock())
             done.append(publish.published_file(target.path, wanted))
         links = _feed_links(store, targets, categories)
-        wanted = fingerprint(index_path, "index")
+        # The highlights are chosen as the digests are ([digest] settings).
+        wanted = publish.output_fingerprint(
+            "index",
+            generation=generation,
+            settings=(settings.publish, settings.digest),
+            path=index_path,
+        )
         if not publish.is_current(index_path, known.get(str(index_path)), wanted):
             _write_index(settings, store, links, index_path)
             done.append(publish.published_file(index_path, wanted))
@@ -168,11 +174,14 @@ def _feed_links(
 def _write_index(
     settings: Settings, store: Storage, links: list[publish.FeedLink], path: Path
 ) -> None:
+    days = sorted({*store.digest_days(), *store.announcement_days()})
+    latest = build_digest(settings, store, days[-1]) if days else None
     index = publish.render_index(
         title=settings.publish.title,
         feeds=links,
-        days=sorted({*store.digest_days(), *store.announcement_days()}),
+        days=days,
         base_url=settings.publish.base_url,
+        latest=front.latest(latest),
     )
     publish.write_atomic(path, index)
 
