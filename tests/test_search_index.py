@@ -123,6 +123,9 @@ def test_the_query_language(store: Store) -> None:
     assert titles(store.search("synth*")) == [survey]
     assert titles(store.search('"program synthesis"')) == [survey]
     assert store.search('"synthesis program"').total == 0
+    # OR with nothing before it is the word (found by hypothesis: it was a syntax error).
+    assert store.search("OR").total == 0
+    assert store.search("OR diagnostics").total == 0
 
 
 def test_category_since_limit_and_offset(store: Store) -> None:

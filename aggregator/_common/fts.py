@@ -216,6 +216,8 @@ def compile_query(text: str, *, syntax: str = "words") -> str:
             continue
         if term is None:
             continue
+        if term == "OR":  # nothing before it to join: the word itself
+            term = '"OR"'
         if negative:
             unwanted.append(term)
         elif joined:
