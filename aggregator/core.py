@@ -552,7 +552,7 @@ class Aggregator:
                         self.settings, store, report.touched
                     )
                     summary.digest_days = report.digest_days
-                    summary.feeds_written, summary.feeds_total = publish_feeds(
+                    summary.feeds_written, summary.feeds_total = _publish_feeds(
                         self.settings, store, clock=self.clock
                     )
         return report
@@ -636,7 +636,7 @@ class Aggregator:
             if steps.digest:
                 self._digests(store, summary, touched, ingested=steps.ingest)
             if steps.publish:
-                summary.feeds_written, summary.feeds_total = publish_feeds(
+                summary.feeds_written, summary.feeds_total = _publish_feeds(
                     self.settings, store, clock=self.clock
                 )
                 summary.index_written = True
@@ -737,6 +737,18 @@ def _write_digests(
         store,
         days,
         gone=gone,
+        order=(lambda digest: wiring.published_order(digest, ranker)) if ranker else None,
+        order_key=wiring.published_fingerprint(ranker),
+    )
+
+
+def _publish_feeds(settings: Settings, store: Storage, *, clock: Clock) -> tuple[int, int]:
+    """:func:`publish_feeds`, the index page's highlights in the default profile's order."""
+    ranker = wiring.ranker_for(settings, store)
+    return publish_feeds(
+        settings,
+        store,
+        clock=clock,
         order=(lambda digest: wiring.published_order(digest, ranker)) if ranker else None,
         order_key=wiring.published_fingerprint(ranker),
     )

@@ -21,7 +21,7 @@ from typing import Any
 import lxml.html
 import pytest
 from browser import chromium, needs_chromium
-from conftest import NOW
+from conftest import NOW, ROOT, SEEDS
 from test_email_digest import entry
 
 from aggregator._app.serve import FeedServer
@@ -288,3 +288,24 @@ def test_the_page_reads_on_a_phone_and_in_the_dark(built: Path) -> None:
     assert luminance(light[900]["background"]) > 0.9 and luminance(light[900]["color"]) < 0.3
     assert luminance(dark[900]["background"]) < 0.2 and luminance(dark[900]["color"]) > 0.7
     assert luminance(dark[360]["link"]) > 0.5
+
+
+def test_highlights_follow_the_default_profile_like_the_digest(tmp_path: Path) -> None:
+    # The sample sources; [interests] puts the third article of the latest day first.
+    sources = (ROOT / "config" / "default.toml").read_text(encoding="utf-8")
+    sources = "[[sources]]" + sources.split("[[sources]]", 1)[1]
+    config = tmp_path / "aggregator.toml"
+    config.write_text(
+        '[interests]\nkeywords = ["深層学習"]\n\n'
+        + sources.replace('path = "seeds/', f'path = "{SEEDS}/'),
+        encoding="utf-8",
+    )
+    settings = load_config(config)
+    run(settings, clock=lambda: NOW, run_date=RUN_DAY)
+    out = settings.publish.output_dir
+    latest = page(out).get_element_by_id("latest")
+    titles = [a.text_content() for a in latest.xpath(".//ul[@class='titles']//a")]
+    assert titles and "深層学習" in titles[0]
+    digest = lxml.html.fromstring((out / "digests/2026-11-23/index.html").read_bytes())
+    shown = [h.text_content().strip() for h in digest.iter("h3")]
+    assert titles == shown[: len(titles)]

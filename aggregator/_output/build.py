@@ -39,13 +39,19 @@ class _FeedTarget:
 
 
 def publish_feeds(
-    settings: Settings, store: Storage, *, clock: Callable[[], datetime]
+    settings: Settings,
+    store: Storage,
+    *,
+    clock: Callable[[], datetime],
+    order: Order | None = None,
+    order_key: str = "",
 ) -> tuple[int, int]:
     """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
 
     A file whose inputs cannot have changed since it was written (same output
     generation, same settings, same code: :func:`publish.output_fingerprint`), and which
-    is still on disk as it was written, is not rebuilt at all.
+    is still on disk as it was written, is not rebuilt at all. ``order``, ``order_key``:
+    as for :func:`write_digests` (for the index page's highlights).
     """
     # Read before any data: a change made while we build moves it past what we record.
     generation = store.output_generation()
@@ -72,16 +78,8 @@ def publish_feeds(
             written += _write_feed(settings, store, target, fallback_updated=clock())
             done.append(publish.published_file(target.path, wanted))
         links = _feed_links(store, targets, categories)
-        # The highlights are chosen as the digests are ([digest] settings).
-        wanted = publish.output_fingerprint(
-            "index",
-            generation=generation,
-            settings=(settings.publish, settings.digest),
-            path=index_path,
-        )
-        if not publish.is_current(index_path, known.get(str(index_path)), wanted):
-            _write_index(settings, store, links, index_path)
-            done.append(publish.published_file(index_path, wanted))
+        index = known.get(str(index_path))
+        done += _publish_index(settings, store, links, generation, index, order, order_key)
         wanted = fingerprint(opml_path, "opml")
         if not publish.is_current(opml_path, known.get(str(opml_path)), wanted):
             opml = publish.render_opml(
@@ -171,11 +169,42 @@ def _feed_links(
     return links
 
 
+def _publish_index(
+    settings: Settings,
+    store: Storage,
+    links: list[publish.FeedLink],
+    generation: int,
+    known: PublishedFile | None,
+    order: Order | None,
+    order_key: str,
+) -> list[PublishedFile]:
+    """Write the index page unless it is current; its record when written."""
+    path = settings.publish.output_dir / "index.html"
+    # The highlights are chosen as the digests are ([digest] settings, the order).
+    wanted = publish.output_fingerprint(
+        "index" + (f" ordered by {order_key}" if order_key else ""),
+        generation=generation,
+        settings=(settings.publish, settings.digest),
+        path=path,
+    )
+    if publish.is_current(path, known, wanted):
+        return []
+    _write_index(settings, store, links, path, order=order)
+    return [publish.published_file(path, wanted)]
+
+
 def _write_index(
-    settings: Settings, store: Storage, links: list[publish.FeedLink], path: Path
+    settings: Settings,
+    store: Storage,
+    links: list[publish.FeedLink],
+    path: Path,
+    *,
+    order: Order | None = None,
 ) -> None:
     days = sorted({*store.digest_days(), *store.announcement_days()})
     latest = build_digest(settings, store, days[-1]) if days else None
+    if latest is not None and order is not None:
+        latest = order(latest)
     index = publish.render_index(
         title=settings.publish.title,
         feeds=links,
