@@ -720,8 +720,15 @@ class Aggregator:
         """Publish the feeds; then, with ``[publish] websub_hub``, tell the hub which
         feed URLs changed. A hub that fails is a warning, never a failed run."""
         changed: list[str] = []
+        # The index page's highlights in the default profile's order, as the digests.
+        ranker = wiring.ranker_for(self.settings, store)
         summary.feeds_written, summary.feeds_total = publish_feeds(
-            self.settings, store, clock=self.clock, changed=changed
+            self.settings,
+            store,
+            clock=self.clock,
+            changed=changed,
+            order=(lambda digest: wiring.published_order(digest, ranker)) if ranker else None,
+            order_key=wiring.published_fingerprint(ranker),
         )
         hub = self.settings.publish.websub_hub
         if hub and changed:

@@ -34,6 +34,8 @@ TABLES = {
     # The LSH index is two tables (recent keys are merged into lsh_bands in bulk).
     "(SELECT * FROM lsh_bands UNION ALL SELECT * FROM lsh_bands_recent)": "band, sig_id",
     "duplicates": "entry_key",
+    # The full-text index's text, made ahead in workers or here (ids follow fill order).
+    "(SELECT entry_key, title, abstract, authors, content FROM search_text)": "entry_key",
 }
 
 #: The default config's sources: the seeds, with duplicates beyond identity keys.

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator import SearchError
-from aggregator._storage import fts
+from aggregator._common import fts
 from aggregator._storage.sqlite import Store
 from aggregator.config.settings import Settings, load_config
 from aggregator.core import Aggregator, ingest
@@ -123,6 +123,9 @@ def test_the_query_language(store: Store) -> None:
     assert titles(store.search("synth*")) == [survey]
     assert titles(store.search('"program synthesis"')) == [survey]
     assert store.search('"synthesis program"').total == 0
+    # OR with nothing before it is the word (found by hypothesis: it was a syntax error).
+    assert store.search("OR").total == 0
+    assert store.search("OR diagnostics").total == 0
 
 
 def test_category_since_limit_and_offset(store: Store) -> None:

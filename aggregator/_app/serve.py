@@ -23,7 +23,9 @@ Content-Security-Policy that allows the pages' inline CSS and nothing active).
 
 ``/search`` (when the server is given a ``search`` page maker, as ``aggregator serve``
 does) answers with the HTML page that maker renders for the query string: a page made
-per request, never cached (``Cache-Control: no-store``).
+per request, never cached (``Cache-Control: no-store``). With it, ``front_page`` puts
+the search box into the front page (the root's ``index.html``) as it is served; the
+file on disk has none (a static copy has no /search to send it to).
 
 Connections (timeouts, their number, clients that go away) are ``httpserver.py``'s.
 Never writes a file, never follows a path out of the folder.
@@ -142,17 +144,23 @@ class FileCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[tuple[int, int, int, int], Representation] = {}
+        self._items: dict[tuple[int, int, int, int, bool], Representation] = {}
 
-    def load(self, path: Path, kind: str) -> Representation:
+    def load(
+        self, path: Path, kind: str, *, rewrite: Callable[[bytes], bytes] | None = None
+    ) -> Representation:
+        """``path`` as served; ``rewrite`` changes its bytes first (one rewrite per file:
+        the front page's search box)."""
         with path.open("rb") as handle:
             info = os.fstat(handle.fileno())
-            key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+            key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, rewrite is not None)
             with self._lock:
                 cached = self._items.get(key)
             if cached is not None:
                 return cached
             data = handle.read()
+        if rewrite is not None:
+            data = rewrite(data)
         digest = hashlib.sha256(data).hexdigest()[:32]
         gzipped = None
         if compressible(kind) and len(data) >= GZIP_MIN_BYTES:
@@ -307,8 +315,10 @@ class Handler(BoundedHandler):
             self._plain(HTTPStatus.NOT_FOUND, send_body=send_body)
             return
         kind = content_type(target)
+        front_page = self.server.front_page
+        rewrite = front_page if front_page and target == self.server.root / "index.html" else None
         try:
-            item = self.server.cache.load(target, kind)
+            item = self.server.cache.load(target, kind, rewrite=rewrite)
         except OSError:
             self._plain(HTTPStatus.NOT_FOUND, send_body=send_body)
             return
@@ -385,11 +395,14 @@ class FeedServer(BoundedServer):
         clock: Callable[[], float] = time.time,
         settings: ServeSettings | None = None,
         search: Callable[[str], str] | None = None,
+        front_page: Callable[[bytes], bytes] | None = None,
         unsubscriber: unsubscribe_http.Unsubscriber | None = None,
     ) -> None:
         self.root = root.resolve()
         #: The search page for a query string (``q=...&category=...``), if served.
         self.search = search
+        #: The front page (the root's index.html) as served: with the search box.
+        self.front_page = front_page if search is not None else None
         #: Answers /unsubscribe when given (the config has an [email] table).
         self.unsubscriber = unsubscriber
         self.cache = FileCache()

@@ -21,7 +21,7 @@ from .._storage.protocol import Storage
 from ..config.settings import PublishSettings, Settings
 from ..errors import PublishError
 from ..types import PublishedFile, StoredEntry, Summary
-from . import archives, feedwriter, housekeeping, publish
+from . import archives, feedwriter, front, housekeeping, publish
 from . import digest as digests
 
 log = logging.getLogger(__name__)
@@ -44,13 +44,16 @@ def publish_feeds(
     *,
     clock: Callable[[], datetime],
     changed: list[str] | None = None,
+    order: Order | None = None,
+    order_key: str = "",
 ) -> tuple[int, int]:
     """Write every category feed, ``all.atom`` and the index page. Returns (written, total).
     ``changed`` gets the URL of each feed file whose bytes changed (for a WebSub hub).
 
     A file whose inputs cannot have changed since it was written (same output
     generation, same settings, same code: :func:`publish.output_fingerprint`), and which
-    is still on disk as it was written, is not rebuilt at all.
+    is still on disk as it was written, is not rebuilt at all. ``order``, ``order_key``:
+    as for :func:`write_digests` (for the index page's highlights).
     """
     # Read before any data: a change made while we build moves it past what we record.
     generation = store.output_generation()
@@ -82,9 +85,12 @@ def publish_feeds(
                     changed += urls
                 done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
         links = _feed_links(store, targets, categories, settings.publish.formats)
-        done += _write_pages(
-            settings, store, links, {"index": index_path, "opml": opml_path}, wanted
-        )
+        index = known.get(str(index_path))
+        done += _publish_index(settings, store, links, generation, index, order, order_key)
+        print_, current = wanted(opml_path, "opml")
+        if not current:
+            _write_opml(settings, links, opml_path)
+            done.append(publish.published_file(opml_path, print_))
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -94,26 +100,6 @@ def publish_feeds(
     # records, which no longer match, so the next run rebuilds (and rewrites nothing).
     store.record_published(done)
     return written, len(targets)
-
-
-def _write_pages(
-    settings: Settings,
-    store: Storage,
-    links: list[publish.FeedLink],
-    paths: dict[str, Path],
-    wanted: Callable[[Path, str], tuple[str, bool]],
-) -> list[PublishedFile]:
-    """The index page and the OPML list, each unless current; their new records."""
-    done = []
-    for what, path in paths.items():
-        print_, current = wanted(path, what)
-        if not current:
-            if what == "index":
-                _write_index(settings, store, links, path)
-            else:
-                _write_opml(settings, links, path)
-            done.append(publish.published_file(path, print_))
-    return done
 
 
 def _feed_targets(settings: Settings, categories: list[tuple[str, int]]) -> list[_FeedTarget]:
@@ -248,14 +234,48 @@ def _write_opml(settings: Settings, links: list[publish.FeedLink], path: Path) -
     publish.write_atomic(path, opml)
 
 
+def _publish_index(
+    settings: Settings,
+    store: Storage,
+    links: list[publish.FeedLink],
+    generation: int,
+    known: PublishedFile | None,
+    order: Order | None,
+    order_key: str,
+) -> list[PublishedFile]:
+    """Write the index page unless it is current; its record when written."""
+    path = settings.publish.output_dir / "index.html"
+    # The highlights are chosen as the digests are ([digest] settings, the order).
+    wanted = publish.output_fingerprint(
+        "index" + (f" ordered by {order_key}" if order_key else ""),
+        generation=generation,
+        settings=(settings.publish, settings.digest),
+        path=path,
+    )
+    if publish.is_current(path, known, wanted):
+        return []
+    _write_index(settings, store, links, path, order=order)
+    return [publish.published_file(path, wanted)]
+
+
 def _write_index(
-    settings: Settings, store: Storage, links: list[publish.FeedLink], path: Path
+    settings: Settings,
+    store: Storage,
+    links: list[publish.FeedLink],
+    path: Path,
+    *,
+    order: Order | None = None,
 ) -> None:
+    days = sorted({*store.digest_days(), *store.announcement_days()})
+    latest = build_digest(settings, store, days[-1]) if days else None
+    if latest is not None and order is not None:
+        latest = order(latest)
     index = publish.render_index(
         title=settings.publish.title,
         feeds=links,
-        days=sorted({*store.digest_days(), *store.announcement_days()}),
+        days=days,
         base_url=settings.publish.base_url,
+        latest=front.latest(latest),
     )
     publish.write_atomic(path, index)
 

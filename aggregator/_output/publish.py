@@ -25,7 +25,7 @@ from .._common.faults import pause_point
 from .._common.version import __version__
 from ..errors import PublishError
 from ..types import PublishedFile
-from . import templating
+from . import front, templating
 from .feedwriter import ALL
 
 
@@ -231,13 +231,28 @@ class FeedLink:
 
 
 def render_index(
-    *, title: str, feeds: Sequence[FeedLink], days: Sequence[date], base_url: str
+    *,
+    title: str,
+    feeds: Sequence[FeedLink],
+    days: Sequence[date],
+    base_url: str,
+    latest: front.Latest | None = None,
 ) -> bytes:
-    """The index page linking every category feed and every digest, newest day first."""
+    """The front page: the latest day's highlights (``latest``), every digest by month,
+    newest first, and every published feed with how to subscribe; with the slot where
+    ``aggregator serve`` puts a search box (:mod:`.front`)."""
     html = (
         templating.environment()
         .get_template("index.html")
-        .render(title=title, feeds=feeds, days=sorted(days, reverse=True), base_url=base_url)
+        .render(
+            title=title,
+            feeds=feeds,
+            days=sorted(days, reverse=True),
+            months=front.by_month(days),
+            latest=latest,
+            base_url=base_url,
+            search_slot=front.SEARCH_SLOT.decode(),
+        )
     )
     return html.encode("utf-8")
 

@@ -405,6 +405,7 @@ class _Ingest:
             fetch_state=state,
             features=parsed.features,
             first_sight=parsed.first_sight,
+            search_text=parsed.search_text,
         )
 
     def _caught_up(
@@ -551,4 +552,5 @@ def _request(
         now=now,
         scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,
         first_sight=(source, ahead_for) if ahead_for else None,
+        search_text=bool(ahead_for),
     )

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from .._common.fts import Columns
 from .._fetch.health import FetchState
 from .._neardup.rules import Features, TextEntry
 from ..config.settings import DedupSettings
@@ -70,6 +71,8 @@ class Document:
     features: Mapping[str, tuple[Entry, Features]] = field(default_factory=dict)
     #: Decisions made ahead by a worker as if storage knew none of the keys.
     first_sight: Mapping[str, Decision] = field(default_factory=dict)
+    #: Full-text index columns made ahead by a worker, by key, with their entry.
+    search_text: Mapping[str, tuple[Entry, Columns]] = field(default_factory=dict)
 
 
 # -- what comes out -----------------------------------------------------------------------
@@ -207,6 +210,9 @@ class Plan:
     digest_days: tuple[date, ...] = ()
     batches: tuple[Batch, ...] = ()
     probes: tuple[Probe, ...] = ()
+    #: The full-text index columns of rows written (``(key, *columns)``), where made
+    #: ahead for exactly the text written; storage indexes the other rows from their text.
+    search_text: tuple[tuple[str, str, str, str, str], ...] = ()
     #: Entries delivered again with categories: if one is a linked duplicate, the entry
     #: kept in its place takes its categories again.
     refiled: tuple[str, ...] = ()
@@ -264,6 +270,7 @@ def plan_document(document: Document, known: Known, *, today: date, dedup: Dedup
         now=document.now,
         dedup=dedup,
         computed=document.features,
+        search_text=document.search_text,
         unchanged=len(document.entries) - len(kept),
     )
     arxiv = source.kind == "arxiv"
@@ -412,6 +419,7 @@ def _entries_plan(
     now: datetime,
     dedup: DedupSettings,
     computed: Mapping[str, tuple[Entry, Features]],
+    search_text: Mapping[str, tuple[Entry, Columns]] | None = None,
     unchanged: int = 0,
 ) -> Plan:
     """The rows, filings, copies, announcements and near-duplicate work of ``decisions``.
@@ -438,6 +446,7 @@ def _entries_plan(
             for category, how in d.announce
         ),
         probes=_probes(decisions, dedup=dedup, computed=computed),
+        search_text=_search_text(decisions, search_text) if search_text else (),
         refiled=tuple(
             d.row.key for d in decisions if d.categories and d.outcome is not Outcome.NEW
         ),
@@ -467,6 +476,29 @@ def _probes(
             )
         )
     return tuple(probes)
+
+
+def _search_text(
+    decisions: Sequence[Decision], made: Mapping[str, tuple[Entry, Columns]]
+) -> tuple[tuple[str, str, str, str, str], ...]:
+    """The index columns made ahead for the rows written, where the row's indexed
+    fields are the entry's they were made from (a merge with the stored row, an arXiv
+    replacement, may change them: then storage makes them from the row)."""
+    found = []
+    for decision in decisions:
+        if not decision.changed:  # not written
+            continue
+        row = decision.row
+        if row.key in made:
+            entry, columns = made[row.key]
+            if _indexed_of(entry) == _indexed_of(row):
+                found.append((row.key, *columns))
+    return tuple(found)
+
+
+def _indexed_of(entry: TextEntry) -> tuple[object, ...]:
+    """Every field the full-text index columns are made from."""
+    return (entry.title, entry.summary, entry.sections, entry.authors, entry.content)
 
 
 def _text_of(entry: TextEntry) -> tuple[object, ...]:

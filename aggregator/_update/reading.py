@@ -1,11 +1,11 @@
-"""Reading documents: parsing, normalising and near-duplicate features, on every core.
+"""Reading documents: parsing, normalising, near-duplicate features, on every core.
 
 Owns the CPU-bound, pure part of ingesting one document, from its screened bytes to
-normalised entries (with, on request, their near-duplicate features), and where it
-runs: in this process, or in a pool of worker processes (``[fetch] processes``) so
-that parsing uses the other cores while the main process fetches, decides and
-stores. Knows nothing of the database: unchanged documents, arXiv batches and the
-decisions stay in ``ingest`` and ``plan``.
+normalised entries (with, on request, their near-duplicate features and the text the
+full-text index holds of them), and where it runs: in this process, or in a pool
+of worker processes (``[fetch] processes``) so that parsing uses the other cores while
+the main process fetches, decides and stores. Knows nothing of the database:
+unchanged documents, arXiv batches and the decisions stay in ``ingest`` and ``plan``.
 
 Worker processes are started with ``spawn`` (the main process runs fetching
 threads, which ``fork`` would copy mid-flight) and only when a run has enough to
@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_context
 
+from .._common import fts
+from .._common.fts import Columns
 from .._neardup.minhash import hasher_for
 from .._neardup.rules import Features, features
 from .._sources import ParseOptions, get_parser
@@ -63,6 +65,8 @@ class ReadRequest:
     #: To decide each entry as if seen for the first time (``dedup.decide`` with no
     #: stored row): the source's settings and the run's day. ``None``: no decisions.
     first_sight: tuple[Source, date] | None = None
+    #: To make each entry's full-text index columns too (``fts.entry_columns``).
+    search_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,9 @@ class Read:
     #: The decision for each key's first entry should the store not know the key
     #: (``decide`` is pure: ``plan.decide_document`` uses it where that holds).
     first_sight: dict[str, Decision] = field(default_factory=dict)
+    #: The full-text index columns of each key's first entry, with that entry (the plan
+    #: hands them to storage when the row written reads as the entry does).
+    search_text: dict[str, tuple[Entry, Columns]] = field(default_factory=dict)
     #: What normalising dropped (unsafe links), in words. Reported, but no reason to read
     #: the document again: the same bytes drop the same links.
     dropped: tuple[str, ...] = ()
@@ -145,6 +152,20 @@ def read(request: ReadRequest) -> Read:
                     now=request.now,
                     today=today,
                 )
+    search_text: dict[str, tuple[Entry, Columns]] = {}
+    if request.search_text:
+        for entry in entries:
+            if entry.key not in search_text:
+                search_text[entry.key] = (
+                    entry,
+                    fts.entry_columns(
+                        title=entry.title,
+                        summary=entry.summary,
+                        sections=entry.sections,
+                        authors=entry.authors,
+                        content=entry.content,
+                    ),
+                )
     return Read(
         entries=entries,
         warnings=tuple(parsed.warnings),
@@ -152,6 +173,7 @@ def read(request: ReadRequest) -> Read:
         announced=parsed.announced,
         features=found,
         first_sight=decided,
+        search_text=search_text,
         reader=parsed.reader,
         left_out=parsed.left_out,
     )

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 import click
 
-from ..._output import search_page
+from ..._output import front, search_page
 from ...config.serve import SERVE_SCHEMA, ServeSettings
 from ...config.settings import Settings
 from ...core import Aggregator, system_clock
@@ -205,7 +205,12 @@ def _open_server(
         )
     try:
         server = FeedServer(
-            root, (host, port), settings=limits, search=search, unsubscriber=unsubscriber
+            root,
+            (host, port),
+            settings=limits,
+            search=search,
+            front_page=front.with_search_box,
+            unsubscriber=unsubscriber,
         )
     except OSError as err:
         raise AggregatorError(

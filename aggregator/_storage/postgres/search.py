@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from ..._common import fts
 from ...errors import SearchError
 from ...types import Marked, SearchHit, SearchResults
-from .. import fts
 from .base import PgStoreBase
 from .search_index import CONFIG, fill_search_index
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import fts
+from ..._common import fts
 
 #: Entries indexed per statement.
 CHUNK = 500

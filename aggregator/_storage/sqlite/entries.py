@@ -11,6 +11,7 @@ from typing import Any
 from ..._update.plan import Plan
 from ...types import StoredEntry
 from .base import StoreBase, chunks, stamp
+from .search_index import stage_search_text
 
 #: Linked duplicates (see store/dupes.py) are stored but never published or sent.
 _VISIBLE = "key NOT IN (SELECT entry_key FROM duplicates)"
@@ -48,6 +49,10 @@ class EntryQueries(StoreBase):
             conn.executemany(_INSERT_ENTRY, [_entry_to_row(row) for row in plan.inserts])
         if plan.updates:
             conn.executemany(_UPDATE_ENTRY, [_entry_to_row(row) for row in plan.updates])
+        if plan.inserts or plan.updates:
+            # With the rows, in the plan's savepoint (see search_index.py).
+            written = [row.key for row in (*plan.inserts, *plan.updates)]
+            stage_search_text(conn, written, plan.search_text)
         self._insert_all(
             "entry_categories",
             [(f.key, f.category, plan.source, f.how, when) for f in plan.filings],

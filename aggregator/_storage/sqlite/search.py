@@ -1,7 +1,7 @@
 """Full-text search: the FTS5 index of every stored entry, and searching it.
 
 The index (migration 15) is sqlite-utils' ``enable_fts`` over ``search_text``, a table
-holding per entry the four columns of plain text that :mod:`.._storage.fts` makes
+holding per entry the four columns of plain text that :mod:`aggregator._common.fts` makes
 (title, abstract, authors, content), with sqlite-utils' triggers keeping the FTS5 table
 ``search_text_fts`` in step with its rows. Entries reach ``search_text`` in bulk, after
 ingest, never one by one while a run stores them: a trigger on ``entries`` only notes
@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from ..._common import fts
 from ...errors import SearchError
 from ...types import Marked, SearchHit, SearchResults
-from .. import fts
 from .base import chunks, storage_error
 from .entries import EntryQueries
 from .search_index import fill_search_index

@@ -1,8 +1,9 @@
 """What the full-text index holds and how a search is asked: pure text rules, no SQL.
 
-The SQLite store (``sqlite/search.py``) indexes, for each entry, four columns of plain
-text made here: the title, the abstract (summary and summary sections), the authors and
-the content, HTML tags and entities resolved (:func:`index_columns`). SQLite's FTS5
+The SQLite store (``_storage/sqlite/search.py``) indexes, for each entry, four columns
+of plain text made here (by the parsing workers, ahead, for most entries a run
+stores): the title, the abstract (summary and summary sections), the authors and the
+content, HTML tags and entities resolved (:func:`index_columns`). SQLite's FTS5
 ``unicode61`` tokenizer splits words at spaces and punctuation, which Chinese and
 Japanese do not use, and would index a whole run of them as one word that no search for
 a word inside it finds. So every Han, kana and Hangul character is made a word of its
@@ -29,6 +30,7 @@ import html
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from ..errors import SearchError
 from ..types import Marked
@@ -105,6 +107,10 @@ def html_text(value: str | None) -> str:
     return html.unescape(value) if "&" in value else value
 
 
+#: The indexed columns of one entry: title, abstract, authors, content.
+Columns = tuple[str, str, str, str]
+
+
 def index_columns(
     *,
     title: str,
@@ -112,19 +118,38 @@ def index_columns(
     sections: str,
     authors: str,
     content: str | None,
-) -> tuple[str, str, str, str]:
+) -> Columns:
     """The four indexed columns of an entry, from its stored columns: the title is text,
-    summary and content are HTML, ``sections`` and ``authors`` JSON lists. Content that
-    repeats the summary is left out, so that an entry is not counted twice for the
-    same words."""
+    summary and content are HTML, ``sections`` and ``authors`` JSON lists (see
+    :func:`entry_columns`)."""
+    return entry_columns(
+        title=title,
+        summary=summary,
+        sections=json.loads(sections) if sections != "[]" else (),
+        authors=json.loads(authors) if authors != "[]" else (),
+        content=content,
+    )
+
+
+def entry_columns(
+    *,
+    title: str,
+    summary: str | None,
+    sections: Sequence[Sequence[str]],
+    authors: Sequence[str],
+    content: str | None,
+) -> Columns:
+    """The four indexed columns of an entry, from its fields (as an ``Entry`` holds
+    them: what a parsing worker computes ahead). Content that repeats the summary is
+    left out, so that an entry is not counted twice for the same words."""
     abstract = html_text(summary)
-    if sections != "[]":
-        parts = [f"{heading}: {text}" for heading, text in json.loads(sections)]
+    if sections:
+        parts = [f"{heading}: {text}" for heading, text in sections]
         abstract = "\n".join(part for part in (abstract, *parts) if part)
     body = html_text(content)
     if body == abstract:
         body = ""
-    names = "; ".join(json.loads(authors)) if authors != "[]" else ""
+    names = "; ".join(authors)
     return index_text(title), index_text(abstract), index_text(names), index_text(body)
 
 
@@ -191,6 +216,8 @@ def compile_query(text: str, *, syntax: str = "words") -> str:
             continue
         if term is None:
             continue
+        if term == "OR":  # nothing before it to join: the word itself
+            term = '"OR"'
         if negative:
             unwanted.append(term)
         elif joined:
