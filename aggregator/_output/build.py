@@ -87,10 +87,7 @@ def publish_feeds(
         links = _feed_links(store, targets, categories, settings.publish.formats)
         index = known.get(str(index_path))
         done += _publish_index(settings, store, links, generation, index, order, order_key)
-        print_, current = wanted(opml_path, "opml")
-        if not current:
-            _write_opml(settings, links, opml_path)
-            done.append(publish.published_file(opml_path, print_))
+        done += _publish_opml(settings, links, opml_path, wanted)
     except PublishError:
         # What was written is recorded; what failed has its old record, which no longer
         # matches, so the next run writes it (and only it).
@@ -227,11 +224,21 @@ def _feed_links(
     return links
 
 
-def _write_opml(settings: Settings, links: list[publish.FeedLink], path: Path) -> None:
+def _publish_opml(
+    settings: Settings,
+    links: list[publish.FeedLink],
+    path: Path,
+    wanted: Callable[[Path, str], tuple[str, bool]],
+) -> list[PublishedFile]:
+    """Write the OPML list of the feeds unless it is current; its record when written."""
+    print_, current = wanted(path, "opml")
+    if current:
+        return []
     opml = publish.render_opml(
         title=settings.publish.title, feeds=links, base_url=settings.publish.base_url
     )
     publish.write_atomic(path, opml)
+    return [publish.published_file(path, print_)]
 
 
 def _publish_index(
