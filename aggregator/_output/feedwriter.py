@@ -131,22 +131,11 @@ def build_feed(
     for a feed with no entries. ``links`` go in the feed's head; ``archive`` marks it
     an RFC 5005 archive document (``<fh:archive/>``).
     """
+    updated = max((e.updated for e in entries), default=fallback_updated)
     head = _Head(
-        feed_id(base_url, category),
-        title,
-        base_url,
-        self_href,
-        max((e.updated for e in entries), default=fallback_updated),
-        tuple(links),
-        archive,
+        feed_id(base_url, category), title, base_url, self_href, updated, tuple(links), archive
     )
-    try:
-        return _atom(entries, head, _as_is)
-    except ValueError:
-        # lxml refuses text XML cannot carry (control characters from a broken source)
-        # rather than dropping it: build again without it. Rare, so the usual feed
-        # does not pay for a check of every string.
-        return _atom(entries, head, _text)
+    return _xml(_atom, entries, head)
 
 
 def build_rss(
@@ -167,19 +156,25 @@ def build_rss(
     ``dc:creator`` (RSS's ``author`` must be an email address). The channel's
     ``lastBuildDate`` is its newest entry's ``updated``, never the build time.
     """
+    updated = max((e.updated for e in entries), default=fallback_updated)
     head = _Head(
-        feed_id(base_url, category),
-        title,
-        base_url,
-        self_href,
-        max((e.updated for e in entries), default=fallback_updated),
-        tuple(links),
-        archive,
+        feed_id(base_url, category), title, base_url, self_href, updated, tuple(links), archive
     )
+    return _xml(_rss, entries, head)
+
+
+def _xml(
+    write: Callable[[Sequence[StoredEntry], _Head, Callable[[str], str]], bytes],
+    entries: Sequence[StoredEntry],
+    head: _Head,
+) -> bytes:
+    """``write`` the document; lxml refuses text XML cannot carry (control characters
+    from a broken source) rather than dropping it, so then build again without it.
+    Rare, so the usual feed does not pay for a check of every string."""
     try:
-        return _rss(entries, head, _as_is)
+        return write(entries, head, _as_is)
     except ValueError:
-        return _rss(entries, head, _text)
+        return write(entries, head, _text)
 
 
 @dataclass(frozen=True)
