@@ -6,12 +6,12 @@ queries feeds, digests and arXiv need. The twin of ``sqlite/entries.py``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 
 from ..._update.plan import Applied, Known, Linker, Plan
 from ...types import StoredEntry
+from ..applying import apply_plans
 from ..sqlite.base import stamp
 from ..sqlite.entries import _COLUMNS, _entry_to_row, _row_to_entry
 from .records import PgRecordQueries
@@ -64,43 +64,7 @@ class PgEntryQueries(PgRecordQueries):
     def apply(self, plans: Iterable[Plan], *, link: Linker | None = None) -> list[Applied]:
         """Write ``plans`` in order, in one transaction, each in a savepoint of its own
         (see the SQLite store's: the same contract)."""
-        applied: list[Applied] = []
-        with nullcontext() if self._batch is not None else self.transaction():
-            for plan in plans:
-                with self.transaction():
-                    applied.append(self._apply_plan(plan, link))
-        return applied
-
-    def _apply_plan(self, plan: Plan, link: Linker | None) -> Applied:
-        self._write_entries(plan)
-        self._write_arxiv(plan)
-        if plan.digest_days:
-            self.mark_digests_due(plan.digest_days, now=plan.now)
-        links = tuple(link(plan)) if link is not None and (plan.probes or plan.refiled) else ()
-        counts = plan.counts.linked(links)
-        if plan.record is not None:
-            record = plan.record
-            self.record_source(
-                name=record.name,
-                kind=record.kind,
-                location=record.location,
-                now=plan.now,
-                error=record.error,
-                new_entries=counts.new,
-            )
-        if plan.fetch_state is not None:
-            self.save_fetch_state(plan.fetch_state)
-        if plan.document is not None:
-            document = plan.document
-            self.remember_document(
-                plan.source,
-                document.fingerprint,
-                entries=document.entries,
-                now=plan.now,
-                batch_day=document.batch_day,
-                batch_items=document.batch_items,
-            )
-        return Applied(plan, links, counts)
+        return apply_plans(self, plans, link)
 
     def _write_entries(self, plan: Plan) -> None:
         when = plan.now.isoformat()

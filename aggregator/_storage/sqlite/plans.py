@@ -10,9 +10,9 @@ write, the near-duplicate stage (passed in as ``link``) decides what to link.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 
 from ..._update.plan import Applied, Known, Linker, Plan
+from ..applying import apply_plans
 from .arxiv import ArxivQueries
 from .base import json_param
 from .documents import DocumentQueries
@@ -89,43 +89,4 @@ class PlanQueries(
         A plan that fails is undone alone and its error raised; the plans before it
         stay in the batch's transaction (with no batch open, the whole call is undone).
         """
-        applied: list[Applied] = []
-        with nullcontext() if self._batch is not None else self.transaction():
-            for plan in plans:
-                with self.transaction():
-                    applied.append(self._apply_plan(plan, link))
-        return applied
-
-    def _apply_plan(self, plan: Plan, link: Linker | None) -> Applied:
-        self._write_entries(plan)
-        self._write_arxiv(plan)
-        if plan.digest_days:
-            # With the entries: a run that fails before writing these digests leaves them due.
-            self.mark_digests_due(plan.digest_days, now=plan.now)
-        links = tuple(link(plan)) if link is not None and (plan.probes or plan.refiled) else ()
-        counts = plan.counts.linked(links)
-        if plan.record is not None:
-            record = plan.record
-            self.record_source(
-                name=record.name,
-                kind=record.kind,
-                location=record.location,
-                now=plan.now,
-                error=record.error,
-                new_entries=counts.new,
-            )
-        if plan.fetch_state is not None:
-            # With the entries: a parse failure keeps the old validators, so the next
-            # run downloads the document again instead of getting a 304.
-            self.save_fetch_state(plan.fetch_state)
-        if plan.document is not None:
-            document = plan.document
-            self.remember_document(
-                plan.source,
-                document.fingerprint,
-                entries=document.entries,
-                now=plan.now,
-                batch_day=document.batch_day,
-                batch_items=document.batch_items,
-            )
-        return Applied(plan, links, counts)
+        return apply_plans(self, plans, link)
