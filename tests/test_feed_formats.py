@@ -172,6 +172,32 @@ def test_unchanged_feeds_keep_their_bytes_in_every_format(
     assert after == before and len(before) == 9
 
 
+def test_a_format_taken_out_of_formats_has_its_files_removed(
+    httpserver: HTTPServer,
+    write_config: Callable[[str], Path],
+    clock: Callable[[], datetime],
+    tmp_path: Path,
+) -> None:
+    sources = _sources(httpserver)
+    run(
+        load_config(write_config(f'[publish]\nformats = ["atom", "json", "rss"]\n{sources}')),
+        clock=clock,
+    )
+    feeds = tmp_path / "public" / "feeds"
+    mine = feeds / "notes.rss"  # a file of the same kind that we never published stays
+    mine.write_text("kept")
+    assert {p.suffix for p in feeds.iterdir()} == {".atom", ".json", ".rss"}
+    run(load_config(write_config(f'[publish]\nformats = ["atom"]\n{sources}')), clock=clock)
+    assert sorted(p.name for p in feeds.iterdir() if p.suffix != ".atom") == ["notes.rss"]
+    index = (tmp_path / "public" / "index.html").read_text()
+    assert ".rss" not in index and ".json" not in index
+    # Put back: written again even though the database says nothing changed.
+    run(load_config(write_config(f'[publish]\nformats = ["atom", "rss"]\n{sources}')), clock=clock)
+    rss = {p.stem for p in feeds.iterdir() if p.suffix == ".rss"}
+    assert rss == {p.stem for p in feeds.glob("*.atom")} | {"notes"}
+    assert feedparser.parse((feeds / "all.rss").read_bytes()).entries
+
+
 @pytest.mark.parametrize(
     ("formats", "message"),
     [

@@ -84,6 +84,7 @@ def publish_feeds(
                 if changed is not None:
                     changed += urls
                 done += [publish.published_file(p, print_) for p, (print_, _) in prints.items()]
+        _remove_dropped_formats(store, targets, settings.publish.formats)
         links = _feed_links(store, targets, categories, settings.publish.formats)
         index = known.get(str(index_path))
         done += _publish_index(settings, store, links, generation, index, order, order_key)
@@ -137,6 +138,36 @@ def _feed_files(target: _FeedTarget, formats: tuple[str, ...]) -> dict[str, Path
         kind: target.path.with_name(publish.format_filename(target.filename, kind))
         for kind in formats
     }
+
+
+def _remove_dropped_formats(
+    store: Storage, targets: list[_FeedTarget], formats: tuple[str, ...]
+) -> list[Path]:
+    """Remove the twins of ``targets`` in formats no longer configured; what was removed.
+
+    Only a file this installation recorded publishing is removed (never one a person put
+    there): a feed reader subscribed to it gets a 404 rather than a feed frozen in time.
+    """
+    dropped = [kind for kind in publish.FORMATS if kind not in formats]
+    candidates = [
+        t.path.with_name(publish.format_filename(t.filename, k)) for t in targets for k in dropped
+    ]
+    known = store.published_files(str(p) for p in candidates if p.is_file())
+    removed: list[Path] = []
+    for path in candidates:
+        if str(path) not in known:
+            continue
+        try:
+            path.unlink()
+        except OSError as err:
+            raise PublishError(
+                f"cannot remove {path}, a feed format no longer in [publish] formats:"
+                f" {err.strerror or err}",
+                hint="check the output folder is writable",
+            ) from err
+        log.info("removed %s: its format is no longer in [publish] formats", path)
+        removed.append(path)
+    return removed
 
 
 def _write_feed(
