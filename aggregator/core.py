@@ -27,7 +27,7 @@ from ._enrich import wiring
 from ._enrich.ranker import RankingReport
 from ._fetch import websub
 from ._fetch.health import FetchState
-from ._mail import deliver, unsubscribe
+from ._mail import deliver, imap, unsubscribe
 from ._mail.unsubscribe import MailRequest
 from ._neardup import linking
 from ._output import digest as digests
@@ -519,6 +519,24 @@ class Aggregator:
                     )
                 done.append((request, new))
             return done
+
+    def unsubscribe_imap(
+        self, *, trust_from: bool = False, dry_run: bool = False, include_seen: bool = False
+    ) -> list[tuple[MailRequest, bool]]:
+        """Read the unread requests in ``[email] unsubscribe_imap``'s folder and record
+        them as :meth:`unsubscribe_mail` does; then mark those messages read (unless
+        ``dry_run``). Recording comes first: a failure in between only reads them again,
+        and reading again records nothing twice."""
+        box, password = imap.mailbox_of(self._email_settings())
+        timeout = self._email_settings().timeout
+        with imap.open_mailbox(box, password, timeout=timeout) as reader:
+            mails = reader.messages(include_seen=include_seen)
+            done = self.unsubscribe_mail(
+                [m.message for m in mails], trust_from=trust_from, dry_run=dry_run
+            )
+            if not dry_run:
+                reader.mark_seen([m.uid for m in mails])
+        return done
 
     def _email_settings(self) -> EmailSettings:
         if self.settings.email is None:

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .._common.safety import safe_url
 from ..errors import ConfigError
+from .imap import ImapMailbox, parse_url
 from .interests import Interests, parse_interests
 from .schema import Schema, typed_table
 
@@ -49,6 +50,17 @@ EMAIL_SCHEMA: Schema = {
         " (default: one the database generates and keeps)",
     ),
     "unsubscribe_mailto": (str, None, "address that handles unsubscribe mails"),
+    "unsubscribe_imap": (
+        str,
+        None,
+        "imaps://USER@HOST[:PORT]/FOLDER (or imap:// with STARTTLS) where unsubscribe mails"
+        " arrive, for `subscribers read-imap`",
+    ),
+    "unsubscribe_imap_password_env": (
+        str,
+        None,
+        "NAME of the environment variable holding unsubscribe_imap's password",
+    ),
     "send_empty": (bool, False, "also mail subscribers whose selection is empty"),
     "max_retries": (int, 3, "retries of a temporary failure within one send"),
     "backoff": ((int, float), 30.0, "seconds before the first retry; doubles each time"),
@@ -121,6 +133,10 @@ class EmailSettings:
     resume_days: int = 3
     #: The NAME of the variable holding the unsubscribe links' key (None: the database's).
     unsubscribe_secret_env: str | None = None
+    #: Where unsubscribe mail is read from by ``subscribers read-imap`` (None: nowhere).
+    unsubscribe_imap: ImapMailbox | None = None
+    #: The NAME of the variable holding that mailbox's password.
+    unsubscribe_imap_password_env: str | None = None
 
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]+"
@@ -211,7 +227,27 @@ def _email(raw: Any, *, file: str) -> EmailSettings:
         unsubscribe_secret_env=_variable_name(
             v["unsubscribe_secret_env"], file=file, key="email.unsubscribe_secret_env"
         ),
+        **_imap(v, file=file),
     )
+
+
+def _imap(v: dict[str, Any], *, file: str) -> dict[str, Any]:
+    """``unsubscribe_imap`` and its password variable: both or neither."""
+    url, env = v["unsubscribe_imap"], v["unsubscribe_imap_password_env"]
+    if (url is None) != (env is None):
+        raise ConfigError(
+            "unsubscribe_imap and unsubscribe_imap_password_env go together",
+            file=file,
+            key="email.unsubscribe_imap" if url is None else "email.unsubscribe_imap_password_env",
+            hint="name the mailbox and the variable holding its password",
+        )
+    if url is None:
+        return {}
+    key = "email.unsubscribe_imap_password_env"
+    return {
+        "unsubscribe_imap": parse_url(url, file=file, key="email.unsubscribe_imap"),
+        "unsubscribe_imap_password_env": _variable_name(env, file=file, key=key),
+    }
 
 
 def _variable_name(name: str | None, *, file: str, key: str) -> str | None:

@@ -132,14 +132,15 @@ def remove_command(ctx: click.Context, email: str) -> None:
     click.echo(f"Removed {email.strip()} from {path}.")
 
 
+_TRUST_FROM_HELP = (
+    "Also accept a request without a valid token when it comes from a subscriber's"
+    " own address (From can be forged: only for a mailbox your server filters)."
+)
+
+
 @subscribers_group.command("read-mbox")
 @click.argument("mbox", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--trust-from",
-    is_flag=True,
-    help="Also accept a request without a valid token when it comes from a subscriber's"
-    " own address (From can be forged: only for a mailbox your server filters).",
-)
+@click.option("--trust-from", is_flag=True, help=_TRUST_FROM_HELP)
 @click.option("--dry-run", is_flag=True, help="Say what would be recorded; record nothing.")
 @click.pass_context
 def read_mbox_command(ctx: click.Context, mbox: Path, trust_from: bool, dry_run: bool) -> None:
@@ -155,6 +156,39 @@ def read_mbox_command(ctx: click.Context, mbox: Path, trust_from: bool, dry_run:
     facade = Aggregator(settings, clock=system_clock)
     messages = unsubscribe.mbox_messages(mbox)
     done = facade.unsubscribe_mail(messages, trust_from=trust_from, dry_run=dry_run)
+    _report(done, dry_run, f"Mailbox {mbox}")
+
+
+@subscribers_group.command("read-imap")
+@click.option("--trust-from", is_flag=True, help=_TRUST_FROM_HELP)
+@click.option(
+    "--dry-run", is_flag=True, help="Say what would be recorded; record nothing, mark nothing."
+)
+@click.option("--all", "include_seen", is_flag=True, help="Read messages already marked read too.")
+@click.pass_context
+def read_imap_command(
+    ctx: click.Context, trust_from: bool, dry_run: bool, include_seen: bool
+) -> None:
+    """Record the unsubscribe requests in the IMAP folder [email] unsubscribe_imap names.
+
+    Reads the folder's unread messages (mail sent to unsubscribe_mailto), records each
+    request holding a valid token as read-mbox does, then marks those messages read so
+    the next run skips them (messages are never deleted). The password comes from the
+    variable unsubscribe_imap_password_env names. imaps:// connects over TLS; imap://
+    upgrades with STARTTLS, and logs in without TLS only to a server on this machine.
+    Run it from cron beside `aggregator run`.
+    """
+    settings = settings_of(ctx)
+    facade = Aggregator(settings, clock=system_clock)
+    done = facade.unsubscribe_imap(
+        trust_from=trust_from, dry_run=dry_run, include_seen=include_seen
+    )
+    box = settings.email.unsubscribe_imap if settings.email else None
+    _report(done, dry_run, f"IMAP folder {box}")
+
+
+def _report(done: list[tuple[unsubscribe.MailRequest, bool]], dry_run: bool, where: str) -> None:
+    """Say what each message asked and what was recorded."""
     recorded = sum(1 for request, new in done if (request.address and dry_run) or new)
     for request, new in done:
         who = (
@@ -168,4 +202,4 @@ def read_mbox_command(ctx: click.Context, mbox: Path, trust_from: bool, dry_run:
             state = "unsubscribed" if new else "already unsubscribed"
             click.echo(f"  {state} {request.address} ({request.reason}; {who})")
     what = "would be recorded" if dry_run else "recorded"
-    click.echo(f"Mailbox {mbox}: {len(done)} messages, {recorded} unsubscribes {what}.")
+    click.echo(f"{where}: {len(done)} messages, {recorded} unsubscribes {what}.")
