@@ -27,6 +27,7 @@ from conftest import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "compose.yaml"
+SMOKE = ROOT / "scripts" / "container-smoke"
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -78,6 +79,17 @@ def test_hadolint_finds_nothing() -> None:
         [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shellcheck_finds_nothing_in_the_smoke_script() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (pip install -e '.[dev]' brings it)")
+    result = subprocess.run(
+        [shellcheck, "--color=never", str(SMOKE)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert SMOKE.stat().st_mode & 0o111, "scripts/container-smoke is executable"
 
 
 def test_the_image_is_slim_non_root_from_the_wheel_and_schedules_by_default() -> None:
