@@ -3,14 +3,20 @@
 # published files) in the volume /data. The default command is the built-in
 # scheduler; `serve` publishes /data/public on port 8000. See compose.yaml and the
 # README's "Container" section.
+#
+# BASE_IMAGE swaps the Python image both stages start from (any Debian-like image
+# with `python` and `pip` on PATH), e.g. one built from the Debian mirror by
+# scripts/container-smoke where Docker Hub cannot be reached.
 
-FROM python:3.12-slim AS build
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 RUN pip install --no-cache-dir build==1.2.2.post1
 COPY . .
 RUN python -m build --wheel --outdir /dist
 
-FROM python:3.12-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     AGGREGATOR_CONFIG=/data/aggregator.toml
