@@ -11,20 +11,26 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import serve_generated
 from pytest_httpserver import HTTPServer
+from rawserver import serve
+from test_run import table_counts
 
 from aggregator._app.cli import main
 from aggregator._update.decide import Outcome
-from aggregator.config.settings import load_config
-from aggregator.core import Aggregator
+from aggregator.config.settings import Settings, load_config
+from aggregator.core import Aggregator, RunSummary
 from aggregator.errors import ConfigError
+from benchmarks import feeds as generator
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from aggregator._app.cli import main; main()"]
@@ -140,3 +146,113 @@ def test_two_workers_publish_what_one_process_on_sqlite_does(
     again = Aggregator(settings, clock=clock).run()
     assert not again.failed and again.count(Outcome.NEW) == 0
     assert again.feeds_written == 0
+
+
+def wait_for_workers(settings: Settings, count: int, workers: Workers) -> None:
+    """Until ``count`` workers have registered (started, schema seen); no time limit of
+    its own: the test's timeout stops a worker that never comes."""
+    while Aggregator(settings).queue_status()["workers"] < count:
+        for process in workers.processes:
+            assert process.poll() is None, workers.log(workers.processes.index(process))
+        time.sleep(0.1)
+
+
+class SlowHost:
+    """One host that answers every feed slowly, counting requests in progress."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.active = self.peak = 0
+        self.starts: list[float] = []
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            self.starts.append(time.monotonic())
+        time.sleep(self.seconds)
+        with self.lock:
+            self.active -= 1
+        index = int(request.path.rsplit("/", 1)[-1])
+        body = generator.feed_bytes(index, entries=5)
+        request.send_response(200)
+        request.send_header("Content-Type", "application/xml")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+
+def ours(counts: dict[str, int]) -> dict[str, int]:
+    """Row counts of aggregator's tables (procrastinate's keep their own history)."""
+    return {table: n for table, n in counts.items() if not table.startswith("procrastinate_")}
+
+
+def slow_sources(url: str, count: int) -> str:
+    return "\n".join(
+        f'[[sources]]\nname = "feed-{i}"\nkind = "{generator.feed_kind(i)}"\n'
+        f'url = "{url}/feeds/{i}"\ncategories = ["{generator.feed_category(i)}"]\n'
+        for i in range(count)
+    )
+
+
+def test_per_host_limits_hold_across_workers(
+    tmp_path: Path, pg_url: str, clock: Callable[[], datetime], workers: Workers
+) -> None:
+    host = SlowHost(0.5)
+    with serve(host.handle) as url:
+        fetch = '[fetch]\nper_host = 2\nmin_interval = { "127.0.0.1" = 0.2 }\n'
+        config = write(tmp_path / "site", queue_config(pg_url) + fetch + slow_sources(url, 8))
+        settings = load_config(config)
+        Aggregator(settings).queue_init()
+        for _ in range(2):
+            workers.start(config, "--concurrency", "4")
+        wait_for_workers(settings, 2, workers)
+        summary = Aggregator(settings, clock=clock).run()
+    assert not summary.failed, summary.as_dict()
+    # Eight threads in two processes wanted the host at once: two slots, never more.
+    assert host.peak == 2
+    gaps = [b - a for a, b in zip(host.starts, host.starts[1:], strict=False)]
+    # Starts reserved 0.2 s apart on the database's clock, seen with a loaded machine's
+    # jitter by the server (without the interval, pairs would arrive together).
+    assert len(gaps) == 7 and min(gaps) >= 0.15, gaps
+    assert "entries read" in workers.log(0) and "entries read" in workers.log(1)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_loses_nothing_and_stores_nothing_twice(
+    tmp_path: Path, pg_url: str, clock: Callable[[], datetime], workers: Workers
+) -> None:
+    host = SlowHost(1.0)
+    with serve(host.handle) as url:
+        sources = slow_sources(url, 6)
+        alone = load_config(write(tmp_path / "alone", sources))
+        reference = Aggregator(alone, clock=clock).run()
+        assert not reference.failed
+        config = write(tmp_path / "site", queue_config(pg_url, stalled_after=2) + sources)
+        settings = load_config(config)
+        Aggregator(settings).queue_init()
+        doomed = workers.start(config, "--concurrency", "1")
+        workers.start(config, "--concurrency", "1")
+        wait_for_workers(settings, 2, workers)
+        result: list[RunSummary] = []
+        coordinator = threading.Thread(
+            target=lambda: result.append(Aggregator(settings, clock=clock).run())
+        )
+        coordinator.start()
+        while "Starting job" not in workers.log(0):
+            time.sleep(0.02)
+        doomed.send_signal(signal.SIGKILL)  # mid-job: its answer takes a second
+        coordinator.join()
+        [summary] = result
+        assert not summary.failed, summary.as_dict()
+        # Its job was put back and done by the other worker: every source once.
+        assert [r.counts for r in summary.sources] == [r.counts for r in reference.sources]
+        counts = ours(table_counts(settings.storage))
+        for table in ("entries", "entry_sources", "entry_categories"):
+            assert counts[table] == table_counts(alone.storage)[table], table
+        # Run again: every entry is known; nothing is stored twice.
+        again = Aggregator(settings, clock=clock).run()
+    assert not again.failed and again.count(Outcome.NEW) == 0
+    assert ours(table_counts(settings.storage)) == counts
+    assert published(tmp_path / "site") == published(tmp_path / "alone")
