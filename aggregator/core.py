@@ -607,6 +607,8 @@ class Aggregator:
             )
         from ._update.queue.jobs import run_worker
 
+        with open_store(self.settings.storage, verify=False):
+            pass  # the schema brought up to date (queue_results), as any command does
         run_worker(self.settings, concurrency=concurrency or queue.concurrency, name=name)
 
     def queue_init(self) -> bool:

@@ -204,7 +204,7 @@ def test_per_host_limits_hold_across_workers(
         fetch = '[fetch]\nper_host = 2\nmin_interval = { "127.0.0.1" = 0.2 }\n'
         config = write(tmp_path / "site", queue_config(pg_url) + fetch + slow_sources(url, 8))
         settings = load_config(config)
-        Aggregator(settings).queue_init()
+        # No `queue init`: workers on a new database make what they need themselves.
         for _ in range(2):
             workers.start(config, "--concurrency", "4")
         wait_for_workers(settings, 2, workers)
@@ -256,3 +256,23 @@ def test_a_worker_killed_mid_job_loses_nothing_and_stores_nothing_twice(
     assert not again.failed and again.count(Outcome.NEW) == 0
     assert ours(table_counts(settings.storage)) == counts
     assert published(tmp_path / "site") == published(tmp_path / "alone")
+
+
+def test_sources_no_worker_sends_back_are_failures_of_the_run_not_of_the_source(
+    httpserver: HTTPServer, tmp_path: Path, pg_url: str, clock: Callable[[], datetime]
+) -> None:
+    sources = serve_generated(httpserver, 2, entries=3)
+    settings = load_config(write(tmp_path / "site", queue_config(pg_url, wait_timeout=1) + sources))
+    for cancelled in (0, 2):  # the second run finds the first one's jobs still waiting
+        summary = Aggregator(settings, clock=clock).run()
+        assert [r.name for r in summary.failed] == ["feed-0", "feed-1"]
+        for report in summary.failed:
+            assert "no worker sent it back within 1 s" in str(report.error)
+        status = Aggregator(settings, clock=clock).queue_status()
+        assert status["jobs"].get("todo") == 2
+        assert status["jobs"].get("cancelled", 0) == cancelled
+    # Not the sources' fault: no failure is counted against them, no rest imposed.
+    health = Aggregator(settings, clock=clock).status()
+    assert health is not None
+    assert all(row.consecutive_failures == 0 for row in health.health.values())
+    assert httpserver.log == []  # nobody fetched anything
