@@ -98,13 +98,6 @@ def has_result(settings: StorageSettings, run: str, source: str) -> bool:
         return row is not None
 
 
-def arrived(settings: StorageSettings, run: str) -> set[str]:
-    """The sources of ``run`` whose outcome is in."""
-    with _connection(settings) as conn:
-        rows = conn.execute("SELECT source FROM queue_results WHERE run = %s", [run])
-        return {source for (source,) in rows}
-
-
 def result(settings: StorageSettings, run: str, source: str) -> tuple[bytes, str] | None:
     """The outcome of ``source`` in ``run`` and the worker that made it, if in."""
     with _connection(settings) as conn:

@@ -68,7 +68,6 @@ class QueuedFetch:
         self.monotonic = monotonic
         self.run = uuid.uuid4().hex
         self._app: procrastinate.App | None = None
-        self._arrived: set[str] = set()
         self._outcomes: dict[str, Outcome] = {}
         self._lost: dict[str, str] = {}
         self._next_check = 0.0
@@ -176,9 +175,11 @@ class QueuedFetch:
     def _wait_for(self, attempt: Attempt, deadline: float) -> None:
         """Give ``attempt`` its outcome, waiting for it until ``deadline`` at most."""
         name = attempt.source.name
+        storage = self.settings.storage
         while name not in self._lost:
-            if name in self._arrived or self._look(name):
-                attempt.future = self._future(name)
+            found = queue_sql.result(storage, self.run, name)
+            if found is not None:
+                attempt.future = self._future(name, *found)
                 return
             if self.monotonic() >= deadline:
                 timeout = self.settings.queue.wait_timeout
@@ -187,25 +188,21 @@ class QueuedFetch:
                     " is `aggregator worker` running? The next run asks it again"
                 )
                 break
+            self._now_and_then()
             self.sleep(POLL)
         attempt.skipped = f"not fetched: {self._lost[name]}"
 
-    def _look(self, name: str) -> bool:
-        """Whether ``name``'s outcome is in now; puts back stalled jobs now and then."""
-        storage = self.settings.storage
-        self._arrived |= queue_sql.arrived(storage, self.run)
-        if name in self._arrived:
-            return True
-        if self.monotonic() >= self._next_check:
-            self._next_check = self.monotonic() + self.settings.queue.heartbeat
-            self._put_back_stalled()
-            for source, attempts in queue_sql.failed_sources(
-                storage, queue=jobs.QUEUE, run=self.run
-            ).items():
-                self._lost.setdefault(
-                    source, f"its job failed {attempts} times in the workers (see their log)"
-                )
-        return False
+    def _now_and_then(self) -> None:
+        """Every heartbeat: put back stalled jobs, note the jobs that failed for good."""
+        if self.monotonic() < self._next_check:
+            return
+        self._next_check = self.monotonic() + self.settings.queue.heartbeat
+        self._put_back_stalled()
+        failed = queue_sql.failed_sources(self.settings.storage, queue=jobs.QUEUE, run=self.run)
+        for source, attempts in failed.items():
+            self._lost.setdefault(
+                source, f"its job failed {attempts} times in the workers (see their log)"
+            )
 
     def _put_back_stalled(self) -> None:
         assert self._app is not None
@@ -217,11 +214,9 @@ class QueuedFetch:
             self._app.job_manager.retry_job_by_id(job_id, retry_at=datetime.now(UTC))
             self.put_back += 1
 
-    def _future(self, name: str) -> Future[Fetched]:
-        found = queue_sql.result(self.settings.storage, self.run, name)
-        outcome = decode(found[0]) if found else None
+    def _future(self, name: str, payload: bytes, worker: str) -> Future[Fetched]:
+        outcome = decode(payload)
         if outcome is None:
-            worker = found[1] if found else "?"
             error = SourceError(
                 f"worker {worker} runs another version of aggregator",
                 source=name,
