@@ -147,7 +147,11 @@ def ingest(
             not_due = {} if every_source else _waiting(enabled, store, health_rows, clock())
             if queued is not None:
                 attempts = queued.attempts(
-                    enabled, states=store.fetch_states(), failures=run.failures, not_due=not_due
+                    enabled,
+                    states=store.fetch_states(),
+                    failures=run.failures,
+                    not_due=not_due,
+                    idle=run.commit_now,
                 )
             else:
                 attempts = fetch_in_order(
@@ -246,6 +250,10 @@ class _Ingest:
         _log(report)
         if progress is not None:
             progress(report)
+
+    def commit_now(self) -> None:
+        """Commit what is stored so far (the queue is about to wait for workers)."""
+        self._commit()
 
     def _commit(self) -> None:
         """Make what is stored so far durable, and release the write lock."""

@@ -11,7 +11,7 @@ order, whichever worker finished first. SQL is ``aggregator/_storage/postgres/qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from ..._fetch.health import FetchState
@@ -30,8 +30,11 @@ class Queued(Protocol):
         states: dict[str, FetchState],
         failures: dict[str, int],
         not_due: dict[str, str],
+        idle: Callable[[], None],
     ) -> Iterator[Attempt]:
-        """One Attempt per source, in ``sources`` order, as :func:`fetch_in_order`'s."""
+        """One Attempt per source, in ``sources`` order, as :func:`fetch_in_order`'s;
+        ``idle`` before waiting for one (the run commits: no transaction stays open
+        while workers fetch)."""
         ...
 
     def started(self, attempt: Attempt) -> Started | None:

@@ -98,9 +98,10 @@ class QueuedFetch:
         states: dict[str, FetchState],
         failures: dict[str, int],
         not_due: dict[str, str],
+        idle: Callable[[], None] = lambda: None,
     ) -> Iterator[Attempt]:
         """Queue the due sources, then hand every Attempt over in ``sources`` order, each
-        when its outcome is in (or the wait is over)."""
+        when its outcome is in (or the wait is over); ``idle`` is called before waiting."""
         now = self.clock()
         planned = [
             Attempt(source, None, skipped=not_due[source.name], not_due=True)
@@ -115,7 +116,7 @@ class QueuedFetch:
                 if attempt.state is None:
                     attempt.future = _done(partial(read_file, attempt.source, self._fetch))
                 else:
-                    self._wait_for(attempt, deadline)
+                    self._wait_for(attempt, deadline, idle)
             yield attempt
 
     def started(self, attempt: Attempt) -> Started | None:
@@ -172,15 +173,20 @@ class QueuedFetch:
 
     # -- waiting -------------------------------------------------------------------
 
-    def _wait_for(self, attempt: Attempt, deadline: float) -> None:
-        """Give ``attempt`` its outcome, waiting for it until ``deadline`` at most."""
+    def _wait_for(self, attempt: Attempt, deadline: float, idle: Callable[[], None]) -> None:
+        """Give ``attempt`` its outcome, waiting for it until ``deadline`` at most
+        (``idle`` first, once: the run commits what it stored so far)."""
         name = attempt.source.name
         storage = self.settings.storage
+        waited = False
         while name not in self._lost:
             found = queue_sql.result(storage, self.run, name)
             if found is not None:
                 attempt.future = self._future(name, *found)
                 return
+            if not waited:
+                idle()
+                waited = True
             if self.monotonic() >= deadline:
                 timeout = self.settings.queue.wait_timeout
                 self._lost[name] = (
