@@ -14,8 +14,8 @@ and ``min_interval``), and times a first ``aggregator run --no-send`` of them:
 Each scenario gets a new database and output folder; every process is a fresh one.
 Reported: wall time, entries/s (new entries stored over wall time), the time from the
 run's start to its first published feed file, and CPU seconds of the run's process
-and of the workers (the machine is shared: CPU time says what the work cost whatever
-else ran). Figures, never assertions; it takes minutes (``--feeds 200`` for a look).
+and of the workers and of the PostgreSQL server (the machine is shared: CPU time says what the work
+cost whatever else ran). Figures, never assertions; it takes minutes (``--feeds 200`` for a look).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -119,6 +120,7 @@ class Timing:
     first_feed: float | None
     cpu_run: float
     cpu_workers: float
+    cpu_db: float = 0.0
     note: str = ""
 
     @property
@@ -156,6 +158,22 @@ def _cpu_of(pid: int) -> float:
     """User + system CPU seconds of a live process (Linux /proc), its threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu(folder: Path) -> float:
+    """CPU seconds the PostgreSQL cluster in ``folder`` has used: its postmaster, the
+    backends that ended (their time is the postmaster's children's) and those alive."""
+    postmaster = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            child = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if child[1] == str(postmaster):
+            ticks += int(child[11]) + int(child[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _first_feed(folder: Path, started: float, found: list[float], stop: threading.Event) -> None:
@@ -301,7 +319,7 @@ def postgres_run(work: Path, server: object, urls: list[str], args: argparse.Nam
 
 def table(rows: list[Timing]) -> str:
     lines = [
-        "| scenario | wall | entries/s | first feed | CPU run + workers | note |",
+        "| scenario | wall | entries/s | first feed | CPU run + workers + database | note |",
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -309,7 +327,8 @@ def table(rows: list[Timing]) -> str:
         failed = f"{row.failed} sources failed; " if row.failed else ""
         lines.append(
             f"| {row.scenario} | {row.wall:.1f} s | {row.rate:,.0f} | {first} |"
-            f" {row.cpu_run:.1f} s + {row.cpu_workers:.1f} s | {failed}{row.new:,} new"
+            f" {row.cpu_run:.1f} + {row.cpu_workers:.1f} + {row.cpu_db:.1f} s"
+            f" | {failed}{row.new:,} new"
             f"{'; ' + row.note if row.note else ''} |"
         )
     return "\n".join(lines)
@@ -351,15 +370,21 @@ def main(argv: list[str] | None = None) -> int:
             feed_hosts(args.feeds, args.entries, args.hosts) as urls,
         ):
             work = Path(tmp)
-            rows.append(sqlite_run(work, urls, args))
-            print(table(rows[-1:]), file=sys.stderr)
-            rows.append(postgres_run(work, server, urls, args))
-            print(table(rows[-1:]), file=sys.stderr)
-            for count in (int(n) for n in args.workers.split(",")):
-                rows.append(queued_run(work, server, urls, args, count))
-                print(table(rows[-1:]), file=sys.stderr)
+            scenarios: list[Callable[[], Timing]] = [
+                lambda: sqlite_run(work, urls, args),
+                lambda: postgres_run(work, server, urls, args),
+                *(
+                    partial(queued_run, work, server, urls, args, int(count))
+                    for count in args.workers.split(",")
+                ),
+            ]
             if not args.no_kill:
-                rows.append(queued_run(work, server, urls, args, 2, kill_one=True))
+                scenarios.append(partial(queued_run, work, server, urls, args, 2, kill_one=True))
+            for scenario in scenarios:
+                before = cluster_cpu(server.folder)
+                rows.append(scenario())
+                rows[-1].cpu_db = cluster_cpu(server.folder) - before
+                print(table(rows[-1:]), file=sys.stderr)
     finally:
         server.stop()
     print(table(rows))
