@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ class Job:
     fingerprint: str | None = None
 
     def as_args(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 class Work:
@@ -130,15 +130,9 @@ class Work:
         day = date.fromisoformat(job.run_date)
         request = request_for(source, self.settings, prepared, fetched, now, ahead_for=day)
         try:
-            return _with(done, read=read(request))
+            return replace(done, read=read(request))
         except Exception as err:
-            return _with(done, read_error=portable(err))
-
-
-def _with(outcome: Outcome, **changes: Any) -> Outcome:
-    from dataclasses import replace
-
-    return replace(outcome, **changes)
+            return replace(done, read_error=portable(err))
 
 
 def _summary(outcome: Outcome) -> str:
