@@ -33,6 +33,7 @@ from aggregator.errors import ConfigError
 from benchmarks import feeds as generator
 
 ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-23T07:30:00+00:00"
 CLI = [sys.executable, "-c", "from aggregator._app.cli import main; main()"]
 
 
@@ -276,3 +277,49 @@ def test_sources_no_worker_sends_back_are_failures_of_the_run_not_of_the_source(
     assert health is not None
     assert all(row.consecutive_failures == 0 for row in health.health.values())
     assert httpserver.log == []  # nobody fetched anything
+
+
+def test_queue_status_and_init_from_the_cli(tmp_path: Path, pg_url: str) -> None:
+    config = write(tmp_path / "site", queue_config(pg_url))
+    runner = CliRunner()
+    status = runner.invoke(main, ["--config", str(config), "queue", "status"])
+    assert status.exit_code == 0, status.output
+    assert "No job queue yet" in status.output
+    init = runner.invoke(main, ["--config", str(config), "queue", "init"])
+    assert init.exit_code == 0 and "Created the job queue." in init.output
+    again = runner.invoke(main, ["--config", str(config), "queue", "init"])
+    assert "there already" in again.output
+    status = runner.invoke(main, ["--config", str(config), "queue", "status"])
+    assert "Jobs: none" in status.output and "Workers: 0 alive, 0 stalled" in status.output
+
+
+def test_a_job_for_a_source_the_worker_does_not_know_is_that_sources_error(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from aggregator._update.queue.jobs import Job, Work
+
+    settings = load_config(write(tmp_path / "site", queue_config(pg_url)))
+    Aggregator(settings).queue_init()
+    work = Work(settings, concurrency=1, name="test")
+    try:
+        job = Job("run-1", "elsewhere", "http://127.0.0.1:9/x", None, None, NOW, "2026-11-23")
+        outcome = work.outcome(job)
+        assert outcome.fetched is None and outcome.read is None
+        assert "not in the worker's config" in str(outcome.error)
+        # Kept once: a retried job finds it there and does nothing.
+        assert work.run(job) is True
+        assert work.run(job) is False
+    finally:
+        work.close()
+
+
+def test_an_error_that_would_not_pickle_travels_as_its_name_and_text() -> None:
+    from aggregator._update.queue.outcome import portable
+
+    class Local(Exception):  # a class pickle cannot find by name
+        pass
+
+    sent = portable(Local("parser bug"))
+    assert isinstance(sent, RuntimeError) and str(sent) == "Local: parser bug"
+    error = ConfigError("bad", key="x")
+    assert portable(error) is error
