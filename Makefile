@@ -1,4 +1,4 @@
-.PHONY: test test-fast lint run bench bench-quick docs dist
+.PHONY: test test-fast lint run bench bench-quick bench-scale docs dist
 test:
 	python -m pytest
 test-fast:
@@ -15,3 +15,5 @@ docs:
 	mkdocs build --strict
 dist:
 	python -m build && twine check --strict dist/*
+bench-scale:
+	python -m benchmarks.scale

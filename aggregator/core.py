@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time as time_module
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import Message
@@ -612,6 +612,37 @@ class Aggregator:
                 store, self.settings.dedup, now=self.clock(), everything=everything
             )
 
+    def work(self, *, concurrency: int | None = None, name: str | None = None) -> None:
+        """Be a worker of the job queue (``aggregator worker``): fetch and read the
+        sources runs queue, until stopped. ConfigError without ``[queue] enabled``."""
+        queue = self.settings.queue
+        if not queue.enabled:
+            raise ConfigError(
+                "the job queue is off: a worker would wait for jobs no run queues",
+                file=self.settings.origin,
+                key="queue.enabled",
+                hint='set [queue] enabled = true (and [storage] url = "postgresql://...")',
+            )
+        from ._update.queue.jobs import run_worker
+
+        with open_store(self.settings.storage, verify=False):
+            pass  # the schema brought up to date (queue_results), as any command does
+        run_worker(self.settings, concurrency=concurrency or queue.concurrency, name=name)
+
+    def queue_init(self) -> bool:
+        """Bring the database's schema up to date and give it the job queue's tables
+        (procrastinate's); False when they were there already. Idempotent."""
+        from ._update.queue.jobs import ensure_queue
+
+        with self._locked_store("queue init"):
+            return ensure_queue(self.settings)
+
+    def queue_status(self) -> dict[str, Any]:
+        """The queue's jobs by status and its workers' heartbeats (see ``queue status``)."""
+        from ._update.queue.jobs import queue_status
+
+        return queue_status(self.settings)
+
     def reset_sources(self, names: Sequence[str]) -> None:
         """Forget the failures, rests, 410s and validators of the named sources."""
         with self._locked_store("sources reset") as store:
@@ -718,21 +749,31 @@ class Aggregator:
         progress: Callable[[SourceReport], None] | None,
         steps: _Steps,
     ) -> set[date]:
-        summary.sources, touched = ingest(
-            self.settings,
-            store,
-            clock=self.clock,
-            run_date=summary.run_date,
-            client=self.client,
-            progress=progress,
-            every_source=steps.every_source,
-        )
+        with self._queued(store, summary.run_date) as queued:
+            summary.sources, touched = ingest(
+                self.settings,
+                store,
+                clock=self.clock,
+                run_date=summary.run_date,
+                client=self.client,
+                progress=progress,
+                every_source=steps.every_source,
+                queued=queued,
+            )
         prune(self.settings, store, summary, now=self.clock())
         # In bulk, once the sources are stored (a run that stops before this leaves the
         # entries noted, and the next run indexes them).
         store.update_search_index()
         self._enrich(store, summary)
         return touched
+
+    def _queued(self, store: Storage, run_date: date) -> AbstractContextManager[Any]:
+        """The job queue that fetches for this run (``[queue] enabled``), else None."""
+        if not self.settings.queue.enabled:
+            return nullcontext(None)
+        from ._update.queue.coordinate import QueuedFetch
+
+        return QueuedFetch(self.settings, store, run_date=run_date, clock=self.clock)
 
     def _publish_feeds(self, store: Storage, summary: RunSummary) -> None:
         """Publish the feeds; then, with ``[publish] websub_hub``, tell the hub which

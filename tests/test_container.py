@@ -136,6 +136,34 @@ def test_compose_runs_the_scheduler_and_serve_on_one_volume() -> None:
     assert "build" in scheduler
 
 
+def test_the_scaled_compose_has_postgresql_a_coordinator_workers_and_serve() -> None:
+    compose = yaml.safe_load((ROOT / "compose.scale.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert set(services) == {"db", "scheduler", "worker", "serve"}
+    db, scheduler, worker = services["db"], services["scheduler"], services["worker"]
+    assert db["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert scheduler["command"] == ["schedule"] and "build" in scheduler
+    assert worker["command"] == ["worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert "data:/data:ro" in worker["volumes"]  # workers read the config, write nothing
+    for name in ("scheduler", "worker", "serve"):
+        service = services[name]
+        assert service["image"] == scheduler["image"]
+        # The password comes from the environment, named by [storage] password_env.
+        assert "AGGREGATOR_DB_PASSWORD" in service["environment"]
+    for service in (scheduler, worker):
+        assert service["depends_on"]["db"]["condition"] == "service_healthy"
+    serve = services["serve"]
+    assert serve["command"][0] == "serve"
+    assert any(str(port).startswith("127.0.0.1:") for port in serve["ports"])
+    assert {"data", "pgdata"} <= set(compose["volumes"])
+    # The commands the file's comments give exist.
+    text = (ROOT / "compose.scale.yaml").read_text(encoding="utf-8")
+    for command in ("init /data", "queue init", "--scale worker="):
+        assert command in text
+
+
 BASE_SWITCH = "AGGREGATOR_TEST_BASE_IMAGE"
 
 

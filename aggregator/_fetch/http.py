@@ -24,10 +24,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -169,16 +171,42 @@ class _Host:
         if start > now:
             time.sleep(start - now)
 
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self.slots:
+            self.wait_turn()
+            yield
+
+
+class SharedHosts(Protocol):
+    """Per-host politeness kept outside this process, shared by every process that asks
+    (the job queue's workers: see ``aggregator/_storage/postgres/queue.py``)."""
+
+    def turn(
+        self, host: str, *, per_host: int, interval: float
+    ) -> AbstractContextManager[None]: ...
+
 
 class Fetcher:
-    """Polite HTTP for many sources at once; share one between threads."""
+    """Polite HTTP for many sources at once; share one between threads.
 
-    def __init__(self, settings: FetchSettings, *, client: httpx.Client | None = None) -> None:
+    Politeness holds within this process; given ``shared`` hosts, across every process
+    that shares them (each request then takes its turn there instead).
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        client: httpx.Client | None = None,
+        shared: SharedHosts | None = None,
+    ) -> None:
         self.settings = settings
         self._own = client is None
         self.client = client if client is not None else make_client(settings)
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
+        self._shared = shared
 
     def close(self) -> None:
         if self._own:
@@ -218,10 +246,17 @@ class Fetcher:
         headers = _conditional(validators)
         if access.any:
             headers.update(request_headers(access, source=name))
-        host = self._host(url)
-        with host.slots:
-            host.wait_turn()
+        with self._turn(url):
             return self._get(name, url, headers, now or datetime.now(UTC))
+
+    def _turn(self, url: str) -> AbstractContextManager[None]:
+        """Wait for a request's turn at its host: a free slot, then its start time."""
+        if self._shared is None:
+            return self._host(url).turn()
+        host = (urlsplit(url).hostname or "").lower()
+        return self._shared.turn(
+            host, per_host=self.settings.per_host, interval=self.settings.interval_for(host)
+        )
 
     def _get(self, name: str, url: str, headers: dict[str, str], now: datetime) -> Fetched:
         with deadline.budget(self.settings.timeout) as ends:
@@ -498,7 +533,7 @@ def fetch_in_order(
     attempts = [
         Attempt(source, None, skipped=waiting[source.name], not_due=True)
         if source.name in waiting
-        else _plan(source, states, failures, now)
+        else plan_attempt(source, states, failures, now)
         for source in sources
     ]
     queue = [attempt for attempt in attempts if attempt.skipped is None]
@@ -519,9 +554,10 @@ def fetch_in_order(
         yield attempt
 
 
-def _plan(
+def plan_attempt(
     source: Source, states: dict[str, FetchState], failures: dict[str, int], now: datetime
 ) -> Attempt:
+    """The source's Attempt, not started: skipped with the reason when it rests or is gone."""
     if source.url is None:
         return Attempt(source, None)
     state = state_for(source.url, source.name, states.get(source.name))

@@ -32,12 +32,10 @@ from datetime import UTC, date, datetime
 import httpx
 
 from .._common.faults import pause_point
-from .._fetch import health, schedule, unchanged
-from .._fetch.decoding import Prepared, prepare
+from .._fetch import health, schedule
 from .._fetch.health import FetchState
 from .._fetch.http import Attempt, Fetched, Fetcher, fetch_in_order
 from .._neardup import linking
-from .._sources import ParseOptions
 from .._sources.arxiv.announce import left_out_note
 from .._sources.arxiv.api import catch_up
 from .._sources.arxiv.calendar import BatchState, Calendar, batch_state
@@ -51,7 +49,15 @@ from ..types import Clock, Entry
 from . import fulltext
 from .decide import Outcome
 from .plan import Applied, Document, Plan, plan_document, plan_visit
-from .reading import PendingRead, Read, Reader, ReadRequest, normalize_all
+from .queue import Queued
+from .reading import (
+    Read,
+    Reader,
+    Started,
+    normalize_all,
+    prepare_document,
+    request_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +108,6 @@ class SourceReport:
         self.changed_keys = [row.key for row in done.plan.updates]
 
 
-@dataclass(frozen=True)
-class Started:
-    """A fetched document handed to a worker process to read, ahead of storing."""
-
-    prepared: Prepared
-    document: str
-    pending: PendingRead
-    #: The run's clock when reading started: new entries' first-seen time.
-    now: datetime
-
-
 # -- ingest -------------------------------------------------------------------------------
 
 
@@ -125,6 +120,7 @@ def ingest(
     client: httpx.Client | None = None,
     progress: Callable[[SourceReport], None] | None = None,
     every_source: bool = False,
+    queued: Queued | None = None,
 ) -> tuple[list[SourceReport], set[date]]:
     """Fetch, read, plan and store every enabled source; return reports and digest days
     touched.
@@ -133,7 +129,8 @@ def ingest(
     planning and storing happen here, in config order, so the outcome does not depend
     on which server answers first. ``progress`` is called with each source's report
     when it is done. A source with an ``interval`` that has not passed is not asked,
-    unless ``every_source``.
+    unless ``every_source``. With ``queued``, the job queue's workers fetch and read
+    instead (see :mod:`aggregator._update.queue`); the rest is the same.
     """
     linking.index_missing(store, settings.dedup, now=clock())
     health_rows = {row.name: row for row in store.source_health()}
@@ -143,19 +140,30 @@ def ingest(
         store.batch() as batch,
     ):
         run = _Ingest(settings, store, clock, run_date, fetcher, reader, batch, health_rows)
+        run.queued = queued
         pool = ThreadPoolExecutor(max_workers=settings.fetch.workers, thread_name_prefix="fetch")
         try:
             enabled = [source for source in settings.sources if source.enabled]
-            attempts = fetch_in_order(
-                enabled,
-                states=store.fetch_states(),
-                failures=run.failures,
-                fetcher=fetcher,
-                pool=pool,
-                now=clock(),
-                ahead=4 * settings.fetch.workers,
-                not_due={} if every_source else _waiting(enabled, store, health_rows, clock()),
-            )
+            not_due = {} if every_source else _waiting(enabled, store, health_rows, clock())
+            if queued is not None:
+                attempts = queued.attempts(
+                    enabled,
+                    states=store.fetch_states(),
+                    failures=run.failures,
+                    not_due=not_due,
+                    idle=run.commit_now,
+                )
+            else:
+                attempts = fetch_in_order(
+                    enabled,
+                    states=store.fetch_states(),
+                    failures=run.failures,
+                    fetcher=fetcher,
+                    pool=pool,
+                    now=clock(),
+                    ahead=4 * settings.fetch.workers,
+                    not_due=not_due,
+                )
             run.each(attempts, progress)
         finally:
             # Before the client closes: no fetch may still be running on it.
@@ -202,6 +210,8 @@ class _Ingest:
         self.touched: set[date] = set()
         #: Article requests of fetch_full_text sources, made when first needed.
         self.articles: Fetcher | None = None
+        #: The job queue that fetches and reads, when the run uses one.
+        self.queued: Queued | None = None
 
     def each(self, attempts: Iterable[Attempt], progress: Progress | None) -> None:
         """Take every attempt to the store in order, documents read in workers ahead."""
@@ -213,7 +223,7 @@ class _Ingest:
             report = SourceReport(source.name, source.kind, source.location)
             self.reports.append(report)
             started = None
-            if attempt.skipped is None and reader.pooled:
+            if attempt.skipped is None and (reader.pooled or self.queued is not None):
                 started = self._start(attempt)
             window.append((attempt, report, started))
             while len(window) > (reader.workers + 1 if reader.pooled else 0):
@@ -231,6 +241,8 @@ class _Ingest:
     ) -> None:
         if attempt.skipped is not None:
             _skip(report, attempt, self.health.get(attempt.source.name))
+            if self.queued is not None and self.queued.lost(attempt.source.name):
+                report.error = attempt.skipped
         else:
             self._ingest(attempt, report, started)
             if self.batch.due():
@@ -238,6 +250,10 @@ class _Ingest:
         _log(report)
         if progress is not None:
             progress(report)
+
+    def commit_now(self) -> None:
+        """Commit what is stored so far (the queue is about to wait for workers)."""
+        self._commit()
 
     def _commit(self) -> None:
         """Make what is stored so far durable, and release the write lock."""
@@ -315,7 +331,7 @@ class _Ingest:
         if started is not None:
             prepared, fingerprint = started.prepared, started.document
         else:
-            prepared, fingerprint = _prepare(source, self.settings, fetched)
+            prepared, fingerprint = prepare_document(source, self.settings, fetched)
         if prepared.corrected_from:
             log.info(
                 "%s: declared %s but is %s", source.name, prepared.corrected_from, prepared.encoding
@@ -333,7 +349,8 @@ class _Ingest:
         if started is not None:
             parsed = started.pending.result()
         else:
-            parsed = self.reader.read_here(_request(source, self.settings, prepared, fetched, now))
+            request = request_for(source, self.settings, prepared, fetched, now)
+            parsed = self.reader.read_here(request)
         report.reader = parsed.reader or source.kind
         document = self._document(source, report, parsed, fingerprint, state, now)
         if source.fetch_full_text and document.entries:
@@ -437,21 +454,33 @@ class _Ingest:
         ``None`` when there is nothing to read (a failure, a 304, an unchanged document):
         :meth:`_ingest` then deals with it as ever, and reports any failure.
         """
+        if self.queued is not None:
+            return self._queued_start(attempt, self.queued)
         source = attempt.source
         now = self.clock()
         try:
             fetched = self._fetched(attempt)
             if fetched.not_modified:
                 return None
-            prepared, fingerprint = _prepare(source, self.settings, fetched)
+            prepared, fingerprint = prepare_document(source, self.settings, fetched)
         except Exception:  # reported by _ingest, in order
             return None
         last = self.store.last_document(source.name)
         if last is not None and last.fingerprint == fingerprint:
             return None
-        request = _request(source, self.settings, prepared, fetched, now, ahead_for=self.run_date)
+        request = request_for(
+            source, self.settings, prepared, fetched, now, ahead_for=self.run_date
+        )
         pending = self.reader.submit(request)
         return Started(prepared, fingerprint, pending, now) if pending else None
+
+    def _queued_start(self, attempt: Attempt, queued: Queued) -> Started | None:
+        """What a queue worker read of ``attempt``'s document, unless it is unchanged."""
+        started = queued.started(attempt)
+        if started is None:
+            return None
+        last = self.store.last_document(attempt.source.name)
+        return None if last is not None and last.fingerprint == started.document else started
 
     # -- arXiv batches ----------------------------------------------------------------
 
@@ -515,42 +544,3 @@ def _log(report: SourceReport) -> None:
         # The slow fallback is worth knowing about: it reads about 5 times slower.
         how = f" (read by {report.reader})" if report.reader == "feedparser" else ""
         log.info("%s: %s%s", report.name, counts, how)
-
-
-def _prepare(source: Source, settings: Settings, fetched: Fetched) -> tuple[Prepared, str]:
-    """The screened document and its fingerprint (see :mod:`aggregator._fetch.unchanged`)."""
-    prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
-    document = unchanged.fingerprint(
-        source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
-    )
-    return prepared, document
-
-
-def _request(
-    source: Source,
-    settings: Settings,
-    prepared: Prepared,
-    fetched: Fetched,
-    now: datetime,
-    *,
-    ahead_for: date | None = None,
-) -> ReadRequest:
-    """What a document is read with; ``ahead_for`` (the run's day) asks a worker to
-    also compute near-duplicate features and first-sight decisions."""
-    dedup = settings.dedup
-    return ReadRequest(
-        data=prepared.data,
-        kind=source.kind,
-        engine=settings.fetch.parser,
-        source=source.name,
-        options=ParseOptions(
-            timezone=source.timezone,
-            location=fetched.url or source.location,
-            content_type=prepared.content_type,
-            categories=source.follow,
-        ),
-        now=now,
-        scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,
-        first_sight=(source, ahead_for) if ahead_for else None,
-        search_text=bool(ahead_for),
-    )

@@ -7,6 +7,11 @@ of worker processes (``[fetch] processes``) so that parsing uses the other cores
 the main process fetches, decides and stores. Knows nothing of the database:
 unchanged documents, arXiv batches and the decisions stay in ``ingest`` and ``plan``.
 
+It also holds what reading ahead needs from a fetch: the screened document and its
+fingerprint (:func:`prepare_document`), the request (:func:`request_for`), and a
+document :class:`Started` in a worker process, or read by a job queue's worker
+(:class:`ReadElsewhere`).
+
 Worker processes are started with ``spawn`` (the main process runs fetching
 threads, which ``fork`` would copy mid-flight) and only when a run has enough to
 read: in ``auto`` mode once the documents read in this process pass
@@ -27,9 +32,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
 from .._common import fts
 from .._common.fts import Columns
+from .._fetch import unchanged
+from .._fetch.decoding import Prepared, prepare
 from .._neardup.minhash import hasher_for
 from .._neardup.rules import Features, features
 from .._sources import ParseOptions, get_parser
@@ -38,6 +46,10 @@ from ..errors import AggregatorError
 from ..types import Entry, ParsedEntry
 from .decide import Decision, decide
 from .normalize import normalize
+
+if TYPE_CHECKING:  # not imported in parsing processes: settings pull in the scheduler
+    from .._fetch.http import Fetched
+    from ..config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +223,21 @@ class PendingRead:
             return self._reader.read_here(self._request)
 
 
+class ReadElsewhere:
+    """A document read by a job queue's worker: its Read, or the error reading raised
+    (raised again by :meth:`result`, as a worker process's would be)."""
+
+    def __init__(self, read: Read | None, error: BaseException | None = None) -> None:
+        self._read = read
+        self._error = error
+
+    def result(self) -> Read:
+        if self._error is not None:
+            raise self._error
+        assert self._read is not None
+        return self._read
+
+
 def worker_count(setting: str | int) -> int:
     """Worker processes for ``[fetch] processes``: ``auto`` is one per core (none on one)."""
     if setting == "auto":
@@ -276,3 +303,53 @@ class Reader:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """A fetched document handed to a worker process to read, ahead of storing."""
+
+    prepared: Prepared
+    document: str
+    pending: PendingRead | ReadElsewhere
+    #: The run's clock when reading started: new entries' first-seen time.
+    now: datetime
+
+
+def prepare_document(source: Source, settings: Settings, fetched: Fetched) -> tuple[Prepared, str]:
+    """The screened document and its fingerprint (see :mod:`aggregator._fetch.unchanged`)."""
+    prepared = prepare(fetched.data, fetched.content_type, kind=source.kind, source=source.name)
+    document = unchanged.fingerprint(
+        source, prepared.data, content_type=prepared.content_type, parser=settings.fetch.parser
+    )
+    return prepared, document
+
+
+def request_for(
+    source: Source,
+    settings: Settings,
+    prepared: Prepared,
+    fetched: Fetched,
+    now: datetime,
+    *,
+    ahead_for: date | None = None,
+) -> ReadRequest:
+    """What a document is read with; ``ahead_for`` (the run's day) asks a worker to
+    also compute near-duplicate features and first-sight decisions."""
+    dedup = settings.dedup
+    return ReadRequest(
+        data=prepared.data,
+        kind=source.kind,
+        engine=settings.fetch.parser,
+        source=source.name,
+        options=ParseOptions(
+            timezone=source.timezone,
+            location=fetched.url or source.location,
+            content_type=prepared.content_type,
+            categories=source.follow,
+        ),
+        now=now,
+        scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,
+        first_sight=(source, ahead_for) if ahead_for else None,
+        search_text=bool(ahead_for),
+    )

@@ -31,6 +31,7 @@ from .locate import BY_OPTION, locate
 from .locate import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
 from .mail import EMAIL_SCHEMA, EmailSettings, Subscriber, parse_email
 from .polling import DEFAULT_ADAPTIVE_START, parse_interval
+from .queue import QUEUE_SCHEMA, QueueSettings, parse_queue
 from .schema import Schema, check_type, typed_table
 from .serve import SERVE_SCHEMA, ServeSettings, parse_serve
 from .sources import KINDS, Source
@@ -169,6 +170,7 @@ class Settings:
     #: subscriber without interests of their own.
     interests: Interests = field(default_factory=Interests)
     summaries: SummariesSettings = field(default_factory=SummariesSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
 
 
 # key: (type, default, help). The help strings are what config/example.toml documents;
@@ -255,6 +257,7 @@ SCHEMA: dict[str, Schema] = {
     "serve": SERVE_SCHEMA,
     "interests": INTERESTS_SCHEMA,
     "summaries": SUMMARIES_SCHEMA,
+    "queue": QUEUE_SCHEMA,
 }
 
 SOURCE_SCHEMA: Schema = {
@@ -597,6 +600,9 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         raw.get("interests", {}), file=file, where="interests", base=source_base
     )
     summaries = parse_summaries(_section(raw, "summaries", file=file), file=file)
+    queue = parse_queue(
+        _section(raw, "queue", file=file), file=file, postgres=storage_settings.url is not None
+    )
     return Settings(
         storage=storage_settings,
         publish=_publish(publish, work_base=work_base, file=file),
@@ -612,6 +618,7 @@ def parse_config(text: str, *, file: str, source_base: Path, work_base: Path) ->
         serve=serve,
         interests=interests,
         summaries=summaries,
+        queue=queue,
     )
 
 

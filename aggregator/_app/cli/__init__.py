@@ -17,6 +17,7 @@ from . import (
     sources,
     status,
     subscribers,
+    worker,
 )
 from .app import (
     EXIT_CONFIG,
@@ -48,4 +49,5 @@ __all__ = [
     "sources",
     "status",
     "subscribers",
+    "worker",
 ]

@@ -417,6 +417,21 @@ def _m19_summaries(conn: Any) -> None:
         )
 
 
+# The job queue ([queue] enabled; see _storage/postgres/queue.py). A worker's outcome
+# for one source of one run, pickled (the coordinator reads it back once and deletes the
+# run's rows); and when each host may next be asked, for min_interval across workers.
+_M21 = _run(
+    """CREATE TABLE queue_results (
+        run TEXT NOT NULL,
+        source TEXT NOT NULL,
+        finished TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        PRIMARY KEY (run, source)
+    )""",
+    "CREATE TABLE queue_hosts (host TEXT PRIMARY KEY, next_start TIMESTAMPTZ NOT NULL)",
+)
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded;
 #: numbers and names as ``sqlite.schema.MIGRATIONS`` (a test checks they match).
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
@@ -438,6 +453,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (17, "unsubscribes", _M17),
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
+    (21, "job queue results and per-host turns", _M21),
 )
 
 #: Tables with a ``seq`` column standing in for SQLite's rowid order.

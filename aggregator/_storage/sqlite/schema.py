@@ -475,6 +475,24 @@ def _m19_summaries(db: sqlite_utils.Database) -> None:
         )
 
 
+def _m21_queue(db: sqlite_utils.Database) -> None:
+    # The job queue's tables (results of fetch jobs, per-host turns). Only PostgreSQL
+    # uses them: a queue needs a server that several machines reach ([queue] enabled
+    # with SQLite is a config error); made here too so both backends hold the same tables.
+    db.execute(
+        """
+        CREATE TABLE queue_results (
+            run TEXT NOT NULL,
+            source TEXT NOT NULL,
+            finished TEXT NOT NULL,
+            worker TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            PRIMARY KEY (run, source)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE TABLE queue_hosts (host TEXT PRIMARY KEY, next_start TEXT NOT NULL)")
+
+
 def _m17_unsubscribes(db: sqlite_utils.Database) -> None:
     # Who asked to stop receiving the digest, when and how (one-click POST, a mail to
     # the unsubscribe address, the CLI): the config lists subscribers, the database
@@ -521,4 +539,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (17, "unsubscribes", _m17_unsubscribes),
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
+    (21, "job queue results and per-host turns", _m21_queue),
 )
