@@ -8,13 +8,14 @@ killed mid-run must cost nothing but time; per-host limits must hold across work
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from test_run import table_counts
 
 from aggregator._app.cli import main
 from aggregator._update.decide import Outcome
+from aggregator._update.queue import outcome as wire
 from aggregator.config.settings import Settings, load_config
 from aggregator.core import Aggregator, RunSummary
 from aggregator.errors import ConfigError
@@ -323,3 +325,31 @@ def test_an_error_that_would_not_pickle_travels_as_its_name_and_text() -> None:
     assert isinstance(sent, RuntimeError) and str(sent) == "Local: parser bug"
     error = ConfigError("bad", key="x")
     assert portable(error) is error
+
+
+class _Evil:
+    """A pickle that runs a command when plain pickle.loads reads it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_an_outcome_row_naming_code_is_refused_unbuilt(tmp_path: Path) -> None:
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    decoded = wire.decode(wire.encode(wire.Outcome(now=now, error=ValueError("bad"))))
+    assert decoded is not None and decoded.now == now and isinstance(decoded.error, ValueError)
+    marker = tmp_path / "ran"
+    evil = _Evil(marker)
+    pickle.loads(pickle.dumps(evil))  # what plain unpickling would do
+    assert marker.exists()
+    marker.unlink()
+    for payload in (
+        pickle.dumps((wire.VERSION, evil)),
+        pickle.dumps((wire.VERSION, wire.Outcome(now=now, read=evil))),  # type: ignore[arg-type]
+        pickle.dumps((wire.VERSION, subprocess.Popen)),
+    ):
+        assert wire.decode(payload) is None
+    assert not marker.exists()
