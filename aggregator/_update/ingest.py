@@ -548,6 +548,7 @@ def _request(
             location=fetched.url or source.location,
             content_type=prepared.content_type,
             categories=source.follow,
+            now=now,
         ),
         now=now,
         scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,
