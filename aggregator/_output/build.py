@@ -340,7 +340,7 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
         updated=updated,
         listings=listings,
         summarise=lambda entry: summary_for(entry, cached, settings.summaries),
-        full_text=lambda entry: not full_text.isdisjoint(entry.sources),
+        full_text=(lambda entry: not full_text.isdisjoint(entry.sources)) if full_text else None,
     )
 
 

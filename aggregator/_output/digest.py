@@ -164,7 +164,7 @@ def choose(
     updated: Iterable[StoredEntry] = (),
     listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
     summarise: Callable[[StoredEntry], Summary | None] = lambda entry: None,
-    full_text: Callable[[StoredEntry], bool] = lambda entry: False,
+    full_text: Callable[[StoredEntry], bool] | None = None,
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
@@ -177,8 +177,10 @@ def choose(
     place of the excerpt (None: the excerpt). ``full_text`` tells the entries whose
     content is their fetched article: it is shown cut to fit (see :mod:`.article`).
     """
-    new, updated, listings = list(new), list(updated), list(listings)
-    articles = _articles([*new, *updated, *(entry for entry, _ in listings)], full_text)
+    articles: dict[str, Article] = {}
+    if full_text is not None:  # None: no source fetches full text
+        new, updated, listings = list(new), list(updated), list(listings)
+        articles = _articles([*new, *updated, *(entry for entry, _ in listings)], full_text)
 
     def shown(entry: StoredEntry, status: str) -> DigestItem:
         """The entry's item (its summary, excerpt and article), with ``status``."""
