@@ -259,6 +259,8 @@ class Status:
     total: int
     deliveries: list[Delivery]
     earlier_unserved: list[Delivery]
+    #: Per fetch_full_text source: its articles to try again, and given up.
+    articles: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Aggregator:
@@ -396,6 +398,7 @@ class Aggregator:
                 total=store.count_entries(),
                 deliveries=deliveries,
                 earlier_unserved=self._earlier_unserved(store, deliveries),
+                articles=store.article_counts(),
             )
 
     def _earlier_unserved(self, store: Storage, last: list[Delivery]) -> list[Delivery]:

@@ -223,6 +223,7 @@ def test_an_older_schema_is_reported_and_upgraded_by_run(site: Path) -> None:
     conn.execute("DROP TABLE unsubscribes")
     conn.execute("DROP TABLE queue_results")
     conn.execute("DROP TABLE queue_hosts")
+    conn.execute("DROP TABLE article_fetches")
     conn.execute("DELETE FROM schema_migrations WHERE version >= 10")
     conn.commit()
     conn.close()

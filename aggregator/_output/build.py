@@ -358,6 +358,8 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
     updated = [e for e in updated if e.key not in listed]
     listings = [(rows[key], how) for key, how in announced.items() if key in rows]
     cached: dict[str, Summary] = {}
+    # Entries of these sources carry their fetched article as content.
+    full_text = {source.name for source in settings.sources if source.fetch_full_text}
     variant = variant_of(settings.summaries)
     if variant is not None:
         hashes = {e.content_hash for e in (*new, *updated, *(row for row, _ in listings))}
@@ -369,6 +371,7 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
         updated=updated,
         listings=listings,
         summarise=lambda entry: summary_for(entry, cached, settings.summaries),
+        full_text=(lambda entry: not full_text.isdisjoint(entry.sources)) if full_text else None,
     )
 
 

@@ -18,7 +18,8 @@ from datetime import date
 from .._common.safety import file_stem
 from .._update.normalize import html_to_text, stored_links
 from ..types import Rank, StoredEntry, Summary
-from . import templating
+from . import article, templating
+from .article import Article
 
 #: Longest excerpt of an article's body shown in a digest, in characters.
 EXCERPT_CHARS = 400
@@ -51,6 +52,8 @@ class DigestItem:
     reason: str = ""
     #: The TL;DR and sections shown instead of the excerpt (see ``[summaries]``).
     summary: Summary | None = None
+    #: The fetched article of a ``fetch_full_text`` source's entry, cut to fit.
+    article: Article | None = None
 
     @property
     def rank(self) -> int:
@@ -161,6 +164,7 @@ def choose(
     updated: Iterable[StoredEntry] = (),
     listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
     summarise: Callable[[StoredEntry], Summary | None] = lambda entry: None,
+    full_text: Callable[[StoredEntry], bool] | None = None,
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
@@ -170,12 +174,21 @@ def choose(
     are the papers arXiv announced that day with their announce type per category:
     their sections follow arXiv's listing (New submissions, Cross-lists, Replacements,
     each with its count). ``summarise`` gives an entry's TL;DR and sections, shown in
-    place of the excerpt (None: the excerpt).
+    place of the excerpt (None: the excerpt). ``full_text`` tells the entries whose
+    content is their fetched article: it is shown cut to fit (see :mod:`.article`).
     """
+    articles: dict[str, Article] = {}
+    if full_text is not None:  # None: no source fetches full text
+        new, updated, listings = list(new), list(updated), list(listings)
+        articles = _articles([*new, *updated, *(entry for entry, _ in listings)], full_text)
 
-    def shown(entry: StoredEntry) -> tuple[Summary | None, str]:
-        summary = summarise(entry)
-        return summary, "" if summary else excerpt(entry)
+    def shown(entry: StoredEntry, status: str) -> DigestItem:
+        """The entry's item (its summary, excerpt and article), with ``status``."""
+        summary, found = summarise(entry), articles.get(entry.key)
+        # With a summary, or an article and no summary of the feed's: no excerpt.
+        replaced = summary or (found is not None and not entry.summary)
+        text = "" if replaced else excerpt(entry)
+        return DigestItem(entry, status, text, summary=summary, article=found)
 
     by_category: dict[str, list[DigestItem]] = {}
     seen: set[str] = set()
@@ -183,29 +196,34 @@ def choose(
         if entry.key in seen:
             continue
         seen.add(entry.key)
-        entry = stored_links(entry)  # a row stored before links were checked
-        summary, text = shown(entry)
+        item = shown(stored_links(entry), "new")  # a row stored before links were checked
         for category, status in how.items():
-            item = DigestItem(entry, status, text, listed=True, summary=summary)
-            by_category.setdefault(category, []).append(item)
+            by_category.setdefault(category, []).append(replace(item, status=status, listed=True))
         if entry.digest_day == day:  # categories other sources filed it under
             for category in entry.categories:
                 if category not in how:
-                    item = DigestItem(entry, "new", text, summary=summary)
                     by_category.setdefault(category, []).append(item)
     for status, entries in (("new", new), ("updated", updated)):
         for entry in entries:
             if entry.key in seen:
                 continue
             seen.add(entry.key)
-            entry = stored_links(entry)
-            summary, text = shown(entry)
-            item = DigestItem(entry, status, text, summary=summary)
+            item = shown(stored_links(entry), status)
             for category in entry.categories or ("uncategorised",):
                 by_category.setdefault(category, []).append(item)
     _show_once(by_category)
     sections = tuple(_section(name, items) for name, items in sorted(by_category.items()))
     return Digest(day=day, title=title, sections=sections)
+
+
+def _articles(
+    entries: Sequence[StoredEntry], full_text: Callable[[StoredEntry], bool]
+) -> dict[str, Article]:
+    """The article excerpt of each full-text entry, the digest's budget shared among them."""
+    wanted = {entry.key: entry for entry in entries if entry.content and full_text(entry)}
+    limit = article.budget_per_article(len(wanted))
+    found = {key: article.excerpt(entry.content, limit) for key, entry in wanted.items()}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def _show_once(by_category: dict[str, list[DigestItem]]) -> None:

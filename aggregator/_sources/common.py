@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..errors import ParseError
 from ..types import ParsedFeed
@@ -26,6 +27,8 @@ class ParseOptions:
     content_type: str | None = None
     #: The categories the source follows (arXiv: the feed's query), if it says.
     categories: tuple[str, ...] = ()
+    #: The run's clock reading: a publication date guessed from a page may not be later.
+    now: datetime | None = None
 
 
 Parser = Callable[..., ParsedFeed]

@@ -5,11 +5,12 @@ See :mod:`aggregator._sources.page` for the rules.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,6 +20,7 @@ from lxml import etree
 from .._update.normalize import parse_datetime
 from ..errors import ParseError
 from ..types import ParsedEntry, ParsedFeed
+from . import page_extract
 from .common import ParseOptions
 from .page_common import _META_MAX_LENGTH, _labelled_authors, _labelled_datetime, _split_names
 
@@ -246,56 +248,130 @@ def _html_authors(doc: lxml.html.HtmlElement, ld: Sequence[dict[str, Any]]) -> t
 
 
 def _parse_html(text: str, *, source: str, options: ParseOptions) -> ParsedFeed:
-    warnings: list[str] = []
-    try:
-        doc = lxml.html.document_fromstring(_XML_DECL_RE.sub("", text, count=1))
-    except (etree.ParserError, ValueError) as err:
-        raise ParseError(f"the HTML cannot be read: {err}", source=source) from err
-    if not isinstance(doc, lxml.html.HtmlElement):
-        raise ParseError("the HTML cannot be read as a document", source=source)
+    doc = _document(text, source)
     ld = _json_ld(doc)
-    title = _html_title(doc)
     link = _html_link(doc, options.location)
     base = link or options.location
     # The meta line ("发布时间：... 作者：...") as text, before clutter removal drops it.
-    meta_line = next(
-        (
-            line
-            for line in (raw.strip() for raw in doc.text_content().splitlines())
-            if line and len(line) <= _META_MAX_LENGTH and _labelled_datetime(line, options.timezone)
-        ),
-        None,
+    meta_line = _meta_line(doc, options.timezone)
+    title = _html_title(doc)
+    # Structured dates (meta, <time datetime>, JSON-LD) > our labelled meta line > htmldate.
+    published = _html_published(doc, ld, options.timezone) or (
+        _labelled_datetime(meta_line, options.timezone) if meta_line else None
     )
-    published = _html_published(doc, ld, options.timezone)
-    if published is None and meta_line:
-        published = _labelled_datetime(meta_line, options.timezone)
-    if published is None:
-        warnings.append("no publication time found")
     authors = _html_authors(doc, ld) or (_labelled_authors(meta_line) if meta_line else ())
-
-    root = _body_root(doc)
-    for heading in list(root.iter("h1", "h2")):
-        if title and " ".join(heading.text_content().split()) == title:
-            _remove(heading)
-    if not authors:
-        authors = next(
-            (found for line in _lines(root) for found in [_labelled_authors(line)] if found), ()
-        )
-    if base and urlsplit(base).scheme in ("http", "https"):
-        root.make_links_absolute(base, handle_failures="ignore")
-    content = _inner_html(root) if _text_length(root) else None
+    if not title or published is None or not authors:
+        guess = page_extract.metadata(doc, url=base, today=options.now or datetime.now(UTC))
+        title, authors = title or guess.title, authors or guess.authors
+        published = published or guess.published
+    content = page_extract.article_html(_pruned(doc), url=base)
+    if content is not None:
+        content = _without_title(content, title)
+    if content is None:
+        # trafilatura found nothing: our own reading of the page (see page.py).
+        content, byline = _own_content(doc, title, base)
+        authors = authors or byline
     if content is None:
         raise ParseError(
             "no article text found in the HTML page",
             source=source,
             hint="the page may build its text with JavaScript; save the rendered page instead",
         )
-    if not title:
-        warnings.append("no title found (no og:title, <h1> or <title>)")
     entry = ParsedEntry(
         title=title or "", link=link, published=published, authors=authors, content=content
     )
-    return ParsedFeed(entries=(entry,), warnings=tuple(warnings))
+    return ParsedFeed(entries=(entry,), warnings=_html_warnings(title, published))
+
+
+def _document(text: str, source: str) -> lxml.html.HtmlElement:
+    try:
+        doc = lxml.html.document_fromstring(_XML_DECL_RE.sub("", text, count=1))
+    except (etree.ParserError, ValueError) as err:
+        raise ParseError(f"the HTML cannot be read: {err}", source=source) from err
+    if not isinstance(doc, lxml.html.HtmlElement):
+        raise ParseError("the HTML cannot be read as a document", source=source)
+    return doc
+
+
+def _meta_line(doc: lxml.html.HtmlElement, timezone: str) -> str | None:
+    return next(
+        (
+            line
+            for line in (raw.strip() for raw in doc.text_content().splitlines())
+            if line and len(line) <= _META_MAX_LENGTH and _labelled_datetime(line, timezone)
+        ),
+        None,
+    )
+
+
+def _pruned(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """A copy of ``doc`` without what our clutter rules name (ads, share buttons...), which
+    trafilatura would otherwise keep when they sit inside the article."""
+    pruned = copy.deepcopy(doc)
+    body = pruned.body
+    if body is None:
+        return pruned
+    marked = _xpath_elements(pruned, '//*[@itemprop="articleBody"]')
+    if marked:
+        # The publisher's own schema.org marker: the article is there and nowhere else.
+        article = max(marked, key=_text_length)
+        body.clear()
+        body.append(article)
+    _drop_clutter(body)
+    return pruned
+
+
+def _html_warnings(title: str | None, published: datetime | None) -> tuple[str, ...]:
+    warnings = []
+    if published is None:
+        warnings.append("no publication time found")
+    if not title:
+        warnings.append("no title found (no og:title, <h1> or <title>)")
+    return tuple(warnings)
+
+
+def _without_title(content: str, title: str | None) -> str | None:
+    """trafilatura's article without a leading heading that repeats the title."""
+    fragments = lxml.html.fragments_fromstring(content)
+    kept = [
+        part
+        for part in fragments
+        if not (
+            isinstance(part, lxml.html.HtmlElement)
+            and part.tag in ("h1", "h2")
+            and title
+            and " ".join(part.text_content().split()) == title
+        )
+    ]
+    if not any(isinstance(part, lxml.html.HtmlElement) and _text_length(part) for part in kept):
+        return None
+    for part in kept:
+        if isinstance(part, lxml.html.HtmlElement):
+            # trafilatura writes a code block as <pre><pre>: one is enough.
+            for inner in _xpath_elements(part, "descendant-or-self::pre/pre"):
+                inner.drop_tag()
+    return "\n".join(
+        lxml.html.tostring(part, encoding="unicode").strip()
+        if isinstance(part, lxml.html.HtmlElement)
+        else html.escape(str(part), quote=False)
+        for part in kept
+    )
+
+
+def _own_content(
+    doc: lxml.html.HtmlElement, title: str | None, base: str | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """Our own article extraction (changes ``doc``), and a byline found at its top."""
+    root = _body_root(doc)
+    for heading in list(root.iter("h1", "h2")):
+        if title and " ".join(heading.text_content().split()) == title:
+            _remove(heading)
+    byline = next(
+        (found for line in _lines(root) for found in [_labelled_authors(line)] if found), ()
+    )
+    if base and urlsplit(base).scheme in ("http", "https"):
+        root.make_links_absolute(base, handle_failures="ignore")
+    return (_inner_html(root) if _text_length(root) else None), byline
 
 
 def _lines(root: lxml.html.HtmlElement) -> Iterator[str]:

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import date, datetime
     from typing import Any
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from aggregator._storage.sqlite.retention import PruneResult
     from aggregator._storage.sqlite.runs import SourceHealth
     from aggregator._storage.sqlite.subscribers import Unsubscribe
+    from aggregator._update.article_state import ArticleFetch
     from aggregator._update.plan import Applied, Known, Linker, Plan
     from aggregator.types import PublishedFile, SearchResults, StoredEntry, Summary
 
@@ -47,6 +48,14 @@ class Storage(Protocol):
 
     #: Whether opening created the database file (a first run, or a mistyped path).
     created: bool
+
+    def article_counts(self) -> dict[str, tuple[int, int]]:
+        """Per source, how many articles are pending (to be tried again) and failed."""
+        ...
+
+    def article_fetches(self, source: str) -> list[ArticleFetch]:
+        """The articles of ``source`` not had yet, pending or given up, by entry key."""
+        ...
 
     def announced_keys(self, keys: list[str]) -> set[str]:
         """Those of ``keys`` that arXiv announced on some day."""
@@ -254,6 +263,13 @@ class Storage(Protocol):
         now: datetime,
     ) -> None:
         """Record the day's plan in one transaction: who is due a message, who has none."""
+        ...
+
+    def record_articles(
+        self, records: Sequence[ArticleFetch], had: Mapping[str, str], *, now: datetime
+    ) -> list[date]:
+        """Keep ``records``, put each article of ``had`` into its entry and forget its
+        record, mark those entries' digest days due (one transaction); returns the days."""
         ...
 
     def prune_entries(self, *, before: datetime, now: datetime) -> PruneResult:

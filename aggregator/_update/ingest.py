@@ -46,7 +46,8 @@ from ..config.settings import Settings
 from ..config.sources import Source
 from ..errors import AggregatorError, FetchError, SourceError
 from ..types import Clock, Entry
-from . import fulltext
+from . import article_state, fulltext
+from .article_state import ArticleFetch
 from .decide import Outcome
 from .plan import Applied, Document, Plan, plan_document, plan_visit
 from .queue import Queued
@@ -212,6 +213,9 @@ class _Ingest:
         self.articles: Fetcher | None = None
         #: The job queue that fetches and reads, when the run uses one.
         self.queued: Queued | None = None
+        #: Per source, the articles of its new entries not had this run, to record
+        #: once the entries are stored (see :meth:`_settle_articles`).
+        self.article_records: dict[str, list[ArticleFetch]] = {}
 
     def each(self, attempts: Iterable[Attempt], progress: Progress | None) -> None:
         """Take every attempt to the store in order, documents read in workers ahead."""
@@ -269,6 +273,8 @@ class _Ingest:
             [done] = self.store.apply([plan], link=self.link)
             report.applied(done)
             self.touched.update(plan.digest_days)
+            if source.fetch_full_text:
+                self._settle_articles(source, report)
             return
         except SourceError as err:
             report.error = err.describe()
@@ -362,20 +368,43 @@ class _Ingest:
         """``document`` with the articles of its new entries fetched and extracted (see
         :mod:`.fulltext`), with no write transaction open while they are fetched."""
         self._commit()
+        source, now = document.source, document.now
         stored = self.store.get_entries([entry.key for entry in document.entries])
         new = [entry for entry in document.entries if entry.key not in stored]
+        found, outcomes, later = fulltext.with_full_text(
+            source, new, self._article_fetcher(), warnings=report.warnings
+        )
+        self.article_records[source.name] = fulltext.records_after(source, outcomes, later, now)
+        full = {entry.key: entry for entry in found}
+        entries = tuple(full.get(entry.key, entry) for entry in document.entries)
+        return dataclasses.replace(document, entries=entries)
+
+    def _article_fetcher(self) -> Fetcher:
         if self.articles is None:
             self.articles = Fetcher(
                 fulltext.article_settings(self.settings.fetch), client=self.fetcher.client
             )
-        full = {
-            entry.key: entry
-            for entry in fulltext.with_full_text(
-                document.source, new, self.articles, warnings=report.warnings
-            )
-        }
-        entries = tuple(full.get(entry.key, entry) for entry in document.entries)
-        return dataclasses.replace(document, entries=entries)
+        return self.articles
+
+    def _settle_articles(self, source: Source, report: SourceReport) -> None:
+        """Record the articles of the source's new entries not had, then try again those
+        due from earlier runs (no write transaction open meanwhile): an article had goes
+        into its entry (whose digest is rendered again), a failure waits or gives up."""
+        now = self.clock()
+        records = self.article_records.pop(source.name, [])
+        fresh = {record.key for record in records}
+        due = [
+            record
+            for record in self.store.article_fetches(source.name)
+            if record.key not in fresh and article_state.is_due(record, now)
+        ][: fulltext.MAX_ARTICLES]
+        had: dict[str, str] = {}
+        if due:
+            self._commit()
+            fetcher = self._article_fetcher()
+            had, failed = fulltext.retry(source, due, fetcher, now=now, warnings=report.warnings)
+            records += failed
+        self.touched.update(self.store.record_articles(records, had, now=now))
 
     def _fetch_state(
         self, attempt: Attempt, fetched: Fetched, report: SourceReport

@@ -347,6 +347,7 @@ def request_for(
             location=fetched.url or source.location,
             content_type=prepared.content_type,
             categories=source.follow,
+            now=now,
         ),
         now=now,
         scheme=(dedup.num_perm, dedup.bands) if ahead_for else None,

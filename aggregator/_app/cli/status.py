@@ -66,6 +66,9 @@ class SourceLine:
     #: and its interval now, in seconds (moved by ``adaptive``).
     next_fetch: str | None = None
     interval_seconds: float | None = None
+    #: A fetch_full_text source: articles not had yet, to try again and given up.
+    articles_pending: int = 0
+    articles_failed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -77,8 +80,10 @@ def source_lines(
     states: dict[str, health.FetchState],
     days: dict[str, list[date]],
     now: datetime,
+    articles: dict[str, tuple[int, int]] | None = None,
 ) -> list[SourceLine]:
-    """Judge every configured source from what the store remembers of it."""
+    """Judge every configured source from what the store remembers of it
+    (``articles``: per source, its articles to try again and given up)."""
     times = Times(settings.digest.timezone, now)
     lines = []
     for source in settings.sources:
@@ -99,6 +104,10 @@ def source_lines(
             days.get(source.name, []),
         )
         note = _note(verdict, row, state, times)
+        pending, failed = (articles or {}).get(source.name, (0, 0))
+        if pending or failed:
+            told = f"articles: {pending} to try again, {failed} given up"
+            note = "; ".join(part for part in (note, told) if part)
         if planned is not None and source.enabled and verdict.flag != health.GONE:
             when = "at the next run" if planned.at is None else times.at(planned.at)
             note = "; ".join(
@@ -120,6 +129,8 @@ def source_lines(
                 note=note,
                 next_fetch=planned.at.isoformat() if planned and planned.at else None,
                 interval_seconds=planned.interval if planned else None,
+                articles_pending=pending,
+                articles_failed=failed,
             )
         )
     return lines
@@ -186,7 +197,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     runs, categories, total = found.runs, found.categories, found.total
     deliveries, earlier = found.deliveries, found.earlier_unserved
     now = system_clock()
-    lines = source_lines(settings, rows, states, days, now)
+    lines = source_lines(settings, rows, states, days, now, found.articles)
     problems = [line for line in lines if line.flag in health.PROBLEMS]
     if as_json:
         echo(json_text([line.as_dict() for line in lines]))

@@ -10,6 +10,7 @@ parametrised storage tests run the same assertions on both.
 
 from __future__ import annotations
 
+from .articles import PgArticleQueries
 from .dupes import PgDuplicateQueries
 from .entries import PgEntryQueries
 from .extras import PgExtraQueries
@@ -17,7 +18,9 @@ from .schema import MIGRATIONS
 from .search import PgSearchQueries
 
 
-class PostgresStore(PgSearchQueries, PgEntryQueries, PgDuplicateQueries, PgExtraQueries):
+class PostgresStore(
+    PgSearchQueries, PgEntryQueries, PgDuplicateQueries, PgExtraQueries, PgArticleQueries
+):
     """A PostgreSQL database holding entries, their categories and sources, and runs."""
 
 

@@ -51,6 +51,7 @@ TABLES = (
     "secrets",
     "unsubscribes",
     "summaries",
+    "article_fetches",
 )
 #: Tables with an identity column whose counter must continue after the copied ids.
 _IDENTITIES = {"runs": "id", "entry_signatures": "id", "duplicates": "id"}

@@ -432,6 +432,21 @@ _M21 = _run(
     "CREATE TABLE queue_hosts (host TEXT PRIMARY KEY, next_start TIMESTAMPTZ NOT NULL)",
 )
 
+_M22 = _run(
+    """
+    CREATE TABLE article_fetches (
+        entry_key TEXT PRIMARY KEY REFERENCES entries (key) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        link TEXT NOT NULL,
+        tries INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        next_attempt TEXT,
+        last_error TEXT NOT NULL
+    )""",
+    "CREATE INDEX article_fetches_source ON article_fetches (source, state)",
+)
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded;
 #: numbers and names as ``sqlite.schema.MIGRATIONS`` (a test checks they match).
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
@@ -454,6 +469,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
     (21, "job queue results and per-host turns", _M21),
+    (22, "article fetches to try again", _M22),
 )
 
 #: Tables with a ``seq`` column standing in for SQLite's rowid order.

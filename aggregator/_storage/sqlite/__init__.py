@@ -9,6 +9,7 @@ module (entries, runs and sources, ...); :class:`Store` combines them.
 
 from __future__ import annotations
 
+from .articles import ArticleQueries
 from .arxiv import ArxivQueries
 from .check import RepairQueries
 from .deliveries import Delivery, DeliveryQueries
@@ -43,6 +44,7 @@ class Store(
     RepairQueries,
     SummaryQueries,
     SubscriberQueries,
+    ArticleQueries,
 ):
     """A SQLite database holding entries, their categories and sources, and runs."""
 

@@ -519,6 +519,25 @@ def _m18_canonical_urls(db: sqlite_utils.Database) -> None:
     rekey_url_entries(db, canonical_url)
 
 
+def _m22_article_fetches(db: sqlite_utils.Database) -> None:
+    # fetch_full_text: the articles not had yet, one row per entry, with their tries and
+    # when to try again (rules in _update/article_state.py). A row goes when its article
+    # is had, or with its entry. Not an input of the outputs: no generation triggers.
+    db.execute(
+        """
+        CREATE TABLE article_fetches (
+            entry_key TEXT PRIMARY KEY REFERENCES entries (key) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            link TEXT NOT NULL,
+            tries INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            next_attempt TEXT,
+            last_error TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX article_fetches_source ON article_fetches (source, state)")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -540,4 +559,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
     (21, "job queue results and per-host turns", _m21_queue),
+    (22, "article fetches to try again", _m22_article_fetches),
 )
