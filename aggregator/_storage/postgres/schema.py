@@ -347,7 +347,7 @@ def _m15_search(conn: Any) -> None:
     conn.execute("INSERT INTO search_pending SELECT key FROM entries")
     from .search_index import fill_search_index
 
-    fill_search_index(conn)
+    fill_search_index(conn, config="simple")
 
 
 _M16 = _run(
@@ -417,6 +417,45 @@ def _m19_summaries(conn: Any) -> None:
         )
 
 
+def _m20_search_config(conn: Any) -> None:
+    """The search configuration SQLite's tokenizer matches (see ``search_index``):
+    accents off by the ``unaccent`` extension (in PostgreSQL's contrib, trusted: a
+    database owner may create it), English stems by Snowball without stop words; then
+    every entry indexed again with it. Without the extension (not installed, or not
+    permitted), the configuration leaves accents on, and says so in the log."""
+    import psycopg
+
+    from .search_index import CONFIG, fill_search_index
+
+    try:
+        with conn.transaction():  # a savepoint: a refusal undoes only this
+            conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        unaccent = "unaccent, "
+    except psycopg.Error as err:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "search will not fold accents (cafe will not find café): the unaccent"
+            " extension could not be created (%s); see the README's PostgreSQL section"
+            " for the three statements that turn it on later",
+            str(err).strip(),
+        )
+        unaccent = ""
+    conn.execute(
+        "CREATE TEXT SEARCH DICTIONARY aggregator_english (TEMPLATE = snowball, Language = english)"
+    )
+    conn.execute(f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = simple)")
+    conn.execute(
+        f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR asciiword, word,"
+        " numword, asciihword, hword, numhword, hword_asciipart, hword_part,"
+        f" hword_numpart WITH {unaccent}aggregator_english"
+    )
+    conn.execute(
+        "INSERT INTO search_pending SELECT entry_key FROM search_text ON CONFLICT DO NOTHING"
+    )
+    fill_search_index(conn)
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded;
 #: numbers and names as ``sqlite.schema.MIGRATIONS`` (a test checks they match).
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
@@ -438,6 +477,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (17, "unsubscribes", _M17),
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
+    (20, "search: stems and accents as SQLite's tokenizer", _m20_search_config),
 )
 
 #: Tables with a ``seq`` column standing in for SQLite's rowid order.

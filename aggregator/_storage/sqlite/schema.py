@@ -501,6 +501,12 @@ def _m18_canonical_urls(db: sqlite_utils.Database) -> None:
     rekey_url_entries(db, canonical_url)
 
 
+def _m20_search_config(db: sqlite_utils.Database) -> None:
+    # PostgreSQL's search configuration (stems and accents as fts.TOKENIZER does them
+    # here): nothing to change in SQLite, whose tokenizer has done so since 15.
+    del db
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -521,4 +527,5 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (17, "unsubscribes", _m17_unsubscribes),
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
+    (20, "search: stems and accents as SQLite's tokenizer", _m20_search_config),
 )
