@@ -375,26 +375,12 @@ _M17 = _run(
 
 
 def _m18_canonical_urls(conn: Any) -> None:
-    # SQLite's migration 18 makes the url: keys again and merges the rows they unite
-    # (sqlite/rekey.py). A PostgreSQL database older than 18 can only have been made by
-    # this branch before issue 21; until the merge is ported, refuse rather than keep
-    # keys the new rules would not make (see the README).
+    # URL keys made again with the rules of issue 21, the rows they unite merged, as
+    # SQLite's migration 18 does (see rekey.py).
     from ..._common.urls import canonical_url
-    from ..sqlite.rekey import url_key
+    from .rekey import rekey_url_entries
 
-    stale = [
-        key
-        for key, link in conn.execute("SELECT key, link FROM entries WHERE key LIKE 'url:%%'")
-        if url_key(link, key, canonical_url) != key
-    ]
-    if stale:
-        from ...errors import StorageError
-
-        raise StorageError(
-            f"{len(stale)} stored URL keys need re-keying (migration 18), which the"
-            " PostgreSQL store cannot do yet",
-            hint="copy the database into SQLite and back with `aggregator migrate`",
-        )
+    rekey_url_entries(conn, canonical_url)
 
 
 def _m19_summaries(conn: Any) -> None:
