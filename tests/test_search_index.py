@@ -252,6 +252,9 @@ def test_pruned_entries_leave_the_index(tmp_path: Path, storage: StorageSettings
             assert rows[0] == 0
 
 
+@pytest.mark.sqlite_only(
+    reason="SQLite's migration 15 on a SQLite file (PostgreSQL's 20: test_postgres_search.py)"
+)
 def test_the_migration_indexes_an_existing_database(tmp_path: Path) -> None:
     settings_ = _config(tmp_path, StorageSettings(database=tmp_path / "unused.db"))
     Aggregator(settings_, clock=lambda: NOW).run()
@@ -326,3 +329,9 @@ def test_what_differs_on_postgresql(store: Storage) -> None:
     # title into the abstract; FTS5 keeps columns apart.
     assert store.search('"clear skies"').total == 1
     assert store.search('"repair we"').total == (1 if postgres else 0)
+    # 4. Marks: ts_headline marks every word of the query where it occurs, FTS5 only
+    # the matched phrase; so a CJK word's characters are marked one by one elsewhere
+    # in the text too ("修" of "修复" alone, in "修改"), not only where the word is.
+    [hit] = store.search("修复").hits
+    marked = {text for text, on in (*hit.title, *hit.snippet) if on}
+    assert marked == ({"修复", "修"} if postgres else {"修复"})

@@ -422,7 +422,7 @@ def _m20_search_config(conn: Any) -> None:
 
         logging.getLogger(__name__).warning(
             "search will not fold accents (cafe will not find café): the unaccent"
-            " extension could not be created (%s); see the README's PostgreSQL section"
+            ' extension could not be created (%s); see the README\'s "Scaling out" section'
             " for the three statements that turn it on later",
             str(err).strip(),
         )

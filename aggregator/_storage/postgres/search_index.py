@@ -84,7 +84,7 @@ def fill_search_index(conn: Any, *, config: str = CONFIG) -> int:
 
 def stale_rows(conn: Any) -> int:
     """How many rows of ``search_text`` hold a tsvector other than the one their text
-    makes now (0 in a sound index; for tests and ``check``)."""
+    makes now (0 in a sound index; the tests check it)."""
     stale = 0
     query = (
         f"SELECT {_words(CONFIG)} = %s::tsvector"
