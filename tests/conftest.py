@@ -1,5 +1,7 @@
 """Shared fixtures: a fixed clock, the repository paths, a config writer, a parse counter,
-and a throwaway PostgreSQL server (see pgserver.py) with a fresh database per test."""
+and a throwaway PostgreSQL server (see pgserver.py) with a fresh database per test.
+``AGGREGATOR_TEST_BACKEND=postgresql`` runs the whole suite on PostgreSQL (see
+pgbackend.py); tests about the SQLite file itself are marked ``sqlite_only``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pgbackend
 import pgserver
 import pytest
 from pytest_httpserver import HTTPServer
@@ -110,6 +114,45 @@ def pg_url(postgres_server: pgserver.PostgresServer) -> Iterator[str]:
         yield url
     finally:
         postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def config_backend(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With AGGREGATOR_TEST_BACKEND=postgresql, configs store in PostgreSQL (see
+    pgbackend.py); otherwise nothing."""
+    if not pgbackend.ENABLED:
+        yield
+        return
+    server: pgserver.PostgresServer = request.getfixturevalue("postgres_server")
+    with pytest.MonkeyPatch.context() as patch:
+        pgbackend.start(server, patch)
+        try:
+            yield
+        finally:
+            pgbackend.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    pgbackend.entering(item)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        pgbackend.leaving(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+    pgbackend.setting_up(fixturedef.scope)
+    try:
+        return (yield)
+    finally:
+        pgbackend.set_up()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

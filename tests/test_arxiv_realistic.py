@@ -130,6 +130,9 @@ def _sections(items: list) -> str:
     )
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_two_realistic_days_through_the_cli(
     httpserver: HTTPServer, tmp_path: Path, listings: tuple[list, list]
 ) -> None:
@@ -206,6 +209,9 @@ def _dump(run: Run) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_the_atom_feed_reads_like_the_rss_feed(httpserver: HTTPServer, tmp_path: Path) -> None:
     by_rss = run_two_days(httpserver, tmp_path, "rss")
     by_atom = run_two_days(httpserver, tmp_path, "atom")

@@ -123,6 +123,9 @@ def day_two(arxiv: Arxiv) -> RunSummary:
     return arxiv.run(et(15, 7))
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_first_day_one_row_per_paper_with_cross_lists(arxiv: Arxiv) -> None:
     summary = day_one(arxiv)
     assert summary.failed == []
@@ -464,6 +467,9 @@ url = "{base}rss/cs.LG+cs.AI+cs.CL+stat.ML"
 """
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_a_joined_feed_files_papers_only_under_followed_categories_they_are_in(
     httpserver: HTTPServer, write_config: Callable[[str], Path]
 ) -> None:

@@ -30,6 +30,10 @@ from aggregator._storage.sqlite.check import inspect_database
 from aggregator.config.settings import load_config
 from aggregator.core import run
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="`aggregator check` inspects SQLite files (damaged pages, repair)"
+)
+
 NEWEST = MIGRATIONS[-1][0]
 
 #: Every command that opens the database, as a user types it.

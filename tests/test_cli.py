@@ -80,6 +80,7 @@ def test_a_bad_config_exits_2_naming_file_and_key(
     assert f"{path}: publish.base_url: expected str" in result.output
 
 
+@pytest.mark.sqlite_only(reason="a SQLite file that is not a database")
 def test_an_unusable_database_exits_3(tmp_path: Path, write_config: Callable[[str], Path]) -> None:
     (tmp_path / "bad.db").write_bytes(b"not a database" * 200)
     path = write_config('[storage]\ndatabase = "bad.db"\n')

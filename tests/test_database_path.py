@@ -18,6 +18,10 @@ from smtpserver import email_config
 
 from aggregator._app.cli import main
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="the SQLite file's path: folders, creation, announcements"
+)
+
 SOURCES = f"""
 [[sources]]
 name = "daily"

@@ -227,6 +227,7 @@ def test_a_connection_dropped_mid_message_is_retried_and_delivered_once(
     assert log_of(settings, LIST_DAY)["ai@example.org"] == (SENT, 2)
 
 
+@pytest.mark.sqlite_only(reason="patches a method of the SQLite store class")
 def test_a_crash_after_handing_over_is_reported_not_resent(
     tmp_path: Path, smtp: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

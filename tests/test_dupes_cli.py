@@ -70,6 +70,9 @@ def test_every_dupes_command_has_help(command: str) -> None:
     assert "dupes" in CliRunner().invoke(main, ["--help"]).output
 
 
+@pytest.mark.sqlite_only(
+    reason="no database yet: a SQLite file not made (PostgreSQL's is always there)"
+)
 def test_list_explain_split(workdir: Path) -> None:
     runner = CliRunner()
     assert "No database yet" in runner.invoke(main, ["dupes", "list"]).output
@@ -113,6 +116,9 @@ def test_list_explain_split(workdir: Path) -> None:
     assert runner.invoke(main, ["dupes", "split", "1"]).exit_code == 2
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_reindex(workdir: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["run", "--date", "2026-11-23"]).exit_code == 0

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import feedparser
+import pytest
 import sqlite_utils
 from atomcheck import validate_atom
 
@@ -536,6 +537,9 @@ def test_turning_detection_off_publishes_both(
     assert len(published(settings)) == 2
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_entries_stored_before_detection_are_indexed(
     tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:
@@ -597,6 +601,9 @@ def test_a_duplicate_delivered_again_under_a_new_category_files_the_kept_entry_t
     assert len(published(settings)) == 1
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_a_database_from_before_migration_6_is_upgraded_and_indexed(
     tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:
@@ -650,6 +657,9 @@ def test_a_database_from_before_migration_6_is_upgraded_and_indexed(
     assert [e.title for e in published(settings)] == ["Grid operator approves battery project"]
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_a_story_republished_many_times_stays_one_candidate(
     tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:

@@ -72,6 +72,7 @@ def test_the_public_surface_is_pinned() -> None:
         assert getattr(aggregator, name) is not None
 
 
+@pytest.mark.sqlite_only(reason="holds the SQLite database's lock file in another process")
 @pytest.mark.parametrize(
     "command",
     [

@@ -29,6 +29,10 @@ from aggregator._storage.sqlite import Store
 from aggregator.config.settings import load_config
 from aggregator.core import publish_feeds, write_digests
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="runs the CLI in subprocesses, which read their config as written"
+)
+
 DAY = "2026-11-23"
 
 CONFIG = """

@@ -157,6 +157,9 @@ def test_the_plan_of_a_visit_records_the_source_and_its_fetch_state_only(
 # -- the run around them --------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_every_new_row_is_reported_once_by_key_in_store_order(
     tmp_path: Path, write_config: Callable[[str], Path]
 ) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import feedparser
+import pytest
 from atomcheck import validate_atom
 from pytest_httpserver import HTTPServer
 
@@ -131,6 +132,9 @@ def feed(settings: Settings) -> feedparser.FeedParserDict:
     return feedparser.parse(data)
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_names_and_maths_read_as_unicode_in_feed_digest_and_database(
     httpserver: HTTPServer, write_config: Callable[[str], Path]
 ) -> None:
@@ -223,6 +227,9 @@ def as_written_before_names_were_read(database: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_an_upgraded_database_reports_its_papers_unchanged_and_reads_their_names(
     httpserver: HTTPServer, write_config: Callable[[str], Path]
 ) -> None:

@@ -19,6 +19,8 @@ from aggregator._app.cli import EXIT_LOCKED, main
 from aggregator._storage.lock import database_lock, holder_of, lock_path
 from aggregator.errors import LockedError
 
+pytestmark = pytest.mark.sqlite_only(reason="the lock file beside a SQLite database")
+
 HOLD = """
 import sys, time
 from pathlib import Path

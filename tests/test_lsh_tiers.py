@@ -51,6 +51,9 @@ def _band_rows(database: Path) -> tuple[int, int]:
     return int(merged), int(recent)
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_merging_recent_band_keys_changes_no_link(
     httpserver: HTTPServer,
     clock: Callable[[], datetime],

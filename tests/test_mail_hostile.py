@@ -67,6 +67,9 @@ def test_a_crlf_category_from_a_feed_adds_no_header_and_stops_no_mail(
     assert "victim" not in everyone.mail_from
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_a_stored_category_with_line_breaks_is_mailed_on_one_line(
     tmp_path: Path, server: SmtpServer
 ) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from test_duplicates import CLUTTERED, STORY, Item, do_run, published, rewrite, setup
 
 from aggregator._neardup.minhash import Scheme
@@ -21,6 +22,9 @@ from aggregator._storage.sqlite import Store
 OLD_SCHEME = "minhash3:k3:128x32:s1"
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_signatures_of_an_older_scheme_are_recomputed_and_still_match(
     tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:

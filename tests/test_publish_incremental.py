@@ -232,6 +232,7 @@ def test_a_publish_that_fails_midway_is_redone(site: Site, monkeypatch: pytest.M
     assert titles(files["all.atom"])[0] == "news 9"
 
 
+@pytest.mark.sqlite_only(reason="patches a method of the SQLite store class")
 def test_a_crash_before_the_fingerprints_are_recorded_is_redone(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -289,6 +290,9 @@ def test_every_write_to_what_feeds_show_moves_the_generation(tmp_path: Path) -> 
         assert store.output_generation() == before
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_a_database_from_before_the_generation_is_published_in_full(tmp_path: Path) -> None:
     """Migration 9 on a database written by an older aggregator: no record, no skip."""
     site = Site(tmp_path, [])

@@ -124,6 +124,9 @@ def test_a_reader_who_liked_three_papers_gets_their_topic_first_with_reasons(
     assert [by_title[e.title].topic for e in parsed.entries[1:9]].count("quantum") >= 7
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_a_rerun_fits_nothing_and_reads_the_cached_scores(
     tmp_path: Path, server: SmtpServer
 ) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import feedparser
+import pytest
 from click.testing import CliRunner
 from conftest import NOW, SEEDS
 
@@ -40,6 +41,9 @@ def at(moment: datetime) -> dict[str, object]:
     return {"clock": lambda: moment, "run_date": moment.date()}
 
 
+@pytest.mark.sqlite_only(
+    reason="reads or writes the database with SQLite's own SQL (store.db, sqlite3)"
+)
 def test_old_entries_and_their_digests_are_pruned_and_stay_pruned(tmp_path: Path) -> None:
     settings = load_config(setup(tmp_path, keep_days=30))
     old = NOW - timedelta(days=45)

@@ -154,6 +154,9 @@ def test_pages_of_twenty(tmp_path: Path) -> None:
         assert titles(wrong) == titles(first)
 
 
+@pytest.mark.sqlite_only(
+    reason="no database yet: a SQLite file not made (PostgreSQL's is always there)"
+)
 def test_without_a_database_the_page_says_so(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     settings.publish.output_dir.mkdir(parents=True)

@@ -157,6 +157,9 @@ def test_hostile_categories_cannot_forge_lines_or_drive_the_terminal(tmp_path: P
         assert "Bcc: victim@example.org" in result.output  # shown, on the category's line
 
 
+@pytest.mark.sqlite_only(
+    reason="writes the database with SQLite's own SQL (store.db, sqlite3) before loading the config"
+)
 def test_hostile_errors_in_the_database_are_printed_on_one_line(tmp_path: Path) -> None:
     config = write(tmp_path, '[[sources]]\nname = "feed"\npath = "feed.xml"\n')
     error = "boom\x1b]0;pwned\x07\r\nBcc: victim@example.org\x9b2J\u202eevil"

@@ -74,6 +74,7 @@ def read_only(site: Path) -> Iterator[Path]:
             database.chmod(0o644)
 
 
+@pytest.mark.sqlite_only(reason="a read-only SQLite file")
 def test_a_read_only_database_is_a_clear_error_and_nothing_changes(
     site: Path, read_only: Path
 ) -> None:
@@ -87,6 +88,7 @@ def test_a_read_only_database_is_a_clear_error_and_nothing_changes(
     assert snapshot(site / "public") == before
 
 
+@pytest.mark.sqlite_only(reason="a SQLite file locked by another program")
 def test_a_database_locked_by_another_program_times_out_with_a_clear_error(site: Path) -> None:
     holder = (
         "import sqlite3, sys, time\n"

@@ -31,6 +31,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..errors import SearchError
 from ..types import Marked
@@ -199,6 +200,25 @@ _TERM_RE = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Term:
+    """One thing a query looks for: a word or phrase as typed (``text``), in ``column``
+    alone when given, its last word a prefix when ``prefix``."""
+
+    text: str
+    column: str | None = None
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: every group of ``wanted`` must match (one of the group's terms),
+    none of ``unwanted`` may."""
+
+    wanted: tuple[tuple[Term, ...], ...]
+    unwanted: tuple[Term, ...]
+
+
 def compile_query(text: str, *, syntax: str = "words") -> str:
     """A user's query as an FTS5 MATCH expression; :class:`SearchError` if it asks for
     nothing (no letter or digit to look for) or ``syntax`` is unknown."""
@@ -206,18 +226,30 @@ def compile_query(text: str, *, syntax: str = "words") -> str:
         return _fts5(text)
     if syntax != "words":
         raise SearchError(f"unknown query syntax {syntax!r}", hint=f"use one of {SYNTAXES}")
-    wanted: list[list[str]] = []  # groups of alternatives, all required
-    unwanted: list[str] = []
+    query = parse_query(text)
+    required = " AND ".join(
+        _fts5_term(group[0]) if len(group) == 1 else f"({' OR '.join(map(_fts5_term, group))})"
+        for group in query.wanted
+    )
+    unwanted = [_fts5_term(term) for term in query.unwanted]
+    return " NOT ".join([f"({required})" if unwanted else required, *unwanted])
+
+
+def parse_query(text: str) -> Query:
+    """A user's query in the words syntax (see the module docstring), parsed;
+    :class:`SearchError` if it asks for nothing."""
+    wanted: list[list[Term]] = []  # groups of alternatives, all required
+    unwanted: list[Term] = []
     joined = False  # the previous token was OR
     for match in _TERM_RE.finditer(text):
-        term, negative = _term(match)
-        if term == "OR" and wanted and not negative:
+        found, negative = _term(match)
+        if found == "OR" and wanted and not negative:
             joined = True
             continue
-        if term is None:
+        if found is None:
             continue
-        if term == "OR":  # nothing before it to join: the word itself
-            term = '"OR"'
+        # OR with nothing before it to join: the word itself.
+        term = Term("OR") if isinstance(found, str) else found
         if negative:
             unwanted.append(term)
         elif joined:
@@ -233,14 +265,16 @@ def compile_query(text: str, *, syntax: str = "words") -> str:
             hint="give at least one word to look for (a word made of letters or digits;"
             " -word only leaves out)",
         )
-    required = " AND ".join(
-        group[0] if len(group) == 1 else f"({' OR '.join(group)})" for group in wanted
-    )
-    return " NOT ".join([f"({required})" if unwanted else required, *unwanted])
+    return Query(tuple(tuple(group) for group in wanted), tuple(unwanted))
 
 
-def _term(match: re.Match[str]) -> tuple[str | None, bool]:
-    """One matched term as FTS5 syntax (None when it has nothing to look for)."""
+def _fts5_term(term: Term) -> str:
+    quoted = '"' + index_text(term.text).replace('"', '""') + '"' + (" *" if term.prefix else "")
+    return f"{term.column} : {quoted}" if term.column else quoted
+
+
+def _term(match: re.Match[str]) -> tuple[Term | str | None, bool]:
+    """One matched term (None when it has nothing to look for, "OR" for the operator)."""
     negative = bool(match.group("neg"))
     field = match.group("field")
     phrase, word = match.group("phrase"), match.group("word")
@@ -259,14 +293,25 @@ def _term(match: re.Match[str]) -> tuple[str | None, bool]:
         text = phrase or ""
     if not _has_word(text):
         return None, negative
-    quoted = '"' + index_text(text).replace('"', '""') + '"' + (" *" if prefix else "")
-    return (f"{column} : {quoted}" if column else quoted), negative
+    return Term(text, column, prefix), negative
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` much as the SQLite tokenizer splits it: runs of letters and
+    digits (composed first, so that a letter and its accent typed apart stay one word),
+    each CJK character a word of its own. Private use characters, which unicode61 keeps
+    as words, are left out."""
+    return _WORD_RE.findall(unicodedata.normalize("NFC", index_text(text)))
 
 
 def _has_word(text: str) -> bool:
     """Whether the tokenizer finds a word in ``text``: a letter, a digit or a private
     use character (unicode61's token characters)."""
     return any(unicodedata.category(c)[0] in "LN" or unicodedata.category(c) == "Co" for c in text)
+
+
+# Letters and digits (Python's ``isalnum``; not the underscore).
+_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _fts5(text: str) -> str:

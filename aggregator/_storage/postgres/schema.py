@@ -347,7 +347,7 @@ def _m15_search(conn: Any) -> None:
     conn.execute("INSERT INTO search_pending SELECT key FROM entries")
     from .search_index import fill_search_index
 
-    fill_search_index(conn)
+    fill_search_index(conn, config="simple")
 
 
 _M16 = _run(
@@ -375,26 +375,12 @@ _M17 = _run(
 
 
 def _m18_canonical_urls(conn: Any) -> None:
-    # SQLite's migration 18 makes the url: keys again and merges the rows they unite
-    # (sqlite/rekey.py). A PostgreSQL database older than 18 can only have been made by
-    # this branch before issue 21; until the merge is ported, refuse rather than keep
-    # keys the new rules would not make (see the README).
+    # URL keys made again with the rules of issue 21, the rows they unite merged, as
+    # SQLite's migration 18 does (see rekey.py).
     from ..._common.urls import canonical_url
-    from ..sqlite.rekey import url_key
+    from .rekey import rekey_url_entries
 
-    stale = [
-        key
-        for key, link in conn.execute("SELECT key, link FROM entries WHERE key LIKE 'url:%%'")
-        if url_key(link, key, canonical_url) != key
-    ]
-    if stale:
-        from ...errors import StorageError
-
-        raise StorageError(
-            f"{len(stale)} stored URL keys need re-keying (migration 18), which the"
-            " PostgreSQL store cannot do yet",
-            hint="copy the database into SQLite and back with `aggregator migrate`",
-        )
+    rekey_url_entries(conn, canonical_url)
 
 
 def _m19_summaries(conn: Any) -> None:
@@ -417,6 +403,43 @@ def _m19_summaries(conn: Any) -> None:
         )
 
 
+def _m20_search_config(conn: Any) -> None:
+    """The search configuration SQLite's tokenizer matches (see ``search_index``):
+    accents off by the ``unaccent`` extension (in PostgreSQL's contrib, trusted: a
+    database owner may create it), English stems by Snowball without stop words; then
+    every entry indexed again with it. Without the extension (not installed, or not
+    permitted), the configuration leaves accents on, and says so in the log."""
+    import psycopg
+
+    from .search_index import CONFIG, fill_search_index
+
+    try:
+        with conn.transaction():  # a savepoint: a refusal undoes only this
+            conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        unaccent = "unaccent, "
+    except psycopg.Error as err:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "search will not fold accents (cafe will not find café): the unaccent"
+            ' extension could not be created (%s); see the README\'s "Scaling out" section'
+            " for the three statements that turn it on later",
+            str(err).strip(),
+        )
+        unaccent = ""
+    conn.execute(
+        "CREATE TEXT SEARCH DICTIONARY aggregator_english (TEMPLATE = snowball, Language = english)"
+    )
+    conn.execute(f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = simple)")
+    conn.execute(
+        f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR asciiword, word,"
+        " numword, asciihword, hword, numhword, hword_asciipart, hword_part,"
+        f" hword_numpart WITH {unaccent}aggregator_english"
+    )
+    conn.execute(
+        "INSERT INTO search_pending SELECT entry_key FROM search_text ON CONFLICT DO NOTHING"
+    )
+    fill_search_index(conn)
 # The job queue ([queue] enabled; see _storage/postgres/queue.py). A worker's outcome
 # for one source of one run, pickled (the coordinator reads it back once and deletes the
 # run's rows); and when each host may next be asked, for min_interval across workers.
@@ -468,6 +491,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (17, "unsubscribes", _M17),
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
+    (20, "search: stems and accents as SQLite's tokenizer", _m20_search_config),
     (21, "job queue results and per-host turns", _M21),
     (22, "article fetches to try again", _M22),
 )

@@ -1,10 +1,12 @@
 """Full-text search on PostgreSQL: ``search_text`` rows with a weighted tsvector and
-a GIN index (migration 15), filled in bulk after ingest from ``search_pending``.
+a GIN index (migrations 15 and 20), filled in bulk after ingest from ``search_pending``.
 
-The query language is the words syntax of ``fts`` as PostgreSQL's
-``websearch_to_tsquery`` reads it (words, "phrases", ``-word``, ``OR``); ranking is
-``ts_rank`` with the title weighing most, marked titles and snippets ``ts_headline``.
-SQLite's FTS5 syntax (``syntax="fts5"``) is SQLite's alone: a SearchError here.
+The query language is the words syntax of ``fts``, parsed by ``fts.parse_query`` as
+for SQLite and made a tsquery by :mod:`.tsquery` (words, "phrases", ``word*``,
+``-word``, ``OR``, ``title:`` and the other fields); ranking is ``ts_rank_cd`` with
+the columns weighted as ``fts.WEIGHTS``, marked titles and snippets ``ts_headline``
+with the marks SQLite's highlight() and snippet() use. SQLite's FTS5 syntax
+(``syntax="fts5"``) is SQLite's alone: a SearchError here.
 """
 
 from __future__ import annotations
@@ -16,13 +18,31 @@ from ..._common import fts
 from ...errors import SearchError
 from ...types import Marked, SearchHit, SearchResults
 from .base import PgStoreBase
-from .search_index import CONFIG, fill_search_index
+from .search_index import CONFIG, LABELS, fill_search_index
+from .tsquery import tsquery_text
 
-#: ts_rank's weights for labels D, C, B, A (content, abstract, authors, title), in
-#: the proportions of ``fts.WEIGHTS``.
-_RANK_WEIGHTS = "{0.25, 0.5, 0.75, 1.0}"
-_MARKS = f"StartSel={fts.OPEN}, StopSel={fts.CLOSE}, MaxWords=32, MinWords=12"
+#: ts_rank_cd's weights for labels D, C, B, A (content, abstract, authors, title; see
+#: ``search_index.LABELS``), in the proportions of ``fts.WEIGHTS``.
+_RANK_WEIGHTS = (
+    "{"
+    + ", ".join(
+        str(fts.WEIGHTS[fts.COLUMNS.index(column)] / max(fts.WEIGHTS))
+        for label in "DCBA"
+        for column, named in LABELS.items()
+        if named == label
+    )
+    + "}"
+)
+_MARKS = f"StartSel={fts.OPEN}, StopSel={fts.CLOSE}, MaxWords=32, MinWords=31"
 _WHOLE = f"StartSel={fts.OPEN}, StopSel={fts.CLOSE}, HighlightAll=true"
+
+#: Stands for "<" in the text given to ts_headline: a control character, never in
+#: indexed text (``fts.index_text`` takes them out), that no tag begins with.
+_TAG = "\x01"
+_HEADLINES = ", ".join(
+    f"ts_headline('{CONFIG}', replace(t.{column}, '<', chr(1)), p.query, %s)"
+    for column in ("title", "abstract", "content", "authors")
+)
 
 
 class PgSearchQueries(PgStoreBase):
@@ -49,39 +69,36 @@ class PgSearchQueries(PgStoreBase):
                 f"cannot search for {query!r}: the {syntax} query syntax is SQLite's",
                 hint="leave out --fts5 on a PostgreSQL database",
             )
-        fts.compile_query(query, syntax="words")  # the same SearchError for no words
-        text = fts.index_text(query).replace(fts.SEPARATOR, " ")
+        text = tsquery_text(fts.parse_query(query))
+        if text is None:
+            return SearchResults(
+                query=query, total=0, offset=offset, hits=(), unindexed=self.search_backlog()
+            )
         condition, params = _condition(text, category, since)
         tables = (
-            f"(SELECT websearch_to_tsquery('{CONFIG}', %s) AS query) AS q,"
+            f"(SELECT to_tsquery('{CONFIG}', %s) AS query) AS q,"
             " search_text AS t JOIN entries AS e ON e.key = t.entry_key"
         )
         total = int(
             self._execute(f"SELECT count(*) FROM {tables} WHERE {condition}", params).fetchone()[0]
         )
+        # The headlines of the page's rows alone (not of every match), tags kept as
+        # text: ts_headline would drop what its parser takes for one.
         found = self._execute(
-            f"SELECT t.entry_key, -ts_rank('{_RANK_WEIGHTS}', t.words, q.query) AS score,"
-            f" ts_headline('{CONFIG}', t.title, q.query, %s),"
-            f" ts_headline('{CONFIG}', t.abstract, q.query, %s),"
-            f" ts_headline('{CONFIG}', t.content, q.query, %s),"
-            f" ts_headline('{CONFIG}', t.authors, q.query, %s)"
-            f" FROM {tables} WHERE {condition}"
-            " ORDER BY score, e.updated DESC, e.key LIMIT %s OFFSET %s",
-            [
-                _WHOLE,
-                _MARKS,
-                _MARKS,
-                _MARKS,
-                *params,
-                limit,
-                offset,
-            ],
+            f"SELECT p.entry_key, p.score, {_HEADLINES} FROM"
+            f" (SELECT t.entry_key, -ts_rank_cd('{_RANK_WEIGHTS}', t.words, q.query) AS score,"
+            " q.query, e.updated FROM"
+            f" {tables} WHERE {condition}"
+            " ORDER BY score, e.updated DESC, e.key LIMIT %s OFFSET %s) AS p"
+            " JOIN search_text AS t ON t.entry_key = p.entry_key"
+            " ORDER BY p.score, p.updated DESC, p.entry_key",
+            [_WHOLE, _MARKS, _MARKS, _MARKS, *params, limit, offset],
         ).fetchall()
         entries = self.get_entries([row[0] for row in found])  # type: ignore[attr-defined]
         hits = tuple(
             SearchHit(
                 entry=entries[key],
-                title=fts.marked_runs(title),
+                title=fts.marked_runs(title.replace(_TAG, "<")),
                 snippet=_best(parts),
                 score=float(score),
             )
@@ -111,6 +128,6 @@ def _condition(text: str, category: str | None, since: date | None) -> tuple[str
 
 
 def _best(parts: list[str]) -> Marked:
-    runs = [fts.marked_runs(part) for part in parts]
+    runs = [fts.marked_runs(part.replace(_TAG, "<")) for part in parts]
     best = next((run for run in runs if any(hit for _, hit in run)), None)
     return best or runs[0] or runs[1]

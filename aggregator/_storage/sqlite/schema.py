@@ -519,6 +519,10 @@ def _m18_canonical_urls(db: sqlite_utils.Database) -> None:
     rekey_url_entries(db, canonical_url)
 
 
+def _m20_search_config(db: sqlite_utils.Database) -> None:
+    # PostgreSQL's search configuration (stems and accents as fts.TOKENIZER does them
+    # here): nothing to change in SQLite, whose tokenizer has done so since 15.
+    del db
 def _m22_article_fetches(db: sqlite_utils.Database) -> None:
     # fetch_full_text: the articles not had yet, one row per entry, with their tries and
     # when to try again (rules in _update/article_state.py). A row goes when its article
@@ -558,6 +562,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (17, "unsubscribes", _m17_unsubscribes),
     (18, "URL keys made again, entries they unite merged", _m18_canonical_urls),
     (19, "summaries by content hash and variant", _m19_summaries),
+    (20, "search: stems and accents as SQLite's tokenizer", _m20_search_config),
     (21, "job queue results and per-host turns", _m21_queue),
     (22, "article fetches to try again", _m22_article_fetches),
 )
