@@ -440,6 +440,8 @@ def _m20_search_config(conn: Any) -> None:
         "INSERT INTO search_pending SELECT entry_key FROM search_text ON CONFLICT DO NOTHING"
     )
     fill_search_index(conn)
+
+
 # The job queue ([queue] enabled; see _storage/postgres/queue.py). A worker's outcome
 # for one source of one run, pickled (the coordinator reads it back once and deletes the
 # run's rows); and when each host may next be asked, for min_interval across workers.

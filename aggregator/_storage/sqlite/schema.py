@@ -523,6 +523,8 @@ def _m20_search_config(db: sqlite_utils.Database) -> None:
     # PostgreSQL's search configuration (stems and accents as fts.TOKENIZER does them
     # here): nothing to change in SQLite, whose tokenizer has done so since 15.
     del db
+
+
 def _m22_article_fetches(db: sqlite_utils.Database) -> None:
     # fetch_full_text: the articles not had yet, one row per entry, with their tries and
     # when to try again (rules in _update/article_state.py). A row goes when its article
