@@ -161,6 +161,7 @@ def choose(
     updated: Iterable[StoredEntry] = (),
     listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
     summarise: Callable[[StoredEntry], Summary | None] = lambda entry: None,
+    bodies: bool = True,
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
@@ -170,10 +171,13 @@ def choose(
     are the papers arXiv announced that day with their announce type per category:
     their sections follow arXiv's listing (New submissions, Cross-lists, Replacements,
     each with its count). ``summarise`` gives an entry's TL;DR and sections, shown in
-    place of the excerpt (None: the excerpt).
+    place of the excerpt (None: the excerpt). ``bodies=False``: neither, for a list
+    of titles (``summarise`` is not called).
     """
 
     def shown(entry: StoredEntry) -> tuple[Summary | None, str]:
+        if not bodies:
+            return None, ""
         summary = summarise(entry)
         return summary, "" if summary else excerpt(entry)
 
