@@ -1,4 +1,4 @@
-"""Feed documents from stored entries: Atom 1.0 and RSS 2.0 (with feedgen) and JSON
+"""Feed documents from stored entries: Atom 1.0 (lxml), RSS 2.0 (feedgen) and JSON
 Feed 1.1, bytes out.
 
 Owns the shape of a published feed: its head (id, title, self and alternate links),
