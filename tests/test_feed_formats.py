@@ -24,6 +24,7 @@ from lxml import html
 from pytest_httpserver import HTTPServer
 
 from aggregator._app.serve import FeedServer
+from aggregator._output import feedwriter
 from aggregator.config.settings import load_config
 from aggregator.core import run
 from aggregator.errors import ConfigError
@@ -131,6 +132,34 @@ def test_the_json_feed_carries_what_the_atom_feed_does(
         ]
     # No RSS unless configured: the default formats are Atom and JSON Feed.
     assert not list(feeds.glob("*.rss"))
+
+
+def test_the_json_feed_is_written_as_json_dumps_would_indent_it(
+    httpserver: HTTPServer,
+    write_config: Callable[[str], Path],
+    clock: Callable[[], datetime],
+    tmp_path: Path,
+) -> None:
+    # feedwriter.indented_json stands in for json.dumps(indent=2), whose encoder is the
+    # slow pure-Python one: the bytes must be the ones json.dumps gives.
+    config = write_config(_sources(httpserver, count=2))
+    assert not run(load_config(config), clock=clock).failed
+    documents = sorted((tmp_path / "public" / "feeds").glob("*.json"))
+    assert len(documents) == 3
+    for path in documents:
+        text = path.read_text(encoding="utf-8")
+        assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=2) + "\n"
+    odd: list[Any] = [
+        {},
+        [],
+        {"a": [], "b": {}, "c": [{}], "d": [[]]},
+        ['\u00e9\u2028\x00"\\</\ud800', 0, -12, True, False, None],
+        {"k\n": {"nested": ["x", {"y": ["z"]}]}},
+    ]
+    for value in odd:
+        assert feedwriter.indented_json(value) == json.dumps(value, ensure_ascii=False, indent=2)
+    with pytest.raises(TypeError):
+        feedwriter.indented_json({"x": 1.5})
 
 
 def test_the_index_page_links_every_format_for_autodiscovery(

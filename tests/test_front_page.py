@@ -14,6 +14,7 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,31 @@ def test_highlights_are_the_first_entries_of_each_section() -> None:
     assert [h.title for h in by_name["cs.CL"].titles] == ["In both"]
     assert front.latest(None) is None
     assert front.latest(choose(RUN_DAY, title="t", new=[])) is None
+
+
+def test_highlights_need_no_summaries_or_excerpts() -> None:
+    """The page is built from the digest chosen without bodies (no TL;DR worked out
+    for thousands of entries it lists by title), and is the same as from the full one."""
+    entries = [
+        replace(
+            entry(f"k{i}", f"T {i}", ("cs.AI", "cs.LG")[: 1 + i % 2], "<p>Text.</p>"), sections=()
+        )
+        for i in range(7)
+    ]
+    asked: list[str] = []
+
+    def summarise(e: Any) -> None:
+        asked.append(e.key)
+
+    full = choose(RUN_DAY, title="t", new=entries, summarise=summarise)
+    assert len(asked) == 7 and any(item.excerpt for s in full.sections for item in s.items)
+    asked.clear()
+    titles = choose(RUN_DAY, title="t", new=entries, summarise=summarise, bodies=False)
+    assert asked == []
+    assert all(
+        not item.excerpt and item.summary is None for s in titles.sections for item in s.items
+    )
+    assert front.latest(titles, count=2) == front.latest(full, count=2)
 
 
 # -- the published page ----------------------------------------------------------------

@@ -107,7 +107,9 @@ def test_the_fast_path_of_safe_url_answers_as_the_parser_does() -> None:
     schemes = ["http", "https", "HTTP", "Https", "javascript", "ftp", ""]
     separators = ["://", ":", ":///", "//", ":/"]
     hosts = ["example.org", "EXAMPLE.org", "a-b.c", "", ".", "-", "h:80", "h:99999", "h:",
-             "[::1]", "u@h", "u:p@h", "h h", "é.org", "h\t", "xn--d1a.org"]  # fmt: skip
+             "[::1]", "u@h", "u:p@h", "h h", "é.org", "h\t", "xn--d1a.org", "h:0", "h:00",
+             "h:080", "h:8080", "h:65535", "h:65536", "h:65529", "h:70000", "h:1:2", "h:-1",
+             "h:+1", "h:1a", "1.2.3.4:18765"]  # fmt: skip
     rests = ["", "/", "/a", "/a?b", "/a?", "/a?#", "/a#", "/a#b", "?q", "?", "#", "//x",
              "/a b", "/\x1b", "/%20", "/a\\b", "/;x=1", "/~u/", "/a??", "/?#x", "/é",
              "/a\"b", "/<x>", "/a?b?c", "/a'b", "/{}|^`"]  # fmt: skip

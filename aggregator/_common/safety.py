@@ -43,10 +43,17 @@ _URL_STRIP_RE = re.compile("[\t\n\r]")
 _URL_LEADING_RE = re.compile("^[\x00-\x20]+|[\x00-\x20]+$")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # The common case, which safe_url returns unchanged without parsing it: a lower-case
-# http(s) scheme, a host of letters, digits, dots and hyphens and no port, then only
-# printable ASCII, with no fragment and no empty query (both of which urlunsplit drops).
-# Every published link is checked on its way out too, so this runs for each of them.
-_PLAIN_WEB_URL_RE = re.compile(r"https?://[A-Za-z0-9.\-]+(?:/[!\"$-\x3e@-~]*)?(?:\?[!\"$-~]+)?\Z")
+# http(s) scheme, a host of letters, digits, dots and hyphens, perhaps a port of 0 to
+# 65535 without leading zeros, then only printable ASCII, with no fragment and no
+# empty query (both of which urlunsplit drops). Every published link is checked on its
+# way out too, so this runs for each of them.
+_PORT = (
+    r"(?::(?:0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}"
+    r"|655[0-2][0-9]|6553[0-5]))?"
+)
+_PLAIN_WEB_URL_RE = re.compile(
+    r"https?://[A-Za-z0-9.\-]+" + _PORT + r"(?:/[!\"$-\x3e@-~]*)?(?:\?[!\"$-~]+)?\Z"
+)
 _STEM_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 # Names Windows refuses whatever their extension.
 _WINDOWS_RESERVED = frozenset(

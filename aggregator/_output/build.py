@@ -305,7 +305,8 @@ def _write_index(
     order: Order | None = None,
 ) -> None:
     days = sorted({*store.digest_days(), *store.announcement_days()})
-    latest = build_digest(settings, store, days[-1]) if days else None
+    # The page lists titles only: no TL;DRs or excerpts to work out for it.
+    latest = build_digest(settings, store, days[-1], bodies=False) if days else None
     if latest is not None and order is not None:
         latest = order(latest)
     index = publish.render_index(
@@ -346,8 +347,11 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def build_digest(settings: Settings, store: Storage, day: date) -> digests.Digest:
-    """Choose the digest of ``day`` from the store."""
+def build_digest(
+    settings: Settings, store: Storage, day: date, *, bodies: bool = True
+) -> digests.Digest:
+    """Choose the digest of ``day`` from the store. ``bodies=False``: its items without
+    TL;DRs or excerpts (for a list of titles, such as the index page's)."""
     start, end = day_bounds(day, settings.digest.timezone)
     announced = store.announcements_on(day)
     new = [e for e in store.entries_for_day(day) if e.key not in announced]
@@ -361,7 +365,7 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
     # Entries of these sources carry their fetched article as content.
     full_text = {source.name for source in settings.sources if source.fetch_full_text}
     variant = variant_of(settings.summaries)
-    if variant is not None:
+    if variant is not None and bodies:
         hashes = {e.content_hash for e in (*new, *updated, *(row for row, _ in listings))}
         cached = store.summaries_of(sorted(hashes), variant=variant)
     return digests.choose(
@@ -372,6 +376,7 @@ def build_digest(settings: Settings, store: Storage, day: date) -> digests.Diges
         listings=listings,
         summarise=lambda entry: summary_for(entry, cached, settings.summaries),
         full_text=(lambda entry: not full_text.isdisjoint(entry.sources)) if full_text else None,
+        bodies=bodies,
     )
 
 

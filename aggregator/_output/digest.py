@@ -165,6 +165,7 @@ def choose(
     listings: Iterable[tuple[StoredEntry, Mapping[str, str]]] = (),
     summarise: Callable[[StoredEntry], Summary | None] = lambda entry: None,
     full_text: Callable[[StoredEntry], bool] | None = None,
+    bodies: bool = True,
 ) -> Digest:
     """Group a day's entries by category, new ones before updated ones.
 
@@ -176,14 +177,17 @@ def choose(
     each with its count). ``summarise`` gives an entry's TL;DR and sections, shown in
     place of the excerpt (None: the excerpt). ``full_text`` tells the entries whose
     content is their fetched article: it is shown cut to fit (see :mod:`.article`).
+    ``bodies=False``: none of these, for a list of titles (``summarise`` is not called).
     """
     articles: dict[str, Article] = {}
-    if full_text is not None:  # None: no source fetches full text
+    if full_text is not None and bodies:  # None: no source fetches full text
         new, updated, listings = list(new), list(updated), list(listings)
         articles = _articles([*new, *updated, *(entry for entry, _ in listings)], full_text)
 
     def shown(entry: StoredEntry, status: str) -> DigestItem:
         """The entry's item (its summary, excerpt and article), with ``status``."""
+        if not bodies:
+            return DigestItem(entry, status, "")
         summary, found = summarise(entry), articles.get(entry.key)
         # With a summary, or an article and no summary of the feed's: no excerpt.
         replaced = summary or (found is not None and not entry.summary)
