@@ -171,6 +171,10 @@ def test_articles_over_the_per_run_cap_wait_for_the_next_run(
         assert store.article_counts() == {}
 
 
+@pytest.mark.sqlite_only(
+    reason="runs with a Settings object, then `status` loads the config file: the"
+    " PostgreSQL pass would give the two a different database each"
+)
 def test_status_shows_pending_and_failed_articles(httpserver: HTTPServer, tmp_path: Path) -> None:
     site = Site(httpserver, {"a": httpserver.url_for("/a"), "g": httpserver.url_for("/gone")})
     site.failures["/a"] = 5

@@ -103,6 +103,7 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
         started.stop()
 
 
+@pytest.mark.sqlite_only(reason="checks the error a queue on SQLite storage gets")
 def test_a_queue_needs_postgresql(write_config: Callable[[str], Path]) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(write_config("[queue]\nenabled = true\n"))
