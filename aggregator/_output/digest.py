@@ -179,13 +179,11 @@ def choose(
     content is their fetched article: it is shown cut to fit (see :mod:`.article`).
     ``bodies=False``: none of these, for a list of titles (``summarise`` is not called).
     """
-    articles: dict[str, Article] = {}
-    if full_text is not None and bodies:  # None: no source fetches full text
-        new, updated, listings = list(new), list(updated), list(listings)
-        articles = _articles([*new, *updated, *(entry for entry, _ in listings)], full_text)
+    new, updated, listings = list(new), list(updated), list(listings)
+    wanted = full_text if bodies else None  # None: no source fetches full text
+    articles = _articles([*new, *updated, *(e for e, _ in listings)], wanted) if wanted else {}
 
-    def shown(entry: StoredEntry, status: str) -> DigestItem:
-        """The entry's item (its summary, excerpt and article), with ``status``."""
+    def shown(entry: StoredEntry, status: str) -> DigestItem:  # summary, excerpt, article
         if not bodies:
             return DigestItem(entry, status, "")
         summary, found = summarise(entry), articles.get(entry.key)
