@@ -717,8 +717,14 @@ class Aggregator:
         housekeeping.remove_temp_files(self.settings.publish.output_dir)
         with self._recorded(store, summary, sends=steps.send):
             touched = self._ingest(store, summary, progress, steps) if steps.ingest else set()
-            beside = self._publishing_beside(summary, steps)
+            # With no enricher to change what the feeds show (rankings, summaries), they
+            # can be published while the search index is filled, too.
+            enriches = bool(self.enrichers) or wiring.configured(self.settings)
+            beside = None if enriches else self._publishing_beside(summary, steps)
             try:
+                if steps.ingest:
+                    self._index_and_enrich(store, summary)
+                beside = beside or self._publishing_beside(summary, steps)
                 if steps.digest:
                     with _timed(summary.stages, "digests"):
                         self._digests(store, summary, touched, ingested=steps.ingest)
@@ -779,13 +785,15 @@ class Aggregator:
                 queued=queued,
             )
             prune(self.settings, store, summary, now=self.clock())
+        return touched
+
+    def _index_and_enrich(self, store: Storage, summary: RunSummary) -> None:
         # In bulk, once the sources are stored (a run that stops before this leaves the
         # entries noted, and the next run indexes them).
         with _timed(summary.stages, "search index"):
             store.update_search_index()
         with _timed(summary.stages, "enrich"):
             self._enrich(store, summary)
-        return touched
 
     def _queued(self, store: Storage, run_date: date) -> AbstractContextManager[Any]:
         """The job queue that fetches for this run (``[queue] enabled``), else None."""
@@ -921,7 +929,9 @@ def _publish_in_child(settings: Settings, now: datetime) -> Published:
     """:func:`publish_all` in the second process, on its own connection, at the run's
     time. It takes no lock: the run that started it holds the run lock until it ends."""
     storage = settings.storage
-    busy = max(storage.lock_timeout, 1.0)
+    # Only the run that started it writes meanwhile (its search index: seconds in one
+    # transaction after a big run); every other program waits for the run lock.
+    busy = max(storage.lock_timeout, 600.0)
     with open_store(storage, busy_timeout=busy, verify=False) as store:
         return publish_all(settings, store, clock=lambda: now)
 

@@ -8,8 +8,10 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import serve_generated
@@ -19,15 +21,18 @@ import aggregator.core as core
 from aggregator.config.settings import Settings, load_config
 from aggregator.core import Published, RunSummary, run
 from aggregator.errors import PublishError
+from benchmarks.chatserver import Answer, chat_server, summarise
 
 pytestmark = pytest.mark.slow  # real processes (spawned): `-m "not slow"` skips
 
 
-def _run_in(folder: Path, sources: str, clock: Callable[[], datetime]) -> RunSummary:
+def _run_in(
+    folder: Path, sources: str, clock: Callable[[], datetime], *, extra: str = ""
+) -> RunSummary:
     folder.mkdir()
     config = folder / "aggregator.toml"
     config.write_text(
-        '[fetch]\nprocesses = 1\n[publish]\nformats = ["atom", "json"]\n' + sources,
+        '[fetch]\nprocesses = 1\n[publish]\nformats = ["atom", "json"]\n' + extra + sources,
         encoding="utf-8",
     )
     return run(load_config(config), clock=clock)
@@ -66,6 +71,55 @@ def test_feeds_published_beside_the_digests_are_those_published_after_them(
     again = run(load_config(tmp_path / "beside" / "aggregator.toml"), clock=clock)
     assert again.feeds_written == 0
     assert not again.published_beside  # nothing new stored: published here
+
+
+def test_ranked_feeds_published_beside_are_those_published_after(
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With interests, the second process starts only once the run has ranked the new
+    # entries (the index page's highlights follow that order).
+    sources = serve_generated(httpserver, 4, entries=30)
+    interests = '[interests]\nkeywords = ["topic01", "entry 7"]\n'
+    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10**9)
+    after = _run_in(tmp_path / "after", sources, clock, extra=interests)
+    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 100)
+    beside = _run_in(tmp_path / "beside", sources, clock, extra=interests)
+    assert (after.published_beside, beside.published_beside) == (False, True)
+    assert after.ranking is not None
+    published = _files(tmp_path / "beside" / "public")
+    assert published == _files(tmp_path / "after" / "public")
+
+
+def test_feeds_carrying_server_summaries_wait_for_them(
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A summariser writes what the feeds carry: the second process starts only after it.
+    sources = serve_generated(httpserver, 2, entries=12)
+
+    def slowly(body: dict[str, Any], number: int) -> Answer:
+        # Slower than starting a process: a second process started before the
+        # summaries were written would publish feeds without them.
+        return replace(summarise(body), delay=0.25)
+
+    with chat_server(slowly) as server:
+        summaries = (
+            f'[summaries]\nprovider = "openai-compatible"\nbase_url = "{server.url}"\n'
+            'model = "llama3.1"\n'
+        )
+        monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10**9)
+        after = _run_in(tmp_path / "after", sources, clock, extra=summaries)
+        monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10)
+        beside = _run_in(tmp_path / "beside", sources, clock, extra=summaries)
+    assert (after.published_beside, beside.published_beside) == (False, True)
+    published = _files(tmp_path / "beside" / "public")
+    assert any(b"TLDR of " in data for name, data in published.items() if "feeds/" in name)
+    assert published == _files(tmp_path / "after" / "public")
 
 
 def test_a_run_below_the_threshold_publishes_in_its_own_process(
