@@ -15,6 +15,7 @@ from typing import Any
 import pgbackend
 import pgserver
 import pytest
+import storagetests
 from pytest_httpserver import HTTPServer
 
 from aggregator._update import reading
@@ -130,6 +131,27 @@ def config_backend(request: pytest.FixtureRequest) -> Iterator[None]:
             yield
         finally:
             pgbackend.stop()
+
+
+storagetests.install()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    yield from storagetests.around_test(item)
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    storagetests.skipped(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    storagetests.save(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    storagetests.deselect(config, items)
 
 
 @pytest.hookimpl(wrapper=True)
