@@ -13,13 +13,10 @@ from __future__ import annotations
 import logging
 import time as time_module
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import Message
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -35,6 +32,7 @@ from ._mail.unsubscribe import MailRequest
 from ._neardup import linking
 from ._output import digest as digests
 from ._output import housekeeping, personal
+from ._output.beside import Beside
 from ._output.build import build_digest, day_bounds, feed_entries, publish_feeds, write_digests
 from ._sources.arxiv.api import PAGE_SIZE
 from ._storage import database_exists, open_store, run_lock
@@ -131,11 +129,11 @@ class RunSummary:
     #: Lines the enrichers had for the run's output (what they did, what to act on).
     notes: list[str] = field(default_factory=list)
     #: Wall seconds of each stage the run took: ingest (fetch, parse, dedup, store,
-    #: prune), search index, enrich, digests, feeds (publishing; only what the run
-    #: waited for after its digests when a second process published beside them).
+    #: prune), search index, enrich, feeds (publishing), digests (only what the run
+    #: waited for after the feeds when a second process wrote them beside).
     stages: dict[str, float] = field(default_factory=dict)
-    #: Whether the feeds were published by a second process, beside the digests.
-    published_beside: bool = False
+    #: Whether the digests were written by a second process, beside the feeds.
+    digests_beside: bool = False
 
     def count(self, outcome: Outcome) -> int:
         return sum(report.counts[outcome.value] for report in self.sources)
@@ -717,21 +715,24 @@ class Aggregator:
         housekeeping.remove_temp_files(self.settings.publish.output_dir)
         with self._recorded(store, summary, sends=steps.send):
             touched = self._ingest(store, summary, progress, steps) if steps.ingest else set()
-            # With no enricher to change what the feeds show (rankings, summaries), they
-            # can be published while the search index is filled, too.
+            # With no enricher to change what the digests show (rankings, summaries),
+            # they can be written while the search index is filled, too.
             enriches = bool(self.enrichers) or wiring.configured(self.settings)
-            beside = None if enriches else self._publishing_beside(summary, steps)
+            beside = None if enriches else self._digests_beside(store, summary, steps, touched)
             try:
                 if steps.ingest:
                     self._index_and_enrich(store, summary)
-                beside = beside or self._publishing_beside(summary, steps)
-                if steps.digest:
+                beside = beside or self._digests_beside(store, summary, steps, touched)
+                if steps.digest and beside is None:
                     with _timed(summary.stages, "digests"):
                         self._digests(store, summary, touched, ingested=steps.ingest)
                 if steps.publish:
                     with _timed(summary.stages, "feeds"):
-                        self._publish_feeds(store, summary, beside)
+                        self._publish_feeds(store, summary)
                     summary.index_written = True
+                if beside is not None:
+                    with _timed(summary.stages, "digests"):
+                        self._digests(store, summary, touched, ingested=True, beside=beside)
             finally:
                 if beside is not None:
                     beside.close()
@@ -803,27 +804,27 @@ class Aggregator:
 
         return QueuedFetch(self.settings, store, run_date=run_date, clock=self.clock)
 
-    def _publishing_beside(self, summary: RunSummary, steps: _Steps) -> _Beside | None:
-        """Publishing started in a second process, when this run stored enough to make
-        the digests and the feeds each worth a core (see :data:`PUBLISH_BESIDE_ENTRIES`);
-        else None: the feeds are published here, after the digests."""
-        if not (steps.publish and steps.digest) or worker_count(self.settings.fetch.processes) < 1:
+    def _digests_beside(
+        self, store: Storage, summary: RunSummary, steps: _Steps, touched: set[date]
+    ) -> Beside[tuple[int, list[date]]] | None:
+        """The digests started in a second process, when this run stored enough to make
+        the digests and the feeds each worth a core (see :data:`BESIDE_ENTRIES`); else
+        None: the digests are written here, before the feeds, as always."""
+        if not (steps.ingest and steps.publish and steps.digest):
             return None
-        stored = sum(len(r.new_keys) + len(r.changed_keys) for r in summary.sources)
-        if stored < PUBLISH_BESIDE_ENTRIES:
+        if worker_count(self.settings.fetch.processes) < 1:
             return None
-        return _Beside.start(self.settings, self.clock())
+        if sum(len(r.new_keys) + len(r.changed_keys) for r in summary.sources) < BESIDE_ENTRIES:
+            return None
+        days = self._digest_days(store, summary, touched, ingested=True)
+        gone = tuple(summary.pruned_digests)
+        return Beside("the digests", _digests_in_child, self.settings, days, gone)
 
-    def _publish_feeds(
-        self, store: Storage, summary: RunSummary, beside: _Beside | None = None
-    ) -> None:
-        """Publish the feeds, the index page and the personal feeds (or take what the
-        second process published); then, with ``[publish] websub_hub``, tell the hub
-        which feed URLs changed. A hub that fails is a warning, never a failed run."""
-        done = beside.result() if beside is not None else None
-        summary.published_beside = done is not None
-        if done is None:
-            done = publish_all(self.settings, store, clock=self.clock)
+    def _publish_feeds(self, store: Storage, summary: RunSummary) -> None:
+        """Publish the feeds, the index page and the personal feeds; then, with
+        ``[publish] websub_hub``, tell the hub which feed URLs changed. A hub that fails
+        is a warning, never a failed run."""
+        done = publish_all(self.settings, store, clock=self.clock)
         summary.feeds_written, summary.feeds_total = done.written, done.total
         summary.personal_feeds = done.personal
         hub = self.settings.publish.websub_hub
@@ -853,16 +854,31 @@ class Aggregator:
             summary.notes.extend(enricher.enrich(entries, store))
 
     def _digests(
-        self, store: Storage, summary: RunSummary, touched: set[date], *, ingested: bool
+        self,
+        store: Storage,
+        summary: RunSummary,
+        touched: set[date],
+        *,
+        ingested: bool,
+        beside: Beside[tuple[int, list[date]]] | None = None,
     ) -> None:
+        """Write the digests here, or take what the second process wrote (and write
+        them here after all if it died)."""
+        done = beside.result() if beside is not None else None
+        summary.digests_beside = done is not None
+        if done is None:
+            days = self._digest_days(store, summary, touched, ingested=ingested)
+            done = _write_digests(self.settings, store, days, gone=summary.pruned_digests)
+        summary.digests_written, summary.digest_days = done
+
+    def _digest_days(
+        self, store: Storage, summary: RunSummary, touched: set[date], *, ingested: bool
+    ) -> set[date]:
         if summary.recovered_runs:
             touched |= {*store.digest_days(), *store.announcement_days()}
         # A run renders the days its entries changed; `aggregator digest` (no ingest)
         # renders the day it was asked for.
-        wanted = touched if ingested else touched | {summary.run_date}
-        summary.digests_written, summary.digest_days = _write_digests(
-            self.settings, store, wanted, gone=summary.pruned_digests
-        )
+        return touched if ingested else touched | {summary.run_date}
 
 
 def _write_digests(
@@ -890,11 +906,12 @@ def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
         stages[name] = stages.get(name, 0.0) + time_module.perf_counter() - start
 
 
-#: A run that stored at least this many new or changed entries publishes its feeds in a
-#: second process while it writes the digests: on two cores the two take the time of
-#: the longer instead of their sum (a first run of 200 feeds: about 20 s each). Below
-#: it, starting a process (about half a second) costs more than it saves.
-PUBLISH_BESIDE_ENTRIES = 2_000
+#: A run that stored at least this many new or changed entries writes its digests in a
+#: second process while it fills the search index and publishes the feeds: on two
+#: cores they take the time of the longer instead of their sum (a first run of 200
+#: feeds: about 30 s each). Below it, starting a process (about half a second of a
+#: core) costs more than it saves.
+BESIDE_ENTRIES = 2_000
 
 
 @dataclass(frozen=True)
@@ -925,55 +942,16 @@ def publish_all(settings: Settings, store: Storage, *, clock: Clock) -> Publishe
     return Published(written, total, tuple(changed), personal)
 
 
-def _publish_in_child(settings: Settings, now: datetime) -> Published:
-    """:func:`publish_all` in the second process, on its own connection, at the run's
-    time. It takes no lock: the run that started it holds the run lock until it ends."""
+def _digests_in_child(
+    settings: Settings, days: set[date], gone: Sequence[date]
+) -> tuple[int, list[date]]:
+    """:func:`_write_digests` in the second process, on its own connection."""
     storage = settings.storage
     # Only the run that started it writes meanwhile (its search index: seconds in one
     # transaction after a big run); every other program waits for the run lock.
     busy = max(storage.lock_timeout, 600.0)
     with open_store(storage, busy_timeout=busy, verify=False) as store:
-        return publish_all(settings, store, clock=lambda: now)
-
-
-class _Beside:
-    """A second process publishing while the run writes its digests.
-
-    Spawned, not forked: it inherits no thread, lock or database connection. Its
-    errors are raised by :meth:`result` as they were (every AggregatorError pickles);
-    a process that could not start or died (killed, out of memory) gives None, and the
-    run publishes in its own process instead, so nothing is left unpublished.
-    """
-
-    def __init__(self, pool: ProcessPoolExecutor | None, future: Future[Published] | None):
-        self._pool = pool
-        self._future = future
-
-    @classmethod
-    def start(cls, settings: Settings, now: datetime) -> _Beside:
-        try:
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-            return cls(pool, pool.submit(_publish_in_child, settings, now))
-        except (BrokenProcessPool, OSError) as err:
-            log.warning("cannot start a process to publish in (%s); publishing here", err)
-            return cls(None, None)
-
-    def result(self) -> Published | None:
-        if self._future is None:
-            return None
-        try:
-            return self._future.result()
-        except BrokenProcessPool as err:
-            log.warning("the process publishing the feeds died (%s); publishing here", err)
-            return None
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Wait for the process (a run that failed meanwhile lets it finish its files)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        return _write_digests(settings, store, days, gone=gone)
 
 
 def _write_personal_feeds(

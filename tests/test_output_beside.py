@@ -1,15 +1,16 @@
-"""A run that stored many entries publishes its feeds in a second process while it
-writes the digests: the same files as publishing after them, the same errors, and a
-process that dies leaves nothing unpublished."""
+"""A run that stored many entries writes its digests in a second process while it
+fills the search index and publishes the feeds: the same files as one process writes,
+the same errors, its log records shown here, and a process that dies leaves nothing
+unwritten."""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from conftest import serve_generated
 from pytest_httpserver import HTTPServer
 
 import aggregator.core as core
+from aggregator._output.beside import Beside
 from aggregator.config.settings import Settings, load_config
-from aggregator.core import Published, RunSummary, run
+from aggregator.core import RunSummary, run
 from aggregator.errors import PublishError
 from benchmarks.chatserver import Answer, chat_server, summarise
 
@@ -46,19 +48,19 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_feeds_published_beside_the_digests_are_those_published_after_them(
+def test_feeds_digests_beside_the_digests_are_those_published_after_them(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sources = serve_generated(httpserver, 4, entries=30)
-    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10**9)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
     after = _run_in(tmp_path / "after", sources, clock)
-    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 100)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 100)
     beside = _run_in(tmp_path / "beside", sources, clock)
 
-    assert (after.published_beside, beside.published_beside) == (False, True)
+    assert (after.digests_beside, beside.digests_beside) == (False, True)
     assert beside.feeds_written == after.feeds_written > 0
     assert beside.index_written
     published = _files(tmp_path / "beside" / "public")
@@ -67,39 +69,40 @@ def test_feeds_published_beside_the_digests_are_those_published_after_them(
     assert published == _files(tmp_path / "after" / "public")
     assert {"ingest", "digests", "feeds"} <= set(beside.stages)
 
-    # A rerun finds every file current (the second process recorded what it wrote).
+    # A rerun finds every digest current (the second process recorded what it wrote).
     again = run(load_config(tmp_path / "beside" / "aggregator.toml"), clock=clock)
     assert again.feeds_written == 0
-    assert not again.published_beside  # nothing new stored: published here
+    assert again.digests_written == 0
+    assert not again.digests_beside  # nothing new stored: written here
 
 
-def test_ranked_feeds_published_beside_are_those_published_after(
+def test_ranked_feeds_digests_beside_are_those_published_after(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # With interests, the second process starts only once the run has ranked the new
-    # entries (the index page's highlights follow that order).
+    # entries (the digests follow that order).
     sources = serve_generated(httpserver, 4, entries=30)
     interests = '[interests]\nkeywords = ["topic01", "entry 7"]\n'
-    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10**9)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
     after = _run_in(tmp_path / "after", sources, clock, extra=interests)
-    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 100)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 100)
     beside = _run_in(tmp_path / "beside", sources, clock, extra=interests)
-    assert (after.published_beside, beside.published_beside) == (False, True)
+    assert (after.digests_beside, beside.digests_beside) == (False, True)
     assert after.ranking is not None
     published = _files(tmp_path / "beside" / "public")
     assert published == _files(tmp_path / "after" / "public")
 
 
-def test_feeds_carrying_server_summaries_wait_for_them(
+def test_digests_carrying_server_summaries_wait_for_them(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A summariser writes what the feeds carry: the second process starts only after it.
+    # A summariser writes what the digests show: the second process starts after it.
     sources = serve_generated(httpserver, 2, entries=12)
 
     def slowly(body: dict[str, Any], number: int) -> Answer:
@@ -112,13 +115,13 @@ def test_feeds_carrying_server_summaries_wait_for_them(
             f'[summaries]\nprovider = "openai-compatible"\nbase_url = "{server.url}"\n'
             'model = "llama3.1"\n'
         )
-        monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10**9)
+        monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
         after = _run_in(tmp_path / "after", sources, clock, extra=summaries)
-        monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10)
+        monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
         beside = _run_in(tmp_path / "beside", sources, clock, extra=summaries)
-    assert (after.published_beside, beside.published_beside) == (False, True)
+    assert (after.digests_beside, beside.digests_beside) == (False, True)
     published = _files(tmp_path / "beside" / "public")
-    assert any(b"TLDR of " in data for name, data in published.items() if "feeds/" in name)
+    assert any(b"TLDR of " in data for name, data in published.items() if "digests/" in name)
     assert published == _files(tmp_path / "after" / "public")
 
 
@@ -128,16 +131,16 @@ def test_a_run_below_the_threshold_publishes_in_its_own_process(
     sources = serve_generated(httpserver, 2, entries=10)
     summary = _run_in(tmp_path / "small", sources, clock)
     assert summary.feeds_written > 0
-    assert not summary.published_beside
+    assert not summary.digests_beside
 
 
-def die(settings: Settings, now: datetime) -> Published:
+def die(settings: Settings, days: set[date], gone: Sequence[date]) -> tuple[int, list[date]]:
     """Stands in for the second process's work: the process is killed (OOM killer)."""
     os.kill(os.getpid(), signal.SIGKILL)
     raise AssertionError("unreachable")
 
 
-def test_a_killed_publishing_process_leaves_nothing_unpublished(
+def test_a_killed_second_process_leaves_nothing_unwritten(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
@@ -145,33 +148,72 @@ def test_a_killed_publishing_process_leaves_nothing_unpublished(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sources = serve_generated(httpserver, 3, entries=20)
-    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10)
-    monkeypatch.setattr(core, "_publish_in_child", die)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
+    monkeypatch.setattr(core, "_digests_in_child", die)
     with caplog.at_level(logging.WARNING, logger="aggregator.core"):
         summary = _run_in(tmp_path / "killed", sources, clock)
-    assert not summary.published_beside
-    assert summary.feeds_written > 0
-    assert (tmp_path / "killed" / "public" / "feeds" / "all.atom").is_file()
-    assert "publishing here" in caplog.text
+    assert not summary.digests_beside
+    assert summary.digests_written > 0
+    assert list((tmp_path / "killed" / "public" / "digests").glob("*/index.html"))
+    assert "the process doing the digests died" in caplog.text
 
 
-def test_an_error_in_the_publishing_process_stops_the_run_as_it_would_here(
+def test_an_error_in_the_second_process_stops_the_run_as_it_would_here(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sources = serve_generated(httpserver, 3, entries=20)
-    monkeypatch.setattr(core, "PUBLISH_BESIDE_ENTRIES", 10)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
     folder = tmp_path / "blocked"
     folder.mkdir()
-    # The category feeds' folder is a file: the second process cannot write a feed.
+    # The digests' folder is a file: the second process cannot write a digest.
     (folder / "public").mkdir()
-    (folder / "public" / "feeds").write_text("not a folder", encoding="utf-8")
+    (folder / "public" / "digests").write_text("not a folder", encoding="utf-8")
     config = folder / "aggregator.toml"
     config.write_text("[fetch]\nprocesses = 1\n" + sources, encoding="utf-8")
     with pytest.raises(PublishError) as raised:
         run(load_config(config), clock=clock)
-    assert "feeds" in str(raised.value)
-    # The digests were written meanwhile, in the run's own process.
-    assert list((folder / "public" / "digests").glob("*/index.html"))
+    assert "digests" in str(raised.value)
+    # The feeds were published meanwhile, in the run's own process.
+    assert (folder / "public" / "feeds" / "all.atom").is_file()
+
+
+def warn_then_write(
+    settings: Settings, days: set[date], gone: Sequence[date]
+) -> tuple[int, list[date]]:
+    logging.getLogger("aggregator.output").warning("a warning from the second process")
+    logging.getLogger("aggregator.output").info("an info line nobody asked for")
+    return core._digests_in_child(settings, days, gone)
+
+
+def test_what_the_second_process_logs_is_shown_by_the_run(
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sources = serve_generated(httpserver, 3, entries=20)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
+    monkeypatch.setattr(core, "_digests_in_child", warn_then_write)
+    with caplog.at_level(logging.WARNING):
+        summary = _run_in(tmp_path / "logs", sources, clock)
+    assert summary.digests_beside
+    shown = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert ("aggregator.output", logging.WARNING, "a warning from the second process") in shown
+    assert not any("nobody asked for" in message for _, _, message in shown)
+
+
+def broken(number: int) -> int:
+    return 100 // number
+
+
+def test_a_bug_in_the_second_process_is_raised_with_where_it_happened() -> None:
+    beside = Beside("a division", broken, 0)
+    with pytest.raises(ZeroDivisionError) as raised:
+        beside.result()
+    assert "in the second process" in "".join(raised.value.__notes__)
+    assert "broken" in "".join(raised.value.__notes__)
+    assert Beside("a division", broken, 4).result() == 25
