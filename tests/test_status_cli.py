@@ -178,3 +178,17 @@ def test_hostile_errors_in_the_database_are_printed_on_one_line(tmp_path: Path) 
     assert "\u202e" not in raw
     (line,) = json.loads(raw)
     assert line["note"] == error
+
+
+def test_each_run_says_how_long_it_took(tmp_path: Path) -> None:
+    config = write(tmp_path, PAPERS)
+    assert invoke(config, "run").exit_code == 0
+    with Store(tmp_path / "agg.db") as store:
+        (record,) = store.last_runs(1)
+    stages = record["summary"]["stages"]
+    assert {"ingest", "search index", "feeds", "digests"} <= set(stages)
+    took = sum(stages.values())
+    result = invoke(config, "status", columns=120)
+    header = next(line for line in result.output.splitlines() if "started" in line)
+    assert header.split()[-1] == "took"
+    assert re.search(rf"#1 .* ok .*\b{took:.1f} s$", result.output, re.M), result.output

@@ -316,9 +316,12 @@ def _print_runs(runs: list[dict[str, Any]], times: Times) -> None:
                 s.get("new", ""),
                 s.get("updated", ""),
                 s.get(Outcome.DUPLICATE.value, ""),
+                _took(s.get("stages") or {}),
             )
         )
-    head, *blocks = table(("run", "started", "day", "status", "new", "updated", "merged"), rows)
+    head, *blocks = table(
+        ("run", "started", "day", "status", "new", "updated", "merged", "took"), rows
+    )
     for text in head:
         echo(text)
     for run, block in zip(runs, blocks, strict=True):
@@ -327,6 +330,17 @@ def _print_runs(runs: list[dict[str, Any]], times: Times) -> None:
         for reason in _run_reasons(run):
             for wrapped in wrap(reason, indent=6):
                 echo(wrapped)
+
+
+def _took(stages: dict[str, float]) -> str:
+    """A run's time from its recorded stages ("" for runs recorded before they were)."""
+    if not stages:
+        return ""
+    seconds = sum(stages.values())
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
 
 
 def _run_reasons(run: dict[str, Any]) -> list[str]:
