@@ -40,6 +40,33 @@ def _run_in(
     return run(load_config(config), clock=clock)
 
 
+@pytest.fixture
+def three_feeds(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Three served feeds' sources, and a threshold their 60 entries pass."""
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
+    return serve_generated(httpserver, 3, entries=20)
+
+
+def _one_then_beside(
+    tmp_path: Path,
+    sources: str,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    extra: str = "",
+) -> tuple[RunSummary, RunSummary, dict[str, bytes]]:
+    """The same first run in one process, then with the digests beside: both summaries,
+    and the second's published files, checked equal to the first's."""
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
+    one = _run_in(tmp_path / "one", sources, clock, extra=extra)
+    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
+    beside = _run_in(tmp_path / "beside", sources, clock, extra=extra)
+    assert (one.digests_beside, beside.digests_beside) == (False, True)
+    published = _files(tmp_path / "beside" / "public")
+    assert published == _files(tmp_path / "one" / "public")
+    return one, beside, published
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(folder)): path.read_bytes()
@@ -48,25 +75,19 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_feeds_digests_beside_the_digests_are_those_published_after_them(
+def test_digests_written_beside_the_feeds_are_those_one_process_writes(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sources = serve_generated(httpserver, 4, entries=30)
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
-    after = _run_in(tmp_path / "after", sources, clock)
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 100)
-    beside = _run_in(tmp_path / "beside", sources, clock)
-
-    assert (after.digests_beside, beside.digests_beside) == (False, True)
-    assert beside.feeds_written == after.feeds_written > 0
+    one, beside, published = _one_then_beside(tmp_path, sources, clock, monkeypatch)
+    assert beside.feeds_written == one.feeds_written > 0
     assert beside.index_written
-    published = _files(tmp_path / "beside" / "public")
     assert any(name.endswith(".atom") for name in published)
     assert any(name.endswith(".json") for name in published)
-    assert published == _files(tmp_path / "after" / "public")
+    assert any(name.startswith("digests/") for name in published)
     assert {"ingest", "digests", "feeds"} <= set(beside.stages)
 
     # A rerun finds every digest current (the second process recorded what it wrote).
@@ -76,7 +97,7 @@ def test_feeds_digests_beside_the_digests_are_those_published_after_them(
     assert not again.digests_beside  # nothing new stored: written here
 
 
-def test_ranked_feeds_digests_beside_are_those_published_after(
+def test_ranked_digests_written_beside_are_those_one_process_writes(
     httpserver: HTTPServer,
     tmp_path: Path,
     clock: Callable[[], datetime],
@@ -86,14 +107,8 @@ def test_ranked_feeds_digests_beside_are_those_published_after(
     # entries (the digests follow that order).
     sources = serve_generated(httpserver, 4, entries=30)
     interests = '[interests]\nkeywords = ["topic01", "entry 7"]\n'
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
-    after = _run_in(tmp_path / "after", sources, clock, extra=interests)
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 100)
-    beside = _run_in(tmp_path / "beside", sources, clock, extra=interests)
-    assert (after.digests_beside, beside.digests_beside) == (False, True)
-    assert after.ranking is not None
-    published = _files(tmp_path / "beside" / "public")
-    assert published == _files(tmp_path / "after" / "public")
+    one, _, _ = _one_then_beside(tmp_path, sources, clock, monkeypatch, extra=interests)
+    assert one.ranking is not None
 
 
 def test_digests_carrying_server_summaries_wait_for_them(
@@ -107,7 +122,7 @@ def test_digests_carrying_server_summaries_wait_for_them(
 
     def slowly(body: dict[str, Any], number: int) -> Answer:
         # Slower than starting a process: a second process started before the
-        # summaries were written would publish feeds without them.
+        # summaries were stored would write digests without them.
         return replace(summarise(body), delay=0.25)
 
     with chat_server(slowly) as server:
@@ -115,17 +130,11 @@ def test_digests_carrying_server_summaries_wait_for_them(
             f'[summaries]\nprovider = "openai-compatible"\nbase_url = "{server.url}"\n'
             'model = "llama3.1"\n'
         )
-        monkeypatch.setattr(core, "BESIDE_ENTRIES", 10**9)
-        after = _run_in(tmp_path / "after", sources, clock, extra=summaries)
-        monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
-        beside = _run_in(tmp_path / "beside", sources, clock, extra=summaries)
-    assert (after.digests_beside, beside.digests_beside) == (False, True)
-    published = _files(tmp_path / "beside" / "public")
+        _, _, published = _one_then_beside(tmp_path, sources, clock, monkeypatch, extra=summaries)
     assert any(b"TLDR of " in data for name, data in published.items() if "digests/" in name)
-    assert published == _files(tmp_path / "after" / "public")
 
 
-def test_a_run_below_the_threshold_publishes_in_its_own_process(
+def test_a_run_below_the_threshold_writes_its_digests_itself(
     httpserver: HTTPServer, tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:
     sources = serve_generated(httpserver, 2, entries=10)
@@ -141,14 +150,13 @@ def die(settings: Settings, days: set[date], gone: Sequence[date]) -> tuple[int,
 
 
 def test_a_killed_second_process_leaves_nothing_unwritten(
-    httpserver: HTTPServer,
+    three_feeds: str,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sources = serve_generated(httpserver, 3, entries=20)
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
+    sources = three_feeds
     monkeypatch.setattr(core, "_digests_in_child", die)
     with caplog.at_level(logging.WARNING, logger="aggregator.core"):
         summary = _run_in(tmp_path / "killed", sources, clock)
@@ -159,20 +167,15 @@ def test_a_killed_second_process_leaves_nothing_unwritten(
 
 
 def test_an_error_in_the_second_process_stops_the_run_as_it_would_here(
-    httpserver: HTTPServer,
-    tmp_path: Path,
-    clock: Callable[[], datetime],
-    monkeypatch: pytest.MonkeyPatch,
+    three_feeds: str, tmp_path: Path, clock: Callable[[], datetime]
 ) -> None:
-    sources = serve_generated(httpserver, 3, entries=20)
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
     folder = tmp_path / "blocked"
     folder.mkdir()
     # The digests' folder is a file: the second process cannot write a digest.
     (folder / "public").mkdir()
     (folder / "public" / "digests").write_text("not a folder", encoding="utf-8")
     config = folder / "aggregator.toml"
-    config.write_text("[fetch]\nprocesses = 1\n" + sources, encoding="utf-8")
+    config.write_text("[fetch]\nprocesses = 1\n" + three_feeds, encoding="utf-8")
     with pytest.raises(PublishError) as raised:
         run(load_config(config), clock=clock)
     assert "digests" in str(raised.value)
@@ -189,14 +192,13 @@ def warn_then_write(
 
 
 def test_what_the_second_process_logs_is_shown_by_the_run(
-    httpserver: HTTPServer,
+    three_feeds: str,
     tmp_path: Path,
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sources = serve_generated(httpserver, 3, entries=20)
-    monkeypatch.setattr(core, "BESIDE_ENTRIES", 10)
+    sources = three_feeds
     monkeypatch.setattr(core, "_digests_in_child", warn_then_write)
     with caplog.at_level(logging.WARNING):
         summary = _run_in(tmp_path / "logs", sources, clock)
