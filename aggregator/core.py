@@ -909,9 +909,10 @@ def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
 #: A run that stored at least this many new or changed entries writes its digests in a
 #: second process while it fills the search index and publishes the feeds: on two
 #: cores they take the time of the longer instead of their sum (a first run of 200
-#: feeds: about 30 s each). Below it, starting a process (about half a second of a
-#: core) costs more than it saves.
-BESIDE_ENTRIES = 2_000
+#: feeds: about 27 s each). Starting the process costs about 0.9 s of a core (its
+#: imports), so it pays once the run's own share (search index and feeds, about
+#: 0.25 ms per entry) takes longer than that: from about 4,000 entries.
+BESIDE_ENTRIES = 5_000
 
 
 @dataclass(frozen=True)
