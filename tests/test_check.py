@@ -214,7 +214,12 @@ def test_an_older_schema_is_reported_and_upgraded_by_run(site: Path) -> None:
     conn = sqlite3.connect(database)
     conn.execute("DROP TABLE digests_due")  # as migrations 10 and later never happened
     conn.execute("CREATE INDEX deliveries_updated ON deliveries (updated_at)")
-    conn.execute("DROP TRIGGER entry_signatures_delete_recent")
+    # Migration 23 dropped migration 6's index of band keys by signature and trigger.
+    conn.execute("CREATE INDEX lsh_bands_sig ON lsh_bands (sig_id)")
+    conn.execute(
+        "CREATE TRIGGER entry_signatures_delete AFTER DELETE ON entry_signatures"
+        " BEGIN DELETE FROM lsh_bands WHERE sig_id = OLD.id; END"
+    )
     conn.execute("DROP TABLE lsh_bands_recent")
     conn.execute("ALTER TABLE entries DROP COLUMN raw_authors")
     for trigger in ("entries_insert_search", "entries_update_search"):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 from storekit import counting_changes, sql
@@ -12,7 +13,7 @@ from aggregator._storage.postgres import PostgresStore
 from aggregator._storage.protocol import Storage
 from aggregator._storage.sqlite import Store
 from aggregator._update.normalize import normalize
-from aggregator._update.plan import plan_entries
+from aggregator._update.plan import Plan, plan_entries
 from aggregator.config.settings import DedupSettings, StorageSettings
 from aggregator.config.sources import Source
 from aggregator.types import Entry, ParsedEntry, StoredEntry
@@ -190,3 +191,30 @@ def test_keys_with_a_nul_character_are_stored_and_known_exactly(
         stored = store.get_entries([keys[0]])[keys[0]]
         assert stored.key == keys[0] and stored.title == "Nul"
         assert nul is not None
+
+
+def _full_entry(content_hash: str, title: str) -> StoredEntry:
+    """An entry with every column set (times in another zone than UTC)."""
+    paris = timezone(timedelta(hours=1))
+    return StoredEntry(
+        key="arxiv:2611.00001", atom_id="urn:uuid:1", title=title, link="https://e.org/1",
+        published=datetime(2026, 11, 22, 9, 0, 0, 999, tzinfo=paris), updated=NOW,
+        first_seen=NOW, digest_day=TODAY, authors=("Ann Éclair", "李雷"),
+        summary="<p>S</p>", content="<p>C</p>", sections=(("Méthode", "texte"),),
+        categories=("cat",), pdf_url="https://e.org/1.pdf", arxiv_id="2611.00001",
+        doi="10.1/x", language="fr", content_hash=content_hash, position=3,
+        sources=("s",), version=2, primary_category="cs.LG", subjects=("cs.LG", "stat.ML"),
+        journal_ref="J 1", raw_title="R\\'e", raw_summary="$x$", raw_authors=("A \\'E",),
+    )  # fmt: skip
+
+
+def test_every_column_is_written_and_updated_where_it_belongs(storage: StorageSettings) -> None:
+    """Rows are bound by position: each value lands in its own column, on insert and
+    on update, and reads back as written (times in UTC, to the second)."""
+    first, second = _full_entry("h1", "First"), _full_entry("h2", "Second")
+    with open_store(storage) as store:
+        store.apply([Plan(source="s", now=NOW, inserts=(first,))])
+        store.apply([Plan(source="s", now=NOW, updates=(second,))])
+        [stored] = store.get_entries([second.key]).values()
+    published = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    assert stored == replace(second, published=published, categories=(), sources=())

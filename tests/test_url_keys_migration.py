@@ -117,6 +117,19 @@ _BACK_TO_17 = (
     "DROP TABLE article_fetches",
     "DROP TEXT SEARCH CONFIGURATION aggregator_search",
     "DROP TEXT SEARCH DICTIONARY aggregator_english",
+    # Migration 23 dropped the band keys' indexes by signature and their triggers.
+    *(
+        statement
+        for table, suffix in (("lsh_bands", ""), ("lsh_bands_recent", "_recent"))
+        for statement in (
+            f"CREATE INDEX {table}_sig ON {table} (sig_id)",
+            f"CREATE FUNCTION entry_signatures_delete{suffix}() RETURNS trigger"
+            f" LANGUAGE plpgsql AS $$ BEGIN DELETE FROM {table} WHERE sig_id = OLD.id;"
+            " RETURN NULL; END $$",
+            f"CREATE TRIGGER entry_signatures_delete{suffix} AFTER DELETE ON entry_signatures"
+            f" FOR EACH ROW EXECUTE FUNCTION entry_signatures_delete{suffix}()",
+        )
+    ),
 )
 
 

@@ -11,12 +11,33 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from ..._neardup.minhash import MinHasher
 from ..._neardup.rules import Candidate, Features, compose_text
+from ..bandkeys import band_key_rows
 from ..sqlite.base import stamp
 from ..sqlite.dupes import BAND_TABLES, RECENT_BANDS, DuplicateLink, StoredFeatures
 from .base import PgStoreBase
+
+
+def drop_band_keys(conn: Any, where: str, params: Sequence[object]) -> None:
+    """Delete the band keys of the signatures ``where`` selects, through the tables'
+    primary keys (as ``sqlite.dupes.drop_band_keys``)."""
+    rows, unknown = band_key_rows(
+        conn.execute(
+            f"SELECT id, scheme, signature FROM entry_signatures WHERE {where}", params
+        ).fetchall()
+    )
+    for table in BAND_TABLES:
+        if rows:
+            conn.execute(
+                f"DELETE FROM {table} AS t USING unnest(%s::bigint[], %s::bigint[])"
+                " AS k(band, sig_id) WHERE t.band = k.band AND t.sig_id = k.sig_id",
+                [[band for band, _ in rows], [sig_id for _, sig_id in rows]],
+            )
+        if unknown:  # none since migration 23; a scan of the table
+            conn.execute(f"DELETE FROM {table} WHERE sig_id = ANY(%s::bigint[])", [unknown])
 
 
 class PgDuplicateQueries(PgStoreBase):
@@ -43,6 +64,8 @@ class PgDuplicateQueries(PgStoreBase):
     def save_features(self, features: Features, *, scheme: str, new: bool = False) -> None:
         """Store (or replace) an entry's signature, band keys and work keys."""
         data = MinHasher.to_bytes(features.signature) if features.signature is not None else None
+        if not new:  # the keys of the signature being replaced
+            drop_band_keys(self.conn, "entry_key = %s", [features.key])
         row = self._execute(
             "INSERT INTO entry_signatures (entry_key, scheme, signature, shingles, seen)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (entry_key) DO UPDATE SET"
@@ -53,8 +76,6 @@ class PgDuplicateQueries(PgStoreBase):
         sig_id = int(row[0])
         linked = None
         if not new:
-            for table in BAND_TABLES:
-                self._execute(f"DELETE FROM {table} WHERE sig_id = %s", [sig_id])
             linked = self._execute(
                 "SELECT 1 FROM duplicates WHERE entry_key = %s", [features.key]
             ).fetchone()
@@ -233,12 +254,7 @@ class PgDuplicateQueries(PgStoreBase):
     ) -> None:
         """Link ``key`` to ``kept_key``; duplicates of ``key`` follow it to ``kept_key``
         (see the SQLite store's). Call inside :meth:`transaction`."""
-        for table in BAND_TABLES:
-            self._execute(
-                f"DELETE FROM {table} WHERE sig_id IN"
-                " (SELECT id FROM entry_signatures WHERE entry_key = %s)",
-                [key],
-            )
+        drop_band_keys(self.conn, "entry_key = %s", [key])
         moved = self._execute(
             "UPDATE duplicates SET kept_key = %s WHERE kept_key = %s", [kept_key, key]
         ).rowcount

@@ -13,20 +13,27 @@ from ..._update.plan import Applied, Known, Linker, Plan
 from ...types import StoredEntry
 from ..applying import apply_plans
 from ..sqlite.base import stamp
-from ..sqlite.entries import _COLUMNS, _entry_to_row, _row_to_entry
+from ..sqlite.entries import _COLUMNS, _entry_values, _row_to_entry, in_column_order
 from .records import PgRecordQueries
 
 _VISIBLE = "NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.entry_key = entries.key)"
 
 _INSERT_ENTRY = (
-    f"INSERT INTO entries ({', '.join(_COLUMNS)})"
-    f" VALUES ({', '.join(f'%({c})s' for c in _COLUMNS)})"
+    f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 )
+#: The columns an update sets, then the two its WHERE names (by position in the row).
+_SET = tuple(c for c in _COLUMNS if c not in ("key", "atom_id", "first_seen"))
+_UPDATE_ORDER = tuple(_COLUMNS.index(c) for c in (*_SET, "key", "content_hash"))
 _UPDATE_ENTRY = (
     "UPDATE entries SET "
-    + ", ".join(f"{c} = %({c})s" for c in _COLUMNS if c not in ("key", "atom_id", "first_seen"))
-    + " WHERE key = %(key)s AND content_hash != %(content_hash)s"
+    + ", ".join(f"{c} = %s" for c in _SET)
+    + " WHERE key = %s AND content_hash != %s"
 )
+
+
+def _update_values(entry: StoredEntry) -> tuple[Any, ...]:
+    values = _entry_values(entry)
+    return tuple(values[i] for i in _UPDATE_ORDER)
 
 
 class PgEntryQueries(PgRecordQueries):
@@ -68,8 +75,8 @@ class PgEntryQueries(PgRecordQueries):
 
     def _write_entries(self, plan: Plan) -> None:
         when = plan.now.isoformat()
-        self._many(_INSERT_ENTRY, [_entry_to_row(row) for row in plan.inserts])
-        self._many(_UPDATE_ENTRY, [_entry_to_row(row) for row in plan.updates])
+        self._many(_INSERT_ENTRY, [_entry_values(row) for row in plan.inserts])
+        self._many(_UPDATE_ENTRY, [_update_values(row) for row in plan.updates])
         self._many(
             "INSERT INTO entry_categories (entry_key, category, source, how, first_seen)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -236,11 +243,10 @@ class PgEntryQueries(PgRecordQueries):
         return int(row[0])
 
     def _rows_to_entries(self, cursor: Any) -> dict[str, StoredEntry]:
-        columns = [d.name for d in cursor.description]
-        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+        rows = in_column_order([d.name for d in cursor.description], cursor.fetchall())
         if not rows:
             return {}
-        keys = [row["key"] for row in rows]
+        keys = [row[0] for row in rows]
         categories: dict[str, dict[str, None]] = {key: {} for key in keys}
         sources: dict[str, dict[str, None]] = {key: {} for key in keys}
         for key, category in self._execute(
@@ -263,7 +269,7 @@ class PgEntryQueries(PgRecordQueries):
         ):
             sources[key].setdefault(name, None)
         return {
-            row["key"]: _row_to_entry(row, list(categories[row["key"]]), list(sources[row["key"]]))
+            row[0]: _row_to_entry(row, list(categories[row[0]]), list(sources[row[0]]))
             for row in rows
         }
 

@@ -35,6 +35,7 @@ from ..sqlite.documents import LastDocument
 from ..sqlite.retention import TOMBSTONE_DAYS, PruneResult
 from ..sqlite.runs import SourceHealth
 from .base import PgStoreBase
+from .dupes import drop_band_keys
 
 _FETCH_COLUMNS = tuple(field.name for field in fields(FetchState))
 _DELIVERY_COLUMNS = (
@@ -430,6 +431,12 @@ class PgRecordQueries(PgStoreBase):
                 " ON CONFLICT (entry_key, source) DO UPDATE SET"
                 " content_hash = excluded.content_hash, pruned_at = excluded.pruned_at",
                 [stamp(now), limit, limit],
+            )
+            # Their signatures go by cascade; their band keys first (see bandkeys.py).
+            drop_band_keys(
+                self.conn,
+                "entry_key IN (SELECT key FROM entries WHERE first_seen < %s AND updated < %s)",
+                [limit, limit],
             )
             count = self._execute(
                 "DELETE FROM entries WHERE first_seen < %s AND updated < %s", [limit, limit]

@@ -471,6 +471,20 @@ _M22 = _run(
     "CREATE INDEX article_fetches_source ON article_fetches (source, state)",
 )
 
+# As SQLite's migration 23 (see there): band keys deleted through their primary key.
+_M23 = _run(
+    "DELETE FROM lsh_bands WHERE sig_id IN"
+    " (SELECT id FROM entry_signatures WHERE scheme NOT LIKE 'minhash4:%')",
+    "DELETE FROM lsh_bands_recent WHERE sig_id IN"
+    " (SELECT id FROM entry_signatures WHERE scheme NOT LIKE 'minhash4:%')",
+    "DROP TRIGGER entry_signatures_delete ON entry_signatures",
+    "DROP FUNCTION entry_signatures_delete()",
+    "DROP TRIGGER entry_signatures_delete_recent ON entry_signatures",
+    "DROP FUNCTION entry_signatures_delete_recent()",
+    "DROP INDEX lsh_bands_sig",
+    "DROP INDEX lsh_bands_recent_sig",
+)
+
 
 #: Versioned migrations, applied in order, each in its own transaction and recorded;
 #: numbers and names as ``sqlite.schema.MIGRATIONS`` (a test checks they match).
@@ -496,6 +510,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (20, "search: stems and accents as SQLite's tokenizer", _m20_search_config),
     (21, "job queue results and per-host turns", _M21),
     (22, "article fetches to try again", _M22),
+    (23, "band keys deleted through their primary key, not an index by signature", _M23),
 )
 
 #: Tables with a ``seq`` column standing in for SQLite's rowid order.

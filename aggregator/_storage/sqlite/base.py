@@ -301,11 +301,15 @@ def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
     return converted
 
 
+#: ``json.dumps(value, ensure_ascii=False)``, without making an encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def json_param(value: object) -> str | None:
     """``value`` as JSON text for SQLite's ``json_each``, or None when SQLite would not
     read its strings back exactly: a NUL character ends a string there (SQLite 3.40),
     so the caller binds the values one by one instead."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = _encode(value)
     return None if "\\u0000" in text else text
 
 
@@ -317,6 +321,8 @@ def chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:
 
 def stamp(value: datetime) -> str:
     """UTC, second precision: stored times compare correctly as text."""
+    if value.tzinfo is UTC:  # most are: no new datetime to make
+        return value.isoformat(timespec="seconds")
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .base import StoreBase, stamp
+from .dupes import drop_band_keys
 from .schema import MIGRATIONS
 
 #: Problems listed at most (SQLite's own default for integrity_check).
@@ -175,10 +176,13 @@ class RepairQueries(StoreBase):
                 wanted = ", ".join(_quoted(c) for c in orphan.columns)
                 present = " AND ".join(f"{_quoted(c)} IS NOT NULL" for c in orphan.columns)
                 targets = ", ".join(_quoted(c) for c in orphan.parent_columns)
-                cursor = self.db.execute(
-                    f"DELETE FROM {_quoted(orphan.table)} WHERE {present} AND ({wanted})"
+                where = (
+                    f"{present} AND ({wanted})"
                     f" NOT IN (SELECT {targets} FROM {_quoted(orphan.parent)})"
                 )
+                if orphan.table == "entry_signatures":  # their band keys go first
+                    drop_band_keys(self.db.conn, where, [])
+                cursor = self.db.execute(f"DELETE FROM {_quoted(orphan.table)} WHERE {where}")
                 deleted += max(cursor.rowcount, 0)
         return deleted
 

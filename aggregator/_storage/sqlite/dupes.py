@@ -9,12 +9,14 @@ never a scan of the entries. Decides nothing: the linking stage
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..._neardup.minhash import MinHasher
 from ..._neardup.rules import Candidate, Features, compose_text
+from ..bandkeys import band_key_rows
 from .base import StoreBase, chunks, json_param, stamp
 
 
@@ -48,6 +50,23 @@ class StoredFeatures:
 #: rewrite nearly all of it at every commit: 2.5 times the time at 3 million rows).
 BAND_TABLES = ("lsh_bands", "lsh_bands_recent")
 RECENT_BANDS = 100_000
+
+
+def drop_band_keys(conn: sqlite3.Connection, where: str, params: Sequence[object]) -> None:
+    """Delete the band keys of the signatures that ``where`` (a condition on
+    ``entry_signatures``) selects: made again from the signatures and deleted through
+    the tables' primary keys (see ``bandkeys``). In the caller's transaction, before
+    the signatures change or go."""
+    rows, unknown = band_key_rows(
+        conn.execute(f"SELECT id, scheme, signature FROM entry_signatures WHERE {where}", params)
+    )
+    for table in BAND_TABLES:
+        if rows:
+            conn.executemany(f"DELETE FROM {table} WHERE band = ? AND sig_id = ?", rows)
+        for chunk in chunks(unknown):  # none since migration 23; a scan of the table
+            conn.execute(
+                f"DELETE FROM {table} WHERE sig_id IN ({','.join('?' * len(chunk))})", chunk
+            )
 
 
 class DuplicateQueries(StoreBase):
@@ -85,6 +104,8 @@ class DuplicateQueries(StoreBase):
         to replace and no duplicate link yet (a fifth of a first run's statements).
         """
         data = MinHasher.to_bytes(features.signature) if features.signature is not None else None
+        if not new:  # the keys of the signature being replaced
+            drop_band_keys(self.db.conn, "entry_key = ?", [features.key])
         row = self.db.execute(
             "INSERT INTO entry_signatures (entry_key, scheme, signature, shingles, seen)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (entry_key) DO UPDATE SET"
@@ -95,8 +116,6 @@ class DuplicateQueries(StoreBase):
         sig_id = int(row[0])
         linked = None
         if not new:
-            for table in BAND_TABLES:
-                self.db.execute(f"DELETE FROM {table} WHERE sig_id = ?", [sig_id])
             linked = self.db.execute(
                 "SELECT 1 FROM duplicates WHERE entry_key = ?", [features.key]
             ).fetchone()
@@ -365,12 +384,7 @@ class DuplicateQueries(StoreBase):
         thousand (its signature and work keys stay, for ``dupes explain``).
         Call inside :meth:`transaction`.
         """
-        for table in BAND_TABLES:
-            self.db.execute(
-                f"DELETE FROM {table} WHERE sig_id IN"
-                " (SELECT id FROM entry_signatures WHERE entry_key = ?)",
-                [key],
-            )
+        drop_band_keys(self.db.conn, "entry_key = ?", [key])
         moved = self.db.conn.execute(
             "UPDATE duplicates SET kept_key = ? WHERE kept_key = ?", [kept_key, key]
         ).rowcount

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -46,9 +47,9 @@ class EntryQueries(StoreBase):
         when = plan.now.isoformat()
         conn = self.db.conn
         if plan.inserts:
-            conn.executemany(_INSERT_ENTRY, [_entry_to_row(row) for row in plan.inserts])
+            conn.executemany(_INSERT_ENTRY, [_entry_values(row) for row in plan.inserts])
         if plan.updates:
-            conn.executemany(_UPDATE_ENTRY, [_entry_to_row(row) for row in plan.updates])
+            conn.executemany(_UPDATE_ENTRY, [_entry_values(row) for row in plan.updates])
         if plan.inserts or plan.updates:
             # With the rows, in the plan's savepoint (see search_index.py).
             written = [row.key for row in (*plan.inserts, *plan.updates)]
@@ -191,11 +192,10 @@ class EntryQueries(StoreBase):
         return int(row[0])
 
     def _rows_to_entries(self, cursor: sqlite3.Cursor) -> dict[str, StoredEntry]:
-        columns = [d[0] for d in cursor.description]
-        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+        rows = in_column_order([d[0] for d in cursor.description], cursor.fetchall())
         if not rows:
             return {}
-        keys = [row["key"] for row in rows]
+        keys = [row[0] for row in rows]
         # Ordered sets: a kept entry can gather thousands of duplicates' categories.
         categories: dict[str, dict[str, None]] = {key: {} for key in keys}
         sources: dict[str, dict[str, None]] = {key: {} for key in keys}
@@ -222,7 +222,7 @@ class EntryQueries(StoreBase):
             ):
                 sources[key].setdefault(name, None)
         return {
-            row["key"]: _row_to_entry(row, list(categories[row["key"]]), list(sources[row["key"]]))
+            row[0]: _row_to_entry(row, list(categories[row[0]]), list(sources[row[0]]))
             for row in rows
         }
 
@@ -239,81 +239,115 @@ _COLUMNS = (
 # OR FAIL: as the default ABORT for these one-row statements (every constraint is
 # checked before the row is written, and the triggers run after), without the
 # statement journal SQLite opens for a statement that fires triggers and may abort
-# (measured: 35 us per row, most of the cost of inserting an entry).
+# (measured: 35 us per row, most of the cost of inserting an entry). Values by
+# position (:func:`_entry_values`): binding 25 named ones per row cost twice as much.
 _INSERT_ENTRY = (
-    f"INSERT OR FAIL INTO entries ({', '.join(_COLUMNS)})"
-    f" VALUES ({', '.join(':' + c for c in _COLUMNS)})"
+    f"INSERT OR FAIL INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
 _UPDATE_ENTRY = (
     "UPDATE OR FAIL entries SET "
-    + ", ".join(f"{c} = :{c}" for c in _COLUMNS if c not in ("key", "atom_id", "first_seen"))
-    + " WHERE key = :key AND content_hash != :content_hash"
+    + ", ".join(
+        f"{c} = ?{i}"
+        for i, c in enumerate(_COLUMNS, 1)
+        if c not in ("key", "atom_id", "first_seen")
+    )
+    + f" WHERE key = ?{_COLUMNS.index('key') + 1}"
+    + f" AND content_hash != ?{_COLUMNS.index('content_hash') + 1}"
 )
 
 
+def _entry_values(entry: StoredEntry) -> tuple[Any, ...]:
+    """The row of ``entry``: its values in the order of :data:`_COLUMNS`."""
+    raw_authors = entry.raw_authors
+    return (
+        entry.key,
+        entry.atom_id,
+        entry.title,
+        entry.link,
+        stamp(entry.published) if entry.published else None,
+        stamp(entry.updated),
+        stamp(entry.first_seen),
+        entry.digest_day.isoformat(),
+        _json_list(entry.authors),
+        entry.summary,
+        entry.content,
+        _encode([list(s) for s in entry.sections]) if entry.sections else "[]",
+        entry.pdf_url,
+        entry.arxiv_id,
+        entry.doi,
+        entry.language,
+        entry.content_hash,
+        entry.position,
+        entry.version,
+        entry.primary_category,
+        json.dumps(list(entry.subjects)) if entry.subjects else "[]",
+        entry.journal_ref,
+        entry.raw_title,
+        entry.raw_summary,
+        None if raw_authors is None else _json_list(raw_authors),
+    )
+
+
+#: ``json.dumps(value, ensure_ascii=False)``, without making an encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_list(values: tuple[str, ...]) -> str:
+    # Many lists are empty: the empty one without the JSON encoder.
+    return _encode(list(values)) if values else "[]"
+
+
 def _entry_to_row(entry: StoredEntry) -> dict[str, Any]:
-    return {
-        "key": entry.key,
-        "atom_id": entry.atom_id,
-        "title": entry.title,
-        "link": entry.link,
-        "published": stamp(entry.published) if entry.published else None,
-        "updated": stamp(entry.updated),
-        "first_seen": stamp(entry.first_seen),
-        "digest_day": entry.digest_day.isoformat(),
-        "authors": json.dumps(list(entry.authors), ensure_ascii=False),
-        "summary": entry.summary,
-        "content": entry.content,
-        "sections": json.dumps([list(s) for s in entry.sections], ensure_ascii=False),
-        "pdf_url": entry.pdf_url,
-        "arxiv_id": entry.arxiv_id,
-        "doi": entry.doi,
-        "language": entry.language,
-        "content_hash": entry.content_hash,
-        "position": entry.position,
-        "version": entry.version,
-        "primary_category": entry.primary_category,
-        "subjects": json.dumps(list(entry.subjects)),
-        "journal_ref": entry.journal_ref,
-        "raw_title": entry.raw_title,
-        "raw_summary": entry.raw_summary,
-        "raw_authors": (
-            None
-            if entry.raw_authors is None
-            else json.dumps(list(entry.raw_authors), ensure_ascii=False)
-        ),
-    }
+    """The row of ``entry`` by column name."""
+    return dict(zip(_COLUMNS, _entry_values(entry), strict=True))
 
 
-def _row_to_entry(row: dict[str, Any], categories: list[str], sources: list[str]) -> StoredEntry:
+def in_column_order(columns: list[str], rows: list[Any]) -> list[Sequence[Any]]:
+    """The rows of a ``SELECT *`` of ``entries`` (its ``columns``), as values in the
+    order of :data:`_COLUMNS` (as they are, when the table has that order)."""
+    if columns == list(_COLUMNS):
+        return rows
+    pick = operator.itemgetter(*(columns.index(c) for c in _COLUMNS))
+    return [pick(row) for row in rows]
+
+
+def _row_to_entry(row: Sequence[Any], categories: list[str], sources: list[str]) -> StoredEntry:
+    """The entry of a row in the order of :data:`_COLUMNS` (by position: a dict per
+    row cost a third of reading a day's entries)."""
+    (
+        key, atom_id, title, link, published, updated, first_seen, digest_day, authors,
+        summary, content, sections, pdf_url, arxiv_id, doi, language, content_hash,
+        position, version, primary_category, subjects, journal_ref, raw_title,
+        raw_summary, raw_authors,
+    ) = row  # fmt: skip
     return StoredEntry(
-        key=row["key"],
-        atom_id=row["atom_id"],
-        title=row["title"],
-        link=row["link"],
-        published=datetime.fromisoformat(row["published"]) if row["published"] else None,
-        updated=datetime.fromisoformat(row["updated"]),
-        first_seen=datetime.fromisoformat(row["first_seen"]),
-        digest_day=date.fromisoformat(row["digest_day"]),
-        authors=_json_tuple(row["authors"]),
-        summary=row["summary"],
-        content=row["content"],
-        sections=tuple((h, t) for h, t in _json_tuple(row["sections"])),
+        key=key,
+        atom_id=atom_id,
+        title=title,
+        link=link,
+        published=datetime.fromisoformat(published) if published else None,
+        updated=datetime.fromisoformat(updated),
+        first_seen=datetime.fromisoformat(first_seen),
+        digest_day=date.fromisoformat(digest_day),
+        authors=_json_tuple(authors),
+        summary=summary,
+        content=content,
+        sections=tuple((h, t) for h, t in _json_tuple(sections)),
         categories=tuple(categories),
-        pdf_url=row["pdf_url"],
-        arxiv_id=row["arxiv_id"],
-        doi=row["doi"],
-        language=row["language"],
-        content_hash=row["content_hash"],
-        position=int(row["position"]),
+        pdf_url=pdf_url,
+        arxiv_id=arxiv_id,
+        doi=doi,
+        language=language,
+        content_hash=content_hash,
+        position=int(position),
         sources=tuple(sources),
-        version=row["version"],
-        primary_category=row["primary_category"],
-        subjects=_json_tuple(row["subjects"]),
-        journal_ref=row["journal_ref"],
-        raw_title=row["raw_title"],
-        raw_summary=row["raw_summary"],
-        raw_authors=None if row["raw_authors"] is None else _json_tuple(row["raw_authors"]),
+        version=version,
+        primary_category=primary_category,
+        subjects=_json_tuple(subjects),
+        journal_ref=journal_ref,
+        raw_title=raw_title,
+        raw_summary=raw_summary,
+        raw_authors=None if raw_authors is None else _json_tuple(raw_authors),
     )
 
 

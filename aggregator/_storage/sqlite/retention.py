@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .base import StoreBase, chunks, stamp
+from .dupes import drop_band_keys
 
 #: How long a tombstone outlives its entry.
 TOMBSTONE_DAYS = 365
@@ -46,6 +47,9 @@ class RetentionQueries(StoreBase):
                 " content_hash = excluded.content_hash, pruned_at = excluded.pruned_at",
                 [stamp(now)],
             )
+            # Their signatures go by cascade; their band keys first (no trigger: see
+            # bandkeys.py).
+            drop_band_keys(self.db.conn, "entry_key IN (SELECT key FROM temp.doomed)", [])
             count = self.db.execute(
                 "DELETE FROM entries WHERE key IN (SELECT key FROM temp.doomed)"
             ).rowcount

@@ -544,6 +544,24 @@ def _m22_article_fetches(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX article_fetches_source ON article_fetches (source, state)")
 
 
+def _m23_band_keys_by_signature(db: sqlite_utils.Database) -> None:
+    # The band-key tables keep only their primary key (band, sig_id), which finding
+    # candidates uses: an entry's keys are deleted through it, made again from its
+    # stored signature (see bandkeys.py), not through an index by sig_id that every
+    # one of the 32 rows per entry paid for (and the triggers that used it; the code
+    # deleting signatures deletes their keys). Keys of signatures of older schemes,
+    # which cannot be made again, go now: no key made now can equal them.
+    for table in ("lsh_bands", "lsh_bands_recent"):
+        db.execute(
+            f"DELETE FROM {table} WHERE sig_id IN"
+            " (SELECT id FROM entry_signatures WHERE scheme NOT LIKE 'minhash4:%')"
+        )
+    db.execute("DROP TRIGGER entry_signatures_delete")
+    db.execute("DROP TRIGGER entry_signatures_delete_recent")
+    db.execute("DROP INDEX lsh_bands_sig")
+    db.execute("DROP INDEX lsh_bands_recent_sig")
+
+
 #: Versioned migrations, applied in order, each in its own transaction and recorded.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _m1_initial),
@@ -567,4 +585,9 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (20, "search: stems and accents as SQLite's tokenizer", _m20_search_config),
     (21, "job queue results and per-host turns", _m21_queue),
     (22, "article fetches to try again", _m22_article_fetches),
+    (
+        23,
+        "band keys deleted through their primary key, not an index by signature",
+        _m23_band_keys_by_signature,
+    ),
 )
