@@ -34,6 +34,7 @@ from .minhash import (
     no_shingles,
     normalize_text,
     shingle_hashes,
+    shingle_hashes_of_all,
     similarity,
     text_shingles,
     tokens,
@@ -70,6 +71,13 @@ class TextEntry(Protocol):
     def arxiv_id(self) -> str | None: ...
     @property
     def doi(self) -> str | None: ...
+
+
+class KeyedEntry(TextEntry, Protocol):
+    """An entry with its identity key (``Entry``)."""
+
+    @property
+    def key(self) -> str: ...
 
 
 # -- text --------------------------------------------------------------------------------
@@ -209,6 +217,44 @@ def features(
     words = tokens(normalize_text(entry_text(entry)))
     hashed = shingle_hashes(words)
     signature = hasher.signature_of(hashed)
+    bands = hasher.bands(signature) if signature is not None else ()
+    kept = None if keep_shingles else no_shingles()
+    return _features(entry, key, source, first_seen, words, hashed, signature, bands, kept)
+
+
+def document_features(
+    entries: Sequence[KeyedEntry], *, source: str, first_seen: datetime, hasher: MinHasher
+) -> list[Features]:
+    """:func:`features` of each of a document's entries, without their shingles (as
+    ``keep_shingles=False``): the same values, with the shingles, signatures and band
+    keys of all of them computed together (a numpy or compiled call costs about as
+    much for one text as for the whole document)."""
+    words = [tokens(normalize_text(entry_text(entry))) for entry in entries]
+    hashed = shingle_hashes_of_all(words)
+    signatures = hasher.signatures_of(hashed)
+    bands = hasher.bands_of(signatures)
+    empty = no_shingles()
+    return [
+        _features(entry, entry.key, source, first_seen, text, one, signature, keys, empty)
+        for entry, text, one, signature, keys in zip(
+            entries, words, hashed, signatures, bands, strict=True
+        )
+    ]
+
+
+def _features(
+    entry: TextEntry,
+    key: str,
+    source: str,
+    first_seen: datetime,
+    words: list[str],
+    hashed: Shingles,
+    signature: Signature | None,
+    bands: tuple[int, ...],
+    shingles: Shingles | None = None,
+) -> Features:
+    """The features of an entry whose tokens, shingles, signature and bands are known
+    (``shingles``: what to keep of them, all by default)."""
     work = [f"arxiv:{value}" for value in sorted(arxiv_ids(entry))]
     work += [f"doi:{value}" for value in sorted(dois(entry))]
     title_key = title_author_key(entry)
@@ -219,10 +265,10 @@ def features(
         key=key,
         when=entry.published or first_seen,
         signature=signature,
-        bands=hasher.bands(signature) if signature is not None else (),
+        bands=bands,
         work_keys=tuple(work),
         shingle_count=int(hashed.shape[0]),
-        shingles=hashed if keep_shingles else no_shingles(),
+        shingles=hashed if shingles is None else shingles,
     )
 
 

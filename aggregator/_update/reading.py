@@ -39,7 +39,7 @@ from .._common.fts import Columns
 from .._fetch import unchanged
 from .._fetch.decoding import Prepared, prepare
 from .._neardup.minhash import hasher_for
-from .._neardup.rules import Features, features
+from .._neardup.rules import Features, document_features
 from .._sources import ParseOptions, get_parser
 from ..config.sources import Source
 from ..errors import AggregatorError
@@ -161,18 +161,12 @@ def read(request: ReadRequest) -> Read:
     report_refused(refused, dropped)
     found: dict[str, tuple[Entry, Features]] = {}
     if request.scheme is not None:
+        # Without shingle sets: only needed near the threshold, they are recomputed then.
         hasher = hasher_for(*request.scheme)
-        for entry in entries:
-            # The shingle set is only needed near the threshold; it is recomputed then.
-            computed = features(
-                entry,
-                key=entry.key,
-                source=request.source,
-                first_seen=request.now,
-                hasher=hasher,
-                keep_shingles=False,
-            )
-            found[entry.key] = (entry, computed)
+        computed = document_features(
+            entries, source=request.source, first_seen=request.now, hasher=hasher
+        )
+        found = {entry.key: (entry, one) for entry, one in zip(entries, computed, strict=True)}
     return Read(
         entries=tuple(entries),
         warnings=tuple(parsed.warnings),
