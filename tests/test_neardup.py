@@ -331,3 +331,26 @@ def test_a_documents_features_are_each_entrys_own() -> None:
             assert found.signature.dtype == alone.signature.dtype == np.uint32
             assert found.signature.tolist() == alone.signature.tolist()
         assert found.shingles.shape[0] == 0
+
+
+def test_features_cross_processes_whole() -> None:
+    import pickle
+
+    with_text = feats(entry(link="https://e.org/long"))
+    short = feats(entry(link="https://e.org/short", content="too short"))
+    assert with_text.signature is not None and with_text.shingles.shape[0]
+    assert short.signature is None
+    for found in (with_text, short, replace(with_text, shingles=np.zeros(0, dtype=np.uint64))):
+        back = pickle.loads(pickle.dumps(found))
+        assert (back.key, back.when, back.bands, back.work_keys, back.shingle_count) == (
+            found.key,
+            found.when,
+            found.bands,
+            found.work_keys,
+            found.shingle_count,
+        )
+        for mine, theirs in ((back.signature, found.signature), (back.shingles, found.shingles)):
+            assert (mine is None) == (theirs is None)
+            if mine is not None and theirs is not None:
+                assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+                assert mine.flags.writeable

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import numpy as np
+
 from .._update.normalize import arxiv_id, doi, html_to_text
 from .minhash import (
     MinHasher,
@@ -197,6 +199,36 @@ class Features:
     #: The shingles themselves (their hashes), to compute an exact similarity near the
     #: threshold (not stored).
     shingles: Shingles = field(default_factory=no_shingles, repr=False, compare=False)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled compactly, arrays as their bytes: the parsing workers send features
+        by the thousand, and a numpy array's own pickling costs several times more."""
+        signature = None if self.signature is None else self.signature.tobytes()
+        fields = (self.key, self.when, signature, self.bands, self.work_keys)
+        return (_unpickled, (*fields, self.shingle_count, self.shingles.tobytes()))
+
+
+def _unpickled(
+    key: str,
+    when: datetime,
+    signature: bytes | None,
+    bands: tuple[int, ...],
+    work_keys: tuple[str, ...],
+    shingle_count: int,
+    shingles: bytes,
+) -> Features:
+    """:class:`Features` from its :meth:`~Features.__reduce__` (arrays writable again)."""
+    return Features(
+        key=key,
+        when=when,
+        signature=(
+            None if signature is None else np.frombuffer(bytearray(signature), dtype=np.uint32)
+        ),
+        bands=bands,
+        work_keys=work_keys,
+        shingle_count=shingle_count,
+        shingles=np.frombuffer(bytearray(shingles), dtype=np.uint64) if shingles else no_shingles(),
+    )
 
 
 def features(
