@@ -354,3 +354,23 @@ def test_features_cross_processes_whole() -> None:
             if mine is not None and theirs is not None:
                 assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
                 assert mine.flags.writeable
+
+
+def test_features_pass_the_job_queues_restricted_unpickler() -> None:
+    # A worker's outcome is decoded naming aggregator's data classes only, never a
+    # function: features must not need one to be rebuilt.
+    from aggregator._update.queue.outcome import Outcome, decode, encode
+    from aggregator._update.reading import Read
+
+    item = entry(link="https://e.org/queued")
+    found = feats(item)
+    sent = Outcome(
+        now=T0,
+        read=Read(entries=(item,), warnings=(), announced=None, features={item.key: (item, found)}),
+    )
+    back = decode(encode(sent))
+    assert back is not None and back.read is not None
+    _, features_back = back.read.features[item.key]
+    assert features_back.signature is not None and found.signature is not None
+    assert features_back.signature.tolist() == found.signature.tolist()
+    assert features_back.bands == found.bands

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -200,35 +200,31 @@ class Features:
     #: threshold (not stored).
     shingles: Shingles = field(default_factory=no_shingles, repr=False, compare=False)
 
-    def __reduce__(self) -> tuple[object, ...]:
+    def __getstate__(self) -> tuple[object, ...]:
         """Pickled compactly, arrays as their bytes: the parsing workers send features
-        by the thousand, and a numpy array's own pickling costs several times more."""
+        by the thousand, and a numpy array's own pickling costs several times more.
+        (State, not a reduce function: the job queue's restricted unpickler builds
+        aggregator's data classes and nothing it would have to call.)"""
         signature = None if self.signature is None else self.signature.tobytes()
         fields = (self.key, self.when, signature, self.bands, self.work_keys)
-        return (_unpickled, (*fields, self.shingle_count, self.shingles.tobytes()))
+        return (*fields, self.shingle_count, self.shingles.tobytes())
 
-
-def _unpickled(
-    key: str,
-    when: datetime,
-    signature: bytes | None,
-    bands: tuple[int, ...],
-    work_keys: tuple[str, ...],
-    shingle_count: int,
-    shingles: bytes,
-) -> Features:
-    """:class:`Features` from its :meth:`~Features.__reduce__` (arrays writable again)."""
-    return Features(
-        key=key,
-        when=when,
-        signature=(
-            None if signature is None else np.frombuffer(bytearray(signature), dtype=np.uint32)
-        ),
-        bands=bands,
-        work_keys=work_keys,
-        shingle_count=shingle_count,
-        shingles=np.frombuffer(bytearray(shingles), dtype=np.uint64) if shingles else no_shingles(),
-    )
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        key, when, signature, bands, work_keys, shingle_count, shingles = state
+        if signature is not None:
+            signature = np.frombuffer(bytearray(signature), np.uint32)
+        shingles = np.frombuffer(bytearray(shingles), np.uint64) if shingles else no_shingles()
+        values = {
+            "key": key,
+            "when": when,
+            "signature": signature,
+            "bands": bands,
+            "work_keys": work_keys,
+            "shingle_count": shingle_count,
+            "shingles": shingles,
+        }
+        for name, value in values.items():  # frozen: set as dataclasses' __init__ does
+            object.__setattr__(self, name, value)
 
 
 def features(
