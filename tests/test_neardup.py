@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from aggregator._neardup.minhash import (
     jaccard,
     normalize_text,
     shingle_hashes,
+    shingle_hashes_of_all,
     shingles,
     shingles_of,
     similarity,
@@ -29,6 +31,7 @@ from aggregator._neardup.rules import (
     Rules,
     arxiv_ids,
     choose_match,
+    document_features,
     dois,
     features,
     grey_keys,
@@ -263,3 +266,111 @@ def test_tokens_take_the_fast_paths_without_changing_a_token(text: str) -> None:
     definition = re.compile(rf"[{cjk}]|[^\W_{cjk}]+")
     for variant in (text, text.lower(), normalize_text(text)):
         assert tokens(variant) == definition.findall(variant)
+
+
+#: Texts of every length that matters: none, fewer tokens than a shingle, fewer
+#: shingles than a signature needs, and enough, in Latin and CJK scripts.
+_TEXTS = [
+    "",
+    "one",
+    "two words",
+    "just three words",
+    " ".join(f"w{n}" for n in range(MIN_SHINGLES + 1)),  # 12 shingles
+    " ".join(f"w{n}" for n in range(MIN_SHINGLES + 2)),  # 13
+    TEXT,
+    "大规模语言模型在推理任务上的表现。" * 3,
+    TEXT + " 実験の結果、従来手法と比べて精度が向上しました。",
+]
+
+
+def _reference_shingles(words: list[str]) -> list[int]:
+    """The shingle hashes by their definition, in Python integers: each token's 8-byte
+    BLAKE2b, mixed position by position with the module's multipliers, modulo 2**64."""
+    mix = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9]
+    hashed = [
+        int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little") for w in words
+    ]
+    found = set()
+    for start in range(max(len(hashed) - 2, 1) if hashed else 0):
+        value = hashed[start] * mix[0] % 2**64
+        for position in range(1, min(3, len(hashed))):
+            value = (value ^ hashed[start + position]) * mix[position] % 2**64
+        found.add(value)
+    return sorted(found)
+
+
+def test_shingles_of_many_texts_at_once_are_each_texts_own() -> None:
+    texts = [tokens(normalize_text(text)) for text in _TEXTS]
+    together = shingle_hashes_of_all(texts)
+    assert [hashed.tolist() for hashed in together] == [_reference_shingles(w) for w in texts]
+    assert [hashed.tolist() for hashed in map(shingle_hashes, texts)] == [
+        _reference_shingles(w) for w in texts
+    ]
+
+
+def test_a_documents_features_are_each_entrys_own() -> None:
+    entries = [entry(link=f"https://e.org/{n}", content=text) for n, text in enumerate(_TEXTS)]
+    entries.append(entry(link="https://e.org/untitled", title="", content=None))
+    together = document_features(entries, source="s", first_seen=T0, hasher=HASHER)
+    assert sum(found.signature is not None for found in together) == 5
+    for item, found in zip(entries, together, strict=True):
+        alone = features(
+            item, key=item.key, source="s", first_seen=T0, hasher=HASHER, keep_shingles=False
+        )
+        assert (found.key, found.when, found.bands, found.work_keys, found.shingle_count) == (
+            alone.key,
+            alone.when,
+            alone.bands,
+            alone.work_keys,
+            alone.shingle_count,
+        )
+        if alone.signature is None:
+            assert found.signature is None
+        else:
+            assert found.signature is not None
+            assert found.signature.dtype == alone.signature.dtype == np.uint32
+            assert found.signature.tolist() == alone.signature.tolist()
+        assert found.shingles.shape[0] == 0
+
+
+def test_features_cross_processes_whole() -> None:
+    import pickle
+
+    with_text = feats(entry(link="https://e.org/long"))
+    short = feats(entry(link="https://e.org/short", content="too short"))
+    assert with_text.signature is not None and with_text.shingles.shape[0]
+    assert short.signature is None
+    for found in (with_text, short, replace(with_text, shingles=np.zeros(0, dtype=np.uint64))):
+        back = pickle.loads(pickle.dumps(found))
+        assert (back.key, back.when, back.bands, back.work_keys, back.shingle_count) == (
+            found.key,
+            found.when,
+            found.bands,
+            found.work_keys,
+            found.shingle_count,
+        )
+        for mine, theirs in ((back.signature, found.signature), (back.shingles, found.shingles)):
+            assert (mine is None) == (theirs is None)
+            if mine is not None and theirs is not None:
+                assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+                assert mine.flags.writeable
+
+
+def test_features_pass_the_job_queues_restricted_unpickler() -> None:
+    # A worker's outcome is decoded naming aggregator's data classes only, never a
+    # function: features must not need one to be rebuilt.
+    from aggregator._update.queue.outcome import Outcome, decode, encode
+    from aggregator._update.reading import Read
+
+    item = entry(link="https://e.org/queued")
+    found = feats(item)
+    sent = Outcome(
+        now=T0,
+        read=Read(entries=(item,), warnings=(), announced=None, features={item.key: (item, found)}),
+    )
+    back = decode(encode(sent))
+    assert back is not None and back.read is not None
+    _, features_back = back.read.features[item.key]
+    assert features_back.signature is not None and found.signature is not None
+    assert features_back.signature.tolist() == found.signature.tolist()
+    assert features_back.bands == found.bands

@@ -4,6 +4,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from aggregator._update.normalize import (
     arxiv_id,
@@ -12,9 +15,11 @@ from aggregator._update.normalize import (
     doi,
     html_to_text,
     identity_key,
+    is_plain_text,
     normalize,
     parse_datetime,
     sanitize_html,
+    sanitized,
 )
 from aggregator.types import ParsedEntry
 
@@ -208,3 +213,44 @@ def test_fallback_markup_inside_frames_and_plugins_is_read_as_markup(element: st
 def test_raw_text_elements_stay_text() -> None:
     # <xmp> and <textarea> hold literal text by definition: their tags stay visible text.
     assert sanitize_html("<xmp><b>x</b></xmp>") == "&lt;b&gt;x&lt;/b&gt;"
+
+
+# Text, with the characters the sanitiser treats specially and white space made likely.
+_TEXTS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",))
+    | st.sampled_from(" \t\n\r\x0b\x0c\x00\x1f\x7f\x85\xa0\ufeff\u2028&<>;#=\"'/ab"),
+    max_size=40,
+)
+
+
+@given(_TEXTS)
+@hypothesis_settings(max_examples=3000, deadline=None)
+def test_plain_text_is_what_the_sanitiser_gives(value: str) -> None:
+    # The short cut for text with nothing to parse gives what the sanitiser gives.
+    assert sanitize_html(value) == sanitized(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "plain"),
+    [
+        ("  a&amp;b ", "a&amp;b", False),
+        ("a & b", "a &amp; b", False),
+        ("a > b", "a &gt; b", False),
+        ("a\r\nb\rc", "a\nb\nc", False),
+        ("a\x00b", "ab", False),
+        ("\ufeffa", "a", False),
+        ("a\xa0b", "a&nbsp;b", False),
+        (" plain text, 中文 ", "plain text, 中文", True),
+        (" \n ", None, True),
+    ],
+)
+def test_only_plain_text_skips_the_sanitiser(value: str, expected: str | None, plain: bool) -> None:
+    assert sanitize_html(value) == sanitized(value) == expected
+    assert is_plain_text(value) == plain
+
+
+def test_a_lone_surrogate_is_refused_as_the_sanitiser_refuses_it() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        sanitized("a\ud800b")
+    with pytest.raises(UnicodeEncodeError):
+        sanitize_html("a\ud800b")

@@ -326,6 +326,20 @@ def test_html_titles_read_the_same(title: str, fast: bool) -> None:
         "a:b",
         "a b",
         "日本/x",
+        "tag:blog.example,2026:2026/01/post-1",
+        "TAG:Blog.example,2026:x",
+        "urn:uuid:6f3c5c1e-4b1d-5d8e-9a53-1c3a2b0f7e11",
+        "mailto:someone@example.org",
+        "tag:a b",
+        "\ttag:x",
+        "http:relative/x",
+        "HTTPS:x",
+        "ftp:x",
+        "svn+ssh:x",
+        "1tag:x",
+        "tag://authority/x",
+        "tag:[::1",
+        "é:x",
     ],
 )
 def test_urljoin_is_urllibs(uri: str) -> None:
@@ -336,6 +350,7 @@ def test_urljoin_is_urllibs(uri: str) -> None:
     bases = ["", "https://base.example/a/b", "http://base.example/", "https://base.example"]
     bases += ["https://b.example/a//b/c", "https://b.example/a/../b/", "https://b.example/?q#f"]
     bases += ["https://b.example/d/.x", "HTTPS://b.example/d/", "ftp://b.example/d/"]
+    bases += ["tag:b.example,2026:feed", "urn:x"]
     for base in bases:
         assert conventions.urljoin(base, uri) == urllib.parse.urljoin(base, fixed)
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator._sources import ParseOptions
 from aggregator._sources.markdown_digest import parse, split_authors
@@ -278,3 +280,25 @@ def test_heading_without_arxiv_link_keeps_its_link_with_a_warning() -> None:
 )
 def test_split_authors(text: str, names: tuple[str, ...]) -> None:
     assert split_authors(text) == names
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Ada", "B. Lee", "and", "王小明", " ", "  ", ",", "，", "、", ";", "；"]),
+        max_size=12,
+    )
+)
+def test_authors_without_parentheses_split_at_every_separator(parts: list[str]) -> None:
+    # Without parentheses nothing nests: the names are the text between separators,
+    # stripped, without a leading "and ", the empty ones left out.
+    text = "".join(parts)
+    pieces = " ".join(text.split())
+    for separator in ",，、;；":
+        pieces = pieces.replace(separator, "\0")
+    expected = [piece.strip() for piece in pieces.split("\0")]
+    expected = [name[3:].lstrip() if name.startswith("and ") else name for name in expected]
+    assert split_authors(text) == tuple(name for name in expected if name)
+    # The same names with an affiliation mark after each, which takes the slow path.
+    assert split_authors(",".join(f"{name} (1)" for name in split_authors(text))) == tuple(
+        name for name in expected if name
+    )

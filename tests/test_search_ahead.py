@@ -4,12 +4,16 @@ the stored row instead whenever the row written is not what the text was made fr
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import DATA, NOW
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from aggregator._common import fts
 from aggregator._sources import ParseOptions
@@ -174,3 +178,23 @@ def test_an_updated_entry_made_ahead_replaces_its_old_text(
 
 def test_reading_here_makes_no_text_ahead() -> None:
     assert _read(FEED.read_bytes(), ahead=False).search_text == {}
+
+
+def _index_text_by_definition(text: str) -> str:
+    """Control characters made spaces, then each run of CJK characters set apart."""
+    text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)
+    return fts._CJK_RUN_RE.sub(
+        lambda m: fts.SEPARATOR + fts.SEPARATOR.join(m.group()) + fts.SEPARATOR, text
+    )
+
+
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",))
+        | st.sampled_from("ab .\t\n\r\x00\x01\x1f\x7f\x80中文の한국ｶ\U00020000"),
+        max_size=30,
+    )
+)
+@hypothesis_settings(max_examples=2000, deadline=None)
+def test_indexed_text_is_its_definition(text: str) -> None:
+    assert fts.index_text(text) == _index_text_by_definition(text)

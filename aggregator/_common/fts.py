@@ -85,7 +85,14 @@ _HIDDEN_RE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)")
 
 
 def index_text(text: str) -> str:
-    """``text`` as the index holds it: no control characters, CJK characters apart."""
+    """``text`` as the index holds it: no control characters (each made a space), CJK
+    characters apart."""
+    if text.isascii():
+        # No CJK; printable ASCII has no control character (nor tab or line break, which
+        # the pattern would pass over): most titles and abstracts, without a scan.
+        if text.isprintable() or _CONTROL_RE.search(text) is None:
+            return text
+        return _CONTROL_RE.sub(" ", text)
     if _SPECIAL_RE.search(text) is None:
         return text
     if _CONTROL_RE.search(text):

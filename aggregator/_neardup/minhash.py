@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,7 @@ _TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 # The same tokens in the commonest cases, much faster: text without CJK characters,
 # and ASCII text, where a token is a run of letters and digits.
 _CJK_RE = re.compile(rf"[{_CJK}]")
+_CJK_RUN_RE = re.compile(rf"([{_CJK}]+)")
 _WORD_RE = re.compile(r"[^\W_]+")
 _ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
@@ -105,7 +107,18 @@ def tokens(text: str) -> list[str]:
         return text.translate(_ASCII_SEPARATORS).split()
     if _CJK_RE.search(text) is None:
         return _WORD_RE.findall(text)
-    return _TOKEN_RE.findall(text)
+    # Between CJK runs, words as above (a word never spans a CJK character); in a run,
+    # one token per character. Much faster than _TOKEN_RE over the whole text when the
+    # text between the runs is ASCII (an English post quoting Chinese).
+    found: list[str] = []
+    for index, piece in enumerate(_CJK_RUN_RE.split(text)):
+        if index % 2:
+            found.extend(piece)
+        elif piece.isascii():
+            found.extend(piece.translate(_ASCII_SEPARATORS).split())
+        else:
+            found.extend(_WORD_RE.findall(piece))
+    return found
 
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
@@ -147,22 +160,49 @@ def shingle_hashes(words: list[str], size: int = SHINGLE_SIZE) -> Shingles:
     building a string per shingle: each token's hash is looked up (a token is hashed
     once per process) and a shingle's hash mixes its tokens' hashes position by
     position, in numpy. A few whole-array operations per text: at a few hundred
-    tokens each numpy call costs about as much as its arithmetic.
+    tokens each numpy call costs about as much as its arithmetic, which is why
+    :func:`shingle_hashes_of_all` does them once for many texts.
     """
+    return shingle_hashes_of_all([words], size)[0]
+
+
+def shingle_hashes_of_all(texts: Sequence[list[str]], size: int = SHINGLE_SIZE) -> list[Shingles]:
+    """:func:`shingle_hashes` of each of ``texts`` (each a list of tokens), the tokens
+    looked up and the shingles mixed for all of them at once, then cut apart."""
     if size > len(_MIX):
         raise ValueError(f"shingles of at most {len(_MIX)} tokens")
-    if not words:
-        return no_shingles()
     cache = _TOKEN_HASHES
     if len(cache) > _MAX_CACHED_TOKENS:
         cache.clear()
-    ids = np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
-    count = max(len(ids) - size + 1, 1)
-    mixed = ids[:count] * _MIX[0]
-    for position in range(1, min(size, len(ids))):
+    counts = [len(words) for words in texts]
+    total = sum(counts)
+    ids = np.fromiter(
+        map(cache.__getitem__, itertools.chain.from_iterable(texts)), dtype=np.uint64, count=total
+    )
+    # The shingle starting at each token, as if the texts were one: a text's own
+    # shingles are those starting at its first len - size + 1 tokens.
+    mixed = _mixed(ids, size)
+    found = []
+    start = 0
+    for count in counts:
+        if count >= size:
+            found.append(_distinct(mixed[start : start + count - size + 1].copy()))
+        elif count:  # fewer tokens than a shingle: one shingle of them all
+            found.append(_mixed(ids[start : start + count], count))
+        else:
+            found.append(no_shingles())
+        start += count
+    return found
+
+
+def _mixed(ids: npt.NDArray[np.uint64], size: int) -> npt.NDArray[np.uint64]:
+    """The mixed hash of each run of ``size`` consecutive token hashes."""
+    count = max(len(ids) - size + 1, 0)
+    mixed: npt.NDArray[np.uint64] = ids[:count] * _MIX[0]
+    for position in range(1, size):
         mixed ^= ids[position : position + count]
         mixed *= _MIX[position]
-    return _distinct(mixed)
+    return mixed
 
 
 def no_shingles() -> Shingles:
@@ -248,6 +288,39 @@ class MinHasher:
         # Through array("I"): numpy converts a list of Python ints several times slower.
         result: Signature = np.frombuffer(array("I", matrix.to_rows()[0]), dtype=np.uint32)
         return result
+
+    def signatures_of(self, hashed: Sequence[Shingles]) -> list[Signature | None]:
+        """:meth:`signature_of` of each shingle set, in one call of the compiled code."""
+        wanted = [index for index, one in enumerate(hashed) if one.shape[0] >= MIN_SHINGLES]
+        found: list[Signature | None] = [None] * len(hashed)
+        if not wanted:
+            return found
+        offsets = [0]
+        for index in wanted:
+            offsets.append(offsets[-1] + hashed[index].shape[0])
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            np.concatenate([hashed[index] for index in wanted]),
+            tuple(offsets),
+            self.scheme.num_perm,
+            self.scheme.seed,
+        )
+        rows = matrix.to_rows()
+        flat = np.frombuffer(array("I", itertools.chain.from_iterable(rows)), dtype=np.uint32)
+        signatures = flat.reshape(len(wanted), self.scheme.num_perm)
+        for row, index in enumerate(wanted):
+            found[index] = signatures[row]
+        return found
+
+    def bands_of(self, signatures: Sequence[Signature | None]) -> list[tuple[int, ...]]:
+        """:meth:`bands` of each signature (``()`` for none), in one product."""
+        present = [signature for signature in signatures if signature is not None]
+        if not present:
+            return [() for _ in signatures]
+        rows = np.stack(present).reshape(len(present), self.scheme.bands, self.scheme.rows)
+        keys = rows.dot(self._row_mult)
+        keys += self._band_offset
+        each = iter(keys.view(np.int64).tolist())
+        return [tuple(next(each)) if signature is not None else () for signature in signatures]
 
     def bands(self, signature: Signature) -> tuple[int, ...]:
         """One signed 64-bit key per band (the band's number is part of the key).

@@ -23,7 +23,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from .._update.normalize import arxiv_id, doi, html_to_text
 from .minhash import (
@@ -34,6 +36,7 @@ from .minhash import (
     no_shingles,
     normalize_text,
     shingle_hashes,
+    shingle_hashes_of_all,
     similarity,
     text_shingles,
     tokens,
@@ -70,6 +73,13 @@ class TextEntry(Protocol):
     def arxiv_id(self) -> str | None: ...
     @property
     def doi(self) -> str | None: ...
+
+
+class KeyedEntry(TextEntry, Protocol):
+    """An entry with its identity key (``Entry``)."""
+
+    @property
+    def key(self) -> str: ...
 
 
 # -- text --------------------------------------------------------------------------------
@@ -190,6 +200,32 @@ class Features:
     #: threshold (not stored).
     shingles: Shingles = field(default_factory=no_shingles, repr=False, compare=False)
 
+    def __getstate__(self) -> tuple[object, ...]:
+        """Pickled compactly, arrays as their bytes: the parsing workers send features
+        by the thousand, and a numpy array's own pickling costs several times more.
+        (State, not a reduce function: the job queue's restricted unpickler builds
+        aggregator's data classes and nothing it would have to call.)"""
+        signature = None if self.signature is None else self.signature.tobytes()
+        fields = (self.key, self.when, signature, self.bands, self.work_keys)
+        return (*fields, self.shingle_count, self.shingles.tobytes())
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        key, when, signature, bands, work_keys, shingle_count, shingles = state
+        if signature is not None:
+            signature = np.frombuffer(bytearray(signature), np.uint32)
+        shingles = np.frombuffer(bytearray(shingles), np.uint64) if shingles else no_shingles()
+        values = {
+            "key": key,
+            "when": when,
+            "signature": signature,
+            "bands": bands,
+            "work_keys": work_keys,
+            "shingle_count": shingle_count,
+            "shingles": shingles,
+        }
+        for name, value in values.items():  # frozen: set as dataclasses' __init__ does
+            object.__setattr__(self, name, value)
+
 
 def features(
     entry: TextEntry,
@@ -209,6 +245,44 @@ def features(
     words = tokens(normalize_text(entry_text(entry)))
     hashed = shingle_hashes(words)
     signature = hasher.signature_of(hashed)
+    bands = hasher.bands(signature) if signature is not None else ()
+    kept = None if keep_shingles else no_shingles()
+    return _features(entry, key, source, first_seen, words, hashed, signature, bands, kept)
+
+
+def document_features(
+    entries: Sequence[KeyedEntry], *, source: str, first_seen: datetime, hasher: MinHasher
+) -> list[Features]:
+    """:func:`features` of each of a document's entries, without their shingles (as
+    ``keep_shingles=False``): the same values, with the shingles, signatures and band
+    keys of all of them computed together (a numpy or compiled call costs about as
+    much for one text as for the whole document)."""
+    words = [tokens(normalize_text(entry_text(entry))) for entry in entries]
+    hashed = shingle_hashes_of_all(words)
+    signatures = hasher.signatures_of(hashed)
+    bands = hasher.bands_of(signatures)
+    empty = no_shingles()
+    return [
+        _features(entry, entry.key, source, first_seen, text, one, signature, keys, empty)
+        for entry, text, one, signature, keys in zip(
+            entries, words, hashed, signatures, bands, strict=True
+        )
+    ]
+
+
+def _features(
+    entry: TextEntry,
+    key: str,
+    source: str,
+    first_seen: datetime,
+    words: list[str],
+    hashed: Shingles,
+    signature: Signature | None,
+    bands: tuple[int, ...],
+    shingles: Shingles | None = None,
+) -> Features:
+    """The features of an entry whose tokens, shingles, signature and bands are known
+    (``shingles``: what to keep of them, all by default)."""
     work = [f"arxiv:{value}" for value in sorted(arxiv_ids(entry))]
     work += [f"doi:{value}" for value in sorted(dois(entry))]
     title_key = title_author_key(entry)
@@ -219,10 +293,10 @@ def features(
         key=key,
         when=entry.published or first_seen,
         signature=signature,
-        bands=hasher.bands(signature) if signature is not None else (),
+        bands=bands,
         work_keys=tuple(work),
         shingle_count=int(hashed.shape[0]),
-        shingles=hashed if keep_shingles else no_shingles(),
+        shingles=hashed if shingles is None else shingles,
     )
 
 

@@ -342,6 +342,9 @@ def urljoin(base: str, uri: str) -> str:
     """
     if _PLAIN_ABSOLUTE_RE.fullmatch(uri):
         return uri
+    other = _OTHER_SCHEME_RE.fullmatch(uri)
+    if other and other.group(1).lower() not in _JOINED_SCHEMES and (not base or _plain_base(base)):
+        return uri  # tag:, urn:, mailto: (an Atom id): not joined to anything
     if base and _PLAIN_RELATIVE_RE.fullmatch(uri) and (parts := _plain_base(base)):
         path = uri.partition("?")[0].partition("#")[0]
         if "//" not in path and not _has_dot_segment(path):
@@ -352,6 +355,12 @@ def urljoin(base: str, uri: str) -> str:
         return urllib.parse.urljoin(base, uri)
     except ValueError:
         return ""
+
+
+#: A URI with a scheme and no authority ("tag:example.org,2026:post-1"): when its
+#: scheme is not one urllib joins (``uses_relative``), urljoin gives it back as it is.
+_OTHER_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(?!//)\S*")
+_JOINED_SCHEMES = frozenset(urllib.parse.uses_relative)
 
 
 def _has_dot_segment(path: str) -> bool:

@@ -45,6 +45,8 @@ _AUTHORS_SECTIONS = frozenset({"authors", "author", "作者"})
 _AFFILIATION_BLOCK_RE = re.compile(r"\s*\(\s*\(\d+\).*\)\s*$")
 _AFFILIATION_MARK_RE = re.compile(r"\s*\(\s*\d+(?:\s*,\s*(?:and\s+)?\d+)*\s*\)")
 _AUTHOR_SEPARATORS = frozenset({",", "，", "、", ";", "；"})
+_SEPARATOR_RE = re.compile(f"[{''.join(sorted(_AUTHOR_SEPARATORS))}]")
+_AND_RE = re.compile(r"^and\s+")
 
 
 @dataclass
@@ -267,6 +269,12 @@ def split_authors(text: str) -> tuple[str, ...]:
     ``"A(1), B (1, 2) ((1) Univ X, (2) Lab Y)"`` gives ``("A", "B")``.
     """
     text = " ".join(text.split())
+    if "(" not in text and ")" not in text:  # nothing nested, no affiliations: split
+        return tuple(
+            name
+            for name in (_AND_RE.sub("", part.strip()) for part in _SEPARATOR_RE.split(text))
+            if name
+        )
     names: list[str] = []
     depth = 0
     start = 0
@@ -283,7 +291,7 @@ def split_authors(text: str) -> tuple[str, ...]:
     for name in names:
         name = _AFFILIATION_BLOCK_RE.sub("", name)
         name = _AFFILIATION_MARK_RE.sub("", name).strip()
-        name = re.sub(r"^and\s+", "", name)
+        name = _AND_RE.sub("", name)
         if name:
             cleaned.append(name)
     return tuple(cleaned)

@@ -27,13 +27,12 @@ same whatever the order of the sources.
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from ..types import Entry, StoredEntry
+from .normalize import visible_hash
 
 
 class Outcome(enum.Enum):
@@ -73,20 +72,17 @@ def atom_id_for(key: str) -> str:
 
 def row_hash(row: StoredEntry) -> str:
     """Hash of a stored row's visible content, to skip rewriting unchanged rows."""
-    payload = [
-        row.title,
-        row.link,
-        list(row.authors),
-        row.summary,
-        row.content,
-        [list(s) for s in row.sections],
-        row.pdf_url,
-        sorted(row.categories),
-        row.updated.isoformat(),
-    ]
-    if row.version is not None or row.journal_ref or row.subjects:
-        payload += [str(row.version), row.journal_ref, list(row.subjects), row.primary_category]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
+    return _row_hash(row, row.categories, row.updated)
+
+
+def _row_hash(item: Entry | StoredEntry, categories: tuple[str, ...], updated: datetime) -> str:
+    """:func:`row_hash` of a row with ``item``'s text, ``categories`` and ``updated``."""
+    tail = [[list(s) for s in item.sections], item.pdf_url, sorted(categories), updated.isoformat()]
+    if item.version is not None or item.journal_ref or item.subjects:
+        tail += [str(item.version), item.journal_ref, list(item.subjects), item.primary_category]
+    return visible_hash(
+        [item.title, item.link, list(item.authors)], item.summary, item.content, tail
+    )
 
 
 def decide(
@@ -105,8 +101,8 @@ def decide(
     last time (``None`` if never); ``today`` is the run's day in the digest time zone.
     """
     if existing is None:
-        row = _new_row(entry, categories, now=now, today=today)
-        return _decision(entry, Outcome.NEW, _hashed(row), None, categories)
+        row = _new_row(entry, categories, now=now, today=today, hashed=True)
+        return _decision(entry, Outcome.NEW, row, None, categories)
     # The row as this delivery leaves it, before its content: categories and sources.
     filed = replace(
         existing,
@@ -196,28 +192,36 @@ def _hashed(row: StoredEntry) -> StoredEntry:
 
 
 def _new_row(
-    entry: Entry, categories: tuple[str, ...], *, now: datetime, today: date
+    entry: Entry,
+    categories: tuple[str, ...],
+    *,
+    now: datetime,
+    today: date,
+    hashed: bool = False,
 ) -> StoredEntry:
-    """The row of an entry no source delivered before (its content hash still empty)."""
+    """The row of an entry no source delivered before; its content hash empty unless
+    ``hashed`` (made from the entry's fields: the row is built once)."""
+    categories = tuple(dict.fromkeys(categories))
+    updated = entry.updated or entry.published or now
     return StoredEntry(
         key=entry.key,
         atom_id=atom_id_for(entry.key),
         title=entry.title,
         link=entry.link,
         published=entry.published,
-        updated=entry.updated or entry.published or now,
+        updated=updated,
         first_seen=now,
         digest_day=entry.announced or today,
         authors=entry.authors,
         summary=entry.summary,
         content=entry.content,
         sections=entry.sections,
-        categories=tuple(dict.fromkeys(categories)),
+        categories=categories,
         pdf_url=entry.pdf_url,
         arxiv_id=entry.arxiv_id,
         doi=entry.doi,
         language=entry.language,
-        content_hash="",
+        content_hash=_row_hash(entry, categories, updated) if hashed else "",
         position=entry.position,
         sources=(entry.source,),
         version=entry.version,

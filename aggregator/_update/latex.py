@@ -186,6 +186,10 @@ _CONTEXT = get_default_latex_context_db()
 
 def looks_like_latex(text: str) -> bool:
     """Whether ``text`` has a LaTeX command or accent, or a balanced ``$...$`` pair."""
+    # Both need a backslash or a dollar; most texts have neither, and a substring test
+    # finds that in a fraction of the time either pattern's scan takes.
+    if "\\" not in text and "$" not in text:
+        return False
     if _COMMAND_RE.search(text):
         return True
     dollars = len(_DOLLAR_RE.findall(text))

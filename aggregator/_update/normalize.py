@@ -24,11 +24,12 @@ the content hash of an ordinary entry does not change (``tests/corpus_hashes.py`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -96,6 +97,8 @@ _ISO_RE = re.compile(
 )
 
 
+# Remembered: a feed often dates every item alike (arXiv's RSS gives each the day's time).
+@functools.lru_cache(maxsize=1024)
 def parse_datetime(text: str | None, timezone: str = "UTC") -> datetime | None:
     """Parse ISO 8601 / RFC 3339 and RFC 822 times into aware UTC; ``None`` if unreadable."""
     if not text:
@@ -209,10 +212,37 @@ _ALLOWED_ATTRIBUTES = {
 _FALLBACK_TAG_RE = re.compile(r"(?i)</?(?:iframe|noembed|noframes|noscript)\b[^>]*>")
 
 
+#: What an HTML parser reads other than as the character itself in text: markup and
+#: references, a carriage return (read as a line feed), NUL (dropped), and outside ASCII
+#: a leading byte order mark (dropped) and the no-break space (written as ``&nbsp;``).
+_NOT_PLAIN = ("<", "&", ">", "\r", "\x00")
+_NOT_PLAIN_OUTSIDE_ASCII = ("\xa0", "\ufeff")
+
+
+def is_plain_text(value: str) -> bool:
+    """Whether the sanitiser gives ``value`` back as it is (stripped): text with none of
+    :data:`_NOT_PLAIN`, as arXiv's abstracts and many summaries are. Checked by
+    ``test_plain_text_is_what_the_sanitiser_gives``. Raises UnicodeEncodeError, as the
+    sanitiser does, for a lone surrogate."""
+    if any(mark in value for mark in _NOT_PLAIN):
+        return False
+    if value.isascii():
+        return True
+    value.encode("utf-8")
+    return not any(mark in value for mark in _NOT_PLAIN_OUTSIDE_ASCII)
+
+
 def sanitize_html(value: str | None) -> str | None:
     """HTML with scripts, styles, event handlers and unsafe URLs removed."""
     if value is None:
         return None
+    if is_plain_text(value):  # nothing to parse: what the sanitiser would give back
+        return value.strip() or None
+    return sanitized(value)
+
+
+def sanitized(value: str) -> str | None:
+    """:func:`sanitize_html` by the sanitiser itself, whatever ``value`` holds."""
     if "<" in value:
         value = _FALLBACK_TAG_RE.sub("", value)
     cleaned = nh3.clean(
@@ -316,20 +346,39 @@ def content_hash(entry: ParsedEntry) -> str:
     source delivered them (:func:`normalize` reads their TeX accents afterwards), so that
     names read better by a newer aggregator are not an update of every stored paper.
     """
-    payload = [
-        entry.title,
-        entry.link,
-        list(entry.authors),
-        entry.summary,
-        entry.content,
+    tail = [
         [list(s) for s in entry.sections],
         entry.pdf_url,
         entry.updated.isoformat() if entry.updated else None,
     ]
     if entry.version is not None or entry.journal_ref:
         # Only arXiv entries carry these; other entries keep the hashes they always had.
-        payload += [str(entry.version), entry.journal_ref]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
+        tail += [str(entry.version), entry.journal_ref]
+    return visible_hash(
+        [entry.title, entry.link, list(entry.authors)], entry.summary, entry.content, tail
+    )
+
+
+def visible_hash(
+    head: Sequence[object], summary: str | None, content: str | None, tail: Sequence[object]
+) -> str:
+    """The hash of ``json.dumps(head + [summary, content] + tail, ensure_ascii=False)``:
+    the content hash of an entry, and ``decide.row_hash`` of its row.
+
+    Both hash the same summary and content, the bulk of an entry: their JSON is made
+    once (:func:`_json_text`) and spliced in. ``head`` and ``tail`` are not empty.
+    """
+    first = json.dumps(head, ensure_ascii=False)
+    last = json.dumps(tail, ensure_ascii=False)
+    payload = f"{first[:-1]}, {_json_text(summary)}, {_json_text(content)}, {last[1:]}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+# Remembered for the few entries being read: a worker hashes each summary and content
+# for the entry (content_hash), then again for its new row (decide.row_hash).
+@functools.lru_cache(maxsize=64)
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def normalize(

@@ -39,7 +39,7 @@ from .._common.fts import Columns
 from .._fetch import unchanged
 from .._fetch.decoding import Prepared, prepare
 from .._neardup.minhash import hasher_for
-from .._neardup.rules import Features, features
+from .._neardup.rules import Features, document_features
 from .._sources import ParseOptions, get_parser
 from ..config.sources import Source
 from ..errors import AggregatorError
@@ -114,72 +114,61 @@ def normalize_all(
 ) -> tuple[Entry, ...]:
     """Normalise parsed entries; ``position`` is each one's place in the document.
 
-    What normalising refused (a ``javascript:`` link) is added to ``warnings``: the
-    first :data:`SHOWN_REFUSALS` one by one, the rest counted in one more line (a
-    local copy of a feed can hold hundreds of relative links).
+    What normalising refused is added to ``warnings`` (see :func:`report_refused`).
     """
     refused: list[str] = []
     entries = tuple(
         normalize(item, source=source, position=index, warnings=refused)
         for index, item in enumerate(items, start=1)
     )
-    if warnings is not None and refused:
-        warnings.extend(refused[:SHOWN_REFUSALS])
-        if len(refused) > SHOWN_REFUSALS:
-            warnings.append(f"and {len(refused) - SHOWN_REFUSALS} more links dropped likewise")
+    if warnings is not None:
+        report_refused(refused, warnings)
     return entries
 
 
+def report_refused(refused: list[str], warnings: list[str]) -> None:
+    """What normalising refused (a ``javascript:`` link), added to ``warnings``: the
+    first :data:`SHOWN_REFUSALS` one by one, the rest counted in one more line (a local
+    copy of a feed can hold hundreds of relative links)."""
+    if refused:
+        warnings.extend(refused[:SHOWN_REFUSALS])
+        if len(refused) > SHOWN_REFUSALS:
+            warnings.append(f"and {len(refused) - SHOWN_REFUSALS} more links dropped likewise")
+
+
 def read(request: ReadRequest) -> Read:
-    """Parse and normalise one document (raises ParseError as the parser does)."""
+    """Parse and normalise one document (raises ParseError as the parser does).
+
+    Each entry is normalised, decided and given its search text in turn, while its
+    text is at hand (its summary's and content's JSON among it: the content hash and
+    the row's hash share it); the near-duplicate features come after, for the whole
+    document at once.
+    """
     parser = get_parser(request.kind, request.engine)
     parsed = parser(request.data, source=request.source, options=request.options)
+    refused: list[str] = []
+    entries: list[Entry] = []
+    decided: dict[str, Decision] = {}
+    search_text: dict[str, tuple[Entry, Columns]] = {}
+    for index, item in enumerate(parsed.entries, start=1):
+        entry = normalize(item, source=request.source, position=index, warnings=refused)
+        entries.append(entry)
+        if request.first_sight is not None and entry.key not in decided:
+            decided[entry.key] = _first_sight(entry, request.first_sight, request.now)
+        if request.search_text and entry.key not in search_text:
+            search_text[entry.key] = (entry, _search_text(entry))
     dropped: list[str] = []
-    entries = normalize_all(list(parsed.entries), request.source, dropped)
+    report_refused(refused, dropped)
     found: dict[str, tuple[Entry, Features]] = {}
     if request.scheme is not None:
+        # Without shingle sets: only needed near the threshold, they are recomputed then.
         hasher = hasher_for(*request.scheme)
-        for entry in entries:
-            # The shingle set is only needed near the threshold; it is recomputed then.
-            computed = features(
-                entry,
-                key=entry.key,
-                source=request.source,
-                first_seen=request.now,
-                hasher=hasher,
-                keep_shingles=False,
-            )
-            found[entry.key] = (entry, computed)
-    decided: dict[str, Decision] = {}
-    if request.first_sight is not None:
-        source, today = request.first_sight
-        for entry in entries:
-            if entry.key not in decided:
-                decided[entry.key] = decide(
-                    entry,
-                    existing=None,
-                    previous_hash=None,
-                    seen_in_this_document=False,
-                    categories=source.categories_for(entry.categories),
-                    now=request.now,
-                    today=today,
-                )
-    search_text: dict[str, tuple[Entry, Columns]] = {}
-    if request.search_text:
-        for entry in entries:
-            if entry.key not in search_text:
-                search_text[entry.key] = (
-                    entry,
-                    fts.entry_columns(
-                        title=entry.title,
-                        summary=entry.summary,
-                        sections=entry.sections,
-                        authors=entry.authors,
-                        content=entry.content,
-                    ),
-                )
+        computed = document_features(
+            entries, source=request.source, first_seen=request.now, hasher=hasher
+        )
+        found = {entry.key: (entry, one) for entry, one in zip(entries, computed, strict=True)}
     return Read(
-        entries=entries,
+        entries=tuple(entries),
         warnings=tuple(parsed.warnings),
         dropped=tuple(dropped),
         announced=parsed.announced,
@@ -188,6 +177,30 @@ def read(request: ReadRequest) -> Read:
         search_text=search_text,
         reader=parsed.reader,
         left_out=parsed.left_out,
+    )
+
+
+def _first_sight(entry: Entry, first_sight: tuple[Source, date], now: datetime) -> Decision:
+    """The decision for ``entry`` should the store not know its key."""
+    source, today = first_sight
+    return decide(
+        entry,
+        existing=None,
+        previous_hash=None,
+        seen_in_this_document=False,
+        categories=source.categories_for(entry.categories),
+        now=now,
+        today=today,
+    )
+
+
+def _search_text(entry: Entry) -> Columns:
+    return fts.entry_columns(
+        title=entry.title,
+        summary=entry.summary,
+        sections=entry.sections,
+        authors=entry.authors,
+        content=entry.content,
     )
 
 

@@ -543,12 +543,15 @@ def _dated(entry: ParsedEntry, day: date) -> ParsedEntry:
     return replace(entry, announced=day, published=published, updated=updated)
 
 
+_AND_SPLIT_RE = re.compile(r"\s+and\s+")
+
+
 def _split_creators(text: str) -> tuple[str, ...]:
     """``"A, B, C and D"`` (arXiv's dc:creator) as names."""
     parts = split_authors(text)
     names: list[str] = []
     for part in parts:
-        names.extend(p.strip() for p in re.split(r"\s+and\s+", part) if p.strip())
+        names.extend(p.strip() for p in _AND_SPLIT_RE.split(part) if p.strip())
     return tuple(names)
 
 
