@@ -722,7 +722,8 @@ class Aggregator:
             try:
                 if steps.ingest:
                     self._index_and_enrich(store, summary)
-                beside = beside or self._digests_beside(store, summary, steps, touched)
+                if enriches:
+                    beside = self._digests_beside(store, summary, steps, touched)
                 if steps.digest and beside is None:
                     with _timed(summary.stages, "digests"):
                         self._digests(store, summary, touched, ingested=steps.ingest)
@@ -910,8 +911,8 @@ def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
 #: second process while it fills the search index and publishes the feeds: on two
 #: cores they take the time of the longer instead of their sum (a first run of 200
 #: feeds: about 27 s each). Starting the process costs about 0.9 s of a core (its
-#: imports), so it pays once the run's own share (search index and feeds, about
-#: 0.25 ms per entry) takes longer than that: from about 4,000 entries.
+#: imports, measured), so by estimate it pays once the run's own share (search index
+#: and feeds, about 0.25 ms per entry) takes longer than that: from about 4,000.
 BESIDE_ENTRIES = 5_000
 
 

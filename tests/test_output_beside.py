@@ -103,8 +103,8 @@ def test_ranked_digests_written_beside_are_those_one_process_writes(
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # With interests, the second process starts only once the run has ranked the new
-    # entries (the digests follow that order).
+    # With interests the digests follow the ranking: the second process's digests are
+    # ranked exactly as one process ranks them (it reads the scores the run stored).
     sources = serve_generated(httpserver, 4, entries=30)
     interests = '[interests]\nkeywords = ["topic01", "entry 7"]\n'
     one, _, _ = _one_then_beside(tmp_path, sources, clock, monkeypatch, extra=interests)
